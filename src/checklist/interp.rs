@@ -1,0 +1,141 @@
+//! `${name}` and `${env:NAME}` interpolation. Every interpolated string carries two forms: the
+//! real value the probe uses, and the form reports show, in which environment values (the
+//! secrets) stay written as `${env:NAME}`.
+
+/// A reference inside `${…}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ref {
+    Var(String),
+    Env(String),
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Interpolated {
+    pub value: String,
+    pub shown: String,
+    /// Secret values that went into `value`.
+    pub secrets: Vec<String>,
+    /// True when a reference had no value (only possible while validating).
+    pub incomplete: bool,
+}
+
+impl Interpolated {
+    pub fn plain(text: &str) -> Self {
+        Interpolated {
+            value: text.to_string(),
+            shown: text.to_string(),
+            ..Default::default()
+        }
+    }
+
+    fn push(&mut self, other: Interpolated) {
+        self.value.push_str(&other.value);
+        self.shown.push_str(&other.shown);
+        self.secrets.extend(other.secrets);
+        self.incomplete |= other.incomplete;
+    }
+}
+
+/// Splits a template into literal text and references. `$${` writes a literal `${`.
+pub fn parse(template: &str) -> Result<Vec<Result<String, Ref>>, String> {
+    let mut parts = Vec::new();
+    let mut literal = String::new();
+    let mut rest = template;
+    while let Some(pos) = rest.find('$') {
+        literal.push_str(&rest[..pos]);
+        rest = &rest[pos..];
+        if let Some(after) = rest.strip_prefix("$${") {
+            literal.push_str("${");
+            rest = after;
+        } else if let Some(after) = rest.strip_prefix("${") {
+            let end = after
+                .find('}')
+                .ok_or_else(|| format!("unclosed `${{` in {template:?}; close it with `}}` or write `$${{` for a literal"))?;
+            let inner = after[..end].trim();
+            let reference = match inner.strip_prefix("env:") {
+                Some(name) if valid_name(name) => Ref::Env(name.to_string()),
+                None if valid_name(inner) => Ref::Var(inner.to_string()),
+                _ => {
+                    return Err(format!(
+                        "`${{{inner}}}` is not a valid reference; write ${{name}} or ${{env:NAME}}"
+                    ));
+                }
+            };
+            if !literal.is_empty() {
+                parts.push(Ok(std::mem::take(&mut literal)));
+            }
+            parts.push(Err(reference));
+            rest = &after[end + 1..];
+        } else {
+            literal.push('$');
+            rest = &rest[1..];
+        }
+    }
+    literal.push_str(rest);
+    if !literal.is_empty() {
+        parts.push(Ok(literal));
+    }
+    Ok(parts)
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+}
+
+/// Expands a template, asking `resolve` for the value of each reference.
+pub fn expand(
+    template: &str,
+    resolve: &mut dyn FnMut(&Ref) -> Result<Interpolated, String>,
+) -> Result<Interpolated, String> {
+    let mut out = Interpolated::default();
+    for part in parse(template)? {
+        match part {
+            Ok(text) => out.push(Interpolated::plain(&text)),
+            Err(reference) => out.push(resolve(&reference)?),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_vars_env_and_escapes() {
+        let parts = parse("${api}/x?t=${env:TOKEN}&l=$${lit}$5").unwrap();
+        assert_eq!(
+            parts,
+            vec![
+                Err(Ref::Var("api".into())),
+                Ok("/x?t=".into()),
+                Err(Ref::Env("TOKEN".into())),
+                Ok("&l=${lit}$5".into()),
+            ]
+        );
+        assert!(parse("${unclosed").unwrap_err().contains("unclosed"));
+        assert!(parse("${a b}").is_err());
+    }
+
+    #[test]
+    fn expansion_keeps_a_shown_form_without_secrets() {
+        let mut resolve = |r: &Ref| {
+            Ok(match r {
+                Ref::Var(_) => Interpolated::plain("https://h"),
+                Ref::Env(name) => Interpolated {
+                    value: "s3cret".into(),
+                    shown: format!("${{env:{name}}}"),
+                    secrets: vec!["s3cret".into()],
+                    incomplete: false,
+                },
+            })
+        };
+        let out = expand("${api}/?k=${env:K}", &mut resolve).unwrap();
+        assert_eq!(out.value, "https://h/?k=s3cret");
+        assert_eq!(out.shown, "https://h/?k=${env:K}");
+        assert_eq!(out.secrets, vec!["s3cret".to_string()]);
+    }
+}

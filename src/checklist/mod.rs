@@ -1,0 +1,113 @@
+//! The checklist model: what the loader produces from TOML files after every include, var
+//! and default is resolved and every item is validated against its probe's declaration.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::diag::Loc;
+use crate::engine::matcher::Matcher;
+use crate::probe::{Params, ProbeSpec};
+use crate::redact::Redactor;
+use crate::value::Value;
+
+mod interp;
+pub mod load;
+pub mod svalue;
+
+pub use load::{LoadMode, LoadOptions, Loaded, load};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const NAMES: &'static [&'static str] = &["critical", "high", "medium", "low", "info"];
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        Some(match s {
+            "critical" => Severity::Critical,
+            "high" => Severity::High,
+            "medium" => Severity::Medium,
+            "low" => Severity::Low,
+            "info" => Severity::Info,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+            Severity::Info => "info",
+        }
+    }
+}
+
+/// A fully loaded, valid checklist.
+#[derive(Debug)]
+pub struct Checklist {
+    pub name: String,
+    pub version: Option<String>,
+    pub description: Option<String>,
+    /// Every file loaded (the roots and all includes), with its sha256.
+    pub files: Vec<LoadedFile>,
+    pub items: Vec<Arc<Item>>,
+    /// Every secret this checklist uses, for masking every output.
+    pub redactor: Redactor,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LoadedFile {
+    pub path: PathBuf,
+    pub sha256: String,
+}
+
+#[derive(Debug)]
+pub struct Item {
+    pub id: String,
+    pub title: String,
+    pub section: String,
+    pub severity: Severity,
+    pub tags: Vec<String>,
+    pub depends_on: Vec<String>,
+    pub timeout: Duration,
+    pub retries: u32,
+    pub retry_delay: Duration,
+    pub description: Option<String>,
+    pub references: Vec<String>,
+    pub owner: Option<String>,
+    pub probe: &'static ProbeSpec,
+    /// Parameters as the probe uses them (secrets included: never print these).
+    pub params: Params,
+    /// Parameters as reports show them: `${env:…}` references kept, URL passwords and
+    /// secret headers masked.
+    pub params_shown: BTreeMap<String, Value>,
+    pub expect: Vec<Expectation>,
+    /// Where the item is defined (`file:line:col` of its `[[item]]` table).
+    pub loc: Loc,
+    pub source: String,
+}
+
+impl Item {
+    pub fn is_manual(&self) -> bool {
+        self.probe.observe.is_none()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Expectation {
+    pub fact: String,
+    pub matcher: Matcher,
+}

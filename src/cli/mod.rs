@@ -1,0 +1,142 @@
+//! The command line: one file per subcommand. This module parses arguments, installs the
+//! crypto provider and the panic policy, and maps results to the documented exit codes.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::checklist::{LoadMode, LoadOptions, Loaded, load};
+use crate::diag;
+
+mod list;
+mod probes;
+mod run;
+mod validate;
+
+/// Exit codes: stable, documented in docs/cli.md.
+pub mod exit {
+    /// The gate passed (or the command succeeded).
+    pub const PASSED: u8 = 0;
+    /// The gate failed: a blocking item failed, errored, or is pending.
+    pub const GATE_FAILED: u8 = 1;
+    /// The checklist or the command line is invalid.
+    pub const INVALID: u8 = 2;
+    /// golive itself failed (could not write a report, internal error).
+    pub const INTERNAL: u8 = 3;
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "golive", version, about = "Declarative pre-deployment checklist validator", long_about = None)]
+#[command(
+    after_help = "Exit codes: 0 gate passed, 1 gate failed, 2 checklist or command line invalid, 3 internal error.\nGuide: docs/README.md"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a checklist and report; exit 1 when the gate fails.
+    Run(run::RunArgs),
+    /// Check checklist files without running anything; report every problem at once.
+    Validate(validate::ValidateArgs),
+    /// List the items of a checklist without running them.
+    List(list::ListArgs),
+    /// Describe probe kinds: their parameters and the facts they produce.
+    Probes(probes::ProbesArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Colour on a terminal unless NO_COLOR is set; `--color` decides otherwise.
+pub fn use_color(choice: ColorChoice, terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
+}
+
+/// `--var name=value`
+fn parse_var(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_string(), value.to_string()))
+        }
+        _ => Err(format!("`{s}` is not name=value")),
+    }
+}
+
+/// Loads checklists and prints diagnostics to stderr. `None` when any is an error.
+fn load_and_report(files: &[PathBuf], vars: &[(String, String)], mode: LoadMode) -> (Loaded, bool) {
+    let loaded = load(
+        files,
+        &LoadOptions {
+            vars: vars.to_vec(),
+            mode,
+        },
+    );
+    if !loaded.diagnostics.is_empty() {
+        let text = diag::render(&loaded.sources, &loaded.diagnostics);
+        eprint!("{text}");
+    }
+    let ok = loaded.checklist.is_some();
+    (loaded, ok)
+}
+
+pub fn main() -> ExitCode {
+    // Probe tasks run on named runtime threads: their panics become `error` outcomes, so
+    // the default hook's message would only be noise (and could quote a secret).
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let on_worker = std::thread::current()
+            .name()
+            .is_some_and(|n| n.starts_with("golive-worker"));
+        if !on_worker {
+            default_hook(info);
+        }
+    }));
+    let _ = rustls::crypto::ring::default_provider().install_default();
+
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::INVALID
+            } else {
+                exit::PASSED
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = std::panic::catch_unwind(|| match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Validate(args) => validate::run(args),
+        Command::List(args) => list::run(args),
+        Command::Probes(args) => probes::run(args),
+    });
+    ExitCode::from(result.unwrap_or(exit::INTERNAL))
+}
+
+pub(crate) fn stdout_is_terminal() -> bool {
+    std::io::stdout().is_terminal()
+}
+
+pub(crate) fn terminal_width() -> Option<u16> {
+    if !stdout_is_terminal() {
+        return None;
+    }
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .or(Some(comfy_table::Table::new().width().unwrap_or(120)))
+}

@@ -1,0 +1,198 @@
+//! `golive run`: load, run, report in every requested format, exit by the gate.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::{ColorChoice, exit, load_and_report, parse_var, use_color};
+use crate::checklist::{Item, LoadMode, Severity};
+use crate::engine::{self, Filter, ItemResult, Observer, RunOptions};
+use crate::report::{Format, OutputSpec, Report, Style, render};
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Checklist files to run (their includes are loaded too).
+    #[arg(default_value = "golive.toml")]
+    files: Vec<PathBuf>,
+    /// Report format, optionally to a file: table, json, json=report.json. Repeatable.
+    #[arg(short, long = "output", value_name = "FORMAT[=PATH]")]
+    outputs: Vec<OutputSpec>,
+    /// Fail the gate on a fail, error or pending manual item of this severity or higher.
+    #[arg(long, value_enum, default_value = "high")]
+    fail_on: Severity,
+    /// Set a var, overriding the checklist: --var api=https://staging.example.com
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    vars: Vec<(String, String)>,
+    /// Items probed at the same time.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    concurrency: u32,
+    /// Bound the whole run, e.g. 2m; unfinished items end as `error: deadline`.
+    #[arg(long, value_name = "DURATION", value_parser = parse_deadline)]
+    deadline: Option<Duration>,
+    /// Run only items with this tag (repeatable; items they depend on run too).
+    #[arg(long = "tag", value_name = "TAG")]
+    tags: Vec<String>,
+    /// Run only items in this section (repeatable).
+    #[arg(long = "section", value_name = "SECTION")]
+    sections: Vec<String>,
+    /// Run only this item (repeatable).
+    #[arg(long = "only", value_name = "ID")]
+    only: Vec<String>,
+    /// Do not run this item (repeatable).
+    #[arg(long = "skip", value_name = "ID")]
+    skip: Vec<String>,
+    /// Colour in the table: auto (terminal and no NO_COLOR), always, never.
+    #[arg(long, value_enum, default_value = "auto")]
+    color: ColorChoice,
+    /// No progress indicator and no summary line on stderr.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+fn parse_deadline(s: &str) -> Result<Duration, String> {
+    crate::value::parse_duration(s)
+}
+
+struct Progress(ProgressBar);
+
+impl Observer for Progress {
+    fn started(&self, total: usize) {
+        self.0.set_length(total as u64);
+    }
+
+    fn finished(&self, item: &Item, _result: &ItemResult) {
+        self.0.inc(1);
+        self.0.set_message(item.id.clone());
+    }
+}
+
+/// A progress bar on a terminal, for runs that take more than a moment; never in CI logs.
+fn progress_bar(quiet: bool) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
+    let interactive = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
+    if quiet || !interactive {
+        return bar;
+    }
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {pos}/{len} items {wide_msg}") {
+        bar.set_style(style);
+    }
+    let delayed = bar.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(400));
+        if !delayed.is_finished() {
+            delayed.set_draw_target(ProgressDrawTarget::stderr());
+            delayed.enable_steady_tick(Duration::from_millis(120));
+        }
+    });
+    bar
+}
+
+pub fn run(args: RunArgs) -> u8 {
+    let mut outputs = args.outputs.clone();
+    if outputs.is_empty() {
+        outputs.push(OutputSpec {
+            format: Format::Table,
+            path: None,
+        });
+    }
+    if outputs.iter().filter(|o| o.path.is_none()).count() > 1 {
+        eprintln!(
+            "error: only one --output can go to stdout; give the others a path, e.g. --output json=report.json"
+        );
+        return exit::INVALID;
+    }
+    let (loaded, ok) = load_and_report(&args.files, &args.vars, LoadMode::Run);
+    let Some(checklist) = loaded.checklist.filter(|_| ok) else {
+        eprintln!(
+            "golive: the checklist is invalid; nothing was run (exit {})",
+            exit::INVALID
+        );
+        return exit::INVALID;
+    };
+    let filter = Filter {
+        tags: args.tags,
+        sections: args.sections,
+        only: args.only,
+        skip: args.skip,
+    };
+    for id in filter.only.iter().chain(&filter.skip) {
+        if !checklist.items.iter().any(|i| &i.id == id) {
+            eprintln!("error: --only/--skip names unknown item `{id}`; see `golive list`");
+            return exit::INVALID;
+        }
+    }
+    let opts = RunOptions {
+        concurrency: args.concurrency as usize,
+        deadline: args.deadline,
+        filter,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("golive-worker")
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("golive: cannot start the async runtime: {e}");
+            return exit::INTERNAL;
+        }
+    };
+    let bar = progress_bar(args.quiet);
+    let observer = Arc::new(Progress(bar.clone()));
+    let result = runtime.block_on(engine::run(&checklist, &opts, observer));
+    bar.finish_and_clear();
+    // Hung probes may still hold blocking threads; do not wait for them.
+    runtime.shutdown_background();
+
+    let report = Report::build(&checklist, &result, &opts, args.fail_on);
+    let color = use_color(args.color, super::stdout_is_terminal());
+    let style = Style {
+        color,
+        width: super::terminal_width(),
+    };
+    let mut table_on_stdout = false;
+    let mut code = if report.gate.passed {
+        exit::PASSED
+    } else {
+        exit::GATE_FAILED
+    };
+    for output in &outputs {
+        let style = if output.path.is_some() {
+            Style::default()
+        } else {
+            style.clone()
+        };
+        let text = match render(output.format, &report, &style, &checklist.redactor) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("golive: {e}");
+                code = exit::INTERNAL;
+                continue;
+            }
+        };
+        match &output.path {
+            None => {
+                table_on_stdout |= output.format == Format::Table;
+                print!("{text}");
+            }
+            Some(path) => {
+                if let Err(e) = std::fs::write(path, text) {
+                    eprintln!(
+                        "golive: cannot write the {} report to {}: {e}",
+                        output.format.name(),
+                        path.display()
+                    );
+                    code = exit::INTERNAL;
+                }
+            }
+        }
+    }
+    if !table_on_stdout && !args.quiet {
+        eprintln!("{}", checklist.redactor.redact(&report.summary_line()));
+    }
+    code
+}

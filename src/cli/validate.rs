@@ -1,0 +1,94 @@
+//! `golive validate`: load and check checklists without running anything, reporting every
+//! problem in every file at once.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use super::{exit, parse_var};
+use crate::checklist::{LoadMode, LoadOptions, load};
+use crate::diag::{self, Level};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum DiagFormat {
+    /// Source excerpts with the problem underlined.
+    Text,
+    /// One line per problem: file:line:col: error[CODE]: message (hint: …).
+    Short,
+    /// A JSON array for tools.
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// Checklist files to check (their includes are checked too).
+    #[arg(default_value = "golive.toml")]
+    files: Vec<PathBuf>,
+    /// Set a var, as for `run`.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    vars: Vec<(String, String)>,
+    /// How to print problems.
+    #[arg(long, value_enum, default_value = "text")]
+    format: DiagFormat,
+    /// Treat warnings (unset environment variables, vars without values) as errors.
+    #[arg(long)]
+    strict: bool,
+}
+
+pub fn run(args: ValidateArgs) -> u8 {
+    let loaded = load(
+        &args.files,
+        &LoadOptions {
+            vars: args.vars,
+            mode: LoadMode::Validate,
+        },
+    );
+    let errors = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.level == Level::Error)
+        .count();
+    let warnings = loaded.diagnostics.len() - errors;
+    match args.format {
+        DiagFormat::Json => {
+            let json = diag::to_json(&loaded.sources, &loaded.diagnostics);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json).unwrap_or_default()
+            );
+        }
+        DiagFormat::Text => eprint!("{}", diag::render(&loaded.sources, &loaded.diagnostics)),
+        DiagFormat::Short => eprint!(
+            "{}",
+            diag::render_short(&loaded.sources, &loaded.diagnostics)
+        ),
+    }
+    let failed = errors > 0 || (args.strict && warnings > 0);
+    if args.format != DiagFormat::Json {
+        let files: Vec<String> = args.files.iter().map(|f| f.display().to_string()).collect();
+        match &loaded.checklist {
+            Some(c) if !failed => eprintln!(
+                "{}: valid: {} items in {} file{}{}",
+                files.join(", "),
+                c.items.len(),
+                c.files.len(),
+                if c.files.len() == 1 { "" } else { "s" },
+                if warnings > 0 {
+                    format!(
+                        ", {warnings} warning{}",
+                        if warnings == 1 { "" } else { "s" }
+                    )
+                } else {
+                    String::new()
+                }
+            ),
+            _ => eprintln!(
+                "{}: invalid: {errors} error{}, {warnings} warning{}",
+                files.join(", "),
+                if errors == 1 { "" } else { "s" },
+                if warnings == 1 { "" } else { "s" }
+            ),
+        }
+    }
+    if failed { exit::INVALID } else { exit::PASSED }
+}

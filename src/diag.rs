@@ -1,0 +1,322 @@
+//! Diagnostics for checklist problems: every one has a stable code, a file:line:column, a
+//! message naming the offending key, and a hint saying how to fix it. `golive validate`
+//! collects them all before reporting, instead of stopping at the first.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label, Severity as CsSeverity};
+use codespan_reporting::files::SimpleFiles;
+use codespan_reporting::term;
+use serde::Serialize;
+
+/// Stable diagnostic codes; documented in docs/diagnostics.md.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Code {
+    /// The file is not valid TOML.
+    #[serde(rename = "GL001")]
+    Syntax,
+    /// A key golive does not know (with a "did you mean" hint).
+    #[serde(rename = "GL002")]
+    UnknownKey,
+    /// A value of the wrong type or an invalid value.
+    #[serde(rename = "GL003")]
+    InvalidValue,
+    /// A required key is missing.
+    #[serde(rename = "GL004")]
+    MissingKey,
+    /// `probe` names no known probe kind.
+    #[serde(rename = "GL005")]
+    UnknownProbe,
+    /// `expect` names a fact the probe does not produce.
+    #[serde(rename = "GL006")]
+    UnknownFact,
+    /// A matcher that is malformed or does not fit the fact's type.
+    #[serde(rename = "GL007")]
+    InvalidMatcher,
+    /// Two items share an id.
+    #[serde(rename = "GL008")]
+    DuplicateId,
+    /// `depends_on` names an unknown item.
+    #[serde(rename = "GL009")]
+    UnknownDependency,
+    /// Items depend on each other in a cycle.
+    #[serde(rename = "GL010")]
+    DependencyCycle,
+    /// An included file cannot be read.
+    #[serde(rename = "GL011")]
+    IncludeNotFound,
+    /// Files include each other in a cycle.
+    #[serde(rename = "GL012")]
+    IncludeCycle,
+    /// `${name}` names no var.
+    #[serde(rename = "GL013")]
+    UnknownVar,
+    /// `${env:NAME}` names an environment variable that is not set.
+    #[serde(rename = "GL014")]
+    EnvNotSet,
+    /// Two included files give one var different values.
+    #[serde(rename = "GL015")]
+    VarConflict,
+    /// A var is declared without a value and none was given.
+    #[serde(rename = "GL016")]
+    VarMissing,
+    /// A file given on the command line cannot be read.
+    #[serde(rename = "GL017")]
+    FileNotFound,
+}
+
+impl Code {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Syntax => "GL001",
+            Code::UnknownKey => "GL002",
+            Code::InvalidValue => "GL003",
+            Code::MissingKey => "GL004",
+            Code::UnknownProbe => "GL005",
+            Code::UnknownFact => "GL006",
+            Code::InvalidMatcher => "GL007",
+            Code::DuplicateId => "GL008",
+            Code::UnknownDependency => "GL009",
+            Code::DependencyCycle => "GL010",
+            Code::IncludeNotFound => "GL011",
+            Code::IncludeCycle => "GL012",
+            Code::UnknownVar => "GL013",
+            Code::EnvNotSet => "GL014",
+            Code::VarConflict => "GL015",
+            Code::VarMissing => "GL016",
+            Code::FileNotFound => "GL017",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Error,
+    Warning,
+}
+
+pub type FileId = usize;
+
+/// A place in a loaded file: which file, which bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Loc {
+    pub file: FileId,
+    pub span: Range<usize>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Diagnostic {
+    pub level: Level,
+    pub code: Code,
+    pub message: String,
+    pub loc: Option<Loc>,
+    /// Other places that explain the problem (the first definition of a duplicate id…).
+    pub related: Vec<(Loc, String)>,
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn error(code: Code, message: impl Into<String>) -> Self {
+        Diagnostic {
+            level: Level::Error,
+            code,
+            message: message.into(),
+            loc: None,
+            related: Vec::new(),
+            hint: None,
+        }
+    }
+
+    pub fn warning(code: Code, message: impl Into<String>) -> Self {
+        Diagnostic {
+            level: Level::Warning,
+            ..Diagnostic::error(code, message)
+        }
+    }
+
+    pub fn at(mut self, loc: Loc) -> Self {
+        self.loc = Some(loc);
+        self
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn related(mut self, loc: Loc, what: impl Into<String>) -> Self {
+        self.related.push((loc, what.into()));
+        self
+    }
+}
+
+/// The text of every loaded file, for positions and rendering.
+#[derive(Default, Debug, Clone)]
+pub struct Sources {
+    files: Vec<(PathBuf, String)>,
+}
+
+impl Sources {
+    pub fn add(&mut self, path: PathBuf, text: String) -> FileId {
+        self.files.push((path, text));
+        self.files.len() - 1
+    }
+
+    pub fn path(&self, id: FileId) -> &Path {
+        &self.files[id].0
+    }
+
+    pub fn text(&self, id: FileId) -> &str {
+        &self.files[id].1
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, id: FileId, offset: usize) -> (usize, usize) {
+        let text = self.text(id);
+        let offset = offset.min(text.len());
+        let before = &text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+        let col = text[line_start..offset].chars().count() + 1;
+        (line, col)
+    }
+
+    /// `path:line:column` of a location.
+    pub fn position(&self, loc: &Loc) -> String {
+        let (line, col) = self.line_col(loc.file, loc.span.start);
+        format!("{}:{line}:{col}", self.path(loc.file).display())
+    }
+}
+
+/// Renders diagnostics for a terminal: a header with code and message, the source line with
+/// the offending key underlined at `file:line:column`, related places, and the hint.
+pub fn render(sources: &Sources, diagnostics: &[Diagnostic]) -> String {
+    let mut files = SimpleFiles::new();
+    for (path, text) in &sources.files {
+        files.add(path.display().to_string(), text.as_str());
+    }
+    let config = term::Config::default();
+    let mut out = String::new();
+    for d in diagnostics {
+        let severity = match d.level {
+            Level::Error => CsSeverity::Error,
+            Level::Warning => CsSeverity::Warning,
+        };
+        let mut cs = CsDiagnostic::new(severity)
+            .with_code(d.code.as_str())
+            .with_message(&d.message);
+        let mut labels = Vec::new();
+        if let Some(loc) = &d.loc {
+            labels.push(Label::primary(loc.file, loc.span.clone()));
+        }
+        for (loc, what) in &d.related {
+            labels.push(Label::secondary(loc.file, loc.span.clone()).with_message(what));
+        }
+        cs = cs.with_labels(labels);
+        if let Some(hint) = &d.hint {
+            cs = cs.with_notes(vec![format!("hint: {hint}")]);
+        }
+        match term::emit_into_string(&config, &files, &cs) {
+            Ok(text) => out.push_str(&text),
+            Err(_) => out.push_str(&format!(
+                "{}[{}]: {}\n",
+                level_word(d.level),
+                d.code.as_str(),
+                d.message
+            )),
+        }
+    }
+    out
+}
+
+fn level_word(level: Level) -> &'static str {
+    match level {
+        Level::Error => "error",
+        Level::Warning => "warning",
+    }
+}
+
+/// One diagnostic per line, `file:line:col: error[GL002]: message (hint: …)`: the form CI
+/// logs and editors' problem matchers read.
+pub fn render_short(sources: &Sources, diagnostics: &[Diagnostic]) -> String {
+    let mut out = String::new();
+    for d in diagnostics {
+        if let Some(loc) = &d.loc {
+            out.push_str(&sources.position(loc));
+            out.push_str(": ");
+        }
+        out.push_str(&format!(
+            "{}[{}]: {}",
+            level_word(d.level),
+            d.code.as_str(),
+            d.message
+        ));
+        if let Some(hint) = &d.hint {
+            out.push_str(&format!(" (hint: {hint})"));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// JSON form of diagnostics for tools.
+pub fn to_json(sources: &Sources, diagnostics: &[Diagnostic]) -> serde_json::Value {
+    let loc_json = |loc: &Loc| {
+        let (line, column) = sources.line_col(loc.file, loc.span.start);
+        serde_json::json!({ "file": sources.path(loc.file).display().to_string(), "line": line, "column": column })
+    };
+    serde_json::Value::Array(
+        diagnostics
+            .iter()
+            .map(|d| {
+                serde_json::json!({
+                    "level": d.level,
+                    "code": d.code,
+                    "message": d.message,
+                    "location": d.loc.as_ref().map(loc_json),
+                    "related": d.related.iter().map(|(l, m)| serde_json::json!({"location": loc_json(l), "message": m})).collect::<Vec<_>>(),
+                    "hint": d.hint,
+                })
+            })
+            .collect(),
+    )
+}
+
+/// "did you mean `timeout`?" for a misspelt name, when one candidate is close enough.
+pub fn did_you_mean<'a>(
+    wrong: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let mut best: Option<(&str, f64)> = None;
+    for c in candidates {
+        let score = strsim::jaro_winkler(wrong, c);
+        if score > 0.8 && best.is_none_or(|(_, s)| score > s) {
+            best = Some((c, score));
+        }
+    }
+    best.map(|(c, _)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_names_only() {
+        let keys = ["timeout", "retries", "severity"];
+        assert_eq!(did_you_mean("timout", keys), Some("timeout"));
+        assert_eq!(did_you_mean("zebra", keys), None);
+    }
+
+    #[test]
+    fn positions_are_one_based_in_characters() {
+        let mut s = Sources::default();
+        let id = s.add("a.toml".into(), "x = 1\né = \"b\"\n".into());
+        let offset = s.text(id).find('=').unwrap();
+        assert_eq!(s.line_col(id, offset), (1, 3));
+        let second = s.text(id).rfind('=').unwrap();
+        assert_eq!(s.line_col(id, second), (2, 3));
+    }
+}

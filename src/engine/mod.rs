@@ -1,0 +1,402 @@
+//! The engine: select items (filters plus their dependencies), run their probes with bounded
+//! concurrency, per-item timeouts, retries and a run deadline, and judge the observed facts
+//! against each item's expectations. A probe that panics or hangs ends as an `error`
+//! outcome for its item; the run goes on.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::sync::{Semaphore, watch};
+
+use crate::checklist::{Checklist, Item, load::wanted_facts};
+use crate::probe::{Facts, ProbeInput, Shared};
+use crate::value::{Value, format_duration};
+
+pub mod matcher;
+
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub tags: Vec<String>,
+    pub sections: Vec<String>,
+    pub only: Vec<String>,
+    pub skip: Vec<String>,
+}
+
+impl Filter {
+    fn is_empty(&self) -> bool {
+        self.tags.is_empty()
+            && self.sections.is_empty()
+            && self.only.is_empty()
+            && self.skip.is_empty()
+    }
+
+    fn matches(&self, item: &Item) -> bool {
+        (self.tags.is_empty() || item.tags.iter().any(|t| self.tags.contains(t)))
+            && (self.sections.is_empty() || self.sections.contains(&item.section))
+            && (self.only.is_empty() || self.only.contains(&item.id))
+            && !self.skip.contains(&item.id)
+    }
+
+    fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        for (flag, values) in [
+            ("--tag", &self.tags),
+            ("--section", &self.sections),
+            ("--only", &self.only),
+            ("--skip", &self.skip),
+        ] {
+            if !values.is_empty() {
+                parts.push(format!("{flag} {}", values.join(",")));
+            }
+        }
+        parts.join(" ")
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub concurrency: usize,
+    pub deadline: Option<Duration>,
+    pub filter: Filter,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            concurrency: 64,
+            deadline: None,
+            filter: Filter::default(),
+        }
+    }
+}
+
+/// How an item ended. See docs/outcomes in the user guide.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Pass,
+    Fail,
+    Error,
+    Skipped,
+    Waived,
+    Manual,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Fail => "fail",
+            Outcome::Error => "error",
+            Outcome::Skipped => "skipped",
+            Outcome::Waived => "waived",
+            Outcome::Manual => "manual",
+        }
+    }
+}
+
+/// One expectation, judged: what was expected, what was seen.
+#[derive(Clone, Debug, Serialize)]
+pub struct ExpectationResult {
+    pub fact: String,
+    pub expected: String,
+    /// `None` when the probe did not produce the fact.
+    pub observed: Option<Value>,
+    pub passed: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct ItemResult {
+    pub outcome: Outcome,
+    /// Why it errored, was skipped, or is pending; the first failed expectation for fails.
+    pub reason: Option<String>,
+    pub expectations: Vec<ExpectationResult>,
+    /// Every fact the probe observed, secret ones masked.
+    pub facts: BTreeMap<String, Value>,
+    pub attempts: u32,
+    pub started_at: time::OffsetDateTime,
+    pub duration: Duration,
+    /// Skipped because filters left it out (as opposed to a failed dependency).
+    pub filtered_out: bool,
+}
+
+impl ItemResult {
+    fn without_run(outcome: Outcome, reason: String) -> Self {
+        ItemResult {
+            outcome,
+            reason: Some(reason),
+            expectations: Vec::new(),
+            facts: BTreeMap::new(),
+            attempts: 0,
+            started_at: time::OffsetDateTime::now_utc(),
+            duration: Duration::ZERO,
+            filtered_out: false,
+        }
+    }
+}
+
+/// Receives item events as they happen (the progress bar listens here).
+pub trait Observer: Send + Sync {
+    fn started(&self, _total: usize) {}
+    fn finished(&self, _item: &Item, _result: &ItemResult) {}
+}
+
+pub struct NoObserver;
+impl Observer for NoObserver {}
+
+pub struct RunResult {
+    pub started_at: time::OffsetDateTime,
+    pub finished_at: time::OffsetDateTime,
+    pub duration: Duration,
+    /// In checklist order.
+    pub results: Vec<ItemResult>,
+}
+
+/// Runs every selected item of the checklist.
+pub async fn run(
+    checklist: &Checklist,
+    opts: &RunOptions,
+    observer: Arc<dyn Observer>,
+) -> RunResult {
+    let started_at = time::OffsetDateTime::now_utc();
+    let clock = Instant::now();
+    let items = &checklist.items;
+    let shared = Arc::new(Shared::default());
+    let not_selected = selection(items, &opts.filter);
+    observer.started(not_selected.iter().filter(|n| !**n).count());
+
+    let results: Arc<Mutex<Vec<Option<ItemResult>>>> =
+        Arc::new(Mutex::new(vec![None; items.len()]));
+    let mut senders = Vec::new();
+    let mut receivers: HashMap<&str, watch::Receiver<Option<Outcome>>> = HashMap::new();
+    for item in items {
+        let (tx, rx) = watch::channel(None);
+        senders.push(tx);
+        receivers.insert(item.id.as_str(), rx);
+    }
+    let permits = Arc::new(Semaphore::new(opts.concurrency.max(1)));
+    let mut tasks = Vec::new();
+    for ((index, item), tx) in items.iter().enumerate().zip(senders) {
+        if not_selected[index] {
+            let mut r = ItemResult::without_run(
+                Outcome::Skipped,
+                format!("not selected ({})", opts.filter.describe()),
+            );
+            r.filtered_out = true;
+            let _ = tx.send(Some(r.outcome));
+            results.lock().unwrap()[index] = Some(r);
+            continue;
+        }
+        let deps: Vec<(String, watch::Receiver<Option<Outcome>>)> = item
+            .depends_on
+            .iter()
+            .filter_map(|d| Some((d.clone(), receivers.get(d.as_str())?.clone())))
+            .collect();
+        let (item, shared, permits, results, observer) = (
+            item.clone(),
+            shared.clone(),
+            permits.clone(),
+            results.clone(),
+            observer.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut blocked = None;
+            for (dep, mut rx) in deps {
+                let outcome = rx.wait_for(|o| o.is_some()).await.ok().and_then(|o| *o);
+                if outcome != Some(Outcome::Pass) {
+                    let what = outcome.map(Outcome::as_str).unwrap_or("did not finish");
+                    blocked = Some(format!("dependency `{dep}` did not pass ({what})"));
+                    break;
+                }
+            }
+            let result = match blocked {
+                Some(reason) => ItemResult::without_run(Outcome::Skipped, reason),
+                None if item.is_manual() => ItemResult::without_run(
+                    Outcome::Manual,
+                    "pending: no attestation recorded".into(),
+                ),
+                None => {
+                    let _permit = permits.acquire().await.expect("semaphore is never closed");
+                    run_item(&item, &shared).await
+                }
+            };
+            let _ = tx.send(Some(result.outcome));
+            observer.finished(&item, &result);
+            results.lock().unwrap()[index] = Some(result);
+        }));
+    }
+
+    let aborts: Vec<_> = tasks.iter().map(|t| t.abort_handle()).collect();
+    let all = futures::future::join_all(tasks);
+    let timed_out = match opts.deadline {
+        Some(deadline) => tokio::time::timeout(deadline, all).await.is_err(),
+        None => {
+            all.await;
+            false
+        }
+    };
+    if timed_out {
+        aborts.iter().for_each(|a| a.abort());
+    }
+    let finished = clock.elapsed();
+    let mut slots = results.lock().unwrap().clone();
+    let results = slots
+        .iter_mut()
+        .zip(items)
+        .map(|(slot, item)| {
+            slot.take().unwrap_or_else(|| {
+                let reason = match opts.deadline {
+                    Some(d) if timed_out => format!(
+                        "deadline: the run's --deadline of {} passed before this item finished",
+                        format_duration(d)
+                    ),
+                    _ => "internal error: the item ended without a result".to_string(),
+                };
+                let r = ItemResult::without_run(Outcome::Error, reason);
+                observer.finished(item, &r);
+                r
+            })
+        })
+        .collect();
+    RunResult {
+        started_at,
+        finished_at: time::OffsetDateTime::now_utc(),
+        duration: finished,
+        results,
+    }
+}
+
+/// For each item, true when filters leave it out. Items the selected ones depend on are
+/// selected too, so `--only app.ready` also runs what `app.ready` needs.
+fn selection(items: &[Arc<Item>], filter: &Filter) -> Vec<bool> {
+    if filter.is_empty() {
+        return vec![false; items.len()];
+    }
+    let index: HashMap<&str, &Item> = items.iter().map(|i| (i.id.as_str(), i.as_ref())).collect();
+    let mut chosen: HashSet<&str> = HashSet::new();
+    let mut stack: Vec<&str> = items
+        .iter()
+        .filter(|i| filter.matches(i))
+        .map(|i| i.id.as_str())
+        .collect();
+    while let Some(id) = stack.pop() {
+        if chosen.insert(id) {
+            if let Some(item) = index.get(id) {
+                stack.extend(item.depends_on.iter().map(String::as_str));
+            }
+        }
+    }
+    items
+        .iter()
+        .map(|i| !chosen.contains(i.id.as_str()))
+        .collect()
+}
+
+/// Runs one automated item: attempts until it passes or retries run out.
+async fn run_item(item: &Arc<Item>, shared: &Arc<Shared>) -> ItemResult {
+    let started_at = time::OffsetDateTime::now_utc();
+    let clock = Instant::now();
+    let input = Arc::new(ProbeInput {
+        item_id: item.id.clone(),
+        params: item.params.clone(),
+        wanted: wanted_facts(&item.expect),
+        timeout: item.timeout,
+    });
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let observed = observe_once(item, &input, shared).await;
+        let mut result = judge(item, observed);
+        if result.outcome == Outcome::Pass || attempts > item.retries {
+            result.attempts = attempts;
+            result.started_at = started_at;
+            result.duration = clock.elapsed();
+            return result;
+        }
+        tokio::time::sleep(item.retry_delay).await;
+    }
+}
+
+/// One observation in its own task, so a panic or a hang ends this item only.
+async fn observe_once(
+    item: &Item,
+    input: &Arc<ProbeInput>,
+    shared: &Arc<Shared>,
+) -> Result<Facts, String> {
+    let observe = item
+        .probe
+        .observe
+        .expect("automated items have an observe function");
+    let (input, shared) = (input.clone(), shared.clone());
+    let mut task = tokio::spawn(async move { observe(&input, &shared).await });
+    match tokio::time::timeout(item.timeout, &mut task).await {
+        Err(_) => {
+            task.abort();
+            Err(format!("timed out after {}", format_duration(item.timeout)))
+        }
+        Ok(Err(join)) if join.is_panic() => {
+            let payload = join.into_panic();
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(format!("probe panicked: {message}"))
+        }
+        Ok(Err(_)) => Err("probe task was cancelled".into()),
+        Ok(Ok(Err(e))) => Err(e.0),
+        Ok(Ok(Ok(facts))) => Ok(facts),
+    }
+}
+
+/// Judges observed facts against the item's expectations.
+pub fn judge(item: &Item, observed: Result<Facts, String>) -> ItemResult {
+    let mut result = ItemResult::without_run(Outcome::Pass, String::new());
+    result.reason = None;
+    match observed {
+        Err(message) => {
+            result.outcome = Outcome::Error;
+            result.reason = Some(message);
+            result.expectations = item
+                .expect
+                .iter()
+                .map(|e| ExpectationResult {
+                    fact: e.fact.clone(),
+                    expected: e.matcher.to_string(),
+                    observed: None,
+                    passed: false,
+                })
+                .collect();
+        }
+        Ok(facts) => {
+            for e in &item.expect {
+                let passed = e.matcher.eval(facts.get(&e.fact));
+                let shown = facts.shown(&e.fact);
+                if !passed && result.outcome == Outcome::Pass {
+                    result.outcome = Outcome::Fail;
+                    result.reason = Some(match &shown {
+                        Some(v) => format!("{}: expected {}, observed {}", e.fact, e.matcher, v),
+                        None => format!(
+                            "{}: expected {}, but it was not observed",
+                            e.fact, e.matcher
+                        ),
+                    });
+                }
+                result.expectations.push(ExpectationResult {
+                    fact: e.fact.clone(),
+                    expected: e.matcher.to_string(),
+                    observed: shown,
+                    passed,
+                });
+            }
+            result.facts = facts
+                .values
+                .keys()
+                .filter_map(|k| Some((k.clone(), facts.shown(k)?)))
+                .collect();
+        }
+    }
+    result
+}

@@ -1,0 +1,12 @@
+//! golive: a declarative pre-deployment checklist validator. Checklists (TOML) are loaded
+//! and validated (`checklist`), their automated items are observed by probes (`probe`) and
+//! judged by the engine (`engine`), and the result is rendered as reports (`report`).
+
+pub mod checklist;
+pub mod cli;
+pub mod diag;
+pub mod engine;
+pub mod probe;
+pub mod redact;
+pub mod report;
+pub mod value;

@@ -1,0 +1,169 @@
+//! `command`: runs a program (no shell unless `shell = true`) and observes its exit code,
+//! output and duration. The whole process group is killed when the item times out.
+//! golive cannot make an arbitrary command read-only: run only commands that observe.
+
+use std::process::Stdio;
+use std::time::Instant;
+
+use futures::future::BoxFuture;
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+use super::{FactSpec, Facts, ParamSpec, ParamType, ProbeError, ProbeInput, ProbeSpec, Shared};
+use crate::value::{FactType, Value};
+
+pub static SPEC: ProbeSpec = ProbeSpec {
+    kind: "command",
+    summary: "Runs a program; observes exit code, stdout, stderr (text or JSON) and duration.",
+    params: &[
+        ParamSpec::required(
+            "argv",
+            ParamType::StringList,
+            "program and arguments, e.g. [\"pg_isready\", \"-h\", \"db\"]; with shell = true, one command line for /bin/sh",
+        ),
+        ParamSpec::with_default(
+            "shell",
+            ParamType::Bool,
+            "false",
+            "run argv joined by spaces through /bin/sh -c (pipes, redirections)",
+        ),
+        ParamSpec::optional(
+            "env",
+            ParamType::StringMap,
+            "extra environment variables for the program",
+        ),
+        ParamSpec::optional("dir", ParamType::Path, "working directory"),
+        ParamSpec::with_default(
+            "max_output",
+            ParamType::Integer,
+            "1048576",
+            "keep at most this many bytes of stdout and of stderr",
+        ),
+    ],
+    facts: &[
+        FactSpec::new(
+            "exit_code",
+            FactType::Integer,
+            "the exit status (128 + signal number when killed by a signal)",
+        ),
+        FactSpec::new("stdout", FactType::String, "standard output as text"),
+        FactSpec::new("stderr", FactType::String, "standard error as text"),
+        FactSpec::new(
+            "stdout_json.<pointer>",
+            FactType::Any,
+            "a value in stdout parsed as JSON, by JSON pointer, e.g. stdout_json./0/status",
+        ),
+        FactSpec::new("duration", FactType::Duration, "how long the program ran"),
+    ],
+    default_expect: &[("exit_code", "0")],
+    observe: Some(observe),
+};
+
+/// Kills the command's whole process group when the item ends early (timeout, deadline).
+struct GroupGuard(Option<i32>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
+
+fn observe<'a>(
+    input: &'a ProbeInput,
+    _shared: &'a Shared,
+) -> BoxFuture<'a, Result<Facts, ProbeError>> {
+    Box::pin(async move {
+        let p = &input.params;
+        let argv = p.list("argv");
+        let (program, args): (String, Vec<String>) = if p.bool("shell") {
+            ("/bin/sh".into(), vec!["-c".into(), argv.join(" ")])
+        } else {
+            match argv.split_first() {
+                Some((program, args)) => (program.clone(), args.to_vec()),
+                None => return Err(ProbeError::new("argv is empty; give the program to run")),
+            }
+        };
+        let mut command = tokio::process::Command::new(&program);
+        command
+            .args(&args)
+            .envs(p.map("env"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command.process_group(0).kill_on_drop(true);
+        if let Some(dir) = p.str("dir") {
+            command.current_dir(dir);
+        }
+        let started = Instant::now();
+        let mut child = command
+            .spawn()
+            .map_err(|e| ProbeError::new(format!("cannot run {program:?}: {e}")))?;
+        let mut guard = GroupGuard(child.id().map(|id| id as i32));
+        let max = p.int("max_output").unwrap_or(1 << 20).max(0) as usize;
+        let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+        let (out, err, status) = tokio::join!(
+            read_capped(stdout, max),
+            read_capped(stderr, max),
+            child.wait()
+        );
+        let status =
+            status.map_err(|e| ProbeError::new(format!("waiting for {program:?} failed: {e}")))?;
+        guard.0 = None;
+        let duration = started.elapsed();
+        let exit_code = match status.code() {
+            Some(code) => code,
+            None => {
+                use std::os::unix::process::ExitStatusExt;
+                128 + status.signal().unwrap_or(0)
+            }
+        };
+        let mut facts = Facts::default();
+        facts.set("exit_code", Value::Int(exit_code.into()));
+        facts.set("duration", Value::Duration(duration));
+        if input.wants("stdout_json") {
+            let json: serde_json::Value = serde_json::from_slice(&out).map_err(|e| {
+                ProbeError::new(format!(
+                    "stdout is not JSON ({e}); stdout_json needs JSON output"
+                ))
+            })?;
+            for wanted in &input.wanted {
+                if let Some(pointer) = wanted.strip_prefix("stdout_json.") {
+                    if let Some(v) = json.pointer(pointer) {
+                        facts.set(wanted.clone(), Value::from_json(v));
+                    }
+                }
+            }
+        }
+        facts.set(
+            "stdout",
+            Value::Str(String::from_utf8_lossy(&out).into_owned()),
+        );
+        facts.set(
+            "stderr",
+            Value::Str(String::from_utf8_lossy(&err).into_owned()),
+        );
+        Ok(facts)
+    })
+}
+
+/// Reads a pipe to its end, keeping at most `max` bytes (the rest is drained so the
+/// program never blocks on a full pipe).
+async fn read_capped(pipe: Option<impl AsyncRead + Unpin>, max: usize) -> Vec<u8> {
+    let Some(mut pipe) = pipe else {
+        return Vec::new();
+    };
+    let mut kept = Vec::new();
+    let mut buf = [0u8; 8192];
+    while let Ok(n) = pipe.read(&mut buf).await {
+        if n == 0 {
+            break;
+        }
+        let room = max.saturating_sub(kept.len());
+        kept.extend_from_slice(&buf[..n.min(room)]);
+    }
+    kept
+}

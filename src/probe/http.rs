@@ -1,0 +1,364 @@
+//! `http`: requests a URL and observes status, latency, headers, body (text and JSON), the
+//! redirect target and the protocol version. Items with the same TLS and redirect settings
+//! share one client, so requests to one host reuse kept-alive connections.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use futures::future::BoxFuture;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+
+use super::{FactSpec, Facts, ParamSpec, ParamType, ProbeError, ProbeInput, ProbeSpec, Shared};
+use crate::value::{FactType, Value};
+
+const READ_ONLY_METHODS: &[&str] = &["GET", "HEAD", "OPTIONS"];
+
+pub static SPEC: ProbeSpec = ProbeSpec {
+    kind: "http",
+    summary: "Requests a URL; observes status, latency, headers, body, redirects and HTTP version.",
+    params: &[
+        ParamSpec::required(
+            "url",
+            ParamType::Url,
+            "URL to request; a password in it is never shown",
+        ),
+        ParamSpec::with_default(
+            "method",
+            ParamType::Choice(&["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"]),
+            "GET",
+            "HTTP method; methods other than GET, HEAD and OPTIONS need allow_write = true",
+        ),
+        ParamSpec::optional(
+            "headers",
+            ParamType::Headers,
+            "request headers; values of Authorization, Cookie, X-Api-Key and those written { value = \"…\", secret = true } are never shown",
+        ),
+        ParamSpec::optional("body", ParamType::String, "request body"),
+        ParamSpec::with_default(
+            "follow_redirects",
+            ParamType::Bool,
+            "false",
+            "follow up to 10 redirects; when false, a redirect is observed as status and redirect_location",
+        ),
+        ParamSpec::with_default(
+            "tls_verify",
+            ParamType::Bool,
+            "true",
+            "verify the server certificate and name (false still observes, but trusts any certificate)",
+        ),
+        ParamSpec::optional(
+            "ca_file",
+            ParamType::Path,
+            "PEM file of CA certificates to trust in addition to the system's",
+        ),
+        ParamSpec::with_default(
+            "max_body",
+            ParamType::Integer,
+            "1048576",
+            "read at most this many bytes of the body",
+        ),
+        ParamSpec::with_default(
+            "allow_write",
+            ParamType::Bool,
+            "false",
+            "allow POST, PUT, PATCH and DELETE, which may change the system under test",
+        ),
+    ],
+    facts: &[
+        FactSpec::new("status", FactType::Integer, "HTTP status code"),
+        FactSpec::new(
+            "latency",
+            FactType::Duration,
+            "time until the response headers arrived",
+        ),
+        FactSpec::new(
+            "headers.<name>",
+            FactType::String,
+            "a response header by name, case-insensitive (several values joined with \", \")",
+        ),
+        FactSpec::new(
+            "body",
+            FactType::String,
+            "the response body as text (up to max_body bytes)",
+        ),
+        FactSpec::new(
+            "body_json.<pointer>",
+            FactType::Any,
+            "a value in the JSON body by JSON pointer, e.g. body_json./status",
+        ),
+        FactSpec::new(
+            "redirect_location",
+            FactType::String,
+            "the Location header of a redirect response",
+        ),
+        FactSpec::new(
+            "final_url",
+            FactType::String,
+            "the URL that answered, after any redirects followed",
+        ),
+        FactSpec::new(
+            "http_version",
+            FactType::String,
+            "protocol of the response: HTTP/1.0, HTTP/1.1, HTTP/2 or HTTP/3",
+        ),
+    ],
+    default_expect: &[("status", "\"< 400\"")],
+    observe: Some(observe),
+};
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct ClientKey {
+    tls_verify: bool,
+    ca_file: Option<PathBuf>,
+    follow_redirects: bool,
+}
+
+/// One client per distinct TLS/redirect setting, for the whole run.
+#[derive(Default)]
+pub struct ClientCache {
+    clients: Mutex<HashMap<ClientKey, reqwest::Client>>,
+}
+
+impl ClientCache {
+    fn get(&self, key: ClientKey) -> Result<reqwest::Client, ProbeError> {
+        let mut clients = self.clients.lock().unwrap();
+        if let Some(c) = clients.get(&key) {
+            return Ok(c.clone());
+        }
+        let client = build_client(&key)?;
+        clients.insert(key, client.clone());
+        Ok(client)
+    }
+
+    /// How many distinct clients the run created.
+    pub fn len(&self) -> usize {
+        self.clients.lock().unwrap().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn build_client(key: &ClientKey) -> Result<reqwest::Client, ProbeError> {
+    let provider = provider();
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ProbeError::new(format!("TLS setup failed: {e}")))?;
+    let mut tls = if key.tls_verify {
+        let roots = super::tls_inspect::build_root_store(key.ca_file.as_deref())
+            .map_err(|e| ProbeError::new(e.to_string()))?;
+        builder.with_root_certificates(roots).with_no_client_auth()
+    } else {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
+            .with_no_client_auth()
+    };
+    tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let policy = if key.follow_redirects {
+        reqwest::redirect::Policy::limited(10)
+    } else {
+        reqwest::redirect::Policy::none()
+    };
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .redirect(policy)
+        .user_agent(concat!("golive/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| ProbeError::new(format!("cannot build HTTP client: {e}")))
+}
+
+/// `tls_verify = false`: accepts any certificate, but still checks the handshake signatures.
+#[derive(Debug)]
+struct AnyCertificate(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+fn observe<'a>(
+    input: &'a ProbeInput,
+    shared: &'a Shared,
+) -> BoxFuture<'a, Result<Facts, ProbeError>> {
+    Box::pin(async move {
+        let p = &input.params;
+        let url = p.str("url").unwrap_or_default();
+        let method = p.str("method").unwrap_or("GET");
+        if !READ_ONLY_METHODS.contains(&method) && !p.bool("allow_write") {
+            return Err(ProbeError::new(format!(
+                "method {method} may change the system under test; golive probes are read-only unless the item sets allow_write = true"
+            )));
+        }
+        let client = shared.http.get(ClientKey {
+            tls_verify: p.bool("tls_verify"),
+            ca_file: p.str("ca_file").map(PathBuf::from),
+            follow_redirects: p.bool("follow_redirects"),
+        })?;
+        let method = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|e| ProbeError::new(e.to_string()))?;
+        let mut request = client.request(method, url);
+        for (name, value) in p.map("headers") {
+            request = request.header(name, value);
+        }
+        if let Some(body) = p.str("body") {
+            request = request.body(body.to_string());
+        }
+        let started = Instant::now();
+        let response = request
+            .send()
+            .await
+            .map_err(|e| ProbeError::new(describe_error(&e)))?;
+        let latency = started.elapsed();
+
+        let mut facts = Facts::default();
+        facts.set("status", Value::Int(response.status().as_u16() as i64));
+        facts.set("latency", Value::Duration(latency));
+        facts.set("final_url", Value::str(response.url().as_str()));
+        facts.set("http_version", Value::str(version_name(response.version())));
+        let mut headers: HashMap<String, Vec<String>> = HashMap::new();
+        for (name, value) in response.headers() {
+            headers
+                .entry(name.as_str().to_ascii_lowercase())
+                .or_default()
+                .push(String::from_utf8_lossy(value.as_bytes()).into_owned());
+        }
+        if response.status().is_redirection() {
+            if let Some(location) = headers.get("location").and_then(|v| v.first()) {
+                facts.set("redirect_location", Value::str(location));
+            }
+        }
+        for (name, values) in &headers {
+            facts.set(format!("headers.{name}"), Value::str(values.join(", ")));
+        }
+        // Asked-for header facts are matched case-insensitively: `headers.Content-Type`.
+        for wanted in &input.wanted {
+            if let Some(name) = wanted.strip_prefix("headers.") {
+                if let Some(values) = headers.get(&name.to_ascii_lowercase()) {
+                    facts.set(wanted.clone(), Value::str(values.join(", ")));
+                }
+            }
+        }
+        if input.wants("body") || input.wants("body_json") {
+            let max = p.int("max_body").unwrap_or(1 << 20).max(0) as usize;
+            let body = read_body(response, max).await?;
+            let text = String::from_utf8_lossy(&body).into_owned();
+            if input.wants("body_json") {
+                match serde_json::from_slice::<serde_json::Value>(&body) {
+                    Ok(json) => {
+                        for wanted in &input.wanted {
+                            if let Some(pointer) = wanted.strip_prefix("body_json.") {
+                                if let Some(v) = json.pointer(pointer) {
+                                    facts.set(wanted.clone(), Value::from_json(v));
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        return Err(ProbeError::new(format!(
+                            "the body is not JSON ({e}); body_json needs a JSON response"
+                        )));
+                    }
+                }
+            }
+            facts.set("body", Value::Str(text));
+        }
+        Ok(facts)
+    })
+}
+
+async fn read_body(mut response: reqwest::Response, max: usize) -> Result<Vec<u8>, ProbeError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| ProbeError::new(format!("reading the body failed: {}", describe_error(&e))))?
+    {
+        let room = max.saturating_sub(body.len());
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= max {
+            break;
+        }
+    }
+    Ok(body)
+}
+
+fn version_name(v: reqwest::Version) -> &'static str {
+    match v {
+        reqwest::Version::HTTP_09 => "HTTP/0.9",
+        reqwest::Version::HTTP_10 => "HTTP/1.0",
+        reqwest::Version::HTTP_11 => "HTTP/1.1",
+        reqwest::Version::HTTP_2 => "HTTP/2",
+        reqwest::Version::HTTP_3 => "HTTP/3",
+        _ => "unknown",
+    }
+}
+
+/// reqwest's error with its causes ("error sending request: … connection refused").
+fn describe_error(e: &reqwest::Error) -> String {
+    let mut message = if e.is_connect() {
+        "connection failed".to_string()
+    } else {
+        e.to_string()
+    };
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = s.source();
+    }
+    message
+}

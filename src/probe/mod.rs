@@ -1,0 +1,337 @@
+//! Probes observe; they never judge. Each probe kind declares its parameters and the facts it
+//! can produce (one declaration drives validation, `golive probes` and the docs), and has one
+//! async `observe` function that reads a live system and returns facts.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+
+use crate::value::{FactType, Value};
+
+pub mod command;
+pub mod dns;
+pub mod dns_lookup;
+pub mod env;
+pub mod file;
+pub mod host;
+pub mod http;
+pub mod manual;
+pub mod tcp;
+pub mod tls;
+pub mod tls_inspect;
+
+/// Every probe kind golive knows, in the order `golive probes` lists them.
+pub fn registry() -> &'static [&'static ProbeSpec] {
+    static ALL: &[&ProbeSpec] = &[
+        &http::SPEC,
+        &tcp::SPEC,
+        &dns::SPEC,
+        &tls::SPEC,
+        &file::SPEC,
+        &env::SPEC,
+        &command::SPEC,
+        &host::SPEC,
+        &manual::SPEC,
+    ];
+    ALL
+}
+
+pub fn find(kind: &str) -> Option<&'static ProbeSpec> {
+    registry().iter().copied().find(|p| p.kind == kind)
+}
+
+/// How a probe reads a system: given the item's parameters and the facts it is asked for.
+pub type ObserveFn =
+    for<'a> fn(&'a ProbeInput, &'a Shared) -> BoxFuture<'a, Result<Facts, ProbeError>>;
+
+/// The declaration of a probe kind.
+pub struct ProbeSpec {
+    pub kind: &'static str,
+    pub summary: &'static str,
+    pub params: &'static [ParamSpec],
+    pub facts: &'static [FactSpec],
+    /// What an item of this kind expects when it has no `expect` table: (fact, matcher as a
+    /// TOML value).
+    pub default_expect: &'static [(&'static str, &'static str)],
+    /// `None` for manual items, which a person attests instead.
+    pub observe: Option<ObserveFn>,
+}
+
+impl fmt::Debug for ProbeSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ProbeSpec({})", self.kind)
+    }
+}
+
+impl ProbeSpec {
+    pub fn param(&self, name: &str) -> Option<&'static ParamSpec> {
+        self.params.iter().find(|p| p.name == name)
+    }
+
+    /// The declared fact that a fact name in `expect` refers to: `status`, or a dynamic one
+    /// such as `headers.content-type` for the declaration `headers.<name>`.
+    pub fn fact(&self, name: &str) -> Option<&'static FactSpec> {
+        self.facts.iter().find(|f| f.name == name).or_else(|| {
+            self.facts.iter().find(|f| {
+                f.dynamic_prefix()
+                    .is_some_and(|prefix| name.len() > prefix.len() && name.starts_with(prefix))
+            })
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamType {
+    String,
+    /// A URL; a password in it is a secret and never shown.
+    Url,
+    Path,
+    Integer,
+    Bool,
+    Duration,
+    StringList,
+    /// A table of strings (environment variables…).
+    StringMap,
+    /// A table of header name to value, or to `{ value = "…", secret = true }`.
+    Headers,
+    /// One of a fixed set of words.
+    Choice(&'static [&'static str]),
+}
+
+impl ParamType {
+    pub fn describe(self) -> String {
+        match self {
+            ParamType::String => "string".into(),
+            ParamType::Url => "url".into(),
+            ParamType::Path => "path".into(),
+            ParamType::Integer => "integer".into(),
+            ParamType::Bool => "bool".into(),
+            ParamType::Duration => "duration".into(),
+            ParamType::StringList => "list of strings".into(),
+            ParamType::StringMap => "table of strings".into(),
+            ParamType::Headers => "table of headers".into(),
+            ParamType::Choice(words) => format!("one of {}", words.join(", ")),
+        }
+    }
+}
+
+pub struct ParamSpec {
+    pub name: &'static str,
+    pub ty: ParamType,
+    pub required: bool,
+    /// Written as in a checklist (`"GET"`, `"3s"`, `"true"`).
+    pub default: Option<&'static str>,
+    /// The whole value is a secret (a password parameter).
+    pub secret: bool,
+    pub doc: &'static str,
+}
+
+impl ParamSpec {
+    pub const fn required(name: &'static str, ty: ParamType, doc: &'static str) -> Self {
+        ParamSpec {
+            name,
+            ty,
+            required: true,
+            default: None,
+            secret: false,
+            doc,
+        }
+    }
+
+    pub const fn optional(name: &'static str, ty: ParamType, doc: &'static str) -> Self {
+        ParamSpec {
+            name,
+            ty,
+            required: false,
+            default: None,
+            secret: false,
+            doc,
+        }
+    }
+
+    pub const fn with_default(
+        name: &'static str,
+        ty: ParamType,
+        default: &'static str,
+        doc: &'static str,
+    ) -> Self {
+        ParamSpec {
+            name,
+            ty,
+            required: false,
+            default: Some(default),
+            secret: false,
+            doc,
+        }
+    }
+}
+
+pub struct FactSpec {
+    /// A name, or `prefix.<what>` for a family of facts (`headers.<name>`).
+    pub name: &'static str,
+    pub ty: FactType,
+    pub doc: &'static str,
+}
+
+impl FactSpec {
+    pub const fn new(name: &'static str, ty: FactType, doc: &'static str) -> Self {
+        FactSpec { name, ty, doc }
+    }
+
+    /// `Some("headers.")` for `headers.<name>`.
+    pub fn dynamic_prefix(&self) -> Option<&'static str> {
+        let open = self.name.find('<')?;
+        Some(&self.name[..open])
+    }
+}
+
+/// An item's resolved parameters, as the probe sees them (secrets included).
+#[derive(Clone, Debug, Default)]
+pub struct Params {
+    pub values: BTreeMap<String, Value>,
+}
+
+impl Params {
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.values.get(name)
+    }
+
+    pub fn str(&self, name: &str) -> Option<&str> {
+        match self.values.get(name) {
+            Some(Value::Str(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn bool(&self, name: &str) -> bool {
+        matches!(self.values.get(name), Some(Value::Bool(true)))
+    }
+
+    pub fn int(&self, name: &str) -> Option<i64> {
+        match self.values.get(name) {
+            Some(Value::Int(i)) => Some(*i),
+            _ => None,
+        }
+    }
+
+    pub fn duration(&self, name: &str) -> Option<Duration> {
+        match self.values.get(name) {
+            Some(Value::Duration(d)) => Some(*d),
+            _ => None,
+        }
+    }
+
+    pub fn list(&self, name: &str) -> Vec<String> {
+        match self.values.get(name) {
+            Some(Value::List(items)) => items
+                .iter()
+                .filter_map(|v| v.as_text().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn map(&self, name: &str) -> BTreeMap<String, String> {
+        match self.values.get(name) {
+            Some(Value::Map(m)) => m
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_text()?.to_string())))
+                .collect(),
+            _ => BTreeMap::new(),
+        }
+    }
+}
+
+/// What a probe is asked to do for one item.
+#[derive(Clone, Debug)]
+pub struct ProbeInput {
+    pub item_id: String,
+    pub params: Params,
+    /// The facts the item's expectations name, so a probe can skip expensive work.
+    pub wanted: BTreeSet<String>,
+    pub timeout: Duration,
+}
+
+impl ProbeInput {
+    /// True when `expect` names this fact, or one of its family (`headers.<name>`).
+    pub fn wants(&self, fact: &str) -> bool {
+        self.wanted.iter().any(|w| {
+            w == fact
+                || w.strip_prefix(fact)
+                    .is_some_and(|rest| rest.starts_with('.'))
+        })
+    }
+}
+
+/// Facts observed by a probe. A fact marked secret is used for matching but shown as `***`.
+#[derive(Clone, Debug, Default)]
+pub struct Facts {
+    pub values: BTreeMap<String, Value>,
+    pub secret: BTreeSet<String>,
+}
+
+impl Facts {
+    pub fn set(&mut self, name: impl Into<String>, value: Value) {
+        self.values.insert(name.into(), value);
+    }
+
+    pub fn set_secret(&mut self, name: impl Into<String>, value: Value) {
+        let name = name.into();
+        self.secret.insert(name.clone());
+        self.values.insert(name, value);
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.values.get(name)
+    }
+
+    /// The value shown in reports: `***` for secret facts.
+    pub fn shown(&self, name: &str) -> Option<Value> {
+        let value = self.values.get(name)?;
+        Some(if self.secret.contains(name) {
+            Value::str("***")
+        } else {
+            value.clone()
+        })
+    }
+}
+
+/// Why a probe could not observe: the message becomes the item's `error`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProbeError(pub String);
+
+impl ProbeError {
+    pub fn new(message: impl Into<String>) -> Self {
+        ProbeError(message.into())
+    }
+}
+
+impl fmt::Display for ProbeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<std::io::Error> for ProbeError {
+    fn from(e: std::io::Error) -> Self {
+        ProbeError(e.to_string())
+    }
+}
+
+/// What items of one run share: HTTP clients (keep-alive), DNS resolvers.
+#[derive(Default)]
+pub struct Shared {
+    pub http: http::ClientCache,
+    pub dns: dns_lookup::ResolverCache,
+}
+
+/// Runs blocking work (file system, process tables) off the async threads.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ProbeError> + Send + 'static,
+) -> Result<T, ProbeError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ProbeError::new(format!("probe task failed: {e}")))?
+}

@@ -1,0 +1,160 @@
+//! `tls`: completes a TLS handshake whatever the certificate, and observes expiry, names,
+//! trust, protocol, cipher and key, with the reason a normal client would reject it. The
+//! inspection itself lives in `tls_inspect`.
+
+use std::path::Path;
+
+use futures::future::BoxFuture;
+
+use super::tls_inspect::{TlsTarget, inspect};
+use super::{FactSpec, Facts, ParamSpec, ParamType, ProbeError, ProbeInput, ProbeSpec, Shared};
+use crate::value::{FactType, Value};
+
+pub static SPEC: ProbeSpec = ProbeSpec {
+    kind: "tls",
+    summary: "Inspects a TLS server's certificate chain and connection, including invalid certificates.",
+    params: &[
+        ParamSpec::required(
+            "address",
+            ParamType::String,
+            "host:port of the TLS server, e.g. \"api.example.com:443\"",
+        ),
+        ParamSpec::optional(
+            "server_name",
+            ParamType::String,
+            "name to send (SNI) and to check the certificate against (default: the host of address)",
+        ),
+        ParamSpec::optional(
+            "ca_file",
+            ParamType::Path,
+            "PEM file of CA certificates to trust in addition to the system's",
+        ),
+    ],
+    facts: &[
+        FactSpec::new(
+            "days_remaining",
+            FactType::Integer,
+            "whole days until the leaf certificate expires (negative once expired)",
+        ),
+        FactSpec::new(
+            "chain_min_days_remaining",
+            FactType::Integer,
+            "the fewest days remaining of any certificate the server sent",
+        ),
+        FactSpec::new(
+            "not_before",
+            FactType::Timestamp,
+            "start of the leaf's validity",
+        ),
+        FactSpec::new(
+            "not_after",
+            FactType::Timestamp,
+            "end of the leaf's validity",
+        ),
+        FactSpec::new("subject", FactType::String, "the leaf's subject"),
+        FactSpec::new("issuer", FactType::String, "the leaf's issuer"),
+        FactSpec::new(
+            "sans",
+            FactType::StringList,
+            "the leaf's subject alternative names (DNS names and IPs)",
+        ),
+        FactSpec::new(
+            "hostname_valid",
+            FactType::Bool,
+            "the leaf is valid for server_name",
+        ),
+        FactSpec::new(
+            "chain_trusted",
+            FactType::Bool,
+            "the chain leads to a trusted CA (judged apart from expiry and name)",
+        ),
+        FactSpec::new(
+            "verify_error",
+            FactType::String,
+            "why a normal client would reject the certificate; absent when it would accept it",
+        ),
+        FactSpec::new(
+            "protocol",
+            FactType::Version,
+            "negotiated protocol: TLSv1.2 or TLSv1.3",
+        ),
+        FactSpec::new("cipher", FactType::String, "negotiated cipher suite"),
+        FactSpec::new(
+            "key_type",
+            FactType::String,
+            "leaf public key type: RSA, EC, Ed25519",
+        ),
+        FactSpec::new("key_bits", FactType::Integer, "leaf key size in bits"),
+        FactSpec::new(
+            "signature_algorithm",
+            FactType::String,
+            "the leaf's signature algorithm",
+        ),
+        FactSpec::new(
+            "ocsp_stapled",
+            FactType::Bool,
+            "the server stapled an OCSP response",
+        ),
+        FactSpec::new(
+            "chain_length",
+            FactType::Integer,
+            "number of certificates the server sent",
+        ),
+    ],
+    default_expect: &[
+        ("chain_trusted", "true"),
+        ("hostname_valid", "true"),
+        ("days_remaining", "\">= 14\""),
+    ],
+    observe: Some(observe),
+};
+
+fn observe<'a>(
+    input: &'a ProbeInput,
+    _shared: &'a Shared,
+) -> BoxFuture<'a, Result<Facts, ProbeError>> {
+    Box::pin(async move {
+        let p = &input.params;
+        let address = p.str("address").unwrap_or_default();
+        let host = match address.rsplit_once(':') {
+            Some((host, _)) => host.trim_start_matches('[').trim_end_matches(']'),
+            None => {
+                return Err(ProbeError::new(format!(
+                    "address {address:?} has no port; write host:port"
+                )));
+            }
+        };
+        let target = TlsTarget {
+            address,
+            server_name: p.str("server_name").unwrap_or(host),
+            ca_file: p.str("ca_file").map(Path::new),
+        };
+        let o = inspect(&target)
+            .await
+            .map_err(|e| ProbeError::new(e.to_string()))?;
+        let mut facts = Facts::default();
+        facts.set("days_remaining", Value::Int(o.days_remaining));
+        facts.set(
+            "chain_min_days_remaining",
+            Value::Int(o.chain_min_days_remaining),
+        );
+        facts.set("not_before", Value::Time(o.not_before));
+        facts.set("not_after", Value::Time(o.not_after));
+        facts.set("subject", Value::Str(o.subject));
+        facts.set("issuer", Value::Str(o.issuer));
+        facts.set("sans", Value::string_list(o.sans));
+        facts.set("hostname_valid", Value::Bool(o.hostname_valid));
+        facts.set("chain_trusted", Value::Bool(o.chain_trusted));
+        if let Some(e) = o.verify_error {
+            facts.set("verify_error", Value::Str(e));
+        }
+        facts.set("protocol", Value::Version(o.protocol));
+        facts.set("cipher", Value::Str(o.cipher));
+        facts.set("key_type", Value::Str(o.key_type));
+        facts.set("key_bits", Value::Int(o.key_bits.into()));
+        facts.set("signature_algorithm", Value::Str(o.signature_algorithm));
+        facts.set("ocsp_stapled", Value::Bool(o.ocsp_stapled));
+        facts.set("chain_length", Value::Int(o.chain_length as i64));
+        Ok(facts)
+    })
+}

@@ -1,0 +1,179 @@
+//! The terminal table: one table per section (id, title, severity, outcome, expected vs
+//! observed, duration), then what blocks the launch and why, then the summary line.
+
+use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table, presets};
+
+use super::{ItemReport, Report, Style};
+use crate::engine::Outcome;
+use crate::value::{Value, format_duration};
+
+const LOG_WIDTH: u16 = 120;
+const MAX_OBSERVED: usize = 60;
+
+pub fn render(report: &Report, style: &Style) -> String {
+    let mut out = String::new();
+    let title = match &report.checklist.version {
+        Some(v) => format!("{} {v}", report.checklist.name),
+        None => report.checklist.name.clone(),
+    };
+    out.push_str(&format!("{title}\n"));
+    for section in report.sections() {
+        let items: Vec<&ItemReport> = report
+            .items
+            .iter()
+            .filter(|i| i.section == section)
+            .collect();
+        out.push_str(&format!(
+            "\n{section} ({} item{})\n",
+            items.len(),
+            if items.len() == 1 { "" } else { "s" }
+        ));
+        let mut table = Table::new();
+        table.load_style(presets::UTF8_FULL_CONDENSED);
+        table.set_content_arrangement(ContentArrangement::Dynamic);
+        table.set_width(style.width.unwrap_or(LOG_WIDTH));
+        if style.color {
+            table.enforce_styling();
+        } else {
+            table.force_no_tty();
+        }
+        table.set_header([
+            "ID",
+            "Title",
+            "Severity",
+            "Outcome",
+            "Expected → observed",
+            "Time",
+        ]);
+        for item in items {
+            table.add_row(vec![
+                Cell::new(&item.id),
+                Cell::new(&item.title),
+                Cell::new(item.severity.as_str()),
+                outcome_cell(item, style.color),
+                Cell::new(detail(item)),
+                Cell::new(if item.attempts == 0 {
+                    "—".to_string()
+                } else {
+                    duration_text(item)
+                }),
+            ]);
+        }
+        out.push_str(&table.to_string());
+        out.push('\n');
+    }
+    let blocking: Vec<&ItemReport> = report.items.iter().filter(|i| i.blocking).collect();
+    if !blocking.is_empty() {
+        out.push_str("\nBlocking the launch:\n");
+        for item in blocking {
+            let why = item
+                .reason
+                .clone()
+                .unwrap_or_else(|| item.outcome.as_str().to_string());
+            let owner = item
+                .owner
+                .as_ref()
+                .map(|o| format!(" [owner: {o}]"))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "  - {} ({}, {}): {why}{owner}\n",
+                item.id,
+                item.severity.as_str(),
+                outcome_text(item)
+            ));
+        }
+    }
+    let summary = report.summary_line();
+    if style.color {
+        let color = if report.gate.passed {
+            "\x1b[1;32m"
+        } else {
+            "\x1b[1;31m"
+        };
+        out.push_str(&format!("\n{color}{summary}\x1b[0m\n"));
+    } else {
+        out.push_str(&format!("\n{summary}\n"));
+    }
+    out
+}
+
+fn duration_text(item: &ItemReport) -> String {
+    let d = format_duration(std::time::Duration::from_secs_f64(
+        item.duration_ms / 1000.0,
+    ));
+    if item.attempts > 1 {
+        format!("{d} ({} tries)", item.attempts)
+    } else {
+        d
+    }
+}
+
+fn outcome_text(item: &ItemReport) -> String {
+    match item.manual_status {
+        Some(status) => format!("manual: {status}"),
+        None => item.outcome.as_str().to_string(),
+    }
+}
+
+fn outcome_cell(item: &ItemReport, color: bool) -> Cell {
+    let cell = Cell::new(outcome_text(item));
+    if !color {
+        return cell;
+    }
+    let c = match item.outcome {
+        Outcome::Pass => Color::Green,
+        Outcome::Fail => Color::Red,
+        Outcome::Error => Color::Magenta,
+        Outcome::Skipped => Color::DarkGrey,
+        Outcome::Waived => Color::Yellow,
+        Outcome::Manual => Color::Cyan,
+    };
+    cell.fg(c).add_attribute(Attribute::Bold)
+}
+
+/// Expected vs observed, failures first; the error or the reason when nothing was observed.
+fn detail(item: &ItemReport) -> String {
+    let mut lines = Vec::new();
+    match item.outcome {
+        Outcome::Error => lines.push(format!(
+            "error: {}",
+            item.reason.as_deref().unwrap_or("unknown")
+        )),
+        Outcome::Skipped => lines.push(item.reason.clone().unwrap_or_default()),
+        Outcome::Manual => {
+            let owner = item
+                .owner
+                .as_ref()
+                .map(|o| format!(" (owner: {o})"))
+                .unwrap_or_default();
+            lines.push(format!("awaiting attestation{owner}"));
+        }
+        _ => {}
+    }
+    if matches!(
+        item.outcome,
+        Outcome::Pass | Outcome::Fail | Outcome::Waived
+    ) {
+        let mut expectations: Vec<_> = item.expectations.iter().collect();
+        expectations.sort_by_key(|e| e.passed);
+        for e in expectations {
+            let observed = match &e.observed {
+                Some(v) => short(v),
+                None => "not observed".to_string(),
+            };
+            let mark = if e.passed { "✓" } else { "✗" };
+            lines.push(format!("{mark} {} {} → {observed}", e.fact, e.expected));
+        }
+    }
+    lines.join("\n")
+}
+
+fn short(v: &Value) -> String {
+    let text = v.to_string().replace(['\n', '\r'], " ");
+    if text.chars().count() > MAX_OBSERVED {
+        let cut: String = text.chars().take(MAX_OBSERVED - 1).collect();
+        format!("{cut}…")
+    } else {
+        text
+    }
+}

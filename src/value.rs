@@ -1,0 +1,459 @@
+//! Typed values shared by probes (observed facts), the matcher language (expected values)
+//! and reports: one representation, so expected and observed always render the same way.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::ser::{SerializeMap, SerializeSeq, Serializer};
+
+/// The declared type of a fact; drives which matchers make sense and how literals parse.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FactType {
+    Bool,
+    Integer,
+    Number,
+    String,
+    /// Compared with units: `"< 500ms"`, `">= 7d"`.
+    Duration,
+    /// Compared with units: `">= 2GiB"`, `"< 500MB"`.
+    Bytes,
+    /// Compared segment by segment: `">= 14"`, `">= 1.2.3"`, `">= TLSv1.2"`.
+    Version,
+    /// An RFC 3339 instant.
+    Timestamp,
+    StringList,
+    /// Whatever the system returned (e.g. a JSON pointer into a body): typed at run time.
+    Any,
+}
+
+impl FactType {
+    pub fn name(self) -> &'static str {
+        match self {
+            FactType::Bool => "bool",
+            FactType::Integer => "integer",
+            FactType::Number => "number",
+            FactType::String => "string",
+            FactType::Duration => "duration",
+            FactType::Bytes => "bytes",
+            FactType::Version => "version",
+            FactType::Timestamp => "timestamp",
+            FactType::StringList => "list of strings",
+            FactType::Any => "any",
+        }
+    }
+
+    /// Types whose values have an order, so `<`, `>=` … apply.
+    pub fn is_ordered(self) -> bool {
+        matches!(
+            self,
+            FactType::Integer
+                | FactType::Number
+                | FactType::Duration
+                | FactType::Bytes
+                | FactType::Version
+                | FactType::Timestamp
+                | FactType::Any
+        )
+    }
+}
+
+/// A value observed by a probe or written in an expectation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Duration(Duration),
+    Bytes(u64),
+    Version(String),
+    Time(time::OffsetDateTime),
+    List(Vec<Value>),
+    Map(BTreeMap<String, Value>),
+}
+
+impl Value {
+    pub fn str(s: impl Into<String>) -> Value {
+        Value::Str(s.into())
+    }
+
+    pub fn string_list<I, S>(items: I) -> Value
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Value::List(items.into_iter().map(|s| Value::Str(s.into())).collect())
+    }
+
+    /// Converts arbitrary JSON (a response body, an external probe's output) into a value.
+    pub fn from_json(json: &serde_json::Value) -> Value {
+        match json {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(b) => Value::Bool(*b),
+            serde_json::Value::Number(n) => match n.as_i64() {
+                Some(i) => Value::Int(i),
+                None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            serde_json::Value::String(s) => Value::Str(s.clone()),
+            serde_json::Value::Array(items) => {
+                Value::List(items.iter().map(Value::from_json).collect())
+            }
+            serde_json::Value::Object(map) => Value::Map(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), Value::from_json(v)))
+                    .collect(),
+            ),
+        }
+    }
+
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "bool",
+            Value::Int(_) => "integer",
+            Value::Float(_) => "number",
+            Value::Str(_) => "string",
+            Value::Duration(_) => "duration",
+            Value::Bytes(_) => "bytes",
+            Value::Version(_) => "version",
+            Value::Time(_) => "timestamp",
+            Value::List(_) => "list",
+            Value::Map(_) => "table",
+        }
+    }
+
+    /// The numeric value for comparisons between numbers, durations (seconds) and sizes.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Int(i) => Some(*i as f64),
+            Value::Float(f) => Some(*f),
+            Value::Bytes(b) => Some(*b as f64),
+            Value::Duration(d) => Some(d.as_secs_f64()),
+            _ => None,
+        }
+    }
+
+    /// The text of string-like values (strings, versions).
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) | Value::Version(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Equality as a user means it: `200` equals `200.0`, a version equals its string.
+    pub fn loosely_equals(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Version(a), Value::Str(b)) | (Value::Str(b), Value::Version(a)) => {
+                compare_versions(a, b) == Ordering::Equal
+            }
+            (Value::Version(a), Value::Version(b)) => compare_versions(a, b) == Ordering::Equal,
+            (Value::List(a), Value::List(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.loosely_equals(y))
+            }
+            (Value::Str(_), _) | (_, Value::Str(_)) => self == other,
+            _ => match (self.as_f64(), other.as_f64()) {
+                (Some(a), Some(b)) => a == b,
+                _ => self == other,
+            },
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => f.write_str("null"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Float(x) => write!(f, "{x}"),
+            Value::Str(s) => f.write_str(s),
+            Value::Duration(d) => f.write_str(&format_duration(*d)),
+            Value::Bytes(b) => f.write_str(&format_bytes(*b)),
+            Value::Version(v) => f.write_str(v),
+            Value::Time(t) => f.write_str(&format_time(*t)),
+            Value::List(items) => {
+                f.write_str("[")?;
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    match item {
+                        Value::Str(s) => write!(f, "{s:?}")?,
+                        other => write!(f, "{other}")?,
+                    }
+                }
+                f.write_str("]")
+            }
+            Value::Map(map) => {
+                f.write_str("{")?;
+                for (i, (k, v)) in map.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{k} = {v}")?;
+                }
+                f.write_str("}")
+            }
+        }
+    }
+}
+
+/// JSON form of a value: durations are milliseconds (a number), sizes are bytes, instants
+/// RFC 3339 strings. The JSON report schema documents this.
+impl Serialize for Value {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Null => s.serialize_unit(),
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Int(i) => s.serialize_i64(*i),
+            Value::Float(x) => s.serialize_f64(*x),
+            Value::Str(v) | Value::Version(v) => s.serialize_str(v),
+            Value::Duration(d) => s.serialize_f64(duration_ms(*d)),
+            Value::Bytes(b) => s.serialize_u64(*b),
+            Value::Time(t) => s.serialize_str(&format_time(*t)),
+            Value::List(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(item)?;
+                }
+                seq.end()
+            }
+            Value::Map(map) => {
+                let mut m = s.serialize_map(Some(map.len()))?;
+                for (k, v) in map {
+                    m.serialize_entry(k, v)?;
+                }
+                m.end()
+            }
+        }
+    }
+}
+
+/// Milliseconds with microsecond precision, as used in JSON reports.
+pub fn duration_ms(d: Duration) -> f64 {
+    (d.as_micros() as f64) / 1000.0
+}
+
+pub fn format_time(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
+}
+
+/// A short human form: `37ms`, `1.25s`, `3m 20s`, `12d 4h`.
+pub fn format_duration(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms < 1.0 {
+        return format!("{}µs", d.as_micros());
+    }
+    if ms < 1000.0 {
+        return format!("{}ms", ms.round() as u64);
+    }
+    let secs = d.as_secs_f64();
+    if secs < 60.0 {
+        return format!("{:.2}s", secs).replace(".00s", "s");
+    }
+    let total = d.as_secs();
+    let (days, hours, mins, s) = (
+        total / 86_400,
+        (total / 3600) % 24,
+        (total / 60) % 60,
+        total % 60,
+    );
+    match (days, hours) {
+        (0, 0) => format!("{mins}m {s}s"),
+        (0, h) => format!("{h}h {mins}m"),
+        (dd, h) => format!("{dd}d {h}h"),
+    }
+}
+
+/// A short human form in binary units: `512 B`, `1.5 KiB`, `2.0 GiB`.
+pub fn format_bytes(b: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    if b < 1024 {
+        return format!("{b} B");
+    }
+    let mut value = b as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+/// Parses a duration written as in checklists: `"500ms"`, `"30s"`, `"7d"`, `"1h 30m"`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    if t.chars().all(|c| c.is_ascii_digit() || c == '.') && !t.is_empty() {
+        return Err(format!(
+            "`{t}` has no unit; write e.g. \"{t}s\" or \"{t}ms\""
+        ));
+    }
+    humantime::parse_duration(t).map_err(|e| {
+        format!("`{t}` is not a duration ({e}); write e.g. \"500ms\", \"30s\", \"7d\"")
+    })
+}
+
+/// Parses a size: `"2GiB"`, `"20 GB"`, `"512MiB"`, `"1024"` (bytes). Decimal units (kB, MB,
+/// GB, TB) are powers of 1000, binary ones (KiB, MiB, GiB, TiB) powers of 1024.
+pub fn parse_bytes(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let number: f64 = number.parse().map_err(|_| {
+        format!("`{t}` is not a size; write e.g. \"2GiB\", \"500MB\" or a number of bytes")
+    })?;
+    let factor: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "m" | "mb" => 1e6,
+        "g" | "gb" => 1e9,
+        "t" | "tb" => 1e12,
+        "ki" | "kib" => 1024.0,
+        "mi" | "mib" => 1024.0 * 1024.0,
+        "gi" | "gib" => 1024.0 * 1024.0 * 1024.0,
+        "ti" | "tib" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        other => {
+            return Err(format!(
+                "`{t}`: unknown size unit `{other}`; use B, kB, MB, GB, TB, KiB, MiB, GiB or TiB"
+            ));
+        }
+    };
+    Ok((number * factor).round() as u64)
+}
+
+/// Compares versions segment by segment: numbers numerically, words lexically, so that
+/// `15.4 < 15.10`, `"TLSv1.2" < "TLSv1.3"`, `"14" <= "14.2"`, and `"7.0.15-1" > "7.0.9"`.
+/// Missing trailing segments count as zero, so `"14" == "14.0"`.
+pub fn compare_versions(a: &str, b: &str) -> Ordering {
+    let (sa, sb) = (version_segments(a), version_segments(b));
+    let len = sa.len().max(sb.len());
+    for i in 0..len {
+        let x = sa.get(i).cloned().unwrap_or(Segment::Num(0));
+        let y = sb.get(i).cloned().unwrap_or(Segment::Num(0));
+        let ord = match (&x, &y) {
+            (Segment::Num(p), Segment::Num(q)) => p.cmp(q),
+            (Segment::Word(p), Segment::Word(q)) => p.cmp(q),
+            // A release (number) sorts after a pre-release word at the same place: 1.0 > 1.0rc1.
+            (Segment::Num(_), Segment::Word(_)) => Ordering::Greater,
+            (Segment::Word(_), Segment::Num(_)) => Ordering::Less,
+        };
+        if ord != Ordering::Equal {
+            return ord;
+        }
+    }
+    Ordering::Equal
+}
+
+#[derive(Clone, Debug)]
+enum Segment {
+    Num(u64),
+    Word(String),
+}
+
+fn version_segments(v: &str) -> Vec<Segment> {
+    let mut out = Vec::new();
+    let mut chars = v.trim().chars().peekable();
+    // A leading word common to both sides ("TLSv", "v", "PostgreSQL ") carries no order.
+    while let Some(&c) = chars.peek() {
+        if c.is_ascii_digit() {
+            break;
+        }
+        chars.next();
+    }
+    let rest: String = chars.collect();
+    let mut current = String::new();
+    let flush = |current: &mut String, out: &mut Vec<Segment>| {
+        if current.is_empty() {
+            return;
+        }
+        if let Ok(n) = current.parse::<u64>() {
+            out.push(Segment::Num(n));
+        } else {
+            out.push(Segment::Word(current.to_ascii_lowercase()));
+        }
+        current.clear();
+    };
+    for c in rest.chars() {
+        if c.is_ascii_alphanumeric() {
+            let switch = !current.is_empty()
+                && (current.chars().last().unwrap().is_ascii_digit() != c.is_ascii_digit());
+            if switch {
+                flush(&mut current, &mut out);
+            }
+            current.push(c);
+        } else {
+            flush(&mut current, &mut out);
+            if c == ' ' || c == '(' {
+                break; // "15.4 (Debian 15.4-1)": the rest is decoration
+            }
+        }
+    }
+    flush(&mut current, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_compare_numerically() {
+        assert_eq!(compare_versions("15.10", "15.4"), Ordering::Greater);
+        assert_eq!(compare_versions("14", "14.0"), Ordering::Equal);
+        assert_eq!(compare_versions("13.9", "14"), Ordering::Less);
+        assert_eq!(compare_versions("TLSv1.2", "TLSv1.3"), Ordering::Less);
+        assert_eq!(compare_versions("7.0.15", "7.0.9"), Ordering::Greater);
+        assert_eq!(compare_versions("1.0", "1.0rc1"), Ordering::Greater);
+        assert_eq!(
+            compare_versions("15.4 (Debian 15.4-1.pgdg)", "15.4"),
+            Ordering::Equal
+        );
+    }
+
+    #[test]
+    fn sizes_parse_with_units() {
+        assert_eq!(parse_bytes("2GiB").unwrap(), 2 * 1024 * 1024 * 1024);
+        assert_eq!(parse_bytes("20 GB").unwrap(), 20_000_000_000);
+        assert_eq!(parse_bytes("1024").unwrap(), 1024);
+        assert!(
+            parse_bytes("12 parsecs")
+                .unwrap_err()
+                .contains("unknown size unit")
+        );
+    }
+
+    #[test]
+    fn durations_need_units() {
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(
+            parse_duration("7d").unwrap(),
+            Duration::from_secs(7 * 86_400)
+        );
+        assert!(parse_duration("30").unwrap_err().contains("no unit"));
+    }
+
+    #[test]
+    fn durations_and_sizes_render_briefly() {
+        assert_eq!(format_duration(Duration::from_millis(37)), "37ms");
+        assert_eq!(format_duration(Duration::from_millis(1500)), "1.50s");
+        assert_eq!(format_duration(Duration::from_secs(2)), "2s");
+        assert_eq!(format_duration(Duration::from_secs(90_000)), "1d 1h");
+        assert_eq!(format_bytes(3 * 1024 * 1024 * 1024), "3.0 GiB");
+        assert_eq!(format_bytes(12), "12 B");
+    }
+
+    #[test]
+    fn loose_equality_crosses_numeric_types() {
+        assert!(Value::Int(200).loosely_equals(&Value::Float(200.0)));
+        assert!(!Value::Int(200).loosely_equals(&Value::Str("200".into())));
+        assert!(Value::Version("14.0".into()).loosely_equals(&Value::Str("14".into())));
+    }
+}

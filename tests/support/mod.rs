@@ -1,0 +1,18 @@
+//! Local test servers and a throwaway PKI for golive's integration tests.
+//! Everything binds 127.0.0.1 on a random port, runs on the current tokio
+//! runtime and stops when its handle is dropped.
+//!
+//! Each test file compiles this module on its own and uses only part of it.
+#![allow(dead_code, unused_imports)]
+
+pub mod certs;
+pub mod dns;
+pub mod http;
+pub mod hung;
+pub mod tls;
+
+pub use certs::{LeafCert, TestPki, leaf_params};
+pub use dns::{DnsServer, TestRecord};
+pub use http::{HttpServer, RecordedRequest, Route};
+pub use hung::{HungListener, closed_port};
+pub use tls::TlsServer;
