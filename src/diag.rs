@@ -119,21 +119,11 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(code: Code, message: impl Into<String>) -> Self {
-        Diagnostic {
-            level: Level::Error,
-            code,
-            message: message.into(),
-            loc: None,
-            related: Vec::new(),
-            hint: None,
-        }
+        Diagnostic { level: Level::Error, code, message: message.into(), loc: None, related: Vec::new(), hint: None }
     }
 
     pub fn warning(code: Code, message: impl Into<String>) -> Self {
-        Diagnostic {
-            level: Level::Warning,
-            ..Diagnostic::error(code, message)
-        }
+        Diagnostic { level: Level::Warning, ..Diagnostic::error(code, message) }
     }
 
     pub fn at(mut self, loc: Loc) -> Self {
@@ -204,9 +194,7 @@ pub fn render(sources: &Sources, diagnostics: &[Diagnostic]) -> String {
             Level::Error => CsSeverity::Error,
             Level::Warning => CsSeverity::Warning,
         };
-        let mut cs = CsDiagnostic::new(severity)
-            .with_code(d.code.as_str())
-            .with_message(&d.message);
+        let mut cs = CsDiagnostic::new(severity).with_code(d.code.as_str()).with_message(&d.message);
         let mut labels = Vec::new();
         if let Some(loc) = &d.loc {
             labels.push(Label::primary(loc.file, loc.span.clone()));
@@ -220,12 +208,7 @@ pub fn render(sources: &Sources, diagnostics: &[Diagnostic]) -> String {
         }
         match term::emit_into_string(&config, &files, &cs) {
             Ok(text) => out.push_str(&text),
-            Err(_) => out.push_str(&format!(
-                "{}[{}]: {}\n",
-                level_word(d.level),
-                d.code.as_str(),
-                d.message
-            )),
+            Err(_) => out.push_str(&format!("{}[{}]: {}\n", level_word(d.level), d.code.as_str(), d.message)),
         }
     }
     out
@@ -247,12 +230,7 @@ pub fn render_short(sources: &Sources, diagnostics: &[Diagnostic]) -> String {
             out.push_str(&sources.position(loc));
             out.push_str(": ");
         }
-        out.push_str(&format!(
-            "{}[{}]: {}",
-            level_word(d.level),
-            d.code.as_str(),
-            d.message
-        ));
+        out.push_str(&format!("{}[{}]: {}", level_word(d.level), d.code.as_str(), d.message));
         if let Some(hint) = &d.hint {
             out.push_str(&format!(" (hint: {hint})"));
         }
@@ -285,13 +263,15 @@ pub fn to_json(sources: &Sources, diagnostics: &[Diagnostic]) -> serde_json::Val
 }
 
 /// "did you mean `timeout`?" for a misspelt name, when one candidate is close enough.
-pub fn did_you_mean<'a>(
-    wrong: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub fn did_you_mean<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let first_word = |s: &str| s.split(['_', '.', '-']).next().unwrap_or_default().to_string();
     let mut best: Option<(&str, f64)> = None;
     for c in candidates {
-        let score = strsim::jaro_winkler(wrong, c);
+        let mut score = strsim::jaro_winkler(wrong, c);
+        // `days_left` → `days_remaining`: same first word, different ending.
+        if score <= 0.8 && wrong.contains('_') && first_word(wrong) == first_word(c) && first_word(c).len() >= 3 {
+            score = 0.81;
+        }
         if score > 0.8 && best.is_none_or(|(_, s)| score > s) {
             best = Some((c, score));
         }
@@ -308,6 +288,7 @@ mod tests {
         let keys = ["timeout", "retries", "severity"];
         assert_eq!(did_you_mean("timout", keys), Some("timeout"));
         assert_eq!(did_you_mean("zebra", keys), None);
+        assert_eq!(did_you_mean("days_left", ["chain_min_days_remaining", "days_remaining"]), Some("days_remaining"));
     }
 
     #[test]

@@ -131,14 +131,8 @@ mod tests {
     fn masks_secrets_and_their_url_encoding() {
         let mut r = Redactor::default();
         r.add("p@ss word!");
-        assert_eq!(
-            r.redact("auth failed for p@ss word!"),
-            "auth failed for ***"
-        );
-        assert_eq!(
-            r.redact("postgres://u:p%40ss%20word%21@h/db"),
-            "postgres://u:***@h/db"
-        );
+        assert_eq!(r.redact("auth failed for p@ss word!"), "auth failed for ***");
+        assert_eq!(r.redact("postgres://u:p%40ss%20word%21@h/db"), "postgres://u:***@h/db");
         let mut json = serde_json::json!({"error": "bad p@ss word!", "p@ss word!": [1]});
         r.redact_json(&mut json);
         assert_eq!(json, serde_json::json!({"error": "bad ***", "***": [1]}));
@@ -153,17 +147,8 @@ mod tests {
 
     #[test]
     fn url_passwords_are_masked_and_extracted() {
-        assert_eq!(
-            mask_url_password("postgres://app:s3cr%2Ft@db:5432/app"),
-            "postgres://app:***@db:5432/app"
-        );
-        assert_eq!(
-            url_password("postgres://app:s3cr%2Ft@db/app").as_deref(),
-            Some("s3cr/t")
-        );
-        assert_eq!(
-            mask_url_password("https://example.test/health"),
-            "https://example.test/health"
-        );
+        assert_eq!(mask_url_password("postgres://app:s3cr%2Ft@db:5432/app"), "postgres://app:***@db:5432/app");
+        assert_eq!(url_password("postgres://app:s3cr%2Ft@db/app").as_deref(), Some("s3cr/t"));
+        assert_eq!(mask_url_password("https://example.test/health"), "https://example.test/health");
     }
 }

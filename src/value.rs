@@ -99,14 +99,10 @@ impl Value {
                 None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
             },
             serde_json::Value::String(s) => Value::Str(s.clone()),
-            serde_json::Value::Array(items) => {
-                Value::List(items.iter().map(Value::from_json).collect())
+            serde_json::Value::Array(items) => Value::List(items.iter().map(Value::from_json).collect()),
+            serde_json::Value::Object(map) => {
+                Value::Map(map.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect())
             }
-            serde_json::Value::Object(map) => Value::Map(
-                map.iter()
-                    .map(|(k, v)| (k.clone(), Value::from_json(v)))
-                    .collect(),
-            ),
         }
     }
 
@@ -152,9 +148,7 @@ impl Value {
                 compare_versions(a, b) == Ordering::Equal
             }
             (Value::Version(a), Value::Version(b)) => compare_versions(a, b) == Ordering::Equal,
-            (Value::List(a), Value::List(b)) => {
-                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.loosely_equals(y))
-            }
+            (Value::List(a), Value::List(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.loosely_equals(y)),
             (Value::Str(_), _) | (_, Value::Str(_)) => self == other,
             _ => match (self.as_f64(), other.as_f64()) {
                 (Some(a), Some(b)) => a == b,
@@ -240,8 +234,7 @@ pub fn duration_ms(d: Duration) -> f64 {
 }
 
 pub fn format_time(t: time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| t.to_string())
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| t.to_string())
 }
 
 /// A short human form: `37ms`, `1.25s`, `3m 20s`, `12d 4h`.
@@ -258,12 +251,7 @@ pub fn format_duration(d: Duration) -> String {
         return format!("{:.2}s", secs).replace(".00s", "s");
     }
     let total = d.as_secs();
-    let (days, hours, mins, s) = (
-        total / 86_400,
-        (total / 3600) % 24,
-        (total / 60) % 60,
-        total % 60,
-    );
+    let (days, hours, mins, s) = (total / 86_400, (total / 3600) % 24, (total / 60) % 60, total % 60);
     match (days, hours) {
         (0, 0) => format!("{mins}m {s}s"),
         (0, h) => format!("{h}h {mins}m"),
@@ -290,26 +278,21 @@ pub fn format_bytes(b: u64) -> String {
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     if t.chars().all(|c| c.is_ascii_digit() || c == '.') && !t.is_empty() {
-        return Err(format!(
-            "`{t}` has no unit; write e.g. \"{t}s\" or \"{t}ms\""
-        ));
+        return Err(format!("`{t}` has no unit; write e.g. \"{t}s\" or \"{t}ms\""));
     }
-    humantime::parse_duration(t).map_err(|e| {
-        format!("`{t}` is not a duration ({e}); write e.g. \"500ms\", \"30s\", \"7d\"")
-    })
+    humantime::parse_duration(t)
+        .map_err(|e| format!("`{t}` is not a duration ({e}); write e.g. \"500ms\", \"30s\", \"7d\""))
 }
 
 /// Parses a size: `"2GiB"`, `"20 GB"`, `"512MiB"`, `"1024"` (bytes). Decimal units (kB, MB,
 /// GB, TB) are powers of 1000, binary ones (KiB, MiB, GiB, TiB) powers of 1024.
 pub fn parse_bytes(text: &str) -> Result<u64, String> {
     let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
     let (number, unit) = t.split_at(split);
-    let number: f64 = number.parse().map_err(|_| {
-        format!("`{t}` is not a size; write e.g. \"2GiB\", \"500MB\" or a number of bytes")
-    })?;
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("`{t}` is not a size; write e.g. \"2GiB\", \"500MB\" or a number of bytes"))?;
     let factor: f64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1.0,
         "k" | "kb" => 1e3,
@@ -321,9 +304,7 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
         "gi" | "gib" => 1024.0 * 1024.0 * 1024.0,
         "ti" | "tib" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
         other => {
-            return Err(format!(
-                "`{t}`: unknown size unit `{other}`; use B, kB, MB, GB, TB, KiB, MiB, GiB or TiB"
-            ));
+            return Err(format!("`{t}`: unknown size unit `{other}`; use B, kB, MB, GB, TB, KiB, MiB, GiB or TiB"));
         }
     };
     Ok((number * factor).round() as u64)
@@ -383,8 +364,8 @@ fn version_segments(v: &str) -> Vec<Segment> {
     };
     for c in rest.chars() {
         if c.is_ascii_alphanumeric() {
-            let switch = !current.is_empty()
-                && (current.chars().last().unwrap().is_ascii_digit() != c.is_ascii_digit());
+            let switch =
+                !current.is_empty() && (current.chars().last().unwrap().is_ascii_digit() != c.is_ascii_digit());
             if switch {
                 flush(&mut current, &mut out);
             }
@@ -412,10 +393,7 @@ mod tests {
         assert_eq!(compare_versions("TLSv1.2", "TLSv1.3"), Ordering::Less);
         assert_eq!(compare_versions("7.0.15", "7.0.9"), Ordering::Greater);
         assert_eq!(compare_versions("1.0", "1.0rc1"), Ordering::Greater);
-        assert_eq!(
-            compare_versions("15.4 (Debian 15.4-1.pgdg)", "15.4"),
-            Ordering::Equal
-        );
+        assert_eq!(compare_versions("15.4 (Debian 15.4-1.pgdg)", "15.4"), Ordering::Equal);
     }
 
     #[test]
@@ -423,20 +401,13 @@ mod tests {
         assert_eq!(parse_bytes("2GiB").unwrap(), 2 * 1024 * 1024 * 1024);
         assert_eq!(parse_bytes("20 GB").unwrap(), 20_000_000_000);
         assert_eq!(parse_bytes("1024").unwrap(), 1024);
-        assert!(
-            parse_bytes("12 parsecs")
-                .unwrap_err()
-                .contains("unknown size unit")
-        );
+        assert!(parse_bytes("12 parsecs").unwrap_err().contains("unknown size unit"));
     }
 
     #[test]
     fn durations_need_units() {
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-        assert_eq!(
-            parse_duration("7d").unwrap(),
-            Duration::from_secs(7 * 86_400)
-        );
+        assert_eq!(parse_duration("7d").unwrap(), Duration::from_secs(7 * 86_400));
         assert!(parse_duration("30").unwrap_err().contains("no unit"));
     }
 

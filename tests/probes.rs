@@ -8,9 +8,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use common::{Workdir, assert_outcome, fact, item, stderr};
-use support::{
-    DnsServer, HttpServer, HungListener, Route, TestPki, TestRecord, TlsServer, closed_port,
-};
+use support::{DnsServer, HttpServer, HungListener, Route, TestPki, TestRecord, TlsServer, closed_port};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn http_facts_status_headers_body_json_and_redirects() {
@@ -84,26 +82,14 @@ url = "${{api}}health"
     assert_eq!(down["expectations"][0]["observed"], 503);
     assert_eq!(down["reason"], "status: expected == 200, observed 503");
     assert_outcome(&report, "redirect", "pass");
-    assert_eq!(
-        fact(&report, "redirect", "redirect_location"),
-        "https://example.test/new"
-    );
+    assert_eq!(fact(&report, "redirect", "redirect_location"), "https://example.test/new");
     assert_outcome(&report, "default-expect", "fail");
     assert_outcome(&report, "write-refused", "error");
-    assert!(
-        item(&report, "write-refused")["reason"]
-            .as_str()
-            .unwrap()
-            .contains("allow_write")
-    );
+    assert!(item(&report, "write-refused")["reason"].as_str().unwrap().contains("allow_write"));
 
     // The probe sent what the checklist said, and a DELETE never reached the server.
     let requests = server.requests();
-    assert!(
-        requests
-            .iter()
-            .any(|r| r.path == "/health" && r.header("x-request-id") == Some("golive-test"))
-    );
+    assert!(requests.iter().any(|r| r.path == "/health" && r.header("x-request-id") == Some("golive-test")));
     assert!(requests.iter().all(|r| r.method == "GET"), "{requests:?}");
 }
 
@@ -113,20 +99,13 @@ async fn http_items_share_kept_alive_connections() {
     let w = Workdir::new();
     let mut toml = String::from("[checklist]\nname = \"pool\"\n");
     for i in 0..50 {
-        toml.push_str(&format!(
-            "[[item]]\nid = \"h{i}\"\nprobe = \"http\"\nurl = \"{}\"\n",
-            server.url("/health")
-        ));
+        toml.push_str(&format!("[[item]]\nid = \"h{i}\"\nprobe = \"http\"\nurl = \"{}\"\n", server.url("/health")));
     }
     w.write("golive.toml", &toml);
     let (report, out) = w.run_json("golive.toml", &["--concurrency", "4"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(report["summary"]["pass"], 50);
-    assert!(
-        server.connections() <= 8,
-        "50 requests opened {} connections",
-        server.connections()
-    );
+    assert!(server.connections() <= 8, "50 requests opened {} connections", server.connections());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -169,14 +148,8 @@ expect = {{ status = 200, http_version = "HTTP/2" }}
     let (report, _) = w.run_json("golive.toml", &[]).await;
     assert_outcome(&report, "trusted", "pass");
     assert_outcome(&report, "untrusted", "error");
-    let reason = item(&report, "untrusted")["reason"]
-        .as_str()
-        .unwrap()
-        .to_lowercase();
-    assert!(
-        reason.contains("certificate") || reason.contains("issuer"),
-        "{reason}"
-    );
+    let reason = item(&report, "untrusted")["reason"].as_str().unwrap().to_lowercase();
+    assert!(reason.contains("certificate") || reason.contains("issuer"), "{reason}");
     assert_outcome(&report, "no-verify", "pass");
 }
 
@@ -207,10 +180,7 @@ async fn tls_facts_tell_why_a_certificate_is_bad() {
         "[[item]]\nid = \"no-ca\"\nprobe = \"tls\"\naddress = \"127.0.0.1:{}\"\nexpect = {{ chain_trusted = false, sans = {{ includes = [\"localhost\", \"127.0.0.1\"] }}, key_type = \"EC\", key_bits = 256 }}\n",
         valid.port()
     ));
-    toml.push_str(&format!(
-        "[[item]]\nid = \"closed\"\nprobe = \"tls\"\naddress = \"127.0.0.1:{}\"\n",
-        closed_port()
-    ));
+    toml.push_str(&format!("[[item]]\nid = \"closed\"\nprobe = \"tls\"\naddress = \"127.0.0.1:{}\"\n", closed_port()));
     w.write("golive.toml", &toml);
     let (report, _) = w.run_json("golive.toml", &[]).await;
 
@@ -221,19 +191,11 @@ async fn tls_facts_tell_why_a_certificate_is_bad() {
     assert_outcome(&report, "expired", "fail");
     assert!(fact(&report, "expired", "days_remaining").as_i64().unwrap() < 0);
     assert_eq!(fact(&report, "expired", "chain_trusted"), true);
-    assert!(
-        fact(&report, "expired", "verify_error")
-            .as_str()
-            .unwrap()
-            .contains("expired")
-    );
+    assert!(fact(&report, "expired", "verify_error").as_str().unwrap().contains("expired"));
 
     assert_outcome(&report, "expiring", "fail");
     assert_eq!(fact(&report, "expiring", "days_remaining"), 5);
-    assert_eq!(
-        item(&report, "expiring")["reason"],
-        "days_remaining: expected >= 30, observed 5"
-    );
+    assert_eq!(item(&report, "expiring")["reason"], "days_remaining: expected >= 30, observed 5");
 
     assert_outcome(&report, "wrong-host", "fail");
     assert_eq!(fact(&report, "wrong-host", "hostname_valid"), false);
@@ -241,12 +203,7 @@ async fn tls_facts_tell_why_a_certificate_is_bad() {
 
     assert_outcome(&report, "self-signed", "fail");
     assert_eq!(fact(&report, "self-signed", "chain_trusted"), false);
-    assert!(
-        fact(&report, "self-signed", "verify_error")
-            .as_str()
-            .unwrap()
-            .contains("self-signed")
-    );
+    assert!(fact(&report, "self-signed", "verify_error").as_str().unwrap().contains("self-signed"));
 
     assert_outcome(&report, "no-ca", "pass");
     assert_outcome(&report, "closed", "error");
@@ -314,11 +271,7 @@ server = "${{dns}}"
     for id in ["a", "mx", "txt", "cname"] {
         assert_outcome(&report, id, "pass");
     }
-    assert_eq!(
-        fact(&report, "a", "ttl"),
-        60_000.0,
-        "ttl is the lowest, in ms"
-    );
+    assert_eq!(fact(&report, "a", "ttl"), 60_000.0, "ttl is the lowest, in ms");
     assert_outcome(&report, "missing", "fail");
     assert_eq!(fact(&report, "missing", "nxdomain"), true);
     assert_outcome(&report, "servfail", "error");
@@ -370,10 +323,7 @@ timeout = "1s"
     let hung_item = item(&report, "hung-http");
     assert_eq!(hung_item["reason"], "timed out after 1s");
     // It ends at its timeout, not later (generous bound: this is not a speed test).
-    assert!(
-        hung_item["duration_ms"].as_f64().unwrap() < 1_900.0,
-        "{hung_item}"
-    );
+    assert!(hung_item["duration_ms"].as_f64().unwrap() < 1_900.0, "{hung_item}");
     assert!(elapsed < Duration::from_secs(20));
 }
 
@@ -383,11 +333,7 @@ async fn file_env_command_and_host_facts() {
     let secret = w.write("secret.key", "-----BEGIN KEY-----\n");
     std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let open_key = w.write("open.key", "x");
-    std::fs::set_permissions(
-        &open_key,
-        std::os::unix::fs::PermissionsExt::from_mode(0o644),
-    )
-    .unwrap();
+    std::fs::set_permissions(&open_key, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
     w.write(
         "golive.toml",
         r#"
@@ -449,40 +395,19 @@ expect = { memory_total = ">= 64TiB" }
     );
     let out = w
         .run_env(
-            &[
-                "run",
-                "golive.toml",
-                "--output",
-                "json=report.json",
-                "--quiet",
-            ],
-            &[
-                ("GOLIVE_TEST_TOKEN", "tok-abcdef123"),
-                ("GOLIVE_TEST_LEVEL", "info"),
-            ],
+            &["run", "golive.toml", "--output", "json=report.json", "--quiet"],
+            &[("GOLIVE_TEST_TOKEN", "tok-abcdef123"), ("GOLIVE_TEST_LEVEL", "info")],
         )
         .await;
     let report: serde_json::Value = serde_json::from_str(&w.read("report.json")).unwrap();
     assert_eq!(out.status.code(), Some(1));
-    for id in [
-        "key-private",
-        "missing-file",
-        "env-set",
-        "env-plain",
-        "cmd-json",
-        "cmd-shell",
-        "host",
-    ] {
+    for id in ["key-private", "missing-file", "env-set", "env-plain", "cmd-json", "cmd-shell", "host"] {
         assert_outcome(&report, id, "pass");
     }
     assert_outcome(&report, "key-open", "fail");
     assert_eq!(fact(&report, "key-open", "mode"), "0644");
     assert_outcome(&report, "env-unset", "fail");
-    assert_eq!(
-        fact(&report, "env-set", "value"),
-        "***",
-        "env values are secret by default"
-    );
+    assert_eq!(fact(&report, "env-set", "value"), "***", "env values are secret by default");
     assert_eq!(fact(&report, "env-plain", "value"), "info");
     assert!(!w.read("report.json").contains("tok-abcdef123"));
     assert_outcome(&report, "cmd-missing", "error");

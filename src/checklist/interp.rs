@@ -21,11 +21,7 @@ pub struct Interpolated {
 
 impl Interpolated {
     pub fn plain(text: &str) -> Self {
-        Interpolated {
-            value: text.to_string(),
-            shown: text.to_string(),
-            ..Default::default()
-        }
+        Interpolated { value: text.to_string(), shown: text.to_string(), ..Default::default() }
     }
 
     fn push(&mut self, other: Interpolated) {
@@ -48,17 +44,15 @@ pub fn parse(template: &str) -> Result<Vec<Result<String, Ref>>, String> {
             literal.push_str("${");
             rest = after;
         } else if let Some(after) = rest.strip_prefix("${") {
-            let end = after
-                .find('}')
-                .ok_or_else(|| format!("unclosed `${{` in {template:?}; close it with `}}` or write `$${{` for a literal"))?;
+            let end = after.find('}').ok_or_else(|| {
+                format!("unclosed `${{` in {template:?}; close it with `}}` or write `$${{` for a literal")
+            })?;
             let inner = after[..end].trim();
             let reference = match inner.strip_prefix("env:") {
                 Some(name) if valid_name(name) => Ref::Env(name.to_string()),
                 None if valid_name(inner) => Ref::Var(inner.to_string()),
                 _ => {
-                    return Err(format!(
-                        "`${{{inner}}}` is not a valid reference; write ${{name}} or ${{env:NAME}}"
-                    ));
+                    return Err(format!("`${{{inner}}}` is not a valid reference; write ${{name}} or ${{env:NAME}}"));
                 }
             };
             if !literal.is_empty() {
@@ -79,10 +73,7 @@ pub fn parse(template: &str) -> Result<Vec<Result<String, Ref>>, String> {
 }
 
 fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
 }
 
 /// Expands a template, asking `resolve` for the value of each reference.

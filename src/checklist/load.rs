@@ -95,7 +95,8 @@ struct Loader<'o> {
     diags: Vec<Diagnostic>,
     docs: Vec<FileDoc>,
     by_path: HashMap<PathBuf, usize>,
-    stack: Vec<PathBuf>,
+    /// Files being loaded: (canonical path, path as written), for include cycles.
+    stack: Vec<(PathBuf, PathBuf)>,
     vars: BTreeMap<String, VarDef>,
     resolved: HashMap<String, Result<Interpolated, ()>>,
     resolving: Vec<String>,
@@ -117,31 +118,18 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Loaded {
         warned: BTreeSet::new(),
         redactor: Redactor::default(),
     };
-    let roots: Vec<usize> = paths
-        .iter()
-        .filter_map(|p| l.load_file(p, None, None))
-        .collect();
+    let roots: Vec<usize> = paths.iter().filter_map(|p| l.load_file(p, None, None)).collect();
     if !roots.is_empty() {
-        l.vars = l.merge_vars_of(&roots);
+        l.vars = l.merge_vars_of(&roots, &BTreeSet::new());
         for (name, value) in &opts.vars {
-            let loc = Loc {
-                file: l.docs[roots[0]].id,
-                span: 0..0,
-            };
-            l.vars.insert(
-                name.clone(),
-                VarDef {
-                    value: Some(value.replace("${", "$${")),
-                    loc,
-                },
-            );
+            let loc = Loc { file: l.docs[roots[0]].id, span: 0..0 };
+            l.vars.insert(name.clone(), VarDef { value: Some(value.replace("${", "$${")), loc });
         }
     }
     let mut items = Vec::new();
     for index in 0..l.docs.len() {
         let defaults = l.defaults_for(index);
-        let Some(SKind::Array(tables)) = l.docs[index].root.get("item").map(|v| v.kind.clone())
-        else {
+        let Some(SKind::Array(tables)) = l.docs[index].root.get("item").map(|v| v.kind.clone()) else {
             continue;
         };
         for table in &tables {
@@ -154,23 +142,10 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Loaded {
 
     let first = roots.first().map(|&r| &l.docs[r]);
     let meta = |key: &str| -> Option<String> {
-        roots.iter().find_map(|&r| {
-            l.docs[r]
-                .root
-                .get("checklist")?
-                .get(key)?
-                .as_str()
-                .map(str::to_string)
-        })
+        roots.iter().find_map(|&r| l.docs[r].root.get("checklist")?.get(key)?.as_str().map(str::to_string))
     };
-    let name = meta("name").or_else(|| {
-        first.and_then(|d| {
-            l.sources
-                .path(d.id)
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-        })
-    });
+    let name = meta("name")
+        .or_else(|| first.and_then(|d| l.sources.path(d.id).file_stem().map(|s| s.to_string_lossy().into_owned())));
     let checklist = if l.diags.iter().any(|d| d.level == Level::Error) {
         None
     } else {
@@ -181,35 +156,22 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Loaded {
             files: l
                 .docs
                 .iter()
-                .map(|d| LoadedFile {
-                    path: l.sources.path(d.id).to_path_buf(),
-                    sha256: d.bytes_sha256.clone(),
-                })
+                .map(|d| LoadedFile { path: l.sources.path(d.id).to_path_buf(), sha256: d.bytes_sha256.clone() })
                 .collect(),
             items: items.into_iter().map(Arc::new).collect(),
             redactor: l.redactor.clone(),
         })
     };
-    Loaded {
-        checklist,
-        sources: l.sources,
-        diagnostics: l.diags,
-    }
+    Loaded { checklist, sources: l.sources, diagnostics: l.diags }
 }
 
 fn loc_of_key(file: FileId, key: &SKey) -> Loc {
-    Loc {
-        file,
-        span: key.span.clone(),
-    }
+    Loc { file, span: key.span.clone() }
 }
 
 fn unknown_key(file: FileId, key: &SKey, what: &str, known: &[&str]) -> Diagnostic {
-    let d = Diagnostic::error(
-        Code::UnknownKey,
-        format!("unknown key `{}` in {what}", key.name),
-    )
-    .at(loc_of_key(file, key));
+    let d =
+        Diagnostic::error(Code::UnknownKey, format!("unknown key `{}` in {what}", key.name)).at(loc_of_key(file, key));
     match did_you_mean(&key.name, known.iter().copied()) {
         Some(s) => d.hint(format!("did you mean `{s}`?")),
         None => d.hint(format!("known keys here: {}", known.join(", "))),
@@ -217,11 +179,7 @@ fn unknown_key(file: FileId, key: &SKey, what: &str, known: &[&str]) -> Diagnost
 }
 
 fn wrong_type(v: &SValue, key: &str, expected: &str) -> Diagnostic {
-    Diagnostic::error(
-        Code::InvalidValue,
-        format!("`{key}` must be {expected}, found {}", v.describe()),
-    )
-    .at(v.loc())
+    Diagnostic::error(Code::InvalidValue, format!("`{key}` must be {expected}, found {}", v.describe())).at(v.loc())
 }
 
 impl Loader<'_> {
@@ -230,17 +188,13 @@ impl Loader<'_> {
     }
 
     /// Reads and parses one file and, depth first, the files it includes.
-    fn load_file(
-        &mut self,
-        path: &Path,
-        included_from: Option<Loc>,
-        parent: Option<usize>,
-    ) -> Option<usize> {
+    fn load_file(&mut self, path: &Path, included_from: Option<Loc>, parent: Option<usize>) -> Option<usize> {
         let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-        if let Some(pos) = self.stack.iter().position(|p| *p == canonical) {
+        if let Some(pos) = self.stack.iter().position(|(c, _)| *c == canonical) {
             let cycle: Vec<String> = self.stack[pos..]
                 .iter()
-                .chain([&canonical])
+                .map(|(_, shown)| shown.as_path())
+                .chain([path])
                 .map(|p| p.display().to_string())
                 .collect();
             let mut d = Diagnostic::error(Code::IncludeCycle, format!("include cycle: {}", cycle.join(" → ")))
@@ -264,11 +218,10 @@ impl Loader<'_> {
                     )
                     .at(loc)
                     .hint("include paths are relative to the file that includes them"),
-                    None => Diagnostic::error(
-                        Code::FileNotFound,
-                        format!("cannot read checklist {}: {e}", path.display()),
-                    )
-                    .hint("give the path of a checklist TOML file (default: golive.toml)"),
+                    None => {
+                        Diagnostic::error(Code::FileNotFound, format!("cannot read checklist {}: {e}", path.display()))
+                            .hint("give the path of a checklist TOML file (default: golive.toml)")
+                    }
                 };
                 self.error(d);
                 return None;
@@ -294,28 +247,20 @@ impl Loader<'_> {
         self.by_path.insert(canonical.clone(), index);
         self.check_top_level(index);
 
-        let includes = self.docs[index]
-            .root
-            .get("checklist")
-            .and_then(|c| c.get("include"))
-            .cloned();
+        let includes = self.docs[index].root.get("checklist").and_then(|c| c.get("include")).cloned();
         if let Some(includes) = includes {
-            self.stack.push(canonical);
+            self.stack.push((canonical, path.to_path_buf()));
             let base = path.parent().unwrap_or(Path::new("."));
             match &includes.kind {
                 SKind::Array(entries) => {
                     for entry in entries {
                         match entry.as_str() {
                             Some(rel) => {
-                                if let Some(child) =
-                                    self.load_file(&base.join(rel), Some(entry.loc()), Some(index))
-                                {
+                                if let Some(child) = self.load_file(&base.join(rel), Some(entry.loc()), Some(index)) {
                                     self.docs[index].includes.push(child);
                                 }
                             }
-                            None => {
-                                self.error(wrong_type(entry, "include", "a list of file paths"))
-                            }
+                            None => self.error(wrong_type(entry, "include", "a list of file paths")),
                         }
                     }
                 }
@@ -343,20 +288,13 @@ impl Loader<'_> {
                     }
                     None => self.error(wrong_type(value, "checklist", "a table")),
                 },
-                "vars" if value.as_table().is_none() => {
-                    self.error(wrong_type(value, "vars", "a table"))
-                }
-                "defaults" if value.as_table().is_none() => {
-                    self.error(wrong_type(value, "defaults", "a table"))
-                }
+                "vars" if value.as_table().is_none() => self.error(wrong_type(value, "vars", "a table")),
+                "defaults" if value.as_table().is_none() => self.error(wrong_type(value, "defaults", "a table")),
                 "item" => {
-                    let is_tables = matches!(&value.kind, SKind::Array(items) if items.iter().all(|i| i.as_table().is_some()));
+                    let is_tables =
+                        matches!(&value.kind, SKind::Array(items) if items.iter().all(|i| i.as_table().is_some()));
                     if !is_tables {
-                        self.error(wrong_type(
-                            value,
-                            "item",
-                            "an array of tables, written [[item]]",
-                        ));
+                        self.error(wrong_type(value, "item", "an array of tables, written [[item]]"));
                     }
                 }
                 "vars" | "defaults" => {}
@@ -368,12 +306,16 @@ impl Loader<'_> {
     /// The vars visible from these files: a file's own vars override those of the files it
     /// includes; two included files giving one var different values is an error, since
     /// neither silently wins.
-    fn merge_vars_of(&mut self, docs: &[usize]) -> BTreeMap<String, VarDef> {
+    /// `settled` holds names an including file gives a value, which decides any conflict.
+    fn merge_vars_of(&mut self, docs: &[usize], settled: &BTreeSet<String>) -> BTreeMap<String, VarDef> {
         let mut merged: BTreeMap<String, VarDef> = BTreeMap::new();
         for &doc in docs {
             let includes = self.docs[doc].includes.clone();
-            let mut visible = self.merge_vars_of(&includes);
-            for (name, def) in self.own_vars(doc) {
+            let own = self.own_vars(doc);
+            let mut settled_here = settled.clone();
+            settled_here.extend(own.iter().filter(|(_, d)| d.value.is_some()).map(|(n, _)| n.clone()));
+            let mut visible = self.merge_vars_of(&includes, &settled_here);
+            for (name, def) in own {
                 match (&def.value, visible.get(&name)) {
                     (None, Some(existing)) if existing.value.is_some() => {}
                     _ => {
@@ -384,15 +326,19 @@ impl Loader<'_> {
             for (name, def) in visible {
                 match merged.get(&name) {
                     Some(existing)
-                        if existing.loc != def.loc
+                        if !settled.contains(&name)
+                            && existing.loc != def.loc
                             && existing.value.is_some()
                             && def.value.is_some()
                             && existing.value != def.value =>
                     {
-                        let d = Diagnostic::error(Code::VarConflict, format!("var `{name}` is given two different values"))
-                            .at(def.loc.clone())
-                            .related(existing.loc.clone(), "also given here")
-                            .hint(format!("set `{name}` once, in the file that includes both, or with --var {name}=…"));
+                        let d =
+                            Diagnostic::error(Code::VarConflict, format!("var `{name}` is given two different values"))
+                                .at(def.loc.clone())
+                                .related(existing.loc.clone(), "also given here")
+                                .hint(format!(
+                                    "set `{name}` once, in the file that includes both, or with --var {name}=…"
+                                ));
                         self.error(d);
                     }
                     Some(existing) if existing.value.is_some() && def.value.is_none() => {}
@@ -407,12 +353,7 @@ impl Loader<'_> {
 
     fn own_vars(&mut self, doc: usize) -> Vec<(String, VarDef)> {
         let file = self.docs[doc].id;
-        let Some(table) = self.docs[doc]
-            .root
-            .get("vars")
-            .and_then(|v| v.as_table())
-            .map(|t| t.to_vec())
-        else {
+        let Some(table) = self.docs[doc].root.get("vars").and_then(|v| v.as_table()).map(|t| t.to_vec()) else {
             return Vec::new();
         };
         let mut out = Vec::new();
@@ -447,11 +388,7 @@ impl Loader<'_> {
                     default
                 }
                 _ => {
-                    self.error(wrong_type(
-                        value,
-                        &key.name,
-                        "a string, number, boolean or { description, default }",
-                    ));
+                    self.error(wrong_type(value, &key.name, "a string, number, boolean or { description, default }"));
                     None
                 }
             };
@@ -467,20 +404,13 @@ impl Loader<'_> {
             None => Defaults::default(),
         };
         let file = self.docs[index].id;
-        let Some(table) = self.docs[index]
-            .root
-            .get("defaults")
-            .and_then(|v| v.as_table())
-            .map(|t| t.to_vec())
-        else {
+        let Some(table) = self.docs[index].root.get("defaults").and_then(|v| v.as_table()).map(|t| t.to_vec()) else {
             return d;
         };
         for (key, value) in &table {
             match key.name.as_str() {
                 "timeout" => d.timeout = self.duration(value, "timeout").or(d.timeout),
-                "retry_delay" => {
-                    d.retry_delay = self.duration(value, "retry_delay").or(d.retry_delay)
-                }
+                "retry_delay" => d.retry_delay = self.duration(value, "retry_delay").or(d.retry_delay),
                 "retries" => d.retries = self.count(value, "retries").or(d.retries),
                 "severity" => d.severity = self.severity(value).or(d.severity),
                 "section" => match value.as_str() {
@@ -497,9 +427,7 @@ impl Loader<'_> {
         match v.as_str().map(parse_duration) {
             Some(Ok(d)) => Some(d),
             Some(Err(msg)) => {
-                self.error(
-                    Diagnostic::error(Code::InvalidValue, format!("`{key}`: {msg}")).at(v.loc()),
-                );
+                self.error(Diagnostic::error(Code::InvalidValue, format!("`{key}`: {msg}")).at(v.loc()));
                 None
             }
             None => {
@@ -526,15 +454,8 @@ impl Loader<'_> {
         match v.as_str().and_then(Severity::parse) {
             Some(s) => Some(s),
             None => {
-                let mut d = wrong_type(
-                    v,
-                    "severity",
-                    &format!("one of {}", Severity::NAMES.join(", ")),
-                );
-                if let Some(s) = v
-                    .as_str()
-                    .and_then(|s| did_you_mean(s, Severity::NAMES.iter().copied()))
-                {
+                let mut d = wrong_type(v, "severity", &format!("one of {}", Severity::NAMES.join(", ")));
+                if let Some(s) = v.as_str().and_then(|s| did_you_mean(s, Severity::NAMES.iter().copied())) {
                     d = d.hint(format!("did you mean \"{s}\"?"));
                 }
                 self.error(d);
@@ -545,10 +466,9 @@ impl Loader<'_> {
 
     fn strings(&mut self, v: &SValue, key: &str) -> Vec<String> {
         match &v.kind {
-            SKind::Array(items) if items.iter().all(|i| i.as_str().is_some()) => items
-                .iter()
-                .filter_map(|i| i.as_str().map(str::to_string))
-                .collect(),
+            SKind::Array(items) if items.iter().all(|i| i.as_str().is_some()) => {
+                items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect()
+            }
             _ => {
                 self.error(wrong_type(v, key, "a list of strings"));
                 Vec::new()
@@ -588,49 +508,39 @@ impl Loader<'_> {
     /// tells the caller so.
     fn resolve_ref(&mut self, r: &Ref, at: &SValue) -> Result<Interpolated, String> {
         match r {
-            Ref::Env(name) => {
-                match std::env::var(name) {
-                    Ok(value) => Ok(Interpolated {
-                        secrets: vec![value.clone()],
-                        value,
-                        shown: format!("${{env:{name}}}"),
-                        incomplete: false,
-                    }),
-                    Err(_) => {
-                        let placeholder = Interpolated {
-                            shown: format!("${{env:{name}}}"),
-                            incomplete: true,
-                            ..Default::default()
-                        };
-                        let d = Diagnostic::error(Code::EnvNotSet, format!("environment variable `{name}` is not set"))
+            Ref::Env(name) => match std::env::var(name) {
+                Ok(value) => Ok(Interpolated {
+                    secrets: vec![value.clone()],
+                    value,
+                    shown: format!("${{env:{name}}}"),
+                    incomplete: false,
+                }),
+                Err(_) => {
+                    let placeholder =
+                        Interpolated { shown: format!("${{env:{name}}}"), incomplete: true, ..Default::default() };
+                    let d = Diagnostic::error(Code::EnvNotSet, format!("environment variable `{name}` is not set"))
                         .at(at.loc())
                         .hint(format!("export {name}=… before running golive (its value is treated as a secret)"));
-                        match self.opts.mode {
-                            LoadMode::Run => {
-                                self.error(d);
-                                Err(String::new())
+                    match self.opts.mode {
+                        LoadMode::Run => {
+                            self.error(d);
+                            Err(String::new())
+                        }
+                        LoadMode::Validate => {
+                            if self.warned.insert(format!("env:{name}")) {
+                                self.error(Diagnostic { level: Level::Warning, ..d });
                             }
-                            LoadMode::Validate => {
-                                if self.warned.insert(format!("env:{name}")) {
-                                    self.error(Diagnostic {
-                                        level: Level::Warning,
-                                        ..d
-                                    });
-                                }
-                                Ok(placeholder)
-                            }
+                            Ok(placeholder)
                         }
                     }
                 }
-            }
+            },
             Ref::Var(name) => {
                 if let Some(done) = self.resolved.get(name) {
                     return done.clone().map_err(|_| String::new());
                 }
                 let Some(def) = self.vars.get(name).cloned() else {
-                    let mut d =
-                        Diagnostic::error(Code::UnknownVar, format!("unknown var `{name}`"))
-                            .at(at.loc());
+                    let mut d = Diagnostic::error(Code::UnknownVar, format!("unknown var `{name}`")).at(at.loc());
                     d = match did_you_mean(name, self.vars.keys().map(String::as_str)) {
                         Some(s) => d.hint(format!("did you mean `{s}`?")),
                         None => d.hint(format!("declare it under [vars] or pass --var {name}=…")),
@@ -641,25 +551,17 @@ impl Loader<'_> {
                 if self.resolving.contains(name) {
                     let cycle = format!("{} → {name}", self.resolving.join(" → "));
                     self.error(
-                        Diagnostic::error(
-                            Code::InvalidValue,
-                            format!("vars refer to each other in a cycle: {cycle}"),
-                        )
-                        .at(def.loc),
+                        Diagnostic::error(Code::InvalidValue, format!("vars refer to each other in a cycle: {cycle}"))
+                            .at(def.loc),
                     );
                     return Err(String::new());
                 }
                 let result = match &def.value {
                     None => {
-                        let d = Diagnostic::error(
-                            Code::VarMissing,
-                            format!("var `{name}` has no value"),
-                        )
-                        .at(at.loc())
-                        .related(def.loc.clone(), "declared here")
-                        .hint(format!(
-                            "pass --var {name}=… or give it a default in [vars]"
-                        ));
+                        let d = Diagnostic::error(Code::VarMissing, format!("var `{name}` has no value"))
+                            .at(at.loc())
+                            .related(def.loc.clone(), "declared here")
+                            .hint(format!("pass --var {name}=… or give it a default in [vars]"));
                         match self.opts.mode {
                             LoadMode::Run => {
                                 self.error(d);
@@ -667,10 +569,7 @@ impl Loader<'_> {
                             }
                             LoadMode::Validate => {
                                 if self.warned.insert(format!("var:{name}")) {
-                                    self.error(Diagnostic {
-                                        level: Level::Warning,
-                                        ..d
-                                    });
+                                    self.error(Diagnostic { level: Level::Warning, ..d });
                                 }
                                 Ok(Interpolated {
                                     shown: format!("${{{name}}}"),
@@ -693,10 +592,7 @@ impl Loader<'_> {
                             Ok(i) => Ok(i),
                             Err(msg) => {
                                 if !msg.is_empty() {
-                                    self.error(
-                                        Diagnostic::error(Code::InvalidValue, msg)
-                                            .at(def.loc.clone()),
-                                    );
+                                    self.error(Diagnostic::error(Code::InvalidValue, msg).at(def.loc.clone()));
                                 }
                                 Err(())
                             }
@@ -712,29 +608,20 @@ impl Loader<'_> {
     fn item(&mut self, table: &SValue, defaults: &Defaults) -> Option<Item> {
         let file = table.file;
         let entries = table.as_table()?.to_vec();
-        let header = Loc {
-            file,
-            span: table.span.start..table.span.start,
-        };
+        let header = Loc { file, span: table.span.start..table.span.start };
         let header = if table.span.is_empty() {
             header
         } else {
-            Loc {
-                file,
-                span: table.span.start..(table.span.start + 1).min(table.span.end),
-            }
+            Loc { file, span: table.span.start..(table.span.start + 1).min(table.span.end) }
         };
         let id = match table.get("id") {
             Some(v) => match v.as_str() {
                 Some(s) if valid_id(s) => s.to_string(),
                 Some(s) => {
                     self.error(
-                        Diagnostic::error(
-                            Code::InvalidValue,
-                            format!("item id {s:?} is not valid"),
-                        )
-                        .at(v.loc())
-                        .hint("ids use letters, digits, `.`, `-` and `_`, e.g. \"infra.health\""),
+                        Diagnostic::error(Code::InvalidValue, format!("item id {s:?} is not valid"))
+                            .at(v.loc())
+                            .hint("ids use letters, digits, `.`, `-` and `_`, e.g. \"infra.health\""),
                     );
                     return None;
                 }
@@ -759,17 +646,11 @@ impl Loader<'_> {
                     Some(p) => Some(p),
                     None => {
                         let kinds: Vec<&str> = probe::registry().iter().map(|p| p.kind).collect();
-                        let mut d = Diagnostic::error(
-                            Code::UnknownProbe,
-                            format!("{what}: unknown probe `{kind}`"),
-                        )
-                        .at(v.loc());
+                        let mut d = Diagnostic::error(Code::UnknownProbe, format!("{what}: unknown probe `{kind}`"))
+                            .at(v.loc());
                         d = match did_you_mean(kind, kinds.iter().copied()) {
                             Some(s) => d.hint(format!("did you mean `{s}`?")),
-                            None => d.hint(format!(
-                                "probes are: {} (see `golive probes`)",
-                                kinds.join(", ")
-                            )),
+                            None => d.hint(format!("probes are: {} (see `golive probes`)", kinds.join(", "))),
                         };
                         self.error(d);
                         None
@@ -794,13 +675,11 @@ impl Loader<'_> {
         let mut item = Item {
             id: id.clone(),
             title: id.clone(),
-            section: defaults
-                .section
-                .clone()
-                .unwrap_or_else(|| DEFAULT_SECTION.into()),
+            section: defaults.section.clone().unwrap_or_else(|| DEFAULT_SECTION.into()),
             severity: defaults.severity.unwrap_or(DEFAULT_SEVERITY),
             tags: Vec::new(),
             depends_on: Vec::new(),
+            depends_on_loc: None,
             timeout: defaults.timeout.unwrap_or(DEFAULT_TIMEOUT),
             retries: defaults.retries.unwrap_or(0),
             retry_delay: defaults.retry_delay.unwrap_or(Duration::from_secs(1)),
@@ -827,14 +706,13 @@ impl Loader<'_> {
                 "section" => item.section = self.text(value, "section").unwrap_or(item.section),
                 "severity" => item.severity = self.severity(value).unwrap_or(item.severity),
                 "tags" => item.tags = self.strings(value, "tags"),
-                "depends_on" => item.depends_on = self.strings(value, "depends_on"),
+                "depends_on" => {
+                    item.depends_on = self.strings(value, "depends_on");
+                    item.depends_on_loc = Some(value.loc());
+                }
                 "references" => item.references = self.strings(value, "references"),
                 "timeout" => item.timeout = self.duration(value, "timeout").unwrap_or(item.timeout),
-                "retry_delay" => {
-                    item.retry_delay = self
-                        .duration(value, "retry_delay")
-                        .unwrap_or(item.retry_delay)
-                }
+                "retry_delay" => item.retry_delay = self.duration(value, "retry_delay").unwrap_or(item.retry_delay),
                 "retries" => item.retries = self.count(value, "retries").unwrap_or(item.retries),
                 "description" | "rationale" => {
                     if let Some(t) = self.text(value, &key.name) {
@@ -857,26 +735,15 @@ impl Loader<'_> {
                             }
                         }
                         None => {
-                            let known: Vec<&str> = ITEM_KEYS
-                                .iter()
-                                .copied()
-                                .chain(spec.params.iter().map(|p| p.name))
-                                .collect();
+                            let known: Vec<&str> =
+                                ITEM_KEYS.iter().copied().chain(spec.params.iter().map(|p| p.name)).collect();
                             let mut d = unknown_key(file, key, &what, &known);
-                            if d.hint
-                                .as_deref()
-                                .is_some_and(|h| h.starts_with("known keys"))
-                            {
-                                let params: Vec<&str> =
-                                    spec.params.iter().map(|p| p.name).collect();
+                            if d.hint.as_deref().is_some_and(|h| h.starts_with("known keys")) {
+                                let params: Vec<&str> = spec.params.iter().map(|p| p.name).collect();
                                 d = d.hint(format!(
                                     "probe `{}` takes: {}; every item takes: {}",
                                     spec.kind,
-                                    if params.is_empty() {
-                                        "no parameters".to_string()
-                                    } else {
-                                        params.join(", ")
-                                    },
+                                    if params.is_empty() { "no parameters".to_string() } else { params.join(", ") },
                                     ITEM_KEYS.join(", ")
                                 ));
                             }
@@ -906,11 +773,7 @@ impl Loader<'_> {
                     )),
                 );
             } else if let Some(default) = param.default {
-                let v = SValue {
-                    kind: default_kind(param.ty, default),
-                    span: header.span.clone(),
-                    file,
-                };
+                let v = SValue { kind: default_kind(param.ty, default), span: header.span.clone(), file };
                 if let Some((real, shown)) = self.param(param, &v, &what) {
                     item.params.values.insert(param.name.to_string(), real);
                     item.params_shown.insert(param.name.to_string(), shown);
@@ -943,10 +806,7 @@ impl Loader<'_> {
                             self.error(
                                 Diagnostic::error(
                                     Code::InvalidValue,
-                                    format!(
-                                        "{what}: `{key}` must be one of {}, found {value:?}",
-                                        words.join(", ")
-                                    ),
+                                    format!("{what}: `{key}` must be one of {}, found {value:?}", words.join(", ")),
                                 )
                                 .at(v.loc()),
                             );
@@ -961,10 +821,7 @@ impl Loader<'_> {
                     }
                     shown = mask_url_password(&shown);
                     if !i.incomplete && reqwest::Url::parse(&value).is_err() {
-                        let msg = reqwest::Url::parse(&value)
-                            .err()
-                            .map(|e| e.to_string())
-                            .unwrap_or_default();
+                        let msg = reqwest::Url::parse(&value).err().map(|e| e.to_string()).unwrap_or_default();
                         self.error(
                             Diagnostic::error(
                                 Code::InvalidValue,
@@ -996,9 +853,7 @@ impl Loader<'_> {
                     None
                 }
             },
-            ParamType::Duration => self
-                .duration(v, key)
-                .map(|d| (Value::Duration(d), Value::Duration(d))),
+            ParamType::Duration => self.duration(v, key).map(|d| (Value::Duration(d), Value::Duration(d))),
             ParamType::StringList => {
                 let SKind::Array(items) = &v.kind else {
                     self.error(wrong_type(v, key, "a list of strings"));
@@ -1027,9 +882,7 @@ impl Loader<'_> {
                         (SKind::Str(s), _) => (s.clone(), false),
                         (SKind::Table(_), ParamType::Headers) => {
                             let value = entry.get("value").and_then(|x| x.as_str());
-                            let secret = entry
-                                .get("secret")
-                                .map(|x| matches!(x.kind, SKind::Bool(true)));
+                            let secret = entry.get("secret").map(|x| matches!(x.kind, SKind::Bool(true)));
                             for (ek, _) in entry.as_table().unwrap_or_default() {
                                 if ek.name != "value" && ek.name != "secret" {
                                     self.error(unknown_key(
@@ -1057,9 +910,7 @@ impl Loader<'_> {
                             continue;
                         }
                     };
-                    if spec.ty == ParamType::Headers
-                        && SECRET_HEADERS.contains(&k.name.to_ascii_lowercase().as_str())
-                    {
+                    if spec.ty == ParamType::Headers && SECRET_HEADERS.contains(&k.name.to_ascii_lowercase().as_str()) {
                         secret = true;
                     }
                     let Some(i) = self.interpolate(entry, &template) else {
@@ -1068,10 +919,7 @@ impl Loader<'_> {
                     if secret {
                         self.redactor.add(&i.value);
                     }
-                    shown.insert(
-                        k.name.clone(),
-                        Value::Str(if secret { MASK.to_string() } else { i.shown }),
-                    );
+                    shown.insert(k.name.clone(), Value::Str(if secret { MASK.to_string() } else { i.shown }));
                     real.insert(k.name.clone(), Value::Str(i.value));
                 }
                 Some((Value::Map(real), Value::Map(shown)))
@@ -1090,30 +938,22 @@ impl Loader<'_> {
         match expect {
             None => {
                 for (fact, text) in spec.default_expect {
-                    let fact_spec = spec
-                        .fact(fact)
-                        .expect("default expectations name declared facts");
+                    let fact_spec = spec.fact(fact).expect("default expectations name declared facts");
                     let doc = parse_document(header.file, &format!("x = {text}"))
                         .expect("default expectations are valid TOML");
                     let mut v = doc.get("x").cloned().expect("parsed");
                     v.span = header.span.clone();
                     match matcher::parse(&v, fact_spec.ty) {
-                        Ok(matcher) => out.push(Expectation {
-                            fact: fact.to_string(),
-                            matcher,
-                        }),
+                        Ok(matcher) => out.push(Expectation { fact: fact.to_string(), matcher }),
                         Err(d) => self.error(d),
                     }
                 }
             }
             Some(v) if spec.observe.is_none() => {
                 self.error(
-                    Diagnostic::error(
-                        Code::UnknownKey,
-                        format!("{what}: a manual item has no `expect`"),
-                    )
-                    .at(v.loc())
-                    .hint("a person attests a manual item; use an automated probe to check facts"),
+                    Diagnostic::error(Code::UnknownKey, format!("{what}: a manual item has no `expect`"))
+                        .at(v.loc())
+                        .hint("a person attests a manual item; use an automated probe to check facts"),
                 );
             }
             Some(v) => match v.as_table() {
@@ -1140,25 +980,16 @@ impl Loader<'_> {
         if let Some(f) = spec.fact(fact) {
             let value = self.interpolate_tree(value);
             match matcher::parse(&value, f.ty) {
-                Ok(m) => out.push(Expectation {
-                    fact: fact.to_string(),
-                    matcher: m,
-                }),
+                Ok(m) => out.push(Expectation { fact: fact.to_string(), matcher: m }),
                 Err(d) => {
-                    let d = Diagnostic {
-                        message: format!("{what}: `{fact}` ({}): {}", f.ty.name(), d.message),
-                        ..d
-                    };
+                    let d = Diagnostic { message: format!("{what}: `{fact}` ({}): {}", f.ty.name(), d.message), ..d };
                     self.error(d);
                 }
             }
             return;
         }
         // A table that is not a matcher names facts below this one: `headers = { server = … }`.
-        let family = spec.facts.iter().any(|f| {
-            f.dynamic_prefix()
-                .is_some_and(|p| p.starts_with(&format!("{fact}.")))
-        });
+        let family = spec.facts.iter().any(|f| f.dynamic_prefix().is_some_and(|p| p.starts_with(&format!("{fact}."))));
         if let (Some(entries), true) = (value.as_table(), family) {
             if !matcher::is_operator_table(entries) {
                 for (k, v) in entries {
@@ -1168,19 +999,10 @@ impl Loader<'_> {
             }
         }
         let names: Vec<&str> = spec.facts.iter().map(|f| f.name).collect();
-        let mut d = Diagnostic::error(
-            Code::UnknownFact,
-            format!("{what}: probe `{}` has no fact `{fact}`", spec.kind),
-        )
-        .at(Loc {
-            file: value.file,
-            span: key.span.clone(),
-        });
+        let mut d = Diagnostic::error(Code::UnknownFact, format!("{what}: probe `{}` has no fact `{fact}`", spec.kind))
+            .at(Loc { file: value.file, span: key.span.clone() });
         d = match did_you_mean(fact, names.iter().copied()) {
-            Some(s) => d.hint(format!(
-                "did you mean `{s}`? its facts are: {}",
-                names.join(", ")
-            )),
+            Some(s) => d.hint(format!("did you mean `{s}`? its facts are: {}", names.join(", "))),
             None => d.hint(format!("its facts are: {}", names.join(", "))),
         };
         self.error(d);
@@ -1189,25 +1011,14 @@ impl Loader<'_> {
     /// A copy of a value with `${…}` expanded in every string.
     fn interpolate_tree(&mut self, v: &SValue) -> SValue {
         let kind = match &v.kind {
-            SKind::Str(s) => {
-                SKind::Str(self.interpolate(v, s).map(|i| i.value).unwrap_or_default())
+            SKind::Str(s) => SKind::Str(self.interpolate(v, s).map(|i| i.value).unwrap_or_default()),
+            SKind::Array(items) => SKind::Array(items.iter().map(|i| self.interpolate_tree(i)).collect()),
+            SKind::Table(entries) => {
+                SKind::Table(entries.iter().map(|(k, x)| (k.clone(), self.interpolate_tree(x))).collect())
             }
-            SKind::Array(items) => {
-                SKind::Array(items.iter().map(|i| self.interpolate_tree(i)).collect())
-            }
-            SKind::Table(entries) => SKind::Table(
-                entries
-                    .iter()
-                    .map(|(k, x)| (k.clone(), self.interpolate_tree(x)))
-                    .collect(),
-            ),
             other => other.clone(),
         };
-        SValue {
-            kind,
-            span: v.span.clone(),
-            file: v.file,
-        }
+        SValue { kind, span: v.span.clone(), file: v.file }
     }
 
     fn check_ids_and_dependencies(&mut self, items: &[Item]) {
@@ -1215,13 +1026,10 @@ impl Loader<'_> {
         for item in items {
             if let Some(prev) = first.get(item.id.as_str()) {
                 self.error(
-                    Diagnostic::error(
-                        Code::DuplicateId,
-                        format!("duplicate item id `{}`", item.id),
-                    )
-                    .at(item.loc.clone())
-                    .related(prev.loc.clone(), "first defined here")
-                    .hint("ids must be unique across all included files; rename one of them"),
+                    Diagnostic::error(Code::DuplicateId, format!("duplicate item id `{}`", item.id))
+                        .at(item.loc.clone())
+                        .related(prev.loc.clone(), "first defined here")
+                        .hint("ids must be unique across all included files; rename one of them"),
                 );
             } else {
                 first.insert(&item.id, item);
@@ -1232,17 +1040,12 @@ impl Loader<'_> {
                 if !first.contains_key(dep.as_str()) {
                     let mut d = Diagnostic::error(
                         Code::UnknownDependency,
-                        format!(
-                            "item `{}`: `depends_on` names unknown item `{dep}`",
-                            item.id
-                        ),
+                        format!("item `{}`: `depends_on` names unknown item `{dep}`", item.id),
                     )
-                    .at(item.loc.clone());
+                    .at(item.depends_on_loc.clone().unwrap_or_else(|| item.loc.clone()));
                     d = match did_you_mean(dep, first.keys().copied()) {
                         Some(s) => d.hint(format!("did you mean `{s}`?")),
-                        None => d.hint(
-                            "depends_on lists ids of items in this checklist or its includes",
-                        ),
+                        None => d.hint("depends_on lists ids of items in this checklist or its includes"),
                     };
                     self.error(d);
                 }
@@ -1253,13 +1056,7 @@ impl Loader<'_> {
         let mut reported = BTreeSet::new();
         for item in items {
             let mut path = Vec::new();
-            self.visit(
-                item.id.as_str(),
-                &first,
-                &mut state,
-                &mut path,
-                &mut reported,
-            );
+            self.visit(item.id.as_str(), &first, &mut state, &mut path, &mut reported);
         }
     }
 
@@ -1282,12 +1079,9 @@ impl Loader<'_> {
                     cycle.push(id.to_string());
                     let item = items[id];
                     self.error(
-                        Diagnostic::error(
-                            Code::DependencyCycle,
-                            format!("dependency cycle: {}", cycle.join(" → ")),
-                        )
-                        .at(item.loc.clone())
-                        .hint("remove one `depends_on` entry so the items can run in order"),
+                        Diagnostic::error(Code::DependencyCycle, format!("dependency cycle: {}", cycle.join(" → ")))
+                            .at(item.loc.clone())
+                            .hint("remove one `depends_on` entry so the items can run in order"),
                     );
                 }
                 return;
@@ -1308,20 +1102,11 @@ impl Loader<'_> {
 }
 
 /// Headers whose values are secret even when not marked so.
-const SECRET_HEADERS: &[&str] = &[
-    "authorization",
-    "proxy-authorization",
-    "cookie",
-    "x-api-key",
-    "api-key",
-    "x-auth-token",
-];
+const SECRET_HEADERS: &[&str] =
+    &["authorization", "proxy-authorization", "cookie", "x-api-key", "api-key", "x-auth-token"];
 
 fn valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+    !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
 }
 
 /// A declared default written as in a checklist, as a value to convert like user input.

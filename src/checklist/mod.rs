@@ -82,6 +82,8 @@ pub struct Item {
     pub severity: Severity,
     pub tags: Vec<String>,
     pub depends_on: Vec<String>,
+    /// Where `depends_on` is written, for diagnostics.
+    pub depends_on_loc: Option<Loc>,
     pub timeout: Duration,
     pub retries: u32,
     pub retry_delay: Duration,

@@ -33,10 +33,7 @@ pub struct SValue {
 
 impl SValue {
     pub fn loc(&self) -> Loc {
-        Loc {
-            file: self.file,
-            span: self.span.clone(),
-        }
+        Loc { file: self.file, span: self.span.clone() }
     }
 
     pub fn type_name(&self) -> &'static str {
@@ -66,10 +63,7 @@ impl SValue {
     }
 
     pub fn get(&self, key: &str) -> Option<&SValue> {
-        self.as_table()?
-            .iter()
-            .find(|(k, _)| k.name == key)
-            .map(|(_, v)| v)
+        self.as_table()?.iter().find(|(k, _)| k.name == key).map(|(_, v)| v)
     }
 
     /// A short rendering of the value as written, for messages.
@@ -91,20 +85,14 @@ pub fn parse_document(file: FileId, text: &str) -> Result<SValue, Diagnostic> {
     match DeTable::parse(text) {
         Ok(table) => {
             let span = table.span();
-            Ok(SValue {
-                kind: SKind::Table(convert_table(file, table.get_ref())),
-                span,
-                file,
-            })
+            Ok(SValue { kind: SKind::Table(convert_table(file, table.get_ref())), span, file })
         }
         Err(err) => {
             let span = err.span().unwrap_or(0..0);
             let message = err.message().trim().to_string();
-            Err(
-                Diagnostic::error(Code::Syntax, format!("invalid TOML: {message}"))
-                    .at(Loc { file, span })
-                    .hint("check quoting, brackets and that every key is written once"),
-            )
+            Err(Diagnostic::error(Code::Syntax, format!("invalid TOML: {message}"))
+                .at(Loc { file, span })
+                .hint("check quoting, brackets and that every key is written once"))
         }
     }
 }
@@ -113,10 +101,7 @@ fn convert_table(file: FileId, table: &DeTable<'_>) -> Vec<(SKey, SValue)> {
     table
         .iter()
         .map(|(k, v)| {
-            let key = SKey {
-                name: k.get_ref().to_string(),
-                span: k.span(),
-            };
+            let key = SKey { name: k.get_ref().to_string(), span: k.span() };
             (key, convert(file, v.get_ref(), v.span()))
         })
         .collect()
@@ -127,10 +112,7 @@ fn convert(file: FileId, value: &DeValue<'_>, span: Range<usize>) -> SValue {
         DeValue::String(s) => SKind::Str(s.to_string()),
         DeValue::Integer(i) => {
             let digits = i.as_str().replace('_', "");
-            let digits = digits
-                .trim_start_matches("0x")
-                .trim_start_matches("0o")
-                .trim_start_matches("0b");
+            let digits = digits.trim_start_matches("0x").trim_start_matches("0o").trim_start_matches("0b");
             match i64::from_str_radix(digits, i.radix()) {
                 Ok(n) => SKind::Int(n),
                 Err(_) => SKind::Str(i.as_str().to_string()),
@@ -144,12 +126,7 @@ fn convert(file: FileId, value: &DeValue<'_>, span: Range<usize>) -> SValue {
         }),
         DeValue::Boolean(b) => SKind::Bool(*b),
         DeValue::Datetime(d) => SKind::Datetime(d.to_string()),
-        DeValue::Array(items) => SKind::Array(
-            items
-                .iter()
-                .map(|v| convert(file, v.get_ref(), v.span()))
-                .collect(),
-        ),
+        DeValue::Array(items) => SKind::Array(items.iter().map(|v| convert(file, v.get_ref(), v.span())).collect()),
         DeValue::Table(t) => SKind::Table(convert_table(file, t)),
     };
     SValue { kind, span, file }
@@ -164,16 +141,11 @@ mod tests {
         let text = "[[item]]\nid = \"a\"\ntimeout = 0x10\n";
         let doc = parse_document(0, text).unwrap();
         let items = doc.get("item").unwrap();
-        let SKind::Array(items) = &items.kind else {
-            panic!("array expected")
-        };
+        let SKind::Array(items) = &items.kind else { panic!("array expected") };
         let (key, value) = &items[0].as_table().unwrap()[0];
         assert_eq!(&text[key.span.clone()], "id");
         assert_eq!(&text[value.span.clone()], "\"a\"");
-        assert!(matches!(
-            items[0].get("timeout").unwrap().kind,
-            SKind::Int(16)
-        ));
+        assert!(matches!(items[0].get("timeout").unwrap().kind, SKind::Int(16)));
     }
 
     #[test]

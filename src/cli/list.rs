@@ -28,15 +28,7 @@ pub fn run(args: ListArgs) -> u8 {
     table.set_content_arrangement(ContentArrangement::Dynamic);
     table.set_width(super::terminal_width().unwrap_or(120));
     table.force_no_tty();
-    table.set_header([
-        "ID",
-        "Section",
-        "Severity",
-        "Probe",
-        "Title",
-        "Depends on",
-        "Tags",
-    ]);
+    table.set_header(["ID", "Section", "Severity", "Probe", "Title", "Depends on", "Tags"]);
     for item in &checklist.items {
         table.add_row(vec![
             item.id.clone(),

@@ -68,22 +68,14 @@ pub fn use_color(choice: ColorChoice, terminal: bool) -> bool {
 /// `--var name=value`
 fn parse_var(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
-        Some((name, value)) if !name.trim().is_empty() => {
-            Ok((name.trim().to_string(), value.to_string()))
-        }
+        Some((name, value)) if !name.trim().is_empty() => Ok((name.trim().to_string(), value.to_string())),
         _ => Err(format!("`{s}` is not name=value")),
     }
 }
 
 /// Loads checklists and prints diagnostics to stderr. `None` when any is an error.
 fn load_and_report(files: &[PathBuf], vars: &[(String, String)], mode: LoadMode) -> (Loaded, bool) {
-    let loaded = load(
-        files,
-        &LoadOptions {
-            vars: vars.to_vec(),
-            mode,
-        },
-    );
+    let loaded = load(files, &LoadOptions { vars: vars.to_vec(), mode });
     if !loaded.diagnostics.is_empty() {
         let text = diag::render(&loaded.sources, &loaded.diagnostics);
         eprint!("{text}");
@@ -97,9 +89,7 @@ pub fn main() -> ExitCode {
     // the default hook's message would only be noise (and could quote a secret).
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let on_worker = std::thread::current()
-            .name()
-            .is_some_and(|n| n.starts_with("golive-worker"));
+        let on_worker = std::thread::current().name().is_some_and(|n| n.starts_with("golive-worker"));
         if !on_worker {
             default_hook(info);
         }
@@ -109,11 +99,7 @@ pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() {
-                exit::INVALID
-            } else {
-                exit::PASSED
-            };
+            let code = if e.use_stderr() { exit::INVALID } else { exit::PASSED };
             let _ = e.print();
             return ExitCode::from(code);
         }

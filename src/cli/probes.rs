@@ -27,10 +27,7 @@ pub fn run(args: ProbesArgs) -> u8 {
             Some(spec) => vec![spec],
             None => {
                 let kinds: Vec<&str> = probe::registry().iter().map(|p| p.kind).collect();
-                eprintln!(
-                    "error: unknown probe `{kind}`; probes are: {}",
-                    kinds.join(", ")
-                );
+                eprintln!("error: unknown probe `{kind}`; probes are: {}", kinds.join(", "));
                 return exit::INVALID;
             }
         },
@@ -53,10 +50,7 @@ pub fn run(args: ProbesArgs) -> u8 {
         }
         ProbesFormat::Json => {
             let json: Vec<serde_json::Value> = specs.iter().map(|s| to_json(s)).collect();
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&json).unwrap_or_default()
-            );
+            println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
         }
     }
     exit::PASSED
@@ -74,11 +68,7 @@ fn default_expect(spec: &ProbeSpec) -> String {
     if spec.default_expect.is_empty() {
         return "none (the item records facts and passes)".into();
     }
-    spec.default_expect
-        .iter()
-        .map(|(f, m)| format!("{f} = {m}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    spec.default_expect.iter().map(|(f, m)| format!("{f} = {m}")).collect::<Vec<_>>().join(", ")
 }
 
 fn text(spec: &ProbeSpec) -> String {
@@ -87,13 +77,7 @@ fn text(spec: &ProbeSpec) -> String {
         out.push_str("  (none)\n");
     }
     for p in spec.params {
-        out.push_str(&format!(
-            "  {:<18} {} ({})\n      {}\n",
-            p.name,
-            p.ty.describe(),
-            param_default(p),
-            p.doc
-        ));
+        out.push_str(&format!("  {:<18} {} ({})\n      {}\n", p.name, p.ty.describe(), param_default(p), p.doc));
     }
     out.push_str("\nFacts:\n");
     if spec.facts.is_empty() {
@@ -137,19 +121,11 @@ pub fn markdown(spec: &ProbeSpec) -> String {
     } else {
         out.push_str("| fact | type | meaning |\n|---|---|---|\n");
         for f in spec.facts {
-            out.push_str(&format!(
-                "| `{}` | {} | {} |\n",
-                f.name,
-                f.ty.name(),
-                cell(f.doc)
-            ));
+            out.push_str(&format!("| `{}` | {} | {} |\n", f.name, f.ty.name(), cell(f.doc)));
         }
     }
     if spec.observe.is_some() {
-        out.push_str(&format!(
-            "\nAn item without `expect` expects: {}.\n",
-            default_expect(spec)
-        ));
+        out.push_str(&format!("\nAn item without `expect` expects: {}.\n", default_expect(spec)));
     }
     out
 }

@@ -94,47 +94,26 @@ fn progress_bar(quiet: bool) -> ProgressBar {
 pub fn run(args: RunArgs) -> u8 {
     let mut outputs = args.outputs.clone();
     if outputs.is_empty() {
-        outputs.push(OutputSpec {
-            format: Format::Table,
-            path: None,
-        });
+        outputs.push(OutputSpec { format: Format::Table, path: None });
     }
     if outputs.iter().filter(|o| o.path.is_none()).count() > 1 {
-        eprintln!(
-            "error: only one --output can go to stdout; give the others a path, e.g. --output json=report.json"
-        );
+        eprintln!("error: only one --output can go to stdout; give the others a path, e.g. --output json=report.json");
         return exit::INVALID;
     }
     let (loaded, ok) = load_and_report(&args.files, &args.vars, LoadMode::Run);
     let Some(checklist) = loaded.checklist.filter(|_| ok) else {
-        eprintln!(
-            "golive: the checklist is invalid; nothing was run (exit {})",
-            exit::INVALID
-        );
+        eprintln!("golive: the checklist is invalid; nothing was run (exit {})", exit::INVALID);
         return exit::INVALID;
     };
-    let filter = Filter {
-        tags: args.tags,
-        sections: args.sections,
-        only: args.only,
-        skip: args.skip,
-    };
+    let filter = Filter { tags: args.tags, sections: args.sections, only: args.only, skip: args.skip };
     for id in filter.only.iter().chain(&filter.skip) {
         if !checklist.items.iter().any(|i| &i.id == id) {
             eprintln!("error: --only/--skip names unknown item `{id}`; see `golive list`");
             return exit::INVALID;
         }
     }
-    let opts = RunOptions {
-        concurrency: args.concurrency as usize,
-        deadline: args.deadline,
-        filter,
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("golive-worker")
-        .build()
-    {
+    let opts = RunOptions { concurrency: args.concurrency as usize, deadline: args.deadline, filter };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("golive-worker").build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("golive: cannot start the async runtime: {e}");
@@ -150,22 +129,11 @@ pub fn run(args: RunArgs) -> u8 {
 
     let report = Report::build(&checklist, &result, &opts, args.fail_on);
     let color = use_color(args.color, super::stdout_is_terminal());
-    let style = Style {
-        color,
-        width: super::terminal_width(),
-    };
+    let style = Style { color, width: super::terminal_width() };
     let mut table_on_stdout = false;
-    let mut code = if report.gate.passed {
-        exit::PASSED
-    } else {
-        exit::GATE_FAILED
-    };
+    let mut code = if report.gate.passed { exit::PASSED } else { exit::GATE_FAILED };
     for output in &outputs {
-        let style = if output.path.is_some() {
-            Style::default()
-        } else {
-            style.clone()
-        };
+        let style = if output.path.is_some() { Style::default() } else { style.clone() };
         let text = match render(output.format, &report, &style, &checklist.redactor) {
             Ok(t) => t,
             Err(e) => {
@@ -181,11 +149,7 @@ pub fn run(args: RunArgs) -> u8 {
             }
             Some(path) => {
                 if let Err(e) = std::fs::write(path, text) {
-                    eprintln!(
-                        "golive: cannot write the {} report to {}: {e}",
-                        output.format.name(),
-                        path.display()
-                    );
+                    eprintln!("golive: cannot write the {} report to {}: {e}", output.format.name(), path.display());
                     code = exit::INTERNAL;
                 }
             }

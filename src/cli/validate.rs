@@ -36,32 +36,16 @@ pub struct ValidateArgs {
 }
 
 pub fn run(args: ValidateArgs) -> u8 {
-    let loaded = load(
-        &args.files,
-        &LoadOptions {
-            vars: args.vars,
-            mode: LoadMode::Validate,
-        },
-    );
-    let errors = loaded
-        .diagnostics
-        .iter()
-        .filter(|d| d.level == Level::Error)
-        .count();
+    let loaded = load(&args.files, &LoadOptions { vars: args.vars, mode: LoadMode::Validate });
+    let errors = loaded.diagnostics.iter().filter(|d| d.level == Level::Error).count();
     let warnings = loaded.diagnostics.len() - errors;
     match args.format {
         DiagFormat::Json => {
             let json = diag::to_json(&loaded.sources, &loaded.diagnostics);
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&json).unwrap_or_default()
-            );
+            println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
         }
         DiagFormat::Text => eprint!("{}", diag::render(&loaded.sources, &loaded.diagnostics)),
-        DiagFormat::Short => eprint!(
-            "{}",
-            diag::render_short(&loaded.sources, &loaded.diagnostics)
-        ),
+        DiagFormat::Short => eprint!("{}", diag::render_short(&loaded.sources, &loaded.diagnostics)),
     }
     let failed = errors > 0 || (args.strict && warnings > 0);
     if args.format != DiagFormat::Json {
@@ -74,10 +58,7 @@ pub fn run(args: ValidateArgs) -> u8 {
                 c.files.len(),
                 if c.files.len() == 1 { "" } else { "s" },
                 if warnings > 0 {
-                    format!(
-                        ", {warnings} warning{}",
-                        if warnings == 1 { "" } else { "s" }
-                    )
+                    format!(", {warnings} warning{}", if warnings == 1 { "" } else { "s" })
                 } else {
                     String::new()
                 }

@@ -63,17 +63,13 @@ pub enum Matcher {
 
 /// The table operators, for "did you mean" and docs.
 pub const OPERATORS: &[&str] = &[
-    "equals", "contains", "matches", "one_of", "includes", "excludes", "present", "length", "not",
-    "all_of", "any_of",
+    "equals", "contains", "matches", "one_of", "includes", "excludes", "present", "length", "not", "all_of", "any_of",
 ];
 
 /// True when every key of a table is a matcher operator (otherwise the table names nested
 /// facts, as in `headers = { server = { present = false } }`).
 pub fn is_operator_table(table: &[(crate::checklist::svalue::SKey, SValue)]) -> bool {
-    !table.is_empty()
-        && table
-            .iter()
-            .all(|(k, _)| OPERATORS.contains(&k.name.as_str()))
+    !table.is_empty() && table.iter().all(|(k, _)| OPERATORS.contains(&k.name.as_str()))
 }
 
 fn err(v: &SValue, message: impl Into<String>) -> Diagnostic {
@@ -85,41 +81,28 @@ pub fn parse(v: &SValue, ty: FactType) -> Result<Matcher, Diagnostic> {
     match &v.kind {
         SKind::Table(entries) => {
             if entries.is_empty() {
-                return Err(err(v, "empty matcher table")
-                    .hint(format!("use one of: {}", OPERATORS.join(", "))));
+                return Err(err(v, "empty matcher table").hint(format!("use one of: {}", OPERATORS.join(", "))));
             }
             let mut parts = Vec::new();
             for (key, value) in entries {
                 parts.push(parse_operator(&key.name, value, ty).map_err(|d| {
                     if d.code == Code::UnknownKey {
-                        d.at(crate::diag::Loc {
-                            file: v.file,
-                            span: key.span.clone(),
-                        })
+                        d.at(crate::diag::Loc { file: v.file, span: key.span.clone() })
                     } else {
                         d
                     }
                 })?);
             }
-            Ok(if parts.len() == 1 {
-                parts.pop().unwrap()
-            } else {
-                Matcher::AllOf(parts)
-            })
+            Ok(if parts.len() == 1 { parts.pop().unwrap() } else { Matcher::AllOf(parts) })
         }
         SKind::Str(s) => parse_string(v, s, ty),
         SKind::Array(items) => {
             if !matches!(ty, FactType::StringList | FactType::Any) {
-                return Err(
-                    err(v, format!("an array cannot match a {} fact", ty.name()))
-                        .hint("use { one_of = [...] } to accept several values"),
-                );
+                return Err(err(v, format!("an array cannot match a {} fact", ty.name()))
+                    .hint("use { one_of = [...] } to accept several values"));
             }
             Ok(Matcher::Equals(Value::List(
-                items
-                    .iter()
-                    .map(|i| literal(i, FactType::String))
-                    .collect::<Result<_, _>>()?,
+                items.iter().map(|i| literal(i, FactType::String)).collect::<Result<_, _>>()?,
             )))
         }
         _ => Ok(Matcher::Equals(literal(v, ty)?)),
@@ -127,103 +110,56 @@ pub fn parse(v: &SValue, ty: FactType) -> Result<Matcher, Diagnostic> {
 }
 
 fn parse_operator(op: &str, v: &SValue, ty: FactType) -> Result<Matcher, Diagnostic> {
-    let text_like = matches!(
-        ty,
-        FactType::String | FactType::Version | FactType::StringList | FactType::Any
-    );
+    let text_like = matches!(ty, FactType::String | FactType::Version | FactType::StringList | FactType::Any);
     match op {
         "equals" => Ok(Matcher::Equals(literal(v, ty)?)),
         "contains" => {
             if !text_like {
-                return Err(err(
-                    v,
-                    format!(
-                        "`contains` applies to text and lists, not to a {} fact",
-                        ty.name()
-                    ),
-                )
-                .hint("compare numbers, durations and sizes with \"< 500ms\", \">= 30\" …"));
+                return Err(err(v, format!("`contains` applies to text and lists, not to a {} fact", ty.name()))
+                    .hint("compare numbers, durations and sizes with \"< 500ms\", \">= 30\" …"));
             }
-            let s = v.as_str().ok_or_else(|| {
-                err(
-                    v,
-                    format!("`contains` takes a string, found {}", v.describe()),
-                )
-            })?;
+            let s = v.as_str().ok_or_else(|| err(v, format!("`contains` takes a string, found {}", v.describe())))?;
             Ok(Matcher::Contains(s.to_string()))
         }
         "matches" => {
             if !text_like {
-                return Err(err(
-                    v,
-                    format!("`matches` applies to text, not to a {} fact", ty.name()),
-                ));
+                return Err(err(v, format!("`matches` applies to text, not to a {} fact", ty.name())));
             }
-            let s = v.as_str().ok_or_else(|| {
-                err(
-                    v,
-                    format!("`matches` takes a regex string, found {}", v.describe()),
-                )
-            })?;
-            Regex::new(s).map(Matcher::Matches).map_err(|e| {
-                err(v, format!("invalid regex: {e}")).hint("regex syntax: https://docs.rs/regex")
-            })
+            let s =
+                v.as_str().ok_or_else(|| err(v, format!("`matches` takes a regex string, found {}", v.describe())))?;
+            Regex::new(s)
+                .map(Matcher::Matches)
+                .map_err(|e| err(v, format!("invalid regex: {e}")).hint("regex syntax: https://docs.rs/regex"))
         }
         "one_of" => Ok(Matcher::OneOf(list_of_literals(v, ty)?)),
         "includes" | "excludes" => {
             if !matches!(ty, FactType::StringList | FactType::Any) {
-                return Err(err(
-                    v,
-                    format!("`{op}` applies to list facts, not to a {} fact", ty.name()),
-                )
-                .hint("use `contains` for text"));
+                return Err(err(v, format!("`{op}` applies to list facts, not to a {} fact", ty.name()))
+                    .hint("use `contains` for text"));
             }
             let items = match &v.kind {
                 SKind::Array(_) => list_of_literals(v, FactType::String)?,
                 _ => vec![literal(v, FactType::String)?],
             };
-            Ok(if op == "includes" {
-                Matcher::Includes(items)
-            } else {
-                Matcher::Excludes(items)
-            })
+            Ok(if op == "includes" { Matcher::Includes(items) } else { Matcher::Excludes(items) })
         }
         "present" => match v.kind {
             SKind::Bool(b) => Ok(Matcher::Present(b)),
-            _ => Err(err(
-                v,
-                format!("`present` takes true or false, found {}", v.describe()),
-            )),
+            _ => Err(err(v, format!("`present` takes true or false, found {}", v.describe()))),
         },
         "length" => {
             if !matches!(ty, FactType::String | FactType::StringList | FactType::Any) {
-                return Err(err(
-                    v,
-                    format!(
-                        "`length` applies to text and lists, not to a {} fact",
-                        ty.name()
-                    ),
-                ));
+                return Err(err(v, format!("`length` applies to text and lists, not to a {} fact", ty.name())));
             }
             Ok(Matcher::Length(Box::new(parse(v, FactType::Integer)?)))
         }
         "not" => Ok(Matcher::Not(Box::new(parse(v, ty)?))),
         "all_of" | "any_of" => {
             let SKind::Array(items) = &v.kind else {
-                return Err(err(
-                    v,
-                    format!("`{op}` takes an array of matchers, found {}", v.describe()),
-                ));
+                return Err(err(v, format!("`{op}` takes an array of matchers, found {}", v.describe())));
             };
-            let parsed = items
-                .iter()
-                .map(|i| parse(i, ty))
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(if op == "all_of" {
-                Matcher::AllOf(parsed)
-            } else {
-                Matcher::AnyOf(parsed)
-            })
+            let parsed = items.iter().map(|i| parse(i, ty)).collect::<Result<Vec<_>, _>>()?;
+            Ok(if op == "all_of" { Matcher::AllOf(parsed) } else { Matcher::AnyOf(parsed) })
         }
         other => {
             let mut d = Diagnostic::error(Code::UnknownKey, format!("unknown matcher `{other}`"));
@@ -246,14 +182,9 @@ fn list_of_literals(v: &SValue, ty: FactType) -> Result<Vec<Value>, Diagnostic> 
 /// Splits `"< 500ms"` into an operator and its operand.
 fn split_operator(s: &str) -> Option<(CmpOp, &str)> {
     let s = s.trim_start();
-    for (sym, op) in [
-        ("<=", CmpOp::Le),
-        (">=", CmpOp::Ge),
-        ("==", CmpOp::Eq),
-        ("!=", CmpOp::Ne),
-        ("<", CmpOp::Lt),
-        (">", CmpOp::Gt),
-    ] {
+    for (sym, op) in
+        [("<=", CmpOp::Le), (">=", CmpOp::Ge), ("==", CmpOp::Eq), ("!=", CmpOp::Ne), ("<", CmpOp::Lt), (">", CmpOp::Gt)]
+    {
         if let Some(rest) = s.strip_prefix(sym) {
             return Some((op, rest.trim()));
         }
@@ -287,19 +218,8 @@ fn operand_value(v: &SValue, text: &str, ty: FactType) -> Result<Value, Diagnost
     match ty {
         FactType::Integer | FactType::Number => text
             .parse::<f64>()
-            .map(|n| {
-                if n.fract() == 0.0 && n.abs() < 9e15 {
-                    Value::Int(n as i64)
-                } else {
-                    Value::Float(n)
-                }
-            })
-            .map_err(|_| {
-                bad(format!(
-                    "`{text}` is not a number (the fact is a {})",
-                    ty.name()
-                ))
-            }),
+            .map(|n| if n.fract() == 0.0 && n.abs() < 9e15 { Value::Int(n as i64) } else { Value::Float(n) })
+            .map_err(|_| bad(format!("`{text}` is not a number (the fact is a {})", ty.name()))),
         FactType::Duration => parse_duration(text).map(Value::Duration).map_err(bad),
         FactType::Bytes => parse_bytes(text).map(Value::Bytes).map_err(bad),
         FactType::Version => {
@@ -324,35 +244,22 @@ fn operand_value(v: &SValue, text: &str, ty: FactType) -> Result<Value, Diagnost
 }
 
 fn parse_time(text: &str) -> Result<time::OffsetDateTime, String> {
-    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).map_err(|e| {
-        format!("`{text}` is not an RFC 3339 time ({e}); write e.g. \"2026-12-31T00:00:00Z\"")
-    })
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| format!("`{text}` is not an RFC 3339 time ({e}); write e.g. \"2026-12-31T00:00:00Z\""))
 }
 
 /// A plain value written for a fact of type `ty`.
 fn literal(v: &SValue, ty: FactType) -> Result<Value, Diagnostic> {
     let mismatch = || {
         let hint = match ty {
-            FactType::Duration => {
-                "write a duration with its unit as a string, e.g. \"< 500ms\"".to_string()
-            }
-            FactType::Bytes => {
-                "write a size as a string, e.g. \">= 2GiB\", or a number of bytes".to_string()
-            }
-            FactType::Integer | FactType::Number => {
-                "write a number without quotes, or \">= 30\"".to_string()
-            }
+            FactType::Duration => "write a duration with its unit as a string, e.g. \"< 500ms\"".to_string(),
+            FactType::Bytes => "write a size as a string, e.g. \">= 2GiB\", or a number of bytes".to_string(),
+            FactType::Integer | FactType::Number => "write a number without quotes, or \">= 30\"".to_string(),
             FactType::Bool => "write true or false without quotes".to_string(),
-            FactType::StringList => {
-                "use { includes = [...] }, { excludes = [...] } or a whole array".to_string()
-            }
+            FactType::StringList => "use { includes = [...] }, { excludes = [...] } or a whole array".to_string(),
             _ => "write a quoted string".to_string(),
         };
-        err(
-            v,
-            format!("{} does not fit a {} fact", v.describe(), ty.name()),
-        )
-        .hint(hint)
+        err(v, format!("{} does not fit {} fact", v.describe(), with_article(ty.name()))).hint(hint)
     };
     Ok(match (&v.kind, ty) {
         (SKind::Bool(b), FactType::Bool | FactType::Any) => Value::Bool(*b),
@@ -363,15 +270,18 @@ fn literal(v: &SValue, ty: FactType) -> Result<Value, Diagnostic> {
         (SKind::Float(f), FactType::Version) => Value::Version(f.to_string()),
         (SKind::Str(s), FactType::String | FactType::Any | FactType::StringList) => Value::str(s),
         (SKind::Str(s), FactType::Version) => Value::Version(s.clone()),
-        (SKind::Str(s), FactType::Duration) => {
-            Value::Duration(parse_duration(s).map_err(|m| err(v, m))?)
-        }
+        (SKind::Str(s), FactType::Duration) => Value::Duration(parse_duration(s).map_err(|m| err(v, m))?),
         (SKind::Str(s), FactType::Bytes) => Value::Bytes(parse_bytes(s).map_err(|m| err(v, m))?),
         (SKind::Str(s), FactType::Timestamp) | (SKind::Datetime(s), FactType::Timestamp) => {
             Value::Time(parse_time(s).map_err(|m| err(v, m))?)
         }
         _ => return Err(mismatch()),
     })
+}
+
+fn with_article(word: &str) -> String {
+    let article = if word.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    format!("{article} {word}")
 }
 
 impl Matcher {
@@ -416,15 +326,11 @@ impl Matcher {
             },
             Matcher::OneOf(options) => options.iter().any(|o| v.loosely_equals(o)),
             Matcher::Includes(want) => match v {
-                Value::List(items) => want
-                    .iter()
-                    .all(|w| items.iter().any(|i| i.loosely_equals(w))),
+                Value::List(items) => want.iter().all(|w| items.iter().any(|i| i.loosely_equals(w))),
                 _ => false,
             },
             Matcher::Excludes(unwanted) => match v {
-                Value::List(items) => !unwanted
-                    .iter()
-                    .any(|w| items.iter().any(|i| i.loosely_equals(w))),
+                Value::List(items) => !unwanted.iter().any(|w| items.iter().any(|i| i.loosely_equals(w))),
                 _ => false,
             },
             Matcher::Length(inner) => {
@@ -435,9 +341,7 @@ impl Matcher {
                 };
                 inner.eval(Some(&Value::Int(len as i64)))
             }
-            Matcher::Present(_) | Matcher::Not(_) | Matcher::AllOf(_) | Matcher::AnyOf(_) => {
-                self.eval(Some(v))
-            }
+            Matcher::Present(_) | Matcher::Not(_) | Matcher::AllOf(_) | Matcher::AnyOf(_) => self.eval(Some(v)),
         }
     }
 }
@@ -554,10 +458,7 @@ mod tests {
         let one_of = m("{ one_of = [\"0600\", \"0400\"] }", FactType::String).unwrap();
         assert!(one_of.eval(Some(&Value::str("0400"))));
         let len = m("{ length = \">= 2\" }", FactType::StringList).unwrap();
-        assert!(
-            len.eval(Some(&Value::string_list(["a", "b"])))
-                && !len.eval(Some(&Value::string_list(["a"])))
-        );
+        assert!(len.eval(Some(&Value::string_list(["a", "b"]))) && !len.eval(Some(&Value::string_list(["a"]))));
         let two = m("{ contains = \"a\", matches = \"b$\" }", FactType::String).unwrap();
         assert!(two.eval(Some(&Value::str("ab"))) && !two.eval(Some(&Value::str("ba"))));
     }
@@ -579,10 +480,6 @@ mod tests {
     #[test]
     fn missing_facts_fail_except_absence() {
         assert!(!m("200", FactType::Integer).unwrap().eval(None));
-        assert!(
-            m("{ not = { contains = \"x\" } }", FactType::String)
-                .unwrap()
-                .eval(None)
-        );
+        assert!(m("{ not = { contains = \"x\" } }", FactType::String).unwrap().eval(None));
     }
 }

@@ -26,10 +26,7 @@ pub struct Filter {
 
 impl Filter {
     fn is_empty(&self) -> bool {
-        self.tags.is_empty()
-            && self.sections.is_empty()
-            && self.only.is_empty()
-            && self.skip.is_empty()
+        self.tags.is_empty() && self.sections.is_empty() && self.only.is_empty() && self.skip.is_empty()
     }
 
     fn matches(&self, item: &Item) -> bool {
@@ -41,12 +38,9 @@ impl Filter {
 
     fn describe(&self) -> String {
         let mut parts = Vec::new();
-        for (flag, values) in [
-            ("--tag", &self.tags),
-            ("--section", &self.sections),
-            ("--only", &self.only),
-            ("--skip", &self.skip),
-        ] {
+        for (flag, values) in
+            [("--tag", &self.tags), ("--section", &self.sections), ("--only", &self.only), ("--skip", &self.skip)]
+        {
             if !values.is_empty() {
                 parts.push(format!("{flag} {}", values.join(",")));
             }
@@ -64,11 +58,7 @@ pub struct RunOptions {
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions {
-            concurrency: 64,
-            deadline: None,
-            filter: Filter::default(),
-        }
+        RunOptions { concurrency: 64, deadline: None, filter: Filter::default() }
     }
 }
 
@@ -155,11 +145,7 @@ pub struct RunResult {
 }
 
 /// Runs every selected item of the checklist.
-pub async fn run(
-    checklist: &Checklist,
-    opts: &RunOptions,
-    observer: Arc<dyn Observer>,
-) -> RunResult {
+pub async fn run(checklist: &Checklist, opts: &RunOptions, observer: Arc<dyn Observer>) -> RunResult {
     let started_at = time::OffsetDateTime::now_utc();
     let clock = Instant::now();
     let items = &checklist.items;
@@ -167,8 +153,7 @@ pub async fn run(
     let not_selected = selection(items, &opts.filter);
     observer.started(not_selected.iter().filter(|n| !**n).count());
 
-    let results: Arc<Mutex<Vec<Option<ItemResult>>>> =
-        Arc::new(Mutex::new(vec![None; items.len()]));
+    let results: Arc<Mutex<Vec<Option<ItemResult>>>> = Arc::new(Mutex::new(vec![None; items.len()]));
     let mut senders = Vec::new();
     let mut receivers: HashMap<&str, watch::Receiver<Option<Outcome>>> = HashMap::new();
     for item in items {
@@ -180,27 +165,16 @@ pub async fn run(
     let mut tasks = Vec::new();
     for ((index, item), tx) in items.iter().enumerate().zip(senders) {
         if not_selected[index] {
-            let mut r = ItemResult::without_run(
-                Outcome::Skipped,
-                format!("not selected ({})", opts.filter.describe()),
-            );
+            let mut r = ItemResult::without_run(Outcome::Skipped, format!("not selected ({})", opts.filter.describe()));
             r.filtered_out = true;
             let _ = tx.send(Some(r.outcome));
             results.lock().unwrap()[index] = Some(r);
             continue;
         }
-        let deps: Vec<(String, watch::Receiver<Option<Outcome>>)> = item
-            .depends_on
-            .iter()
-            .filter_map(|d| Some((d.clone(), receivers.get(d.as_str())?.clone())))
-            .collect();
-        let (item, shared, permits, results, observer) = (
-            item.clone(),
-            shared.clone(),
-            permits.clone(),
-            results.clone(),
-            observer.clone(),
-        );
+        let deps: Vec<(String, watch::Receiver<Option<Outcome>>)> =
+            item.depends_on.iter().filter_map(|d| Some((d.clone(), receivers.get(d.as_str())?.clone()))).collect();
+        let (item, shared, permits, results, observer) =
+            (item.clone(), shared.clone(), permits.clone(), results.clone(), observer.clone());
         tasks.push(tokio::spawn(async move {
             let mut blocked = None;
             for (dep, mut rx) in deps {
@@ -213,10 +187,9 @@ pub async fn run(
             }
             let result = match blocked {
                 Some(reason) => ItemResult::without_run(Outcome::Skipped, reason),
-                None if item.is_manual() => ItemResult::without_run(
-                    Outcome::Manual,
-                    "pending: no attestation recorded".into(),
-                ),
+                None if item.is_manual() => {
+                    ItemResult::without_run(Outcome::Manual, "pending: no attestation recorded".into())
+                }
                 None => {
                     let _permit = permits.acquire().await.expect("semaphore is never closed");
                     run_item(&item, &shared).await
@@ -260,12 +233,7 @@ pub async fn run(
             })
         })
         .collect();
-    RunResult {
-        started_at,
-        finished_at: time::OffsetDateTime::now_utc(),
-        duration: finished,
-        results,
-    }
+    RunResult { started_at, finished_at: time::OffsetDateTime::now_utc(), duration: finished, results }
 }
 
 /// For each item, true when filters leave it out. Items the selected ones depend on are
@@ -276,11 +244,7 @@ fn selection(items: &[Arc<Item>], filter: &Filter) -> Vec<bool> {
     }
     let index: HashMap<&str, &Item> = items.iter().map(|i| (i.id.as_str(), i.as_ref())).collect();
     let mut chosen: HashSet<&str> = HashSet::new();
-    let mut stack: Vec<&str> = items
-        .iter()
-        .filter(|i| filter.matches(i))
-        .map(|i| i.id.as_str())
-        .collect();
+    let mut stack: Vec<&str> = items.iter().filter(|i| filter.matches(i)).map(|i| i.id.as_str()).collect();
     while let Some(id) = stack.pop() {
         if chosen.insert(id) {
             if let Some(item) = index.get(id) {
@@ -288,10 +252,7 @@ fn selection(items: &[Arc<Item>], filter: &Filter) -> Vec<bool> {
             }
         }
     }
-    items
-        .iter()
-        .map(|i| !chosen.contains(i.id.as_str()))
-        .collect()
+    items.iter().map(|i| !chosen.contains(i.id.as_str())).collect()
 }
 
 /// Runs one automated item: attempts until it passes or retries run out.
@@ -320,15 +281,8 @@ async fn run_item(item: &Arc<Item>, shared: &Arc<Shared>) -> ItemResult {
 }
 
 /// One observation in its own task, so a panic or a hang ends this item only.
-async fn observe_once(
-    item: &Item,
-    input: &Arc<ProbeInput>,
-    shared: &Arc<Shared>,
-) -> Result<Facts, String> {
-    let observe = item
-        .probe
-        .observe
-        .expect("automated items have an observe function");
+async fn observe_once(item: &Item, input: &Arc<ProbeInput>, shared: &Arc<Shared>) -> Result<Facts, String> {
+    let observe = item.probe.observe.expect("automated items have an observe function");
     let (input, shared) = (input.clone(), shared.clone());
     let mut task = tokio::spawn(async move { observe(&input, &shared).await });
     match tokio::time::timeout(item.timeout, &mut task).await {
@@ -378,10 +332,7 @@ pub fn judge(item: &Item, observed: Result<Facts, String>) -> ItemResult {
                     result.outcome = Outcome::Fail;
                     result.reason = Some(match &shown {
                         Some(v) => format!("{}: expected {}, observed {}", e.fact, e.matcher, v),
-                        None => format!(
-                            "{}: expected {}, but it was not observed",
-                            e.fact, e.matcher
-                        ),
+                        None => format!("{}: expected {}, but it was not observed", e.fact, e.matcher),
                     });
                 }
                 result.expectations.push(ExpectationResult {
@@ -391,11 +342,7 @@ pub fn judge(item: &Item, observed: Result<Facts, String>) -> ItemResult {
                     passed,
                 });
             }
-            result.facts = facts
-                .values
-                .keys()
-                .filter_map(|k| Some((k.clone(), facts.shown(k)?)))
-                .collect();
+            result.facts = facts.values.keys().filter_map(|k| Some((k.clone(), facts.shown(k)?))).collect();
         }
     }
     result

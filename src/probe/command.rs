@@ -26,11 +26,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             "false",
             "run argv joined by spaces through /bin/sh -c (pipes, redirections)",
         ),
-        ParamSpec::optional(
-            "env",
-            ParamType::StringMap,
-            "extra environment variables for the program",
-        ),
+        ParamSpec::optional("env", ParamType::StringMap, "extra environment variables for the program"),
         ParamSpec::optional("dir", ParamType::Path, "working directory"),
         ParamSpec::with_default(
             "max_output",
@@ -40,11 +36,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
         ),
     ],
     facts: &[
-        FactSpec::new(
-            "exit_code",
-            FactType::Integer,
-            "the exit status (128 + signal number when killed by a signal)",
-        ),
+        FactSpec::new("exit_code", FactType::Integer, "the exit status (128 + signal number when killed by a signal)"),
         FactSpec::new("stdout", FactType::String, "standard output as text"),
         FactSpec::new("stderr", FactType::String, "standard error as text"),
         FactSpec::new(
@@ -64,18 +56,12 @@ struct GroupGuard(Option<i32>);
 impl Drop for GroupGuard {
     fn drop(&mut self) {
         if let Some(pid) = self.0 {
-            let _ = nix::sys::signal::killpg(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
+            let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
         }
     }
 }
 
-fn observe<'a>(
-    input: &'a ProbeInput,
-    _shared: &'a Shared,
-) -> BoxFuture<'a, Result<Facts, ProbeError>> {
+fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Result<Facts, ProbeError>> {
     Box::pin(async move {
         let p = &input.params;
         let argv = p.list("argv");
@@ -88,30 +74,18 @@ fn observe<'a>(
             }
         };
         let mut command = tokio::process::Command::new(&program);
-        command
-            .args(&args)
-            .envs(p.map("env"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        command.args(&args).envs(p.map("env")).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         command.process_group(0).kill_on_drop(true);
         if let Some(dir) = p.str("dir") {
             command.current_dir(dir);
         }
         let started = Instant::now();
-        let mut child = command
-            .spawn()
-            .map_err(|e| ProbeError::new(format!("cannot run {program:?}: {e}")))?;
+        let mut child = command.spawn().map_err(|e| ProbeError::new(format!("cannot run {program:?}: {e}")))?;
         let mut guard = GroupGuard(child.id().map(|id| id as i32));
         let max = p.int("max_output").unwrap_or(1 << 20).max(0) as usize;
         let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
-        let (out, err, status) = tokio::join!(
-            read_capped(stdout, max),
-            read_capped(stderr, max),
-            child.wait()
-        );
-        let status =
-            status.map_err(|e| ProbeError::new(format!("waiting for {program:?} failed: {e}")))?;
+        let (out, err, status) = tokio::join!(read_capped(stdout, max), read_capped(stderr, max), child.wait());
+        let status = status.map_err(|e| ProbeError::new(format!("waiting for {program:?} failed: {e}")))?;
         guard.0 = None;
         let duration = started.elapsed();
         let exit_code = match status.code() {
@@ -125,11 +99,8 @@ fn observe<'a>(
         facts.set("exit_code", Value::Int(exit_code.into()));
         facts.set("duration", Value::Duration(duration));
         if input.wants("stdout_json") {
-            let json: serde_json::Value = serde_json::from_slice(&out).map_err(|e| {
-                ProbeError::new(format!(
-                    "stdout is not JSON ({e}); stdout_json needs JSON output"
-                ))
-            })?;
+            let json: serde_json::Value = serde_json::from_slice(&out)
+                .map_err(|e| ProbeError::new(format!("stdout is not JSON ({e}); stdout_json needs JSON output")))?;
             for wanted in &input.wanted {
                 if let Some(pointer) = wanted.strip_prefix("stdout_json.") {
                     if let Some(v) = json.pointer(pointer) {
@@ -138,14 +109,8 @@ fn observe<'a>(
                 }
             }
         }
-        facts.set(
-            "stdout",
-            Value::Str(String::from_utf8_lossy(&out).into_owned()),
-        );
-        facts.set(
-            "stderr",
-            Value::Str(String::from_utf8_lossy(&err).into_owned()),
-        );
+        facts.set("stdout", Value::Str(String::from_utf8_lossy(&out).into_owned()));
+        facts.set("stderr", Value::Str(String::from_utf8_lossy(&err).into_owned()));
         Ok(facts)
     })
 }

@@ -14,11 +14,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     kind: "dns",
     summary: "Resolves a name; observes whether it resolves, the answers and their TTL.",
     params: &[
-        ParamSpec::required(
-            "name",
-            ParamType::String,
-            "the name to resolve, e.g. \"api.example.com\"",
-        ),
+        ParamSpec::required("name", ParamType::String, "the name to resolve, e.g. \"api.example.com\""),
         ParamSpec::with_default(
             "type",
             ParamType::Choice(&["A", "AAAA", "CNAME", "MX", "TXT", "NS"]),
@@ -32,11 +28,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
         ),
     ],
     facts: &[
-        FactSpec::new(
-            "resolves",
-            FactType::Bool,
-            "at least one record of the type exists",
-        ),
+        FactSpec::new("resolves", FactType::Bool, "at least one record of the type exists"),
         FactSpec::new(
             "answers",
             FactType::StringList,
@@ -49,47 +41,29 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     observe: Some(observe),
 };
 
-fn observe<'a>(
-    input: &'a ProbeInput,
-    shared: &'a Shared,
-) -> BoxFuture<'a, Result<Facts, ProbeError>> {
+fn observe<'a>(input: &'a ProbeInput, shared: &'a Shared) -> BoxFuture<'a, Result<Facts, ProbeError>> {
     Box::pin(async move {
         let p = &input.params;
-        let record_type: RecordType = p
-            .str("type")
-            .unwrap_or("A")
-            .parse()
-            .map_err(|e| ProbeError::new(format!("{e}")))?;
+        let record_type: RecordType =
+            p.str("type").unwrap_or("A").parse().map_err(|e| ProbeError::new(format!("{e}")))?;
         let server = match p.str("server") {
             Some(s) => Some(
                 s.parse::<SocketAddr>()
                     .or_else(|_| format!("{s}:53").parse())
-                    .map_err(|_| {
-                        ProbeError::new(format!("server {s:?} is not an ip:port address"))
-                    })?,
+                    .map_err(|_| ProbeError::new(format!("server {s:?} is not an ip:port address")))?,
             ),
             None => None,
         };
         let name = p.str("name").unwrap_or_default();
-        let observed = lookup(
-            &shared.dns,
-            &DnsQuery {
-                name,
-                record_type,
-                server,
-            },
-        )
-        .await
-        .map_err(|e| ProbeError::new(e.to_string()))?;
+        let observed = lookup(&shared.dns, &DnsQuery { name, record_type, server })
+            .await
+            .map_err(|e| ProbeError::new(e.to_string()))?;
         let mut facts = Facts::default();
         facts.set("resolves", Value::Bool(observed.resolves));
         facts.set("nxdomain", Value::Bool(observed.nxdomain));
         facts.set("answers", Value::string_list(observed.answers));
         if let Some(ttl) = observed.ttl {
-            facts.set(
-                "ttl",
-                Value::Duration(std::time::Duration::from_secs(ttl.into())),
-            );
+            facts.set("ttl", Value::Duration(std::time::Duration::from_secs(ttl.into())));
         }
         Ok(facts)
     })

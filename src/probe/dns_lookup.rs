@@ -34,14 +34,8 @@ pub enum RecordType {
 
 impl RecordType {
     /// Every supported type, in display order.
-    pub const ALL: [RecordType; 6] = [
-        RecordType::A,
-        RecordType::AAAA,
-        RecordType::CNAME,
-        RecordType::MX,
-        RecordType::TXT,
-        RecordType::NS,
-    ];
+    pub const ALL: [RecordType; 6] =
+        [RecordType::A, RecordType::AAAA, RecordType::CNAME, RecordType::MX, RecordType::TXT, RecordType::NS];
 
     /// The canonical upper-case mnemonic ("A", "AAAA", ...).
     pub fn as_str(self) -> &'static str {
@@ -79,11 +73,7 @@ pub struct ParseRecordTypeError(pub String);
 
 impl fmt::Display for ParseRecordTypeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "unknown DNS record type '{}' (expected one of A, AAAA, CNAME, MX, TXT, NS)",
-            self.0
-        )
+        write!(f, "unknown DNS record type '{}' (expected one of A, AAAA, CNAME, MX, TXT, NS)", self.0)
     }
 }
 
@@ -159,9 +149,7 @@ impl fmt::Display for DnsError {
                  set an explicit DNS server instead"
             ),
             DnsError::Timeout => f.write_str("DNS query timed out: the server did not answer"),
-            DnsError::ServerFailure => {
-                f.write_str("DNS server failure (SERVFAIL): the server could not answer")
-            }
+            DnsError::ServerFailure => f.write_str("DNS server failure (SERVFAIL): the server could not answer"),
             DnsError::Refused => f.write_str("DNS query refused by the server (REFUSED)"),
             DnsError::ErrorResponse(code) => write!(f, "DNS server returned an error: {code}"),
             DnsError::Network(detail) => write!(f, "could not reach the DNS server: {detail}"),
@@ -189,11 +177,7 @@ impl ResolverCache {
 
     /// A cache whose resolvers give up on an attempt after `timeout`.
     pub fn with_timeout(timeout: Duration) -> Self {
-        Self {
-            resolvers: Mutex::new(HashMap::new()),
-            timeout,
-            attempts: DEFAULT_ATTEMPTS,
-        }
+        Self { resolvers: Mutex::new(HashMap::new()), timeout, attempts: DEFAULT_ATTEMPTS }
     }
 
     /// How many resolvers have been created (one per distinct server).
@@ -208,9 +192,7 @@ impl ResolverCache {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Option<SocketAddr>, TokioResolver>> {
         // A panic while holding the lock cannot leave the map inconsistent (insert is atomic).
-        self.resolvers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.resolvers.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The resolver for `server`, created on first use. The resolver is cheap to clone (its
@@ -227,8 +209,7 @@ impl ResolverCache {
 
     fn build(&self, server: Option<SocketAddr>) -> Result<TokioResolver, DnsError> {
         let mut builder = match server {
-            None => TokioResolver::builder_tokio()
-                .map_err(|e| DnsError::NoSystemConfig(e.to_string()))?,
+            None => TokioResolver::builder_tokio().map_err(|e| DnsError::NoSystemConfig(e.to_string()))?,
             Some(addr) => {
                 let mut ns = NameServerConfig::udp_and_tcp(addr.ip());
                 for connection in &mut ns.connections {
@@ -247,9 +228,7 @@ impl ResolverCache {
         opts.use_hosts_file = ResolveHosts::Never;
         // Keep CNAMEs in the answers so the TTL can account for the whole chain.
         opts.preserve_intermediates = true;
-        builder
-            .build()
-            .map_err(|e| DnsError::Other(format!("could not create resolver: {e}")))
+        builder.build().map_err(|e| DnsError::Other(format!("could not create resolver: {e}")))
     }
 }
 
@@ -273,30 +252,23 @@ impl fmt::Debug for ResolverCache {
 ///
 /// NXDOMAIN and "no records of this type" are `Ok` with `resolves == false`; timeouts, SERVFAIL,
 /// REFUSED and unreachable servers are `Err`.
-pub async fn lookup(
-    resolvers: &ResolverCache,
-    q: &DnsQuery<'_>,
-) -> Result<DnsObservation, DnsError> {
+pub async fn lookup(resolvers: &ResolverCache, q: &DnsQuery<'_>) -> Result<DnsObservation, DnsError> {
     let name = absolute_name(q.name)?;
     let resolver = resolvers.resolver(q.server)?;
     let wanted = q.record_type.to_hickory();
     match resolver.lookup(name, wanted).await {
         Ok(found) => Ok(observe(found.answers(), q.record_type)),
         Err(err) => match no_records(&err) {
-            Some(no) => Ok(DnsObservation {
-                nxdomain: no.response_code == ResponseCode::NXDomain,
-                ..DnsObservation::default()
-            }),
+            Some(no) => {
+                Ok(DnsObservation { nxdomain: no.response_code == ResponseCode::NXDomain, ..DnsObservation::default() })
+            }
             None => Err(map_error(err)),
         },
     }
 }
 
 fn absolute_name(raw: &str) -> Result<Name, DnsError> {
-    let invalid = |reason: String| DnsError::InvalidName {
-        name: raw.to_string(),
-        reason,
-    };
+    let invalid = |reason: String| DnsError::InvalidName { name: raw.to_string(), reason };
     let trimmed = raw.trim();
     if trimmed.is_empty() || trimmed == "." {
         return Err(invalid("the name is empty".to_string()));
@@ -323,9 +295,7 @@ fn map_error(err: NetError) -> DnsError {
         },
         NetError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => DnsError::Timeout,
         NetError::Io(io) => DnsError::Network(io.to_string()),
-        NetError::NoConnections => {
-            DnsError::Network("no connection to any configured name server".to_string())
-        }
+        NetError::NoConnections => DnsError::Network("no connection to any configured name server".to_string()),
         other => DnsError::Other(other.to_string()),
     }
 }
@@ -355,12 +325,7 @@ fn observe(records: &[Record], wanted: RecordType) -> DnsObservation {
         // Only a CNAME chain that leads nowhere: the name does not resolve to this type.
         return DnsObservation::default();
     }
-    DnsObservation {
-        resolves: true,
-        answers,
-        ttl,
-        nxdomain: false,
-    }
+    DnsObservation { resolves: true, answers, ttl, nxdomain: false }
 }
 
 /// Orders answers naturally: IPs numerically, MX by preference, everything else by text.
@@ -374,17 +339,10 @@ fn render(data: &RData) -> Option<(SortKey, String)> {
         RData::NS(ns) => text_key(render_name(&ns.0)),
         RData::MX(mx) => {
             let exchange = render_name(&mx.exchange);
-            (
-                (mx.preference, exchange.clone().into_bytes()),
-                format!("{} {exchange}", mx.preference),
-            )
+            ((mx.preference, exchange.clone().into_bytes()), format!("{} {exchange}", mx.preference))
         }
         RData::TXT(txt) => {
-            let joined: Vec<u8> = txt
-                .txt_data
-                .iter()
-                .flat_map(|s| s.iter().copied())
-                .collect();
+            let joined: Vec<u8> = txt.txt_data.iter().flat_map(|s| s.iter().copied()).collect();
             text_key(String::from_utf8_lossy(&joined).into_owned())
         }
         _ => return None,

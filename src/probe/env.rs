@@ -10,11 +10,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     kind: "env",
     summary: "Observes an environment variable: whether it is set, and its value (a secret by default).",
     params: &[
-        ParamSpec::required(
-            "name",
-            ParamType::String,
-            "the variable's name, e.g. \"DATABASE_URL\"",
-        ),
+        ParamSpec::required("name", ParamType::String, "the variable's name, e.g. \"DATABASE_URL\""),
         ParamSpec::with_default(
             "secret",
             ParamType::Bool,
@@ -23,30 +19,15 @@ pub static SPEC: ProbeSpec = ProbeSpec {
         ),
     ],
     facts: &[
-        FactSpec::new(
-            "set",
-            FactType::Bool,
-            "the variable is set (possibly empty)",
-        ),
-        FactSpec::new(
-            "value",
-            FactType::String,
-            "its value (shown as *** unless secret = false)",
-        ),
-        FactSpec::new(
-            "empty",
-            FactType::Bool,
-            "the variable is set to an empty string",
-        ),
+        FactSpec::new("set", FactType::Bool, "the variable is set (possibly empty)"),
+        FactSpec::new("value", FactType::String, "its value (shown as *** unless secret = false)"),
+        FactSpec::new("empty", FactType::Bool, "the variable is set to an empty string"),
     ],
     default_expect: &[("set", "true")],
     observe: Some(observe),
 };
 
-fn observe<'a>(
-    input: &'a ProbeInput,
-    _shared: &'a Shared,
-) -> BoxFuture<'a, Result<Facts, ProbeError>> {
+fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Result<Facts, ProbeError>> {
     Box::pin(async move {
         let name = input.params.str("name").unwrap_or_default();
         let mut facts = Facts::default();

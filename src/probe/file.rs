@@ -8,9 +8,7 @@ use std::time::SystemTime;
 use futures::future::BoxFuture;
 use sha2::{Digest, Sha256};
 
-use super::{
-    FactSpec, Facts, ParamSpec, ParamType, ProbeError, ProbeInput, ProbeSpec, Shared, blocking,
-};
+use super::{FactSpec, Facts, ParamSpec, ParamType, ProbeError, ProbeInput, ProbeSpec, Shared, blocking};
 use crate::value::{FactType, Value};
 
 pub static SPEC: ProbeSpec = ProbeSpec {
@@ -34,56 +32,33 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     facts: &[
         FactSpec::new("exists", FactType::Bool, "the path exists"),
         FactSpec::new("kind", FactType::String, "file, dir, symlink or other"),
-        FactSpec::new(
-            "mode",
-            FactType::String,
-            "permission bits in octal, e.g. \"0640\"",
-        ),
+        FactSpec::new("mode", FactType::String, "permission bits in octal, e.g. \"0640\""),
         FactSpec::new("world_readable", FactType::Bool, "others may read it"),
         FactSpec::new("world_writable", FactType::Bool, "others may write it"),
-        FactSpec::new(
-            "owner",
-            FactType::String,
-            "owning user name (or uid when it has no name)",
-        ),
+        FactSpec::new("owner", FactType::String, "owning user name (or uid when it has no name)"),
         FactSpec::new("group", FactType::String, "owning group name (or gid)"),
         FactSpec::new("size", FactType::Bytes, "size in bytes"),
-        FactSpec::new(
-            "modified_age",
-            FactType::Duration,
-            "time since the last modification",
-        ),
+        FactSpec::new("modified_age", FactType::Duration, "time since the last modification"),
         FactSpec::new("symlink_target", FactType::String, "where a symlink points"),
         FactSpec::new(
             "contents",
             FactType::String,
             "the contents as text (up to max_read bytes; read only when asked)",
         ),
-        FactSpec::new(
-            "sha256",
-            FactType::String,
-            "hex sha256 of the contents (read only when asked)",
-        ),
+        FactSpec::new("sha256", FactType::String, "hex sha256 of the contents (read only when asked)"),
     ],
     default_expect: &[("exists", "true")],
     observe: Some(observe),
 };
 
-fn observe<'a>(
-    input: &'a ProbeInput,
-    _shared: &'a Shared,
-) -> BoxFuture<'a, Result<Facts, ProbeError>> {
+fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Result<Facts, ProbeError>> {
     let path = PathBuf::from(input.params.str("path").unwrap_or_default());
     let follow = input.params.bool("follow_symlinks");
     let max_read = input.params.int("max_read").unwrap_or(10 << 20).max(0) as u64;
     let (want_contents, want_sha) = (input.wants("contents"), input.wants("sha256"));
     Box::pin(blocking(move || {
         let mut facts = Facts::default();
-        let meta = if follow {
-            std::fs::metadata(&path)
-        } else {
-            std::fs::symlink_metadata(&path)
-        };
+        let meta = if follow { std::fs::metadata(&path) } else { std::fs::symlink_metadata(&path) };
         let meta = match meta {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -91,10 +66,7 @@ fn observe<'a>(
                 return Ok(facts);
             }
             Err(e) => {
-                return Err(ProbeError::new(format!(
-                    "cannot inspect {}: {e}",
-                    path.display()
-                )));
+                return Err(ProbeError::new(format!("cannot inspect {}: {e}", path.display())));
             }
         };
         facts.set("exists", Value::Bool(true));
@@ -127,9 +99,7 @@ fn observe<'a>(
         facts.set("group", Value::Str(group));
         facts.set("size", Value::Bytes(meta.len()));
         if let Ok(modified) = meta.modified() {
-            let age = SystemTime::now()
-                .duration_since(modified)
-                .unwrap_or_default();
+            let age = SystemTime::now().duration_since(modified).unwrap_or_default();
             facts.set("modified_age", Value::Duration(age));
         }
         if ft.is_symlink() {
@@ -149,10 +119,7 @@ fn observe<'a>(
                 facts.set("sha256", Value::Str(hex::encode(Sha256::digest(&bytes))));
             }
             if want_contents {
-                facts.set(
-                    "contents",
-                    Value::Str(String::from_utf8_lossy(&bytes).into_owned()),
-                );
+                facts.set("contents", Value::Str(String::from_utf8_lossy(&bytes).into_owned()));
             }
         }
         Ok(facts)

@@ -6,9 +6,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 
-use super::{
-    FactSpec, Facts, ParamSpec, ParamType, ProbeError, ProbeInput, ProbeSpec, Shared, blocking,
-};
+use super::{FactSpec, Facts, ParamSpec, ParamType, ProbeError, ProbeInput, ProbeSpec, Shared, blocking};
 use crate::value::{FactType, Value};
 
 pub static SPEC: ProbeSpec = ProbeSpec {
@@ -21,34 +19,14 @@ pub static SPEC: ProbeSpec = ProbeSpec {
         "the file system whose space disk_free and disk_total describe",
     )],
     facts: &[
-        FactSpec::new(
-            "cpu_count",
-            FactType::Integer,
-            "CPUs this process may use (honours affinity and cgroup limits)",
-        ),
+        FactSpec::new("cpu_count", FactType::Integer, "CPUs this process may use (honours affinity and cgroup limits)"),
         FactSpec::new("memory_total", FactType::Bytes, "installed memory"),
-        FactSpec::new(
-            "memory_available",
-            FactType::Bytes,
-            "memory available for new work without swapping",
-        ),
+        FactSpec::new("memory_available", FactType::Bytes, "memory available for new work without swapping"),
         FactSpec::new("swap_total", FactType::Bytes, "swap space"),
-        FactSpec::new(
-            "disk_free",
-            FactType::Bytes,
-            "space available to unprivileged users on the file system of path",
-        ),
-        FactSpec::new(
-            "disk_total",
-            FactType::Bytes,
-            "size of the file system of path",
-        ),
+        FactSpec::new("disk_free", FactType::Bytes, "space available to unprivileged users on the file system of path"),
+        FactSpec::new("disk_total", FactType::Bytes, "size of the file system of path"),
         FactSpec::new("load_average", FactType::Number, "1-minute load average"),
-        FactSpec::new(
-            "load_average_per_cpu",
-            FactType::Number,
-            "1-minute load average divided by cpu_count",
-        ),
+        FactSpec::new("load_average_per_cpu", FactType::Number, "1-minute load average divided by cpu_count"),
         FactSpec::new("uptime", FactType::Duration, "time since boot"),
         FactSpec::new("os", FactType::String, "operating system name and version"),
         FactSpec::new("kernel", FactType::Version, "kernel version"),
@@ -59,19 +37,14 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     observe: Some(observe),
 };
 
-fn observe<'a>(
-    input: &'a ProbeInput,
-    _shared: &'a Shared,
-) -> BoxFuture<'a, Result<Facts, ProbeError>> {
+fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Result<Facts, ProbeError>> {
     let path = input.params.str("path").unwrap_or("/").to_string();
     Box::pin(blocking(move || {
         let mut facts = Facts::default();
-        let cpus = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1);
+        let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
         facts.set("cpu_count", Value::Int(cpus as i64));
-        let mut system = sysinfo::System::new()
-            .map_err(|e| ProbeError::new(format!("cannot read system information: {e}")))?;
+        let mut system =
+            sysinfo::System::new().map_err(|e| ProbeError::new(format!("cannot read system information: {e}")))?;
         system.refresh_memory();
         facts.set("memory_total", Value::Bytes(system.total_memory()));
         facts.set("memory_available", Value::Bytes(system.available_memory()));
@@ -79,10 +52,7 @@ fn observe<'a>(
         let stat = nix::sys::statvfs::statvfs(path.as_str())
             .map_err(|e| ProbeError::new(format!("cannot read file system of {path}: {e}")))?;
         let block = stat.fragment_size() as u64;
-        facts.set(
-            "disk_free",
-            Value::Bytes(stat.blocks_available() as u64 * block),
-        );
+        facts.set("disk_free", Value::Bytes(stat.blocks_available() as u64 * block));
         facts.set("disk_total", Value::Bytes(stat.blocks() as u64 * block));
         if let Ok(load) = sysinfo::System::load_average() {
             facts.set("load_average", Value::Float(load.one));
@@ -91,8 +61,7 @@ fn observe<'a>(
         if let Ok(uptime) = sysinfo::System::uptime() {
             facts.set("uptime", Value::Duration(Duration::from_secs(uptime)));
         }
-        let os =
-            sysinfo::System::long_os_version().unwrap_or_else(|_| std::env::consts::OS.to_string());
+        let os = sysinfo::System::long_os_version().unwrap_or_else(|_| std::env::consts::OS.to_string());
         facts.set("os", Value::Str(os));
         if let Ok(kernel) = sysinfo::System::kernel_version() {
             facts.set("kernel", Value::Version(kernel));

@@ -22,11 +22,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     kind: "http",
     summary: "Requests a URL; observes status, latency, headers, body, redirects and HTTP version.",
     params: &[
-        ParamSpec::required(
-            "url",
-            ParamType::Url,
-            "URL to request; a password in it is never shown",
-        ),
+        ParamSpec::required("url", ParamType::Url, "URL to request; a password in it is never shown"),
         ParamSpec::with_default(
             "method",
             ParamType::Choice(&["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"]),
@@ -56,12 +52,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             ParamType::Path,
             "PEM file of CA certificates to trust in addition to the system's",
         ),
-        ParamSpec::with_default(
-            "max_body",
-            ParamType::Integer,
-            "1048576",
-            "read at most this many bytes of the body",
-        ),
+        ParamSpec::with_default("max_body", ParamType::Integer, "1048576", "read at most this many bytes of the body"),
         ParamSpec::with_default(
             "allow_write",
             ParamType::Bool,
@@ -71,36 +62,20 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     ],
     facts: &[
         FactSpec::new("status", FactType::Integer, "HTTP status code"),
-        FactSpec::new(
-            "latency",
-            FactType::Duration,
-            "time until the response headers arrived",
-        ),
+        FactSpec::new("latency", FactType::Duration, "time until the response headers arrived"),
         FactSpec::new(
             "headers.<name>",
             FactType::String,
             "a response header by name, case-insensitive (several values joined with \", \")",
         ),
-        FactSpec::new(
-            "body",
-            FactType::String,
-            "the response body as text (up to max_body bytes)",
-        ),
+        FactSpec::new("body", FactType::String, "the response body as text (up to max_body bytes)"),
         FactSpec::new(
             "body_json.<pointer>",
             FactType::Any,
             "a value in the JSON body by JSON pointer, e.g. body_json./status",
         ),
-        FactSpec::new(
-            "redirect_location",
-            FactType::String,
-            "the Location header of a redirect response",
-        ),
-        FactSpec::new(
-            "final_url",
-            FactType::String,
-            "the URL that answered, after any redirects followed",
-        ),
+        FactSpec::new("redirect_location", FactType::String, "the Location header of a redirect response"),
+        FactSpec::new("final_url", FactType::String, "the URL that answered, after any redirects followed"),
         FactSpec::new(
             "http_version",
             FactType::String,
@@ -155,21 +130,15 @@ fn build_client(key: &ClientKey) -> Result<reqwest::Client, ProbeError> {
         .with_safe_default_protocol_versions()
         .map_err(|e| ProbeError::new(format!("TLS setup failed: {e}")))?;
     let mut tls = if key.tls_verify {
-        let roots = super::tls_inspect::build_root_store(key.ca_file.as_deref())
-            .map_err(|e| ProbeError::new(e.to_string()))?;
+        let roots =
+            super::tls_inspect::build_root_store(key.ca_file.as_deref()).map_err(|e| ProbeError::new(e.to_string()))?;
         builder.with_root_certificates(roots).with_no_client_auth()
     } else {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
-            .with_no_client_auth()
+        builder.dangerous().with_custom_certificate_verifier(Arc::new(AnyCertificate(provider))).with_no_client_auth()
     };
     tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    let policy = if key.follow_redirects {
-        reqwest::redirect::Policy::limited(10)
-    } else {
-        reqwest::redirect::Policy::none()
-    };
+    let policy =
+        if key.follow_redirects { reqwest::redirect::Policy::limited(10) } else { reqwest::redirect::Policy::none() };
     reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
         .redirect(policy)
@@ -200,12 +169,7 @@ impl ServerCertVerifier for AnyCertificate {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
     }
 
     fn verify_tls13_signature(
@@ -214,12 +178,7 @@ impl ServerCertVerifier for AnyCertificate {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -227,10 +186,7 @@ impl ServerCertVerifier for AnyCertificate {
     }
 }
 
-fn observe<'a>(
-    input: &'a ProbeInput,
-    shared: &'a Shared,
-) -> BoxFuture<'a, Result<Facts, ProbeError>> {
+fn observe<'a>(input: &'a ProbeInput, shared: &'a Shared) -> BoxFuture<'a, Result<Facts, ProbeError>> {
     Box::pin(async move {
         let p = &input.params;
         let url = p.str("url").unwrap_or_default();
@@ -245,8 +201,7 @@ fn observe<'a>(
             ca_file: p.str("ca_file").map(PathBuf::from),
             follow_redirects: p.bool("follow_redirects"),
         })?;
-        let method = reqwest::Method::from_bytes(method.as_bytes())
-            .map_err(|e| ProbeError::new(e.to_string()))?;
+        let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| ProbeError::new(e.to_string()))?;
         let mut request = client.request(method, url);
         for (name, value) in p.map("headers") {
             request = request.header(name, value);
@@ -255,10 +210,7 @@ fn observe<'a>(
             request = request.body(body.to_string());
         }
         let started = Instant::now();
-        let response = request
-            .send()
-            .await
-            .map_err(|e| ProbeError::new(describe_error(&e)))?;
+        let response = request.send().await.map_err(|e| ProbeError::new(describe_error(&e)))?;
         let latency = started.elapsed();
 
         let mut facts = Facts::default();
@@ -346,11 +298,7 @@ fn version_name(v: reqwest::Version) -> &'static str {
 
 /// reqwest's error with its causes ("error sending request: … connection refused").
 fn describe_error(e: &reqwest::Error) -> String {
-    let mut message = if e.is_connect() {
-        "connection failed".to_string()
-    } else {
-        e.to_string()
-    };
+    let mut message = if e.is_connect() { "connection failed".to_string() } else { e.to_string() };
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
         let text = s.to_string();

@@ -43,8 +43,7 @@ pub fn find(kind: &str) -> Option<&'static ProbeSpec> {
 }
 
 /// How a probe reads a system: given the item's parameters and the facts it is asked for.
-pub type ObserveFn =
-    for<'a> fn(&'a ProbeInput, &'a Shared) -> BoxFuture<'a, Result<Facts, ProbeError>>;
+pub type ObserveFn = for<'a> fn(&'a ProbeInput, &'a Shared) -> BoxFuture<'a, Result<Facts, ProbeError>>;
 
 /// The declaration of a probe kind.
 pub struct ProbeSpec {
@@ -75,8 +74,7 @@ impl ProbeSpec {
     pub fn fact(&self, name: &str) -> Option<&'static FactSpec> {
         self.facts.iter().find(|f| f.name == name).or_else(|| {
             self.facts.iter().find(|f| {
-                f.dynamic_prefix()
-                    .is_some_and(|prefix| name.len() > prefix.len() && name.starts_with(prefix))
+                f.dynamic_prefix().is_some_and(|prefix| name.len() > prefix.len() && name.starts_with(prefix))
             })
         })
     }
@@ -130,41 +128,15 @@ pub struct ParamSpec {
 
 impl ParamSpec {
     pub const fn required(name: &'static str, ty: ParamType, doc: &'static str) -> Self {
-        ParamSpec {
-            name,
-            ty,
-            required: true,
-            default: None,
-            secret: false,
-            doc,
-        }
+        ParamSpec { name, ty, required: true, default: None, secret: false, doc }
     }
 
     pub const fn optional(name: &'static str, ty: ParamType, doc: &'static str) -> Self {
-        ParamSpec {
-            name,
-            ty,
-            required: false,
-            default: None,
-            secret: false,
-            doc,
-        }
+        ParamSpec { name, ty, required: false, default: None, secret: false, doc }
     }
 
-    pub const fn with_default(
-        name: &'static str,
-        ty: ParamType,
-        default: &'static str,
-        doc: &'static str,
-    ) -> Self {
-        ParamSpec {
-            name,
-            ty,
-            required: false,
-            default: Some(default),
-            secret: false,
-            doc,
-        }
+    pub const fn with_default(name: &'static str, ty: ParamType, default: &'static str, doc: &'static str) -> Self {
+        ParamSpec { name, ty, required: false, default: Some(default), secret: false, doc }
     }
 }
 
@@ -225,20 +197,14 @@ impl Params {
 
     pub fn list(&self, name: &str) -> Vec<String> {
         match self.values.get(name) {
-            Some(Value::List(items)) => items
-                .iter()
-                .filter_map(|v| v.as_text().map(str::to_string))
-                .collect(),
+            Some(Value::List(items)) => items.iter().filter_map(|v| v.as_text().map(str::to_string)).collect(),
             _ => Vec::new(),
         }
     }
 
     pub fn map(&self, name: &str) -> BTreeMap<String, String> {
         match self.values.get(name) {
-            Some(Value::Map(m)) => m
-                .iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_text()?.to_string())))
-                .collect(),
+            Some(Value::Map(m)) => m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_text()?.to_string()))).collect(),
             _ => BTreeMap::new(),
         }
     }
@@ -257,11 +223,7 @@ pub struct ProbeInput {
 impl ProbeInput {
     /// True when `expect` names this fact, or one of its family (`headers.<name>`).
     pub fn wants(&self, fact: &str) -> bool {
-        self.wanted.iter().any(|w| {
-            w == fact
-                || w.strip_prefix(fact)
-                    .is_some_and(|rest| rest.starts_with('.'))
-        })
+        self.wanted.iter().any(|w| w == fact || w.strip_prefix(fact).is_some_and(|rest| rest.starts_with('.')))
     }
 }
 
@@ -290,11 +252,7 @@ impl Facts {
     /// The value shown in reports: `***` for secret facts.
     pub fn shown(&self, name: &str) -> Option<Value> {
         let value = self.values.get(name)?;
-        Some(if self.secret.contains(name) {
-            Value::str("***")
-        } else {
-            value.clone()
-        })
+        Some(if self.secret.contains(name) { Value::str("***") } else { value.clone() })
     }
 }
 
@@ -331,7 +289,5 @@ pub struct Shared {
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ProbeError> + Send + 'static,
 ) -> Result<T, ProbeError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ProbeError::new(format!("probe task failed: {e}")))?
+    tokio::task::spawn_blocking(f).await.map_err(|e| ProbeError::new(format!("probe task failed: {e}")))?
 }

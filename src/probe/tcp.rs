@@ -14,11 +14,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     kind: "tcp",
     summary: "Connects to host:port; observes whether the port is open and the connect latency.",
     params: &[
-        ParamSpec::required(
-            "address",
-            ParamType::String,
-            "host:port to connect to, e.g. \"db.internal:5432\"",
-        ),
+        ParamSpec::required("address", ParamType::String, "host:port to connect to, e.g. \"db.internal:5432\""),
         ParamSpec::with_default(
             "connect_timeout",
             ParamType::Duration,
@@ -28,11 +24,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     ],
     facts: &[
         FactSpec::new("open", FactType::Bool, "a TCP connection was accepted"),
-        FactSpec::new(
-            "latency",
-            FactType::Duration,
-            "time to connect (absent when closed)",
-        ),
+        FactSpec::new("latency", FactType::Duration, "time to connect (absent when closed)"),
         FactSpec::new(
             "closed_reason",
             FactType::String,
@@ -43,21 +35,13 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     observe: Some(observe),
 };
 
-fn observe<'a>(
-    input: &'a ProbeInput,
-    _shared: &'a Shared,
-) -> BoxFuture<'a, Result<Facts, ProbeError>> {
+fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Result<Facts, ProbeError>> {
     Box::pin(async move {
         let address = input.params.str("address").unwrap_or_default();
         if !address.contains(':') {
-            return Err(ProbeError::new(format!(
-                "address {address:?} has no port; write host:port"
-            )));
+            return Err(ProbeError::new(format!("address {address:?} has no port; write host:port")));
         }
-        let limit = input
-            .params
-            .duration("connect_timeout")
-            .unwrap_or(input.timeout);
+        let limit = input.params.duration("connect_timeout").unwrap_or(input.timeout);
         let started = Instant::now();
         let mut facts = Facts::default();
         match tokio::time::timeout(limit, TcpStream::connect(address)).await {
@@ -68,8 +52,7 @@ fn observe<'a>(
             Ok(Err(e)) => {
                 let reason = match e.kind() {
                     std::io::ErrorKind::ConnectionRefused => "refused",
-                    std::io::ErrorKind::HostUnreachable
-                    | std::io::ErrorKind::NetworkUnreachable => "unreachable",
+                    std::io::ErrorKind::HostUnreachable | std::io::ErrorKind::NetworkUnreachable => "unreachable",
                     // Name resolution and other failures mean we observed nothing.
                     _ => return Err(ProbeError::new(format!("cannot connect to {address}: {e}"))),
                 };

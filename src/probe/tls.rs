@@ -14,11 +14,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     kind: "tls",
     summary: "Inspects a TLS server's certificate chain and connection, including invalid certificates.",
     params: &[
-        ParamSpec::required(
-            "address",
-            ParamType::String,
-            "host:port of the TLS server, e.g. \"api.example.com:443\"",
-        ),
+        ParamSpec::required("address", ParamType::String, "host:port of the TLS server, e.g. \"api.example.com:443\""),
         ParamSpec::optional(
             "server_name",
             ParamType::String,
@@ -41,28 +37,12 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             FactType::Integer,
             "the fewest days remaining of any certificate the server sent",
         ),
-        FactSpec::new(
-            "not_before",
-            FactType::Timestamp,
-            "start of the leaf's validity",
-        ),
-        FactSpec::new(
-            "not_after",
-            FactType::Timestamp,
-            "end of the leaf's validity",
-        ),
+        FactSpec::new("not_before", FactType::Timestamp, "start of the leaf's validity"),
+        FactSpec::new("not_after", FactType::Timestamp, "end of the leaf's validity"),
         FactSpec::new("subject", FactType::String, "the leaf's subject"),
         FactSpec::new("issuer", FactType::String, "the leaf's issuer"),
-        FactSpec::new(
-            "sans",
-            FactType::StringList,
-            "the leaf's subject alternative names (DNS names and IPs)",
-        ),
-        FactSpec::new(
-            "hostname_valid",
-            FactType::Bool,
-            "the leaf is valid for server_name",
-        ),
+        FactSpec::new("sans", FactType::StringList, "the leaf's subject alternative names (DNS names and IPs)"),
+        FactSpec::new("hostname_valid", FactType::Bool, "the leaf is valid for server_name"),
         FactSpec::new(
             "chain_trusted",
             FactType::Bool,
@@ -73,55 +53,26 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             FactType::String,
             "why a normal client would reject the certificate; absent when it would accept it",
         ),
-        FactSpec::new(
-            "protocol",
-            FactType::Version,
-            "negotiated protocol: TLSv1.2 or TLSv1.3",
-        ),
+        FactSpec::new("protocol", FactType::Version, "negotiated protocol: TLSv1.2 or TLSv1.3"),
         FactSpec::new("cipher", FactType::String, "negotiated cipher suite"),
-        FactSpec::new(
-            "key_type",
-            FactType::String,
-            "leaf public key type: RSA, EC, Ed25519",
-        ),
+        FactSpec::new("key_type", FactType::String, "leaf public key type: RSA, EC, Ed25519"),
         FactSpec::new("key_bits", FactType::Integer, "leaf key size in bits"),
-        FactSpec::new(
-            "signature_algorithm",
-            FactType::String,
-            "the leaf's signature algorithm",
-        ),
-        FactSpec::new(
-            "ocsp_stapled",
-            FactType::Bool,
-            "the server stapled an OCSP response",
-        ),
-        FactSpec::new(
-            "chain_length",
-            FactType::Integer,
-            "number of certificates the server sent",
-        ),
+        FactSpec::new("signature_algorithm", FactType::String, "the leaf's signature algorithm"),
+        FactSpec::new("ocsp_stapled", FactType::Bool, "the server stapled an OCSP response"),
+        FactSpec::new("chain_length", FactType::Integer, "number of certificates the server sent"),
     ],
-    default_expect: &[
-        ("chain_trusted", "true"),
-        ("hostname_valid", "true"),
-        ("days_remaining", "\">= 14\""),
-    ],
+    default_expect: &[("chain_trusted", "true"), ("hostname_valid", "true"), ("days_remaining", "\">= 14\"")],
     observe: Some(observe),
 };
 
-fn observe<'a>(
-    input: &'a ProbeInput,
-    _shared: &'a Shared,
-) -> BoxFuture<'a, Result<Facts, ProbeError>> {
+fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Result<Facts, ProbeError>> {
     Box::pin(async move {
         let p = &input.params;
         let address = p.str("address").unwrap_or_default();
         let host = match address.rsplit_once(':') {
             Some((host, _)) => host.trim_start_matches('[').trim_end_matches(']'),
             None => {
-                return Err(ProbeError::new(format!(
-                    "address {address:?} has no port; write host:port"
-                )));
+                return Err(ProbeError::new(format!("address {address:?} has no port; write host:port")));
             }
         };
         let target = TlsTarget {
@@ -129,15 +80,10 @@ fn observe<'a>(
             server_name: p.str("server_name").unwrap_or(host),
             ca_file: p.str("ca_file").map(Path::new),
         };
-        let o = inspect(&target)
-            .await
-            .map_err(|e| ProbeError::new(e.to_string()))?;
+        let o = inspect(&target).await.map_err(|e| ProbeError::new(e.to_string()))?;
         let mut facts = Facts::default();
         facts.set("days_remaining", Value::Int(o.days_remaining));
-        facts.set(
-            "chain_min_days_remaining",
-            Value::Int(o.chain_min_days_remaining),
-        );
+        facts.set("chain_min_days_remaining", Value::Int(o.chain_min_days_remaining));
         facts.set("not_before", Value::Time(o.not_before));
         facts.set("not_after", Value::Time(o.not_after));
         facts.set("subject", Value::Str(o.subject));

@@ -11,10 +11,7 @@ use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, DnsName, ServerName, UnixTime};
-use rustls::{
-    CertificateError, ClientConfig, DigitallySignedStruct, ProtocolVersion, RootCertStore,
-    SignatureScheme,
-};
+use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, ProtocolVersion, RootCertStore, SignatureScheme};
 use time::OffsetDateTime;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -22,8 +19,8 @@ use tokio_rustls::TlsConnector;
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::GeneralName;
 use x509_parser::oid_registry::{
-    OID_EC_P256, OID_KEY_TYPE_EC_PUBLIC_KEY, OID_NIST_EC_P384, OID_NIST_EC_P521,
-    OID_PKCS1_RSAENCRYPTION, OID_PKCS1_RSASSAPSS, OID_SIG_ED448, OID_SIG_ED25519,
+    OID_EC_P256, OID_KEY_TYPE_EC_PUBLIC_KEY, OID_NIST_EC_P384, OID_NIST_EC_P521, OID_PKCS1_RSAENCRYPTION,
+    OID_PKCS1_RSASSAPSS, OID_SIG_ED448, OID_SIG_ED25519,
 };
 use x509_parser::prelude::FromDer;
 use x509_parser::public_key::{PublicKey, RSAPublicKey};
@@ -119,9 +116,8 @@ pub async fn inspect(target: &TlsTarget<'_>) -> Result<TlsObservation, TlsError>
         .with_no_client_auth();
     let connector = TlsConnector::from(Arc::new(config));
 
-    let tcp = TcpStream::connect(target.address)
-        .await
-        .map_err(|e| TlsError::Connect(format!("{}: {e}", target.address)))?;
+    let tcp =
+        TcpStream::connect(target.address).await.map_err(|e| TlsError::Connect(format!("{}: {e}", target.address)))?;
     let mut tls = connector
         .connect(server_name.clone(), tcp)
         .await
@@ -137,10 +133,7 @@ pub async fn inspect(target: &TlsTarget<'_>) -> Result<TlsObservation, TlsError>
         .negotiated_cipher_suite()
         .map(|s| {
             let suite = s.suite();
-            suite
-                .as_str()
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("{suite:?}"))
+            suite.as_str().map(str::to_string).unwrap_or_else(|| format!("{suite:?}"))
         })
         .unwrap_or_else(|| "unknown".to_string());
     // Polite close; the result does not matter for the observation.
@@ -153,14 +146,11 @@ pub async fn inspect(target: &TlsTarget<'_>) -> Result<TlsObservation, TlsError>
     let (verdict, ocsp_stapled) = match verifier.take_record() {
         Some(record) => (record.verdict, record.ocsp_stapled),
         // Not expected with a fresh config (no resumption), but judge it here if it happens.
-        None => (
-            verifier.judge(leaf_der, intermediates, &server_name, now_unix),
-            false,
-        ),
+        None => (verifier.judge(leaf_der, intermediates, &server_name, now_unix), false),
     };
 
-    let (_, leaf) = X509Certificate::from_der(leaf_der.as_ref())
-        .map_err(|e| TlsError::Parse(format!("leaf certificate: {e}")))?;
+    let (_, leaf) =
+        X509Certificate::from_der(leaf_der.as_ref()).map_err(|e| TlsError::Parse(format!("leaf certificate: {e}")))?;
     let not_before = leaf.validity().not_before.to_datetime();
     let not_after = leaf.validity().not_after.to_datetime();
     let days_remaining = floor_days(not_after, now);
@@ -187,13 +177,7 @@ pub async fn inspect(target: &TlsTarget<'_>) -> Result<TlsObservation, TlsError>
     let verify_error = verdict.err().map(|e| {
         describe_error(
             &e,
-            &ErrorContext {
-                server_name: target.server_name,
-                sans: &sans,
-                leaf_not_after: not_after,
-                self_issued,
-                now,
-            },
+            &ErrorContext { server_name: target.server_name, sans: &sans, leaf_not_after: not_after, self_issued, now },
         )
     });
 
@@ -221,10 +205,7 @@ pub async fn inspect(target: &TlsTarget<'_>) -> Result<TlsObservation, TlsError>
 /// Server name for SNI and name checks; IP literals (optionally in brackets) become `IpAddress`.
 fn parse_server_name(name: &str) -> Result<ServerName<'static>, TlsError> {
     let trimmed = name.trim();
-    let unbracketed = trimmed
-        .strip_prefix('[')
-        .and_then(|s| s.strip_suffix(']'))
-        .unwrap_or(trimmed);
+    let unbracketed = trimmed.strip_prefix('[').and_then(|s| s.strip_suffix(']')).unwrap_or(trimmed);
     if let Ok(ip) = unbracketed.parse::<IpAddr>() {
         return Ok(ServerName::IpAddress(ip.into()));
     }
@@ -242,28 +223,19 @@ pub fn build_root_store(ca_file: Option<&Path>) -> Result<RootCertStore, TlsErro
     store.add_parsable_certificates(native.iter().cloned());
 
     if let Some(path) = ca_file {
-        let pem = std::fs::read(path).map_err(|e| {
-            TlsError::Config(format!("cannot read CA file {}: {e}", path.display()))
-        })?;
+        let pem = std::fs::read(path)
+            .map_err(|e| TlsError::Config(format!("cannot read CA file {}: {e}", path.display())))?;
         let mut reader = pem.as_slice();
         let mut added = 0usize;
         for item in rustls_pemfile::certs(&mut reader) {
-            let cert = item.map_err(|e| {
-                TlsError::Config(format!("invalid PEM in CA file {}: {e}", path.display()))
-            })?;
-            store.add(cert).map_err(|e| {
-                TlsError::Config(format!(
-                    "unusable certificate in CA file {}: {e}",
-                    path.display()
-                ))
-            })?;
+            let cert = item.map_err(|e| TlsError::Config(format!("invalid PEM in CA file {}: {e}", path.display())))?;
+            store
+                .add(cert)
+                .map_err(|e| TlsError::Config(format!("unusable certificate in CA file {}: {e}", path.display())))?;
             added += 1;
         }
         if added == 0 {
-            return Err(TlsError::Config(format!(
-                "CA file {} contains no PEM certificates",
-                path.display()
-            )));
+            return Err(TlsError::Config(format!("CA file {} contains no PEM certificates", path.display())));
         }
     }
     Ok(store)
@@ -292,19 +264,12 @@ impl RecordingVerifier {
             None
         } else {
             Some(
-                WebPkiServerVerifier::builder_with_provider(
-                    Arc::new(roots.clone()),
-                    Arc::clone(provider),
-                )
-                .build()
-                .map_err(|e| TlsError::Config(format!("certificate verifier: {e}")))?,
+                WebPkiServerVerifier::builder_with_provider(Arc::new(roots.clone()), Arc::clone(provider))
+                    .build()
+                    .map_err(|e| TlsError::Config(format!("certificate verifier: {e}")))?,
             )
         };
-        Ok(Self {
-            inner,
-            provider: Arc::clone(provider),
-            record: Mutex::new(None),
-        })
+        Ok(Self { inner, provider: Arc::clone(provider), record: Mutex::new(None) })
     }
 
     /// The verdict a normal client would give.
@@ -316,12 +281,8 @@ impl RecordingVerifier {
         now: UnixTime,
     ) -> Result<(), rustls::Error> {
         match &self.inner {
-            Some(inner) => inner
-                .verify_server_cert(end_entity, intermediates, server_name, &[], now)
-                .map(|_| ()),
-            None => Err(rustls::Error::InvalidCertificate(
-                CertificateError::UnknownIssuer,
-            )),
+            Some(inner) => inner.verify_server_cert(end_entity, intermediates, server_name, &[], now).map(|_| ()),
+            None => Err(rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer)),
         }
     }
 
@@ -341,16 +302,13 @@ impl ServerCertVerifier for RecordingVerifier {
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         let verdict = match &self.inner {
-            Some(inner) => inner
-                .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-                .map(|_| ()),
+            Some(inner) => {
+                inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now).map(|_| ())
+            }
             None => self.judge(end_entity, intermediates, server_name, now),
         };
         let mut guard = self.record.lock().unwrap_or_else(|p| p.into_inner());
-        *guard = Some(Record {
-            verdict,
-            ocsp_stapled: !ocsp_response.is_empty(),
-        });
+        *guard = Some(Record { verdict, ocsp_stapled: !ocsp_response.is_empty() });
         Ok(ServerCertVerified::assertion())
     }
 
@@ -391,10 +349,7 @@ impl ServerCertVerifier for RecordingVerifier {
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         match &self.inner {
             Some(inner) => inner.supported_verify_schemes(),
-            None => self
-                .provider
-                .signature_verification_algorithms
-                .supported_schemes(),
+            None => self.provider.signature_verification_algorithms.supported_schemes(),
         }
     }
 }
@@ -416,10 +371,7 @@ fn chain_is_trusted(
     let mut windows: Vec<(i64, i64)> = Vec::with_capacity(chain.len());
     for der in chain {
         if let Ok((_, cert)) = X509Certificate::from_der(der.as_ref()) {
-            windows.push((
-                cert.validity().not_before.timestamp(),
-                cert.validity().not_after.timestamp(),
-            ));
+            windows.push((cert.validity().not_before.timestamp(), cert.validity().not_after.timestamp()));
         }
     }
     let mut candidates: Vec<i64> = Vec::new();
@@ -473,52 +425,32 @@ fn describe_error(err: &rustls::Error, ctx: &ErrorContext<'_>) -> String {
             } else {
                 "a certificate in the chain expired"
             };
-            format!(
-                "{which} on {} ({})",
-                format_utc(not_after),
-                days_ago(elapsed)
-            )
+            format!("{which} on {} ({})", format_utc(not_after), days_ago(elapsed))
         }
         CertificateError::Expired => "certificate expired".to_string(),
-        CertificateError::NotValidYetContext { not_before, .. } => format!(
-            "certificate not valid yet (not before {})",
-            format_utc(offset_of_unix(*not_before))
-        ),
+        CertificateError::NotValidYetContext { not_before, .. } => {
+            format!("certificate not valid yet (not before {})", format_utc(offset_of_unix(*not_before)))
+        }
         CertificateError::NotValidYet => "certificate not valid yet".to_string(),
         CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
             if ctx.sans.is_empty() {
-                format!(
-                    "certificate not valid for name \"{}\" (it has no subject alternative names)",
-                    ctx.server_name
-                )
+                format!("certificate not valid for name \"{}\" (it has no subject alternative names)", ctx.server_name)
             } else {
-                format!(
-                    "certificate not valid for name \"{}\" (valid for: {})",
-                    ctx.server_name,
-                    ctx.sans.join(", ")
-                )
+                format!("certificate not valid for name \"{}\" (valid for: {})", ctx.server_name, ctx.sans.join(", "))
             }
         }
         CertificateError::UnknownIssuer if ctx.self_issued => {
             "self-signed certificate (not signed by a trusted CA)".to_string()
         }
-        CertificateError::UnknownIssuer => {
-            "unknown issuer (not signed by a trusted CA)".to_string()
-        }
+        CertificateError::UnknownIssuer => "unknown issuer (not signed by a trusted CA)".to_string(),
         CertificateError::BadSignature => "certificate has an invalid signature".to_string(),
         CertificateError::BadEncoding => "certificate is malformed (bad encoding)".to_string(),
         CertificateError::Revoked => "certificate has been revoked".to_string(),
-        CertificateError::UnhandledCriticalExtension => {
-            "certificate has an unsupported critical extension".to_string()
-        }
+        CertificateError::UnhandledCriticalExtension => "certificate has an unsupported critical extension".to_string(),
         CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
-            "certificate is not valid for TLS server authentication (extended key usage)"
-                .to_string()
+            "certificate is not valid for TLS server authentication (extended key usage)".to_string()
         }
-        other => format!(
-            "certificate rejected: {}",
-            rustls::Error::InvalidCertificate(other.clone())
-        ),
+        other => format!("certificate rejected: {}", rustls::Error::InvalidCertificate(other.clone())),
     }
 }
 
@@ -573,27 +505,16 @@ fn key_info(cert: &X509Certificate<'_>) -> (String, u32) {
         let bits = RSAPublicKey::from_der(&spki.subject_public_key.data)
             .map(|(_, key)| rsa_modulus_bits(key.modulus))
             .unwrap_or(0);
-        let name = if *alg == OID_PKCS1_RSAENCRYPTION {
-            "RSA"
-        } else {
-            "RSA-PSS"
-        };
+        let name = if *alg == OID_PKCS1_RSAENCRYPTION { "RSA" } else { "RSA-PSS" };
         return (name.to_string(), bits);
     }
     if *alg == OID_KEY_TYPE_EC_PUBLIC_KEY {
-        let curve = spki
-            .algorithm
-            .parameters
-            .as_ref()
-            .and_then(|p| p.as_oid().ok());
+        let curve = spki.algorithm.parameters.as_ref().and_then(|p| p.as_oid().ok());
         let bits = match curve {
             Some(c) if c == OID_EC_P256 => 256,
             Some(c) if c == OID_NIST_EC_P384 => 384,
             Some(c) if c == OID_NIST_EC_P521 => 521,
-            _ => spki
-                .parsed()
-                .map(|k| u32::try_from(k.key_size()).unwrap_or(0))
-                .unwrap_or(0),
+            _ => spki.parsed().map(|k| u32::try_from(k.key_size()).unwrap_or(0)).unwrap_or(0),
         };
         return ("EC".to_string(), bits);
     }
@@ -636,9 +557,7 @@ fn floor_days(later: OffsetDateTime, earlier: OffsetDateTime) -> i64 {
 }
 
 fn unix_time_of(t: OffsetDateTime) -> UnixTime {
-    UnixTime::since_unix_epoch(Duration::from_secs(
-        t.unix_timestamp().max(0).unsigned_abs(),
-    ))
+    UnixTime::since_unix_epoch(Duration::from_secs(t.unix_timestamp().max(0).unsigned_abs()))
 }
 
 fn offset_of_unix(t: UnixTime) -> OffsetDateTime {

@@ -6,11 +6,9 @@ use super::Report;
 use crate::redact::Redactor;
 
 pub fn render(report: &Report, redactor: &Redactor) -> Result<String, String> {
-    let mut tree =
-        serde_json::to_value(report).map_err(|e| format!("cannot serialise the report: {e}"))?;
+    let mut tree = serde_json::to_value(report).map_err(|e| format!("cannot serialise the report: {e}"))?;
     redactor.redact_json(&mut tree);
-    let mut text = serde_json::to_string_pretty(&tree)
-        .map_err(|e| format!("cannot serialise the report: {e}"))?;
+    let mut text = serde_json::to_string_pretty(&tree).map_err(|e| format!("cannot serialise the report: {e}"))?;
     text.push('\n');
     Ok(text)
 }

@@ -124,16 +124,8 @@ fn blocks(severity: Severity, outcome: Outcome, filtered_out: bool, fail_on: Sev
 }
 
 impl Report {
-    pub fn build(
-        checklist: &Checklist,
-        run: &RunResult,
-        opts: &RunOptions,
-        fail_on: Severity,
-    ) -> Report {
-        let mut summary = Summary {
-            total: run.results.len(),
-            ..Default::default()
-        };
+    pub fn build(checklist: &Checklist, run: &RunResult, opts: &RunOptions, fail_on: Severity) -> Report {
+        let mut summary = Summary { total: run.results.len(), ..Default::default() };
         let mut blocking_ids = Vec::new();
         let items: Vec<ItemReport> = checklist
             .items
@@ -177,12 +169,7 @@ impl Report {
                 }
             })
             .collect();
-        let Filter {
-            tags,
-            sections,
-            only,
-            skip,
-        } = opts.filter.clone();
+        let Filter { tags, sections, only, skip } = opts.filter.clone();
         Report {
             schema: SCHEMA,
             golive_version: env!("CARGO_PKG_VERSION"),
@@ -208,11 +195,7 @@ impl Report {
             },
             items,
             summary,
-            gate: Gate {
-                passed: blocking_ids.is_empty(),
-                fail_on,
-                blocking: blocking_ids,
-            },
+            gate: Gate { passed: blocking_ids.is_empty(), fail_on, blocking: blocking_ids },
         }
     }
 
@@ -230,16 +213,8 @@ impl Report {
     /// "12 items: 9 pass, 1 fail, … — gate FAILED (fail-on high): a, b"
     pub fn summary_line(&self) -> String {
         let s = &self.summary;
-        let mut counts = vec![
-            format!("{} pass", s.pass),
-            format!("{} fail", s.fail),
-            format!("{} error", s.error),
-        ];
-        for (n, word) in [
-            (s.manual_pending, "manual pending"),
-            (s.waived, "waived"),
-            (s.skipped, "skipped"),
-        ] {
+        let mut counts = vec![format!("{} pass", s.pass), format!("{} fail", s.fail), format!("{} error", s.error)];
+        for (n, word) in [(s.manual_pending, "manual pending"), (s.waived, "waived"), (s.skipped, "skipped")] {
             if n > 0 {
                 counts.push(format!("{n} {word}"));
             }
@@ -247,27 +222,16 @@ impl Report {
         let verdict = if self.gate.passed {
             format!("gate PASSED (fail-on {})", self.gate.fail_on.as_str())
         } else {
-            format!(
-                "gate FAILED (fail-on {}): {} blocking",
-                self.gate.fail_on.as_str(),
-                self.gate.blocking.len()
-            )
+            format!("gate FAILED (fail-on {}): {} blocking", self.gate.fail_on.as_str(), self.gate.blocking.len())
         };
         format!("{} items: {} — {verdict}", s.total, counts.join(", "))
     }
 }
 
 fn host_info() -> HostInfo {
-    let hostname = nix::unistd::gethostname()
-        .ok()
-        .map(|h| h.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let os =
-        sysinfo::System::long_os_version().unwrap_or_else(|_| std::env::consts::OS.to_string());
-    let user = nix::unistd::User::from_uid(nix::unistd::getuid())
-        .ok()
-        .flatten()
-        .map(|u| u.name);
+    let hostname = nix::unistd::gethostname().ok().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default();
+    let os = sysinfo::System::long_os_version().unwrap_or_else(|_| std::env::consts::OS.to_string());
+    let user = nix::unistd::User::from_uid(nix::unistd::getuid()).ok().flatten().map(|u| u.name);
     HostInfo { hostname, os, user }
 }
 
@@ -302,10 +266,7 @@ impl FromStr for Format {
         match s {
             "table" => Ok(Format::Table),
             "json" => Ok(Format::Json),
-            other => Err(format!(
-                "unknown output format `{other}`; formats are: {}",
-                Format::NAMES.join(", ")
-            )),
+            other => Err(format!("unknown output format `{other}`; formats are: {}", Format::NAMES.join(", "))),
         }
     }
 }
@@ -333,20 +294,12 @@ impl FromStr for OutputSpec {
             Some((f, p)) => (f, Some(PathBuf::from(p))),
             None => (s, None),
         };
-        Ok(OutputSpec {
-            format: format.parse()?,
-            path,
-        })
+        Ok(OutputSpec { format: format.parse()?, path })
     }
 }
 
 /// Renders one format, with every secret masked.
-pub fn render(
-    format: Format,
-    report: &Report,
-    style: &Style,
-    redactor: &Redactor,
-) -> Result<String, String> {
+pub fn render(format: Format, report: &Report, style: &Style, redactor: &Redactor) -> Result<String, String> {
     let text = format.render(report, style, redactor)?;
     Ok(redactor.redact(&text).into_owned())
 }
@@ -357,23 +310,9 @@ mod tests {
 
     #[test]
     fn outputs_parse_with_optional_paths() {
-        assert_eq!(
-            "json=out/r.json".parse::<OutputSpec>().unwrap().path,
-            Some(PathBuf::from("out/r.json"))
-        );
-        assert_eq!(
-            "table".parse::<OutputSpec>().unwrap(),
-            OutputSpec {
-                format: Format::Table,
-                path: None
-            }
-        );
-        assert!(
-            "xml"
-                .parse::<OutputSpec>()
-                .unwrap_err()
-                .contains("formats are: table, json")
-        );
+        assert_eq!("json=out/r.json".parse::<OutputSpec>().unwrap().path, Some(PathBuf::from("out/r.json")));
+        assert_eq!("table".parse::<OutputSpec>().unwrap(), OutputSpec { format: Format::Table, path: None });
+        assert!("xml".parse::<OutputSpec>().unwrap_err().contains("formats are: table, json"));
         assert!("json=".parse::<OutputSpec>().is_err());
     }
 
@@ -383,14 +322,8 @@ mod tests {
         assert!(blocks(Severity::High, Fail, false, Severity::High));
         assert!(blocks(Severity::Critical, Manual, false, Severity::High));
         assert!(!blocks(Severity::Medium, Error, false, Severity::High));
-        assert!(
-            blocks(Severity::High, Skipped, false, Severity::High),
-            "skipped by a failed dependency blocks"
-        );
-        assert!(
-            !blocks(Severity::High, Skipped, true, Severity::High),
-            "filtered out does not"
-        );
+        assert!(blocks(Severity::High, Skipped, false, Severity::High), "skipped by a failed dependency blocks");
+        assert!(!blocks(Severity::High, Skipped, true, Severity::High), "filtered out does not");
         assert!(!blocks(Severity::Critical, Pass, false, Severity::Info));
     }
 }

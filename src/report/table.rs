@@ -18,16 +18,8 @@ pub fn render(report: &Report, style: &Style) -> String {
     };
     out.push_str(&format!("{title}\n"));
     for section in report.sections() {
-        let items: Vec<&ItemReport> = report
-            .items
-            .iter()
-            .filter(|i| i.section == section)
-            .collect();
-        out.push_str(&format!(
-            "\n{section} ({} item{})\n",
-            items.len(),
-            if items.len() == 1 { "" } else { "s" }
-        ));
+        let items: Vec<&ItemReport> = report.items.iter().filter(|i| i.section == section).collect();
+        out.push_str(&format!("\n{section} ({} item{})\n", items.len(), if items.len() == 1 { "" } else { "s" }));
         let mut table = Table::new();
         table.load_style(presets::UTF8_FULL_CONDENSED);
         table.set_content_arrangement(ContentArrangement::Dynamic);
@@ -37,14 +29,7 @@ pub fn render(report: &Report, style: &Style) -> String {
         } else {
             table.force_no_tty();
         }
-        table.set_header([
-            "ID",
-            "Title",
-            "Severity",
-            "Outcome",
-            "Expected → observed",
-            "Time",
-        ]);
+        table.set_header(["ID", "Title", "Severity", "Outcome", "Expected → observed", "Time"]);
         for item in items {
             table.add_row(vec![
                 Cell::new(&item.id),
@@ -52,11 +37,7 @@ pub fn render(report: &Report, style: &Style) -> String {
                 Cell::new(item.severity.as_str()),
                 outcome_cell(item, style.color),
                 Cell::new(detail(item)),
-                Cell::new(if item.attempts == 0 {
-                    "—".to_string()
-                } else {
-                    duration_text(item)
-                }),
+                Cell::new(if item.attempts == 0 { "—".to_string() } else { duration_text(item) }),
             ]);
         }
         out.push_str(&table.to_string());
@@ -66,15 +47,8 @@ pub fn render(report: &Report, style: &Style) -> String {
     if !blocking.is_empty() {
         out.push_str("\nBlocking the launch:\n");
         for item in blocking {
-            let why = item
-                .reason
-                .clone()
-                .unwrap_or_else(|| item.outcome.as_str().to_string());
-            let owner = item
-                .owner
-                .as_ref()
-                .map(|o| format!(" [owner: {o}]"))
-                .unwrap_or_default();
+            let why = item.reason.clone().unwrap_or_else(|| item.outcome.as_str().to_string());
+            let owner = item.owner.as_ref().map(|o| format!(" [owner: {o}]")).unwrap_or_default();
             out.push_str(&format!(
                 "  - {} ({}, {}): {why}{owner}\n",
                 item.id,
@@ -85,11 +59,7 @@ pub fn render(report: &Report, style: &Style) -> String {
     }
     let summary = report.summary_line();
     if style.color {
-        let color = if report.gate.passed {
-            "\x1b[1;32m"
-        } else {
-            "\x1b[1;31m"
-        };
+        let color = if report.gate.passed { "\x1b[1;32m" } else { "\x1b[1;31m" };
         out.push_str(&format!("\n{color}{summary}\x1b[0m\n"));
     } else {
         out.push_str(&format!("\n{summary}\n"));
@@ -98,14 +68,8 @@ pub fn render(report: &Report, style: &Style) -> String {
 }
 
 fn duration_text(item: &ItemReport) -> String {
-    let d = format_duration(std::time::Duration::from_secs_f64(
-        item.duration_ms / 1000.0,
-    ));
-    if item.attempts > 1 {
-        format!("{d} ({} tries)", item.attempts)
-    } else {
-        d
-    }
+    let d = format_duration(std::time::Duration::from_secs_f64(item.duration_ms / 1000.0));
+    if item.attempts > 1 { format!("{d} ({} tries)", item.attempts) } else { d }
 }
 
 fn outcome_text(item: &ItemReport) -> String {
@@ -135,25 +99,15 @@ fn outcome_cell(item: &ItemReport, color: bool) -> Cell {
 fn detail(item: &ItemReport) -> String {
     let mut lines = Vec::new();
     match item.outcome {
-        Outcome::Error => lines.push(format!(
-            "error: {}",
-            item.reason.as_deref().unwrap_or("unknown")
-        )),
+        Outcome::Error => lines.push(format!("error: {}", item.reason.as_deref().unwrap_or("unknown"))),
         Outcome::Skipped => lines.push(item.reason.clone().unwrap_or_default()),
         Outcome::Manual => {
-            let owner = item
-                .owner
-                .as_ref()
-                .map(|o| format!(" (owner: {o})"))
-                .unwrap_or_default();
+            let owner = item.owner.as_ref().map(|o| format!(" (owner: {o})")).unwrap_or_default();
             lines.push(format!("awaiting attestation{owner}"));
         }
         _ => {}
     }
-    if matches!(
-        item.outcome,
-        Outcome::Pass | Outcome::Fail | Outcome::Waived
-    ) {
+    if matches!(item.outcome, Outcome::Pass | Outcome::Fail | Outcome::Waived) {
         let mut expectations: Vec<_> = item.expectations.iter().collect();
         expectations.sort_by_key(|e| e.passed);
         for e in expectations {

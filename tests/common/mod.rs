@@ -13,9 +13,7 @@ pub struct Workdir {
 
 impl Workdir {
     pub fn new() -> Workdir {
-        Workdir {
-            dir: tempfile::tempdir().expect("temp dir"),
-        }
+        Workdir { dir: tempfile::tempdir().expect("temp dir") }
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -32,17 +30,13 @@ impl Workdir {
     }
 
     pub fn read(&self, name: &str) -> String {
-        std::fs::read_to_string(self.path(name))
-            .unwrap_or_else(|e| panic!("cannot read {name}: {e}"))
+        std::fs::read_to_string(self.path(name)).unwrap_or_else(|e| panic!("cannot read {name}: {e}"))
     }
 
     /// The golive binary, run in this directory, as CI would (no colour, no progress).
     pub fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_golive"));
-        c.args(args)
-            .current_dir(self.dir.path())
-            .env("CI", "true")
-            .env_remove("NO_COLOR");
+        c.args(args).current_dir(self.dir.path()).env("CI", "true").env_remove("NO_COLOR");
         c
     }
 
@@ -64,9 +58,7 @@ impl Workdir {
         for (k, v) in env {
             c.env(k, v);
         }
-        tokio::task::spawn_blocking(move || c.output().expect("golive runs"))
-            .await
-            .unwrap()
+        tokio::task::spawn_blocking(move || c.output().expect("golive runs")).await.unwrap()
     }
 
     /// `golive run FILE -o json=report.json`: the parsed report and the process output.
@@ -74,12 +66,8 @@ impl Workdir {
         let mut args = vec!["run", file, "--output", "json=report.json", "--quiet"];
         args.extend_from_slice(extra);
         let out = self.run(&args).await;
-        let text = std::fs::read_to_string(self.path("report.json")).unwrap_or_else(|e| {
-            panic!(
-                "no report ({e}); stderr: {}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
+        let text = std::fs::read_to_string(self.path("report.json"))
+            .unwrap_or_else(|e| panic!("no report ({e}); stderr: {}", String::from_utf8_lossy(&out.stderr)));
         (serde_json::from_str(&text).expect("report is JSON"), out)
     }
 }
@@ -113,10 +101,5 @@ pub fn fact<'a>(report: &'a Value, id: &str, fact: &str) -> &'a Value {
 /// Panics with the item's JSON when its outcome is not the expected one.
 pub fn assert_outcome(report: &Value, id: &str, expected: &str) {
     let got = outcome(report, id);
-    assert_eq!(
-        got,
-        expected,
-        "item {id}: {}",
-        serde_json::to_string_pretty(item(report, id)).unwrap()
-    );
+    assert_eq!(got, expected, "item {id}: {}", serde_json::to_string_pretty(item(report, id)).unwrap());
 }
