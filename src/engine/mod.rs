@@ -347,3 +347,127 @@ pub fn judge(item: &Item, observed: Result<Facts, String>) -> ItemResult {
     }
     result
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checklist::Severity;
+    use crate::diag::Loc;
+    use crate::engine::matcher::Matcher;
+    use crate::probe::{FactSpec, ProbeError, ProbeSpec};
+    use crate::value::FactType;
+    use futures::future::BoxFuture;
+
+    fn panics<'a>(_: &'a ProbeInput, _: &'a Shared) -> BoxFuture<'a, Result<Facts, ProbeError>> {
+        Box::pin(async { panic!("probe bug") })
+    }
+
+    fn hangs<'a>(_: &'a ProbeInput, _: &'a Shared) -> BoxFuture<'a, Result<Facts, ProbeError>> {
+        Box::pin(async {
+            std::future::pending::<()>().await;
+            unreachable!()
+        })
+    }
+
+    fn blocks_thread<'a>(_: &'a ProbeInput, _: &'a Shared) -> BoxFuture<'a, Result<Facts, ProbeError>> {
+        Box::pin(crate::probe::blocking(|| {
+            std::thread::sleep(Duration::from_secs(2));
+            Ok(Facts::default())
+        }))
+    }
+
+    fn answers<'a>(_: &'a ProbeInput, _: &'a Shared) -> BoxFuture<'a, Result<Facts, ProbeError>> {
+        Box::pin(async {
+            let mut f = Facts::default();
+            f.set("answer", Value::Int(42));
+            Ok(f)
+        })
+    }
+
+    const FACTS: &[FactSpec] = &[FactSpec::new("answer", FactType::Integer, "")];
+    static PANICS: ProbeSpec =
+        ProbeSpec { kind: "t", summary: "", params: &[], facts: FACTS, default_expect: &[], observe: Some(panics) };
+    static HANGS: ProbeSpec =
+        ProbeSpec { kind: "t", summary: "", params: &[], facts: FACTS, default_expect: &[], observe: Some(hangs) };
+    static BLOCKS: ProbeSpec = ProbeSpec {
+        kind: "t",
+        summary: "",
+        params: &[],
+        facts: FACTS,
+        default_expect: &[],
+        observe: Some(blocks_thread),
+    };
+    static ANSWERS: ProbeSpec =
+        ProbeSpec { kind: "t", summary: "", params: &[], facts: FACTS, default_expect: &[], observe: Some(answers) };
+
+    fn item(id: &str, probe: &'static ProbeSpec, depends_on: &[&str]) -> Arc<Item> {
+        Arc::new(Item {
+            id: id.into(),
+            title: id.into(),
+            section: "s".into(),
+            severity: Severity::High,
+            tags: vec![],
+            depends_on: depends_on.iter().map(|s| s.to_string()).collect(),
+            depends_on_loc: None,
+            timeout: Duration::from_millis(300),
+            retries: 0,
+            retry_delay: Duration::ZERO,
+            description: None,
+            references: vec![],
+            owner: None,
+            probe,
+            params: Default::default(),
+            params_shown: Default::default(),
+            expect: vec![crate::checklist::Expectation {
+                fact: "answer".into(),
+                matcher: Matcher::Equals(Value::Int(42)),
+            }],
+            loc: Loc { file: 0, span: 0..0 },
+            source: String::new(),
+        })
+    }
+
+    fn checklist(items: Vec<Arc<Item>>) -> Checklist {
+        Checklist {
+            name: "t".into(),
+            version: None,
+            description: None,
+            files: vec![],
+            items,
+            redactor: Default::default(),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn panics_and_hangs_end_their_item_only() {
+        let c = checklist(vec![
+            item("panics", &PANICS, &[]),
+            item("hangs", &HANGS, &[]),
+            item("blocks", &BLOCKS, &[]),
+            item("fine", &ANSWERS, &[]),
+            item("after-panic", &ANSWERS, &["panics"]),
+        ]);
+        let started = Instant::now();
+        let run = run(&c, &RunOptions::default(), Arc::new(NoObserver)).await;
+        assert!(started.elapsed() < Duration::from_secs(10), "a hung probe held the run");
+        let r = &run.results;
+        assert_eq!((r[0].outcome, r[0].reason.as_deref()), (Outcome::Error, Some("probe panicked: probe bug")));
+        assert_eq!((r[1].outcome, r[1].reason.as_deref()), (Outcome::Error, Some("timed out after 300ms")));
+        assert_eq!((r[2].outcome, r[2].reason.as_deref()), (Outcome::Error, Some("timed out after 300ms")));
+        assert_eq!(r[3].outcome, Outcome::Pass);
+        assert_eq!(r[4].outcome, Outcome::Skipped);
+        assert_eq!(r[4].reason.as_deref(), Some("dependency `panics` did not pass (error)"));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn concurrency_bounds_items_in_flight() {
+        let items: Vec<_> = (0..6).map(|i| item(&format!("h{i}"), &HANGS, &[])).collect();
+        let c = checklist(items);
+        let opts = RunOptions { concurrency: 2, ..Default::default() };
+        let started = Instant::now();
+        let run = run(&c, &opts, Arc::new(NoObserver)).await;
+        // Six 300 ms timeouts, two at a time: three rounds.
+        assert!(started.elapsed() >= Duration::from_millis(850), "{:?}", started.elapsed());
+        assert!(run.results.iter().all(|r| r.outcome == Outcome::Error));
+    }
+}
