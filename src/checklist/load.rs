@@ -990,13 +990,13 @@ impl Loader<'_> {
         }
         // A table that is not a matcher names facts below this one: `headers = { server = … }`.
         let family = spec.facts.iter().any(|f| f.dynamic_prefix().is_some_and(|p| p.starts_with(&format!("{fact}."))));
-        if let (Some(entries), true) = (value.as_table(), family) {
-            if !matcher::is_operator_table(entries) {
-                for (k, v) in entries {
-                    self.expectation(spec, &format!("{fact}.{}", k.name), k, v, what, out);
-                }
-                return;
+        if let (Some(entries), true) = (value.as_table(), family)
+            && !matcher::is_operator_table(entries)
+        {
+            for (k, v) in entries {
+                self.expectation(spec, &format!("{fact}.{}", k.name), k, v, what, out);
             }
+            return;
         }
         let names: Vec<&str> = spec.facts.iter().map(|f| f.name).collect();
         let mut d = Diagnostic::error(Code::UnknownFact, format!("{what}: probe `{}` has no fact `{fact}`", spec.kind))

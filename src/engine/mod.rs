@@ -246,10 +246,10 @@ fn selection(items: &[Arc<Item>], filter: &Filter) -> Vec<bool> {
     let mut chosen: HashSet<&str> = HashSet::new();
     let mut stack: Vec<&str> = items.iter().filter(|i| filter.matches(i)).map(|i| i.id.as_str()).collect();
     while let Some(id) = stack.pop() {
-        if chosen.insert(id) {
-            if let Some(item) = index.get(id) {
-                stack.extend(item.depends_on.iter().map(String::as_str));
-            }
+        if chosen.insert(id)
+            && let Some(item) = index.get(id)
+        {
+            stack.extend(item.depends_on.iter().map(String::as_str));
         }
     }
     items.iter().map(|i| !chosen.contains(i.id.as_str())).collect()

@@ -101,13 +101,7 @@ fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Resu
         if input.wants("stdout_json") {
             let json: serde_json::Value = serde_json::from_slice(&out)
                 .map_err(|e| ProbeError::new(format!("stdout is not JSON ({e}); stdout_json needs JSON output")))?;
-            for wanted in &input.wanted {
-                if let Some(pointer) = wanted.strip_prefix("stdout_json.") {
-                    if let Some(v) = json.pointer(pointer) {
-                        facts.set(wanted.clone(), Value::from_json(v));
-                    }
-                }
-            }
+            super::json_pointer_facts(&mut facts, &input.wanted, "stdout_json", &json);
         }
         facts.set("stdout", Value::Str(String::from_utf8_lossy(&out).into_owned()));
         facts.set("stderr", Value::Str(String::from_utf8_lossy(&err).into_owned()));

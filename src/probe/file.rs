@@ -102,10 +102,10 @@ fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Resu
             let age = SystemTime::now().duration_since(modified).unwrap_or_default();
             facts.set("modified_age", Value::Duration(age));
         }
-        if ft.is_symlink() {
-            if let Ok(target) = std::fs::read_link(&path) {
-                facts.set("symlink_target", Value::Str(target.display().to_string()));
-            }
+        if ft.is_symlink()
+            && let Ok(target) = std::fs::read_link(&path)
+        {
+            facts.set("symlink_target", Value::Str(target.display().to_string()));
         }
         if (want_contents || want_sha) && !ft.is_dir() {
             use std::io::Read;

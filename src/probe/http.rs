@@ -225,20 +225,20 @@ fn observe<'a>(input: &'a ProbeInput, shared: &'a Shared) -> BoxFuture<'a, Resul
                 .or_default()
                 .push(String::from_utf8_lossy(value.as_bytes()).into_owned());
         }
-        if response.status().is_redirection() {
-            if let Some(location) = headers.get("location").and_then(|v| v.first()) {
-                facts.set("redirect_location", Value::str(location));
-            }
+        if response.status().is_redirection()
+            && let Some(location) = headers.get("location").and_then(|v| v.first())
+        {
+            facts.set("redirect_location", Value::str(location));
         }
         for (name, values) in &headers {
             facts.set(format!("headers.{name}"), Value::str(values.join(", ")));
         }
         // Asked-for header facts are matched case-insensitively: `headers.Content-Type`.
         for wanted in &input.wanted {
-            if let Some(name) = wanted.strip_prefix("headers.") {
-                if let Some(values) = headers.get(&name.to_ascii_lowercase()) {
-                    facts.set(wanted.clone(), Value::str(values.join(", ")));
-                }
+            if let Some(name) = wanted.strip_prefix("headers.")
+                && let Some(values) = headers.get(&name.to_ascii_lowercase())
+            {
+                facts.set(wanted.clone(), Value::str(values.join(", ")));
             }
         }
         if input.wants("body") || input.wants("body_json") {
@@ -247,15 +247,7 @@ fn observe<'a>(input: &'a ProbeInput, shared: &'a Shared) -> BoxFuture<'a, Resul
             let text = String::from_utf8_lossy(&body).into_owned();
             if input.wants("body_json") {
                 match serde_json::from_slice::<serde_json::Value>(&body) {
-                    Ok(json) => {
-                        for wanted in &input.wanted {
-                            if let Some(pointer) = wanted.strip_prefix("body_json.") {
-                                if let Some(v) = json.pointer(pointer) {
-                                    facts.set(wanted.clone(), Value::from_json(v));
-                                }
-                            }
-                        }
-                    }
+                    Ok(json) => super::json_pointer_facts(&mut facts, &input.wanted, "body_json", &json),
                     Err(e) => {
                         return Err(ProbeError::new(format!(
                             "the body is not JSON ({e}); body_json needs a JSON response"
@@ -296,17 +288,25 @@ fn version_name(v: reqwest::Version) -> &'static str {
     }
 }
 
-/// reqwest's error with its causes ("error sending request: … connection refused").
+/// reqwest's error, short: the root cause for connection failures ("connection failed:
+/// Connection refused (os error 111)"), otherwise the error with its causes.
 fn describe_error(e: &reqwest::Error) -> String {
-    let mut message = if e.is_connect() { "connection failed".to_string() } else { e.to_string() };
+    let mut causes = Vec::new();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
-        let text = s.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
+        causes.push(s.to_string());
         source = s.source();
+    }
+    if e.is_connect() {
+        let root = causes.last().cloned().unwrap_or_else(|| e.to_string());
+        return format!("connection failed: {root}");
+    }
+    let mut message = e.to_string();
+    for cause in causes {
+        if !message.contains(&cause) {
+            message.push_str(": ");
+            message.push_str(&cause);
+        }
     }
     message
 }

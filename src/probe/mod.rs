@@ -256,6 +256,18 @@ impl Facts {
     }
 }
 
+/// Sets a `prefix.<pointer>` fact for every such fact an item asks for that the JSON
+/// document has (`body_json./status`, `stdout_json./0/ok`).
+pub fn json_pointer_facts(facts: &mut Facts, wanted: &BTreeSet<String>, prefix: &str, json: &serde_json::Value) {
+    for name in wanted {
+        if let Some(pointer) = name.strip_prefix(prefix).and_then(|rest| rest.strip_prefix('.'))
+            && let Some(value) = json.pointer(pointer)
+        {
+            facts.set(name.clone(), Value::from_json(value));
+        }
+    }
+}
+
 /// Why a probe could not observe: the message becomes the item's `error`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ProbeError(pub String);

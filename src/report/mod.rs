@@ -290,7 +290,7 @@ impl FromStr for OutputSpec {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         let (format, path) = match s.split_once('=') {
-            Some((f, p)) if p.is_empty() => return Err(format!("`{f}=` needs a path after `=`")),
+            Some((f, "")) => return Err(format!("`{f}=` needs a path after `=`")),
             Some((f, p)) => (f, Some(PathBuf::from(p))),
             None => (s, None),
         };
