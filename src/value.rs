@@ -106,6 +106,19 @@ impl Value {
         }
     }
 
+    /// A copy with every secret in its strings masked.
+    pub fn redacted(&self, redactor: &crate::redact::Redactor) -> Value {
+        match self {
+            Value::Str(s) => Value::Str(redactor.redact(s).into_owned()),
+            Value::Version(s) => Value::Version(redactor.redact(s).into_owned()),
+            Value::List(items) => Value::List(items.iter().map(|v| v.redacted(redactor)).collect()),
+            Value::Map(map) => {
+                Value::Map(map.iter().map(|(k, v)| (redactor.redact(k).into_owned(), v.redacted(redactor))).collect())
+            }
+            other => other.clone(),
+        }
+    }
+
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Null => "null",

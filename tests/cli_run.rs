@@ -169,6 +169,16 @@ async fn filters_select_items_and_pull_in_their_dependencies() {
     assert_outcome(&report, "db.migrations", "skipped");
     assert_outcome(&report, "infra.health", "skipped");
 
+    // An explicit --skip is not pulled back in as a dependency.
+    let (report, _) = w.run_json("golive.toml", &["--only", "db.migrations", "--skip", "db.port"]).await;
+    assert_outcome(&report, "db.port", "skipped");
+    assert_eq!(item(&report, "db.migrations")["reason"], "dependency `db.port` did not pass (skipped)");
+
+    // A filter that selects nothing is a mistake, not a green run.
+    let out = w.run(&["run", "--tag", "smoek"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no item matches --tag smoek"), "{}", stderr(&out));
+
     let (report, _) = w.run_json("golive.toml", &["--section", "infrastructure"]).await;
     assert_outcome(&report, "infra.metrics", "fail");
     assert_outcome(&report, "ops.rollback", "skipped");
@@ -255,6 +265,8 @@ async fn secrets_never_appear_in_any_output() {
     // A careless server that echoes the token back in its body and a header.
     let http = HttpServer::start(vec![
         Route::new("/echo").status(500).header("x-debug", &format!("auth={TOKEN}")).body(format!("bad token {TOKEN}")),
+        // The table cuts observed values at 60 characters: the cut falls inside the token.
+        Route::new("/long").body(format!("{}{TOKEN} and more", "x".repeat(50))),
     ])
     .await;
     let closed = closed_port();
@@ -295,10 +307,35 @@ id = "cmd"
 probe = "command"
 argv = ["sh", "-c", "echo token is $0; exit 1", "${{api_token}}"]
 expect = {{ exit_code = 0, stdout = {{ contains = "nothing" }} }}
+
+[[item]]
+id = "long-body"
+probe = "http"
+url = "http://127.0.0.1:{port}/long"
+expect = {{ body = {{ contains = "nothing" }} }}
+
+[[item]]
+id = "probed-only"
+probe = "env"
+name = "GOLIVE_TEST_PROBED_ONLY"
+
+[[item]]
+id = "printed"
+probe = "command"
+argv = ["printenv", "GOLIVE_TEST_PROBED_ONLY"]
+expect = {{ stdout = "nothing" }}
+depends_on = ["probed-only"]
 "#
         ),
     );
-    let env = [("GOLIVE_TEST_TOKEN", TOKEN), ("GOLIVE_TEST_DB_PASSWORD", ENV_PASSWORD)];
+    const PROBED: &str = "probed-value-9931";
+    let env =
+        [("GOLIVE_TEST_TOKEN", TOKEN), ("GOLIVE_TEST_DB_PASSWORD", ENV_PASSWORD), ("GOLIVE_TEST_PROBED_ONLY", PROBED)];
+    // A diagnostic that quotes a value must not quote a secret either.
+    w.write("bad.toml", "[[item]]\nid = \"m\"\nprobe = \"http\"\nurl = \"http://127.0.0.1:1/\"\nmethod = \"${env:GOLIVE_TEST_TOKEN}\"\n");
+    let bad_out = w.run_env(&["validate", "bad.toml"], &env).await;
+    assert_eq!(bad_out.status.code(), Some(2));
+    assert!(stderr(&bad_out).contains("`method` must be one of"), "{}", stderr(&bad_out));
     let out = w
         .run_env(&["run", "--output", "table", "--output", "json=report.json", "--output", "table=table.txt"], &env)
         .await;
@@ -311,8 +348,10 @@ expect = {{ exit_code = 0, stdout = {{ contains = "nothing" }} }}
     let report: serde_json::Value = serde_json::from_str(&w.read("report.json")).unwrap();
     assert_outcome(&report, "echo", "fail");
     assert_outcome(&report, "literal-password", "error");
+    assert_outcome(&report, "printed", "fail");
     let requests = http.requests();
-    assert_eq!(requests[0].header("authorization"), Some(format!("Bearer {TOKEN}").as_str()));
+    let echo = requests.iter().find(|r| r.path == "/echo").expect("the echo item ran");
+    assert_eq!(echo.header("authorization"), Some(format!("Bearer {TOKEN}").as_str()));
     assert_eq!(item(&report, "echo")["params"]["headers"]["Authorization"], "***");
     assert_eq!(item(&report, "env-password")["params"]["url"], format!("http://app:***@127.0.0.1:{closed}/health"));
 
@@ -325,9 +364,10 @@ expect = {{ exit_code = 0, stdout = {{ contains = "nothing" }} }}
         ("json run stderr", stderr(&json_out)),
         ("list", stdout(&list_out) + &stderr(&list_out)),
         ("validate", stdout(&validate_out) + &stderr(&validate_out)),
+        ("invalid checklist", stderr(&bad_out)),
     ];
     for (name, text) in &outputs {
-        for secret in [TOKEN, PASSWORD, ENV_PASSWORD] {
+        for secret in [TOKEN, PASSWORD, ENV_PASSWORD, PROBED, &TOKEN[..12]] {
             assert!(!text.contains(secret), "{name} shows a secret:\n{text}");
         }
     }

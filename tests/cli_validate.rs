@@ -190,6 +190,8 @@ fn conflicting_vars_from_two_includes_are_an_error() {
     let out = golive(&w).args(["validate", "--format", "short", "root.toml"]).assert().code(2);
     let text = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
     assert!(text.contains("error[GL015]: var `host` is given two different values"), "{text}");
+    // So does --var.
+    golive(&w).args(["validate", "root.toml", "--var", "host=cli.example"]).assert().code(0);
     // The including file settles it.
     w.write("root.toml", "[checklist]\ninclude = [\"a.toml\", \"b.toml\"]\n[vars]\nhost = \"root.example\"\n");
     golive(&w).args(["validate", "root.toml"]).assert().code(0);

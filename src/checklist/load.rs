@@ -38,6 +38,8 @@ pub struct Loaded {
     pub checklist: Option<Checklist>,
     pub sources: Sources,
     pub diagnostics: Vec<Diagnostic>,
+    /// The secrets met while loading, to mask diagnostics that quote values.
+    pub redactor: Redactor,
 }
 
 const TOP_KEYS: &[&str] = &["checklist", "vars", "defaults", "item"];
@@ -102,6 +104,8 @@ struct Loader<'o> {
     resolving: Vec<String>,
     warned: BTreeSet<String>,
     redactor: Redactor,
+    /// Each file's effective defaults, computed once (so a problem is reported once).
+    defaults: HashMap<usize, Defaults>,
 }
 
 pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Loaded {
@@ -117,10 +121,13 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Loaded {
         resolving: Vec::new(),
         warned: BTreeSet::new(),
         redactor: Redactor::default(),
+        defaults: HashMap::new(),
     };
     let roots: Vec<usize> = paths.iter().filter_map(|p| l.load_file(p, None, None)).collect();
     if !roots.is_empty() {
-        l.vars = l.merge_vars_of(&roots, &BTreeSet::new());
+        // A --var settles a conflict between included files as an including file would.
+        let settled: BTreeSet<String> = opts.vars.iter().map(|(name, _)| name.clone()).collect();
+        l.vars = l.merge_vars_of(&roots, &settled);
         for (name, value) in &opts.vars {
             let loc = Loc { file: l.docs[roots[0]].id, span: 0..0 };
             l.vars.insert(name.clone(), VarDef { value: Some(value.replace("${", "$${")), loc });
@@ -162,7 +169,7 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Loaded {
             redactor: l.redactor.clone(),
         })
     };
-    Loaded { checklist, sources: l.sources, diagnostics: l.diags }
+    Loaded { checklist, sources: l.sources, diagnostics: l.diags, redactor: l.redactor }
 }
 
 fn loc_of_key(file: FileId, key: &SKey) -> Loc {
@@ -399,6 +406,15 @@ impl Loader<'_> {
 
     /// A file's defaults: its own over those of the file that includes it.
     fn defaults_for(&mut self, index: usize) -> Defaults {
+        if let Some(done) = self.defaults.get(&index) {
+            return done.clone();
+        }
+        let d = self.compute_defaults(index);
+        self.defaults.insert(index, d.clone());
+        d
+    }
+
+    fn compute_defaults(&mut self, index: usize) -> Defaults {
         let mut d = match self.docs[index].parent {
             Some(parent) => self.defaults_for(parent),
             None => Defaults::default(),

@@ -41,6 +41,7 @@ pub fn run(args: ListArgs) -> u8 {
         ]);
     }
     println!("{table}");
-    println!("{} items", checklist.items.len());
+    let n = checklist.items.len();
+    println!("{n} item{}", if n == 1 { "" } else { "s" });
     exit::PASSED
 }

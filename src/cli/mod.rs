@@ -78,7 +78,7 @@ fn load_and_report(files: &[PathBuf], vars: &[(String, String)], mode: LoadMode)
     let loaded = load(files, &LoadOptions { vars: vars.to_vec(), mode });
     if !loaded.diagnostics.is_empty() {
         let text = diag::render(&loaded.sources, &loaded.diagnostics);
-        eprint!("{text}");
+        eprint!("{}", loaded.redactor.redact(&text));
     }
     let ok = loaded.checklist.is_some();
     (loaded, ok)

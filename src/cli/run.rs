@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::{ColorChoice, exit, load_and_report, parse_var, use_color};
 use crate::checklist::{Item, LoadMode, Severity};
 use crate::engine::{self, Filter, ItemResult, Observer, RunOptions};
-use crate::report::{Format, OutputSpec, Report, Style, render};
+use crate::report::{Format, OutputSpec, Report, Style, render, run_redactor};
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
@@ -112,6 +112,10 @@ pub fn run(args: RunArgs) -> u8 {
             return exit::INVALID;
         }
     }
+    if !checklist.items.iter().any(|i| filter.matches(i)) {
+        eprintln!("error: no item matches {}; see `golive list`", filter.describe());
+        return exit::INVALID;
+    }
     let opts = RunOptions { concurrency: args.concurrency as usize, deadline: args.deadline, filter };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("golive-worker").build() {
         Ok(rt) => rt,
@@ -127,14 +131,15 @@ pub fn run(args: RunArgs) -> u8 {
     // Hung probes may still hold blocking threads; do not wait for them.
     runtime.shutdown_background();
 
-    let report = Report::build(&checklist, &result, &opts, args.fail_on);
+    let redactor = run_redactor(&checklist, &result);
+    let report = Report::build(&checklist, &result, &opts, args.fail_on, &redactor);
     let color = use_color(args.color, super::stdout_is_terminal());
     let style = Style { color, width: super::terminal_width() };
     let mut table_on_stdout = false;
     let mut code = if report.gate.passed { exit::PASSED } else { exit::GATE_FAILED };
     for output in &outputs {
         let style = if output.path.is_some() { Style::default() } else { style.clone() };
-        let text = match render(output.format, &report, &style, &checklist.redactor) {
+        let text = match render(output.format, &report, &style, &redactor) {
             Ok(t) => t,
             Err(e) => {
                 eprintln!("golive: {e}");
@@ -156,7 +161,7 @@ pub fn run(args: RunArgs) -> u8 {
         }
     }
     if !table_on_stdout && !args.quiet {
-        eprintln!("{}", checklist.redactor.redact(&report.summary_line()));
+        eprintln!("{}", redactor.redact(&report.summary_line()));
     }
     code
 }

@@ -42,10 +42,14 @@ pub fn run(args: ValidateArgs) -> u8 {
     match args.format {
         DiagFormat::Json => {
             let json = diag::to_json(&loaded.sources, &loaded.diagnostics);
+            let mut json = json;
+            loaded.redactor.redact_json(&mut json);
             println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
         }
-        DiagFormat::Text => eprint!("{}", diag::render(&loaded.sources, &loaded.diagnostics)),
-        DiagFormat::Short => eprint!("{}", diag::render_short(&loaded.sources, &loaded.diagnostics)),
+        DiagFormat::Text => eprint!("{}", loaded.redactor.redact(&diag::render(&loaded.sources, &loaded.diagnostics))),
+        DiagFormat::Short => {
+            eprint!("{}", loaded.redactor.redact(&diag::render_short(&loaded.sources, &loaded.diagnostics)))
+        }
     }
     let failed = errors > 0 || (args.strict && warnings > 0);
     if args.format != DiagFormat::Json {

@@ -48,7 +48,8 @@ impl CmpOp {
 #[derive(Clone, Debug)]
 pub enum Matcher {
     Equals(Value),
-    Compare(CmpOp, Value),
+    /// The operand as the checklist wrote it ("1GB", "7d") is kept for display.
+    Compare(CmpOp, Value, String),
     Contains(String),
     Matches(Regex),
     OneOf(Vec<Value>),
@@ -96,14 +97,12 @@ pub fn parse(v: &SValue, ty: FactType) -> Result<Matcher, Diagnostic> {
             Ok(if parts.len() == 1 { parts.pop().unwrap() } else { Matcher::AllOf(parts) })
         }
         SKind::Str(s) => parse_string(v, s, ty),
-        SKind::Array(items) => {
+        SKind::Array(_) => {
             if !matches!(ty, FactType::StringList | FactType::Any) {
-                return Err(err(v, format!("an array cannot match a {} fact", ty.name()))
+                return Err(err(v, format!("an array cannot match {} fact", with_article(ty.name())))
                     .hint("use { one_of = [...] } to accept several values"));
             }
-            Ok(Matcher::Equals(Value::List(
-                items.iter().map(|i| literal(i, FactType::String)).collect::<Result<_, _>>()?,
-            )))
+            Ok(Matcher::Equals(literal(v, ty)?))
         }
         _ => Ok(Matcher::Equals(literal(v, ty)?)),
     }
@@ -115,15 +114,18 @@ fn parse_operator(op: &str, v: &SValue, ty: FactType) -> Result<Matcher, Diagnos
         "equals" => Ok(Matcher::Equals(literal(v, ty)?)),
         "contains" => {
             if !text_like {
-                return Err(err(v, format!("`contains` applies to text and lists, not to a {} fact", ty.name()))
-                    .hint("compare numbers, durations and sizes with \"< 500ms\", \">= 30\" …"));
+                return Err(err(
+                    v,
+                    format!("`contains` applies to text and lists, not to {} fact", with_article(ty.name())),
+                )
+                .hint("compare numbers, durations and sizes with \"< 500ms\", \">= 30\" …"));
             }
             let s = v.as_str().ok_or_else(|| err(v, format!("`contains` takes a string, found {}", v.describe())))?;
             Ok(Matcher::Contains(s.to_string()))
         }
         "matches" => {
             if !text_like {
-                return Err(err(v, format!("`matches` applies to text, not to a {} fact", ty.name())));
+                return Err(err(v, format!("`matches` applies to text, not to {} fact", with_article(ty.name()))));
             }
             let s =
                 v.as_str().ok_or_else(|| err(v, format!("`matches` takes a regex string, found {}", v.describe())))?;
@@ -134,7 +136,7 @@ fn parse_operator(op: &str, v: &SValue, ty: FactType) -> Result<Matcher, Diagnos
         "one_of" => Ok(Matcher::OneOf(list_of_literals(v, ty)?)),
         "includes" | "excludes" => {
             if !matches!(ty, FactType::StringList | FactType::Any) {
-                return Err(err(v, format!("`{op}` applies to list facts, not to a {} fact", ty.name()))
+                return Err(err(v, format!("`{op}` applies to list facts, not to {} fact", with_article(ty.name())))
                     .hint("use `contains` for text"));
             }
             let items = match &v.kind {
@@ -149,7 +151,10 @@ fn parse_operator(op: &str, v: &SValue, ty: FactType) -> Result<Matcher, Diagnos
         },
         "length" => {
             if !matches!(ty, FactType::String | FactType::StringList | FactType::Any) {
-                return Err(err(v, format!("`length` applies to text and lists, not to a {} fact", ty.name())));
+                return Err(err(
+                    v,
+                    format!("`length` applies to text and lists, not to {} fact", with_article(ty.name())),
+                ));
             }
             Ok(Matcher::Length(Box::new(parse(v, FactType::Integer)?)))
         }
@@ -200,7 +205,7 @@ fn parse_string(v: &SValue, s: &str, ty: FactType) -> Result<Matcher, Diagnostic
         return match (ty, op) {
             (FactType::String, CmpOp::Eq) => Ok(Matcher::Equals(Value::str(operand))),
             (FactType::String, CmpOp::Ne) => Ok(Matcher::Not(Box::new(Matcher::Equals(Value::str(operand))))),
-            _ => Err(err(v, format!("`{}` does not apply to a {} fact", op.symbol(), ty.name())).hint(
+            _ => Err(err(v, format!("`{}` does not apply to {} fact", op.symbol(), with_article(ty.name()))).hint(
                 if ty == FactType::String {
                     "a string fact takes \"== text\", \"!= text\", { contains = … } or { matches = … }; to compare a literal that starts with an operator use { equals = \"…\" }"
                 } else {
@@ -210,7 +215,7 @@ fn parse_string(v: &SValue, s: &str, ty: FactType) -> Result<Matcher, Diagnostic
         };
     }
     let value = operand_value(v, operand, ty)?;
-    Ok(Matcher::Compare(op, value))
+    Ok(Matcher::Compare(op, value, operand.to_string()))
 }
 
 fn operand_value(v: &SValue, text: &str, ty: FactType) -> Result<Value, Diagnostic> {
@@ -272,6 +277,10 @@ fn literal(v: &SValue, ty: FactType) -> Result<Value, Diagnostic> {
         (SKind::Str(s), FactType::Version) => Value::Version(s.clone()),
         (SKind::Str(s), FactType::Duration) => Value::Duration(parse_duration(s).map_err(|m| err(v, m))?),
         (SKind::Str(s), FactType::Bytes) => Value::Bytes(parse_bytes(s).map_err(|m| err(v, m))?),
+        (SKind::Array(items), FactType::StringList | FactType::Any) => {
+            let element = if ty == FactType::StringList { FactType::String } else { FactType::Any };
+            Value::List(items.iter().map(|i| literal(i, element)).collect::<Result<_, _>>()?)
+        }
         (SKind::Str(s), FactType::Timestamp) | (SKind::Datetime(s), FactType::Timestamp) => {
             Value::Time(parse_time(s).map_err(|m| err(v, m))?)
         }
@@ -311,7 +320,7 @@ impl Matcher {
                 _ => false,
             },
             Matcher::Equals(want) => v.loosely_equals(want),
-            Matcher::Compare(op, want) => compare(v, want).is_some_and(|ord| op.holds(ord)),
+            Matcher::Compare(op, want, _) => compare(v, want).is_some_and(|ord| op.holds(ord)),
             Matcher::Contains(needle) => match v {
                 Value::List(items) => items.iter().any(|i| i.as_text() == Some(needle.as_str())),
                 Value::Map(map) => map.contains_key(needle),
@@ -359,9 +368,12 @@ fn compare(observed: &Value, want: &Value) -> Option<Ordering> {
         (Value::Time(a), Value::Time(b)) => Some(a.cmp(b)),
         (Value::Version(o), _) => want.as_f64().map(|w| compare_versions(o, &w.to_string())),
         (Value::Str(s), _) => {
-            // A string fact typed at run time (JSON body): compare as a number when it is one.
-            let n: f64 = s.trim().parse().ok()?;
-            n.partial_cmp(&want.as_f64()?)
+            // A string typed at run time (a JSON body): a number when it is one ("42"), else
+            // a version ("2.4.1" >= 2.4).
+            match s.trim().parse::<f64>() {
+                Ok(n) => n.partial_cmp(&want.as_f64()?),
+                Err(_) => Some(compare_versions(s, &want.as_f64()?.to_string())),
+            }
         }
         _ => observed.as_f64()?.partial_cmp(&want.as_f64()?),
     }
@@ -373,7 +385,7 @@ impl fmt::Display for Matcher {
         match self {
             Matcher::Equals(v @ Value::Str(_)) => write!(f, "== {:?}", v.to_string()),
             Matcher::Equals(v) => write!(f, "== {v}"),
-            Matcher::Compare(op, v) => write!(f, "{} {v}", op.symbol()),
+            Matcher::Compare(op, _, written) => write!(f, "{} {written}", op.symbol()),
             Matcher::Contains(s) => write!(f, "contains {s:?}"),
             Matcher::Matches(re) => write!(f, "matches /{}/", re.as_str()),
             Matcher::OneOf(items) => write!(f, "one of {}", list(items)),
@@ -419,6 +431,7 @@ mod tests {
         assert!(latency.eval(Some(&Value::Duration(Duration::from_millis(37)))));
         assert!(!latency.eval(Some(&Value::Duration(Duration::from_millis(700)))));
         assert_eq!(latency.to_string(), "< 500ms");
+        assert_eq!(m("\">= 1GB\"", FactType::Bytes).unwrap().to_string(), ">= 1GB", "shown as written");
         let disk = m("\">= 20GiB\"", FactType::Bytes).unwrap();
         assert!(!disk.eval(Some(&Value::Bytes(19 * 1024 * 1024 * 1024))));
         assert!(disk.eval(Some(&Value::Bytes(21 * 1024 * 1024 * 1024))));
@@ -431,6 +444,17 @@ mod tests {
         assert!(!v.eval(Some(&Value::Version("9.6.24".into()))));
         let tls = m("\">= TLSv1.2\"", FactType::Version).unwrap();
         assert!(tls.eval(Some(&Value::Version("TLSv1.3".into()))));
+    }
+
+    #[test]
+    fn run_time_typed_strings_compare_as_numbers_or_versions() {
+        let v = m("\">= 2.4\"", FactType::Any).unwrap();
+        assert!(v.eval(Some(&Value::str("2.4.1"))));
+        assert!(!v.eval(Some(&Value::str("2.3.9"))));
+        assert!(v.eval(Some(&Value::str("10"))));
+        let list = m("[1, 2]", FactType::Any).unwrap();
+        assert!(list.eval(Some(&Value::List(vec![Value::Int(2), Value::Int(1)]))));
+        assert!(m("{ equals = [\"a\"] }", FactType::StringList).unwrap().eval(Some(&Value::string_list(["a"]))));
     }
 
     #[test]

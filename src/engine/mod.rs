@@ -29,14 +29,14 @@ impl Filter {
         self.tags.is_empty() && self.sections.is_empty() && self.only.is_empty() && self.skip.is_empty()
     }
 
-    fn matches(&self, item: &Item) -> bool {
+    pub fn matches(&self, item: &Item) -> bool {
         (self.tags.is_empty() || item.tags.iter().any(|t| self.tags.contains(t)))
             && (self.sections.is_empty() || self.sections.contains(&item.section))
             && (self.only.is_empty() || self.only.contains(&item.id))
             && !self.skip.contains(&item.id)
     }
 
-    fn describe(&self) -> String {
+    pub fn describe(&self) -> String {
         let mut parts = Vec::new();
         for (flag, values) in
             [("--tag", &self.tags), ("--section", &self.sections), ("--only", &self.only), ("--skip", &self.skip)]
@@ -110,6 +110,8 @@ pub struct ItemResult {
     pub duration: Duration,
     /// Skipped because filters left it out (as opposed to a failed dependency).
     pub filtered_out: bool,
+    /// Values of secret facts (an `env` probe's value): masked in every output.
+    pub secret_values: Vec<String>,
 }
 
 impl ItemResult {
@@ -123,6 +125,7 @@ impl ItemResult {
             started_at: time::OffsetDateTime::now_utc(),
             duration: Duration::ZERO,
             filtered_out: false,
+            secret_values: Vec::new(),
         }
     }
 }
@@ -178,10 +181,12 @@ pub async fn run(checklist: &Checklist, opts: &RunOptions, observer: Arc<dyn Obs
         tasks.push(tokio::spawn(async move {
             let mut blocked = None;
             for (dep, mut rx) in deps {
-                let outcome = rx.wait_for(|o| o.is_some()).await.ok().and_then(|o| *o);
-                if outcome != Some(Outcome::Pass) {
-                    let what = outcome.map(Outcome::as_str).unwrap_or("did not finish");
-                    blocked = Some(format!("dependency `{dep}` did not pass ({what})"));
+                let Some(outcome) = rx.wait_for(|o| o.is_some()).await.ok().and_then(|o| *o) else {
+                    // The dependency was stopped by the deadline: so is this item.
+                    return;
+                };
+                if outcome != Outcome::Pass {
+                    blocked = Some(format!("dependency `{dep}` did not pass ({})", outcome.as_str()));
                     break;
                 }
             }
@@ -249,7 +254,8 @@ fn selection(items: &[Arc<Item>], filter: &Filter) -> Vec<bool> {
         if chosen.insert(id)
             && let Some(item) = index.get(id)
         {
-            stack.extend(item.depends_on.iter().map(String::as_str));
+            // An explicit --skip wins: its dependents are then skipped, saying why.
+            stack.extend(item.depends_on.iter().map(String::as_str).filter(|d| !filter.skip.iter().any(|s| s == d)));
         }
     }
     items.iter().map(|i| !chosen.contains(i.id.as_str())).collect()
@@ -343,6 +349,7 @@ pub fn judge(item: &Item, observed: Result<Facts, String>) -> ItemResult {
                 });
             }
             result.facts = facts.values.keys().filter_map(|k| Some((k.clone(), facts.shown(k)?))).collect();
+            result.secret_values = facts.secret.iter().filter_map(|k| facts.get(k)).map(|v| v.to_string()).collect();
         }
     }
     result

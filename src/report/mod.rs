@@ -124,7 +124,17 @@ fn blocks(severity: Severity, outcome: Outcome, filtered_out: bool, fail_on: Sev
 }
 
 impl Report {
-    pub fn build(checklist: &Checklist, run: &RunResult, opts: &RunOptions, fail_on: Severity) -> Report {
+    /// Builds the report; every text in it is already masked with `redactor`, so no later
+    /// truncation or wrapping can split a secret past the final redaction pass.
+    pub fn build(
+        checklist: &Checklist,
+        run: &RunResult,
+        opts: &RunOptions,
+        fail_on: Severity,
+        redactor: &Redactor,
+    ) -> Report {
+        let text = |s: &str| redactor.redact(s).into_owned();
+        let value = |v: &Value| v.redacted(redactor);
         let mut summary = Summary { total: run.results.len(), ..Default::default() };
         let mut blocking_ids = Vec::new();
         let items: Vec<ItemReport> = checklist
@@ -146,7 +156,7 @@ impl Report {
                 }
                 ItemReport {
                     id: item.id.clone(),
-                    title: item.title.clone(),
+                    title: text(&item.title),
                     section: item.section.clone(),
                     severity: item.severity,
                     tags: item.tags.clone(),
@@ -156,12 +166,16 @@ impl Report {
                     probe: item.probe.kind.to_string(),
                     source: item.source.clone(),
                     depends_on: item.depends_on.clone(),
-                    params: item.params_shown.clone(),
+                    params: item.params_shown.iter().map(|(k, v)| (k.clone(), value(v))).collect(),
                     outcome: r.outcome,
                     manual_status: (r.outcome == Outcome::Manual).then_some("pending"),
-                    reason: r.reason.clone(),
-                    expectations: r.expectations.clone(),
-                    facts: r.facts.clone(),
+                    reason: r.reason.as_deref().map(text),
+                    expectations: r
+                        .expectations
+                        .iter()
+                        .map(|e| ExpectationResult { observed: e.observed.as_ref().map(value), ..e.clone() })
+                        .collect(),
+                    facts: r.facts.iter().map(|(k, v)| (k.clone(), value(v))).collect(),
                     attempts: r.attempts,
                     started_at: format_time(r.started_at),
                     duration_ms: duration_ms(r.duration),
@@ -296,6 +310,18 @@ impl FromStr for OutputSpec {
         };
         Ok(OutputSpec { format: format.parse()?, path })
     }
+}
+
+/// The redactor for a run's outputs: the checklist's secrets and the values of secret
+/// facts observed during the run (an `env` probe's value may be printed by a command).
+pub fn run_redactor(checklist: &Checklist, run: &RunResult) -> Redactor {
+    let mut redactor = checklist.redactor.clone();
+    for result in &run.results {
+        for secret in &result.secret_values {
+            redactor.add(secret);
+        }
+    }
+    redactor
 }
 
 /// Renders one format, with every secret masked.

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::{ClientConfig, RootCertStore, ServerConfig, SupportedProtocolVersion};
@@ -44,20 +44,13 @@ impl TestPki {
         let mut params = CertificateParams::default();
         params.distinguished_name = name(CA_COMMON_NAME);
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::CrlSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
+        params.key_usages =
+            vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
         params.not_before = now - Duration::days(1);
         params.not_after = now + Duration::days(3650);
         let key = KeyPair::generate().expect("generate CA key");
         let cert = params.self_signed(&key).expect("self-sign CA");
-        TestPki {
-            ca_cert_pem: cert.pem(),
-            ca_cert_der: cert.der().clone(),
-            issuer: Issuer::new(params, key),
-        }
+        TestPki { ca_cert_pem: cert.pem(), ca_cert_der: cert.der().clone(), issuer: Issuer::new(params, key) }
     }
 
     /// Writes the CA certificate as `golive-test-ca.pem` in `dir`.
@@ -100,11 +93,7 @@ impl TestPki {
     /// For localhost/127.0.0.1, expired two days ago.
     pub fn expired(&self) -> LeafCert {
         let now = OffsetDateTime::now_utc();
-        self.issue(with_validity(
-            leaf_params(LOCAL),
-            now - Duration::days(30),
-            now - Duration::days(2),
-        ))
+        self.issue(with_validity(leaf_params(LOCAL), now - Duration::days(30), now - Duration::days(2)))
     }
 
     /// For localhost/127.0.0.1, expiring in `days` days plus three hours.
@@ -120,11 +109,7 @@ impl TestPki {
     /// For localhost/127.0.0.1, valid only from tomorrow on.
     pub fn not_yet_valid(&self) -> LeafCert {
         let now = OffsetDateTime::now_utc();
-        self.issue(with_validity(
-            leaf_params(LOCAL),
-            now + Duration::days(1),
-            now + Duration::days(90),
-        ))
+        self.issue(with_validity(leaf_params(LOCAL), now + Duration::days(1), now + Duration::days(90)))
     }
 
     /// Valid dates, but the only SAN is `wrong.example.test`.
@@ -228,10 +213,7 @@ impl LeafCert {
     }
 
     /// Server config limited to `versions`, e.g. `&[&rustls::version::TLS12]`.
-    pub fn server_config_with_versions(
-        &self,
-        versions: &[&'static SupportedProtocolVersion],
-    ) -> Arc<ServerConfig> {
+    pub fn server_config_with_versions(&self, versions: &[&'static SupportedProtocolVersion]) -> Arc<ServerConfig> {
         let config = ServerConfig::builder_with_provider(provider())
             .with_protocol_versions(versions)
             .expect("protocol versions")

@@ -38,12 +38,7 @@ pub struct TestRecord {
 
 impl TestRecord {
     pub fn new(name: &str, record_type: RecordType, value: &str, ttl: u32) -> Self {
-        Self {
-            name: name.to_string(),
-            record_type,
-            value: value.to_string(),
-            ttl,
-        }
+        Self { name: name.to_string(), record_type, value: value.to_string(), ttl }
     }
 
     pub fn a(name: &str, ip: &str, ttl: u32) -> Self {
@@ -59,12 +54,7 @@ impl TestRecord {
     }
 
     pub fn mx(name: &str, preference: u16, exchange: &str, ttl: u32) -> Self {
-        Self::new(
-            name,
-            RecordType::MX,
-            &format!("{preference} {exchange}"),
-            ttl,
-        )
+        Self::new(name, RecordType::MX, &format!("{preference} {exchange}"), ttl)
     }
 
     pub fn txt(name: &str, text: &str, ttl: u32) -> Self {
@@ -77,22 +67,11 @@ impl TestRecord {
 
     fn to_record(&self) -> Record {
         let owner = parse_name(&self.name);
-        let bad = |what: &str| -> ! {
-            panic!(
-                "test DNS record {} {} {:?}: {what}",
-                self.name, self.record_type, self.value
-            )
-        };
+        let bad =
+            |what: &str| -> ! { panic!("test DNS record {} {} {:?}: {what}", self.name, self.record_type, self.value) };
         let data = match self.record_type {
-            RecordType::A => RData::A(A(self
-                .value
-                .parse()
-                .unwrap_or_else(|_| bad("not an IPv4 address")))),
-            RecordType::AAAA => RData::AAAA(AAAA(
-                self.value
-                    .parse()
-                    .unwrap_or_else(|_| bad("not an IPv6 address")),
-            )),
+            RecordType::A => RData::A(A(self.value.parse().unwrap_or_else(|_| bad("not an IPv4 address")))),
+            RecordType::AAAA => RData::AAAA(AAAA(self.value.parse().unwrap_or_else(|_| bad("not an IPv6 address")))),
             RecordType::CNAME => RData::CNAME(CNAME(parse_name(&self.value))),
             RecordType::NS => RData::NS(NS(parse_name(&self.value))),
             RecordType::MX => {
@@ -101,18 +80,13 @@ impl TestRecord {
                     .trim()
                     .split_once(char::is_whitespace)
                     .unwrap_or_else(|| bad("MX value must be 'PREFERENCE EXCHANGE'"));
-                let pref = pref
-                    .parse()
-                    .unwrap_or_else(|_| bad("MX preference is not a u16"));
+                let pref = pref.parse().unwrap_or_else(|_| bad("MX preference is not a u16"));
                 RData::MX(MX::new(pref, parse_name(exchange.trim())))
             }
             RecordType::TXT => {
                 // A TXT character-string holds at most 255 bytes: split longer text.
-                let chunks: Vec<&[u8]> = if self.value.is_empty() {
-                    vec![&[][..]]
-                } else {
-                    self.value.as_bytes().chunks(255).collect()
-                };
+                let chunks: Vec<&[u8]> =
+                    if self.value.is_empty() { vec![&[][..]] } else { self.value.as_bytes().chunks(255).collect() };
                 RData::TXT(TXT::from_bytes(chunks))
             }
             _ => bad("unsupported record type (use A, AAAA, CNAME, MX, TXT or NS)"),
@@ -133,33 +107,17 @@ impl DnsServer {
     /// Binds 127.0.0.1 on a free port (UDP, plus TCP on the same port when it is free) and
     /// serves `records` on the current tokio runtime.
     pub async fn start(records: Vec<TestRecord>) -> DnsServer {
-        let zone = Arc::new(Zone {
-            records: records.iter().map(TestRecord::to_record).collect(),
-        });
+        let zone = Arc::new(Zone { records: records.iter().map(TestRecord::to_record).collect() });
         let (udp, tcp) = bind_pair().await;
         let addr = udp.local_addr().expect("test DNS server UDP address");
         let queries = Arc::new(AtomicUsize::new(0));
         let tcp_queries = Arc::new(AtomicUsize::new(0));
 
-        let mut tasks = vec![tokio::spawn(serve_udp(
-            udp,
-            Arc::clone(&zone),
-            Arc::clone(&queries),
-        ))];
+        let mut tasks = vec![tokio::spawn(serve_udp(udp, Arc::clone(&zone), Arc::clone(&queries)))];
         if let Some(listener) = tcp {
-            tasks.push(tokio::spawn(serve_tcp(
-                listener,
-                zone,
-                Arc::clone(&queries),
-                Arc::clone(&tcp_queries),
-            )));
+            tasks.push(tokio::spawn(serve_tcp(listener, zone, Arc::clone(&queries), Arc::clone(&tcp_queries))));
         }
-        DnsServer {
-            addr,
-            queries,
-            tcp_queries,
-            tasks,
-        }
+        DnsServer { addr, queries, tcp_queries, tasks }
     }
 
     /// The address to point a resolver at.
@@ -190,17 +148,13 @@ impl Drop for DnsServer {
 /// only if no port is free for both.
 async fn bind_pair() -> (UdpSocket, Option<TcpListener>) {
     for _ in 0..16 {
-        let udp = UdpSocket::bind("127.0.0.1:0")
-            .await
-            .expect("bind test DNS server UDP socket on 127.0.0.1");
+        let udp = UdpSocket::bind("127.0.0.1:0").await.expect("bind test DNS server UDP socket on 127.0.0.1");
         let addr = udp.local_addr().expect("test DNS server UDP address");
         if let Ok(tcp) = TcpListener::bind(addr).await {
             return (udp, Some(tcp));
         }
     }
-    let udp = UdpSocket::bind("127.0.0.1:0")
-        .await
-        .expect("bind test DNS server UDP socket on 127.0.0.1");
+    let udp = UdpSocket::bind("127.0.0.1:0").await.expect("bind test DNS server UDP socket on 127.0.0.1");
     (udp, None)
 }
 
@@ -217,12 +171,7 @@ async fn serve_udp(socket: UdpSocket, zone: Arc<Zone>, queries: Arc<AtomicUsize>
     }
 }
 
-async fn serve_tcp(
-    listener: TcpListener,
-    zone: Arc<Zone>,
-    queries: Arc<AtomicUsize>,
-    tcp_queries: Arc<AtomicUsize>,
-) {
+async fn serve_tcp(listener: TcpListener, zone: Arc<Zone>, queries: Arc<AtomicUsize>, tcp_queries: Arc<AtomicUsize>) {
     // Dropping the set (when this task is aborted) aborts every connection task too.
     let mut connections = JoinSet::new();
     loop {
@@ -311,12 +260,7 @@ struct Zone {
 
 impl Zone {
     /// The wire response to a wire request, or `None` to stay silent.
-    fn respond(
-        &self,
-        request: &[u8],
-        transport: Transport,
-        queries: &AtomicUsize,
-    ) -> Option<Vec<u8>> {
+    fn respond(&self, request: &[u8], transport: Transport, queries: &AtomicUsize) -> Option<Vec<u8>> {
         let request = Message::from_vec(request).ok()?;
         if request.metadata.message_type != MessageType::Query {
             return None;
@@ -402,9 +346,7 @@ fn error(mut response: Message, code: ResponseCode) -> Option<Vec<u8>> {
 }
 
 fn parse_name(s: &str) -> Name {
-    let mut name = Name::from_str(s)
-        .unwrap_or_else(|e| panic!("invalid test DNS name {s:?}: {e}"))
-        .to_lowercase();
+    let mut name = Name::from_str(s).unwrap_or_else(|e| panic!("invalid test DNS name {s:?}: {e}")).to_lowercase();
     name.set_fqdn(true);
     name
 }

@@ -33,13 +33,7 @@ pub struct Route {
 impl Route {
     /// `200` with an empty body.
     pub fn new(path: &str) -> Route {
-        Route {
-            path: path.to_string(),
-            status: 200,
-            headers: Vec::new(),
-            body: String::new(),
-            delay: None,
-        }
+        Route { path: path.to_string(), status: 200, headers: Vec::new(), body: String::new(), delay: None }
     }
 
     /// Answers `from` with `status` and `Location: to`.
@@ -89,10 +83,7 @@ impl RecordedRequest {
     /// First value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
-        self.headers
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
     }
 }
 
@@ -126,22 +117,11 @@ impl HttpServer {
     }
 
     async fn spawn(routes: Vec<Route>, tls: Option<TlsAcceptor>) -> HttpServer {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1:0");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
-        let shared = Arc::new(Shared {
-            routes,
-            requests: Arc::default(),
-            connections: AtomicUsize::new(0),
-        });
+        let shared = Arc::new(Shared { routes, requests: Arc::default(), connections: AtomicUsize::new(0) });
         let task = tokio::spawn(accept_loop(listener, tls.clone(), shared.clone()));
-        HttpServer {
-            addr,
-            tls: tls.is_some(),
-            shared,
-            task,
-        }
+        HttpServer { addr, tls: tls.is_some(), shared, task }
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -181,9 +161,7 @@ impl Drop for HttpServer {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Accepts until aborted; the connection tasks live in a JoinSet owned by
@@ -218,38 +196,21 @@ where
 {
     let service = service_fn(move |req| respond(req, shared.clone()));
     // Errors here are client misbehaviour (resets, garbage); just drop the connection.
-    let _ = auto::Builder::new(TokioExecutor::new())
-        .serve_connection(TokioIo::new(stream), service)
-        .await;
+    let _ = auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(stream), service).await;
 }
 
-async fn respond(
-    req: Request<Incoming>,
-    shared: Arc<Shared>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn respond(req: Request<Incoming>, shared: Arc<Shared>) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = req.into_parts();
-    let body = body
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     lock(&shared.requests).push(RecordedRequest {
         method: parts.method.to_string(),
         path: parts.uri.path().to_string(),
-        uri: parts
-            .uri
-            .path_and_query()
-            .map_or_else(|| parts.uri.path().to_string(), |pq| pq.to_string()),
+        uri: parts.uri.path_and_query().map_or_else(|| parts.uri.path().to_string(), |pq| pq.to_string()),
         version: format!("{:?}", parts.version),
         headers: parts
             .headers
             .iter()
-            .map(|(n, v)| {
-                (
-                    n.to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
+            .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
             .collect(),
         body: String::from_utf8_lossy(&body).into_owned(),
     });

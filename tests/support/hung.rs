@@ -19,9 +19,7 @@ pub struct HungListener {
 
 impl HungListener {
     pub async fn start() -> HungListener {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1:0");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let connections = Arc::new(AtomicUsize::new(0));
         let count = connections.clone();
@@ -35,11 +33,7 @@ impl HungListener {
                 }
             }
         });
-        HungListener {
-            addr,
-            connections,
-            task,
-        }
+        HungListener { addr, connections, task }
     }
 
     pub fn addr(&self) -> SocketAddr {

@@ -29,21 +29,11 @@ pub struct TlsServer {
 
 impl TlsServer {
     pub async fn start(config: Arc<ServerConfig>) -> TlsServer {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1:0");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let counters = Arc::new(Counters::default());
-        let task = tokio::spawn(accept_loop(
-            listener,
-            TlsAcceptor::from(config),
-            counters.clone(),
-        ));
-        TlsServer {
-            addr,
-            counters,
-            task,
-        }
+        let task = tokio::spawn(accept_loop(listener, TlsAcceptor::from(config), counters.clone()));
+        TlsServer { addr, counters, task }
     }
 
     /// Serves `cert` with TLS 1.2 and 1.3.
