@@ -373,3 +373,16 @@ depends_on = ["probed-only"]
     }
     assert!(outputs[0].1.contains("***"), "masked values are still shown as masked");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn colour_only_when_asked_or_on_a_terminal() {
+    let w = Workdir::new();
+    w.write("golive.toml", "[[item]]\nid = \"ok\"\nprobe = \"command\"\nargv = [\"true\"]\n");
+    let plain = w.run(&["run"]).await;
+    assert!(!stdout(&plain).contains("\x1b["), "not a terminal: no colour");
+    let forced = w.run(&["run", "--color", "always"]).await;
+    assert!(stdout(&forced).contains("\x1b["), "{}", stdout(&forced));
+    assert!(stdout(&forced).contains("gate PASSED"));
+    let out = w.run_env(&["run", "--color", "auto"], &[("NO_COLOR", "1")]).await;
+    assert!(!stdout(&out).contains("\x1b["));
+}
