@@ -146,10 +146,14 @@ impl Diagnostic {
 #[derive(Default, Debug, Clone)]
 pub struct Sources {
     files: Vec<(PathBuf, String)>,
+    /// Byte offsets where each file's lines start, for positions in O(log n).
+    line_starts: Vec<Vec<usize>>,
 }
 
 impl Sources {
     pub fn add(&mut self, path: PathBuf, text: String) -> FileId {
+        let starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        self.line_starts.push(starts);
         self.files.push((path, text));
         self.files.len() - 1
     }
@@ -166,9 +170,9 @@ impl Sources {
     pub fn line_col(&self, id: FileId, offset: usize) -> (usize, usize) {
         let text = self.text(id);
         let offset = offset.min(text.len());
-        let before = &text[..offset];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+        let starts = &self.line_starts[id];
+        let line = starts.partition_point(|&start| start <= offset);
+        let line_start = starts[line - 1];
         let col = text[line_start..offset].chars().count() + 1;
         (line, col)
     }

@@ -64,10 +64,13 @@ impl Redactor {
             }
             serde_json::Value::Array(items) => items.iter_mut().for_each(|v| self.redact_json(v)),
             serde_json::Value::Object(map) => {
-                let entries: Vec<_> = std::mem::take(map).into_iter().collect();
-                for (k, mut v) in entries {
-                    self.redact_json(&mut v);
-                    map.insert(self.redact(&k).into_owned(), v);
+                map.values_mut().for_each(|v| self.redact_json(v));
+                // Rebuild the map only when a key itself holds a secret (rare).
+                if map.keys().any(|k| matches!(self.redact(k), Cow::Owned(_))) {
+                    let entries: Vec<_> = std::mem::take(map).into_iter().collect();
+                    for (k, v) in entries {
+                        map.insert(self.redact(&k).into_owned(), v);
+                    }
                 }
             }
             _ => {}

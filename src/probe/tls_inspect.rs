@@ -216,7 +216,22 @@ fn parse_server_name(name: &str) -> Result<ServerName<'static>, TlsError> {
 
 /// System roots (per-certificate errors tolerated) plus every certificate in `ca_file`.
 /// The system's roots are read once per process: they do not change during a run.
+/// Root stores are built once per CA file for the whole run: parsing the system's bundle
+/// for every item would dominate the cost of checking many TLS endpoints.
 pub fn build_root_store(ca_file: Option<&Path>) -> Result<RootCertStore, TlsError> {
+    type Cache = Mutex<std::collections::HashMap<Option<std::path::PathBuf>, RootCertStore>>;
+    static STORES: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+    let key = ca_file.map(Path::to_path_buf);
+    let stores = STORES.get_or_init(Default::default);
+    if let Some(store) = stores.lock().unwrap().get(&key) {
+        return Ok(store.clone());
+    }
+    let store = read_root_store(ca_file)?;
+    stores.lock().unwrap().insert(key, store.clone());
+    Ok(store)
+}
+
+fn read_root_store(ca_file: Option<&Path>) -> Result<RootCertStore, TlsError> {
     static NATIVE: std::sync::OnceLock<Vec<CertificateDer<'static>>> = std::sync::OnceLock::new();
     let mut store = RootCertStore::empty();
     let native = NATIVE.get_or_init(|| rustls_native_certs::load_native_certs().certs);
