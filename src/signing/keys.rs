@@ -1,5 +1,5 @@
-//! Ed25519 keys with ring. Private keys are PKCS#8 in PEM (`-----BEGIN PRIVATE KEY-----`,
-//! as OpenSSL writes them; v1 and v2 are read), public keys SubjectPublicKeyInfo in PEM
+//! Ed25519 keys with ring. Private keys are PKCS#8 v1 in PEM (`-----BEGIN PRIVATE KEY-----`,
+//! as `openssl genpkey -algorithm ed25519` writes them; v2 is read too), public keys SubjectPublicKeyInfo in PEM
 //! (`-----BEGIN PUBLIC KEY-----`). A key id is the lowercase hex SHA-256 of the public key's
 //! DER SubjectPublicKeyInfo (`openssl pkey -pubin -in KEY.pub -outform DER | sha256sum`).
 
@@ -11,6 +11,11 @@ use sha2::{Digest, Sha256};
 /// The DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410): SEQUENCE { SEQUENCE { OID
 /// 1.3.101.112 }, BIT STRING of the 32 key bytes }.
 const SPKI_PREFIX: [u8; 12] = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
+
+/// The DER prefix of an Ed25519 PKCS#8 v1 private key (RFC 8410): version 0, the algorithm
+/// 1.3.101.112, and the 32-byte seed as an OCTET STRING inside an OCTET STRING.
+const PKCS8_V1_PREFIX: [u8; 16] =
+    [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
 
 pub struct SigningKey {
     pair: Ed25519KeyPair,
@@ -30,7 +35,7 @@ impl PublicKey {
     }
 
     pub fn to_pem(&self) -> String {
-        pem::encode(&pem::Pem::new("PUBLIC KEY", spki_der(&self.raw)))
+        to_pem("PUBLIC KEY", spki_der(&self.raw))
     }
 
     pub fn from_pem(text: &str) -> Result<PublicKey, String> {
@@ -53,6 +58,11 @@ impl PublicKey {
     }
 }
 
+/// PEM with Unix line endings, as OpenSSL writes it.
+fn to_pem(tag: &str, der: Vec<u8>) -> String {
+    pem::encode_config(&pem::Pem::new(tag, der), pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF))
+}
+
 fn spki_der(raw: &[u8; 32]) -> Vec<u8> {
     let mut der = SPKI_PREFIX.to_vec();
     der.extend_from_slice(raw);
@@ -60,13 +70,16 @@ fn spki_der(raw: &[u8; 32]) -> Vec<u8> {
 }
 
 impl SigningKey {
-    /// A new key pair: the private key as PKCS#8 PEM, and the key.
+    /// A new key pair: the private key as PKCS#8 v1 PEM (RFC 8410, what OpenSSL writes and
+    /// every library reads), and the key.
     pub fn generate() -> Result<(String, SigningKey), String> {
-        let rng = ring::rand::SystemRandom::new();
-        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| "cannot generate a key pair".to_string())?;
-        let pem = pem::encode(&pem::Pem::new("PRIVATE KEY", pkcs8.as_ref().to_vec()));
-        let key = SigningKey::from_pkcs8(pkcs8.as_ref())?;
-        Ok((pem, key))
+        use ring::rand::SecureRandom;
+        let mut seed = [0u8; 32];
+        ring::rand::SystemRandom::new().fill(&mut seed).map_err(|_| "no system randomness for a key".to_string())?;
+        let mut der = PKCS8_V1_PREFIX.to_vec();
+        der.extend_from_slice(&seed);
+        let key = SigningKey::from_pkcs8(&der)?;
+        Ok((to_pem("PRIVATE KEY", der), key))
     }
 
     fn from_pkcs8(der: &[u8]) -> Result<SigningKey, String> {
