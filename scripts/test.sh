@@ -26,15 +26,15 @@ if ((${#missing[@]})); then
 fi
 
 # Python packages for the independent checks: DSSE envelopes verified with securesystemslib,
-# JUnit XML parsed with junitparser.
-if ! python3 -c 'import securesystemslib.dsse, cryptography, junitparser' >/dev/null 2>&1; then
-  echo "installing: securesystemslib[crypto] junitparser (pip)"
+# JUnit XML parsed with junitparser, JSON reports checked against docs/report.schema.json.
+if ! python3 -c 'import securesystemslib.dsse, cryptography, junitparser, jsonschema' >/dev/null 2>&1; then
+  echo "installing: securesystemslib[crypto] junitparser jsonschema (pip)"
   python3 -m pip --version >/dev/null 2>&1 || {
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-pip
   }
-  python3 -m pip install --quiet --disable-pip-version-check 'securesystemslib[crypto]>=1.0' 'junitparser>=3' ||
-    python3 -m pip install --quiet --disable-pip-version-check --break-system-packages 'securesystemslib[crypto]>=1.0' 'junitparser>=3'
+  python3 -m pip install --quiet --disable-pip-version-check 'securesystemslib[crypto]>=1.0' 'junitparser>=3' 'jsonschema>=4' ||
+    python3 -m pip install --quiet --disable-pip-version-check --break-system-packages 'securesystemslib[crypto]>=1.0' 'junitparser>=3' 'jsonschema>=4'
 fi
 
 cargo fmt --all -- --check
