@@ -36,6 +36,8 @@ pub struct Report {
     pub items: Vec<ItemReport>,
     pub summary: Summary,
     pub gate: Gate,
+    /// Absent from reports written before sign-off existed.
+    #[serde(default)]
     pub signoff: SignoffInfo,
     /// Signature states, when rendering a signed report (never part of the JSON).
     #[serde(skip)]
@@ -122,11 +124,12 @@ pub struct ChecklistInfo {
     pub version: Option<String>,
     pub description: Option<String>,
     pub files: Vec<LoadedFile>,
+    #[serde(default)]
     pub attestations: AttestationsInfo,
 }
 
 /// The attestations file the run read.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct AttestationsInfo {
     pub path: PathBuf,
     /// Hex SHA-256 of its bytes; `null` when it did not exist.
@@ -166,8 +169,10 @@ pub struct ItemReport {
     /// For manual items that were reached: `pending` or `attested`.
     pub manual_status: Option<ManualStatus>,
     /// For manual items: the latest attestation recorded (an expired one too).
+    #[serde(default)]
     pub attestation: Option<AttestationReport>,
     /// The waiver that names this item, and what it did.
+    #[serde(default)]
     pub waiver: Option<WaiverReport>,
     pub reason: Option<String>,
     pub expectations: Vec<ExpectationResult>,
@@ -224,6 +229,7 @@ pub struct Summary {
     pub manual_pending: usize,
     pub manual_attested: usize,
     /// Waivers whose `until` has passed (they had no effect).
+    #[serde(default)]
     pub waivers_expired: usize,
 }
 
