@@ -9,17 +9,32 @@ cd "$(dirname "$0")/.."
 required=(
   "cc:gcc"             # the ring crypto crate builds C code
   "sh:dash"            # command-probe tests run shell scripts
+  "openssl:openssl"    # signing tests verify a signature with OpenSSL, as docs/signing.md shows
+  "python3:python3"    # the independent verifiers (securesystemslib, junitparser)
+  "chromium:chromium"  # the HTML report is checked in a real headless browser
 )
 
 missing=()
 for pair in "${required[@]}"; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
+if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
 if ((${#missing[@]})); then
   echo "installing: ${missing[*]}"
-  if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+fi
+
+# Python packages for the independent checks: DSSE envelopes verified with securesystemslib,
+# JUnit XML parsed with junitparser, JSON reports checked against docs/report.schema.json.
+if ! python3 -c 'import securesystemslib.dsse, cryptography, junitparser, jsonschema' >/dev/null 2>&1; then
+  echo "installing: securesystemslib[crypto] junitparser jsonschema (pip)"
+  python3 -m pip --version >/dev/null 2>&1 || {
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-pip
+  }
+  python3 -m pip install --quiet --disable-pip-version-check 'securesystemslib[crypto]>=1.0' 'junitparser>=3' 'jsonschema>=4' ||
+    python3 -m pip install --quiet --disable-pip-version-check --break-system-packages 'securesystemslib[crypto]>=1.0' 'junitparser>=3' 'jsonschema>=4'
 fi
 
 cargo fmt --all -- --check

@@ -64,6 +64,15 @@ pub enum Code {
     /// A file given on the command line cannot be read.
     #[serde(rename = "GL017")]
     FileNotFound,
+    /// A `[[waiver]]` names an item that does not exist.
+    #[serde(rename = "GL018")]
+    UnknownWaiverItem,
+    /// Two `[[waiver]]` entries name the same item.
+    #[serde(rename = "GL019")]
+    DuplicateWaiver,
+    /// An attestation names an item that is not a manual item of the checklist.
+    #[serde(rename = "GL020")]
+    AttestationItem,
 }
 
 impl Code {
@@ -86,6 +95,9 @@ impl Code {
             Code::VarConflict => "GL015",
             Code::VarMissing => "GL016",
             Code::FileNotFound => "GL017",
+            Code::UnknownWaiverItem => "GL018",
+            Code::DuplicateWaiver => "GL019",
+            Code::AttestationItem => "GL020",
         }
     }
 }

@@ -241,6 +241,36 @@ impl Serialize for Value {
     }
 }
 
+/// Reading a JSON report back: the untyped JSON value; `retype` restores the declared type.
+impl<'de> serde::Deserialize<'de> for Value {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let json = serde_json::Value::deserialize(d)?;
+        Ok(Value::from_json(&json))
+    }
+}
+
+impl Value {
+    /// The value as its declared type, from its JSON form: milliseconds back to a duration,
+    /// bytes to a size, strings to versions and instants. Anything else stays as it is.
+    pub fn retype(self, ty: FactType) -> Value {
+        match (ty, self) {
+            (FactType::Duration, Value::Int(ms)) if ms >= 0 => Value::Duration(Duration::from_micros(ms as u64 * 1000)),
+            (FactType::Duration, Value::Float(ms)) if ms >= 0.0 && ms.is_finite() => {
+                Value::Duration(Duration::from_micros((ms * 1000.0).round() as u64))
+            }
+            (FactType::Bytes, Value::Int(b)) if b >= 0 => Value::Bytes(b as u64),
+            (FactType::Version, Value::Str(s)) => Value::Version(s),
+            (FactType::Timestamp, Value::Str(s)) => {
+                match time::OffsetDateTime::parse(&s, &time::format_description::well_known::Rfc3339) {
+                    Ok(t) => Value::Time(t),
+                    Err(_) => Value::Str(s),
+                }
+            }
+            (_, v) => v,
+        }
+    }
+}
+
 /// Milliseconds with microsecond precision, as used in JSON reports.
 pub fn duration_ms(d: Duration) -> f64 {
     (d.as_micros() as f64) / 1000.0

@@ -149,7 +149,7 @@ async fn json_report_records_everything_an_auditor_needs() {
     assert_eq!(item(&report, "ops.rollback")["manual_status"], "pending");
     assert_eq!(
         report["summary"],
-        serde_json::json!({"total": 5, "pass": 1, "fail": 2, "error": 0, "skipped": 1, "waived": 0, "manual_pending": 1, "manual_attested": 0})
+        serde_json::json!({"total": 5, "pass": 1, "fail": 2, "error": 0, "skipped": 1, "waived": 0, "manual_pending": 1, "manual_attested": 0, "waivers_expired": 0})
     );
 }
 
@@ -337,8 +337,46 @@ depends_on = ["probed-only"]
     assert_eq!(bad_out.status.code(), Some(2));
     assert!(stderr(&bad_out).contains("`method` must be one of"), "{}", stderr(&bad_out));
     let out = w
-        .run_env(&["run", "--output", "table", "--output", "json=report.json", "--output", "table=table.txt"], &env)
+        .run_env(
+            &[
+                "run",
+                "--output",
+                "table",
+                "--output",
+                "json=report.json",
+                "--output",
+                "table=table.txt",
+                "-o",
+                "junit=junit.xml",
+                "-o",
+                "markdown=report.md",
+                "-o",
+                "html=report.html",
+            ],
+            &env,
+        )
         .await;
+    // The signed report, its decoded payloads, and what renders from it.
+    assert!(w.run_env(&["keygen", "--out", "k"], &env).await.status.success());
+    let sign_out = w
+        .run_env(
+            &["sign", "report.json", "--role", "Lead", "--name", "L", "--key", "k.key", "--acknowledge-failed-gate"],
+            &env,
+        )
+        .await;
+    assert_eq!(sign_out.status.code(), Some(0), "{}", stderr(&sign_out));
+    let signed: serde_json::Value = serde_json::from_str(&w.read("report.signed.json")).unwrap();
+    use base64::Engine;
+    let decode = |e: &serde_json::Value| {
+        String::from_utf8(base64::engine::general_purpose::STANDARD.decode(e["payload"].as_str().unwrap()).unwrap())
+            .unwrap()
+    };
+    let payloads = decode(&signed["report"]) + &decode(&signed["signoffs"][0]);
+    assert!(payloads.contains("\"predicate\""));
+    let rendered = w.run_env(&["report", "report.signed.json", "-o", "html", "-o", "markdown=signed.md"], &env).await;
+    let bad_sign =
+        w.run_env(&["sign", "report.json", "--role", "Lead", "--name", "L", "--key", "table.txt"], &env).await;
+    assert_eq!(bad_sign.status.code(), Some(2));
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let json_out = w.run_env(&["run", "--output", "json", "--quiet"], &env).await;
     let list_out = w.run_env(&["list"], &env).await;
@@ -365,6 +403,14 @@ depends_on = ["probed-only"]
         ("list", stdout(&list_out) + &stderr(&list_out)),
         ("validate", stdout(&validate_out) + &stderr(&validate_out)),
         ("invalid checklist", stderr(&bad_out)),
+        ("junit file", w.read("junit.xml")),
+        ("markdown file", w.read("report.md")),
+        ("html file", w.read("report.html")),
+        ("signed report", w.read("report.signed.json")),
+        ("signed payloads", payloads),
+        ("sign output", stdout(&sign_out) + &stderr(&sign_out)),
+        ("rendered from the signed report", stdout(&rendered) + &stderr(&rendered) + &w.read("signed.md")),
+        ("sign error", stderr(&bad_sign)),
     ];
     for (name, text) in &outputs {
         for secret in [TOKEN, PASSWORD, ENV_PASSWORD, PROBED, &TOKEN[..12]] {

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::interp::{self, Interpolated, Ref};
 use super::svalue::{SKey, SKind, SValue, parse_document};
-use super::{Checklist, Expectation, Item, LoadedFile, Severity};
+use super::{AttestationFile, Checklist, Expectation, Item, LoadedFile, Severity, Waiver, attestation, waiver};
 use crate::diag::{Code, Diagnostic, FileId, Level, Loc, Sources, did_you_mean};
 use crate::engine::matcher;
 use crate::probe::{self, ParamSpec, ParamType, Params, ProbeSpec};
@@ -31,6 +31,9 @@ pub struct LoadOptions {
     /// `--var name=value` overrides, in order.
     pub vars: Vec<(String, String)>,
     pub mode: LoadMode,
+    /// `--attestations FILE`: overrides `[checklist] attestations` and the default
+    /// `NAME.attestations.toml` beside the first checklist file.
+    pub attestations: Option<PathBuf>,
 }
 
 pub struct Loaded {
@@ -42,8 +45,9 @@ pub struct Loaded {
     pub redactor: Redactor,
 }
 
-const TOP_KEYS: &[&str] = &["checklist", "vars", "defaults", "item"];
-const CHECKLIST_KEYS: &[&str] = &["name", "version", "description", "include"];
+const TOP_KEYS: &[&str] = &["checklist", "vars", "defaults", "item", "waiver", "signoff"];
+const CHECKLIST_KEYS: &[&str] = &["name", "version", "description", "include", "attestations"];
+const SIGNOFF_KEYS: &[&str] = &["roles"];
 const DEFAULT_KEYS: &[&str] = &["timeout", "retries", "retry_delay", "severity", "section"];
 const ITEM_KEYS: &[&str] = &[
     "id",
@@ -146,6 +150,9 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Loaded {
         }
     }
     l.check_ids_and_dependencies(&items);
+    let waivers = l.waivers(&items);
+    let signoff_roles = l.signoff_roles();
+    let attestations = l.attestations(&roots, &items);
 
     let first = roots.first().map(|&r| &l.docs[r]);
     let meta = |key: &str| -> Option<String> {
@@ -166,6 +173,9 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Loaded {
                 .map(|d| LoadedFile { path: l.sources.path(d.id).to_path_buf(), sha256: d.bytes_sha256.clone() })
                 .collect(),
             items: items.into_iter().map(Arc::new).collect(),
+            waivers,
+            signoff_roles,
+            attestations,
             redactor: l.redactor.clone(),
         })
     };
@@ -176,7 +186,7 @@ fn loc_of_key(file: FileId, key: &SKey) -> Loc {
     Loc { file, span: key.span.clone() }
 }
 
-fn unknown_key(file: FileId, key: &SKey, what: &str, known: &[&str]) -> Diagnostic {
+pub(super) fn unknown_key(file: FileId, key: &SKey, what: &str, known: &[&str]) -> Diagnostic {
     let d =
         Diagnostic::error(Code::UnknownKey, format!("unknown key `{}` in {what}", key.name)).at(loc_of_key(file, key));
     match did_you_mean(&key.name, known.iter().copied()) {
@@ -185,7 +195,7 @@ fn unknown_key(file: FileId, key: &SKey, what: &str, known: &[&str]) -> Diagnost
     }
 }
 
-fn wrong_type(v: &SValue, key: &str, expected: &str) -> Diagnostic {
+pub(super) fn wrong_type(v: &SValue, key: &str, expected: &str) -> Diagnostic {
     Diagnostic::error(Code::InvalidValue, format!("`{key}` must be {expected}, found {}", v.describe())).at(v.loc())
 }
 
@@ -304,6 +314,25 @@ impl Loader<'_> {
                         self.error(wrong_type(value, "item", "an array of tables, written [[item]]"));
                     }
                 }
+                "waiver" => {
+                    let is_tables =
+                        matches!(&value.kind, SKind::Array(items) if items.iter().all(|i| i.as_table().is_some()));
+                    if !is_tables {
+                        self.error(wrong_type(value, "waiver", "an array of tables, written [[waiver]]"));
+                    }
+                }
+                "signoff" => match value.as_table() {
+                    Some(table) => {
+                        for (k, v) in table {
+                            if !SIGNOFF_KEYS.contains(&k.name.as_str()) {
+                                self.error(unknown_key(file, k, "[signoff]", SIGNOFF_KEYS));
+                            } else {
+                                self.check_roles(v);
+                            }
+                        }
+                    }
+                    None => self.error(wrong_type(value, "signoff", "a table")),
+                },
                 "vars" | "defaults" => {}
                 _ => self.error(unknown_key(file, key, "the checklist file", TOP_KEYS)),
             }
@@ -1035,6 +1064,123 @@ impl Loader<'_> {
             other => other.clone(),
         };
         SValue { kind, span: v.span.clone(), file: v.file }
+    }
+
+    fn check_roles(&mut self, v: &SValue) {
+        let SKind::Array(roles) = &v.kind else {
+            self.error(
+                wrong_type(v, "roles", "a list of role names").hint(
+                    "e.g. roles = [\"Technical Lead\", \"Operations Lead\", \"Security Lead\", \"Product Owner\"]",
+                ),
+            );
+            return;
+        };
+        let mut seen: Vec<&str> = Vec::new();
+        for role in roles {
+            match role.as_str() {
+                Some(r) if r.trim().is_empty() => {
+                    self.error(Diagnostic::error(Code::InvalidValue, "a sign-off role is empty").at(role.loc()))
+                }
+                Some(r) if seen.contains(&r) => self.error(
+                    Diagnostic::error(Code::InvalidValue, format!("sign-off role {r:?} is listed twice"))
+                        .at(role.loc()),
+                ),
+                Some(r) => seen.push(r),
+                None => self.error(wrong_type(role, "roles", "a list of role names")),
+            }
+        }
+    }
+
+    /// The sign-off roles of every loaded file, in load order, each once.
+    fn signoff_roles(&self) -> Vec<String> {
+        let mut roles: Vec<String> = Vec::new();
+        for doc in &self.docs {
+            let Some(SKind::Array(list)) = doc.root.get("signoff").and_then(|s| s.get("roles")).map(|r| &r.kind) else {
+                continue;
+            };
+            for role in list.iter().filter_map(|r| r.as_str()) {
+                if !role.trim().is_empty() && !roles.iter().any(|r| r == role) {
+                    roles.push(role.to_string());
+                }
+            }
+        }
+        roles
+    }
+
+    /// Every `[[waiver]]` of every file: each must name a known item, and at most once.
+    fn waivers(&mut self, items: &[Item]) -> Vec<Waiver> {
+        let mut out: Vec<(Waiver, Loc)> = Vec::new();
+        for index in 0..self.docs.len() {
+            let Some(SKind::Array(tables)) = self.docs[index].root.get("waiver").map(|v| v.kind.clone()) else {
+                continue;
+            };
+            for table in &tables {
+                let Some(parsed) = waiver::parse(table, &self.sources, &mut self.diags) else { continue };
+                let id = parsed.waiver.item.as_str();
+                if !items.iter().any(|i| i.id == id) {
+                    let mut d = Diagnostic::error(Code::UnknownWaiverItem, format!("waiver names unknown item `{id}`"))
+                        .at(parsed.item_loc.clone());
+                    d = match did_you_mean(id, items.iter().map(|i| i.id.as_str())) {
+                        Some(s) => d.hint(format!("did you mean `{s}`?")),
+                        None => d.hint("a waiver's `item` is the id of an item in this checklist or its includes"),
+                    };
+                    self.error(d);
+                    continue;
+                }
+                if let Some((_, first)) = out.iter().find(|(w, _)| w.item == id) {
+                    let first = first.clone();
+                    self.error(
+                        Diagnostic::error(Code::DuplicateWaiver, format!("item `{id}` has two waivers"))
+                            .at(parsed.item_loc.clone())
+                            .related(first, "first waiver here")
+                            .hint("keep one waiver per item; change its `until` or `reason` instead"),
+                    );
+                    continue;
+                }
+                out.push((parsed.waiver, parsed.loc));
+            }
+        }
+        out.into_iter().map(|(w, _)| w).collect()
+    }
+
+    /// Reads the attestations file: `--attestations`, else `[checklist] attestations` of the
+    /// first root file that sets it (relative to that file), else `NAME.attestations.toml`
+    /// beside the first root file. A missing file holds no attestations.
+    fn attestations(&mut self, roots: &[usize], items: &[Item]) -> AttestationFile {
+        let configured = roots.iter().find_map(|&r| {
+            let path = self.docs[r].root.get("checklist")?.get("attestations")?.as_str()?;
+            let base = self.sources.path(self.docs[r].id).parent().unwrap_or(Path::new("."));
+            Some(base.join(path))
+        });
+        let Some(path) = self
+            .opts
+            .attestations
+            .clone()
+            .or(configured)
+            .or_else(|| roots.first().map(|&r| attestation::default_path(self.sources.path(self.docs[r].id))))
+        else {
+            return AttestationFile::default();
+        };
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return AttestationFile { path, sha256: None, entries: Vec::new() };
+            }
+            Err(e) => {
+                self.error(
+                    Diagnostic::error(
+                        Code::FileNotFound,
+                        format!("cannot read the attestations file {}: {e}", path.display()),
+                    )
+                    .hint("fix its permissions, or point --attestations at another file"),
+                );
+                return AttestationFile { path, sha256: None, entries: Vec::new() };
+            }
+        };
+        let file = self.sources.add(path.clone(), String::from_utf8_lossy(&bytes).into_owned());
+        let manual: Vec<&str> = items.iter().filter(|i| i.is_manual()).map(|i| i.id.as_str()).collect();
+        let entries = attestation::parse(file, &self.sources, &manual, &mut self.diags);
+        AttestationFile { path, sha256: Some(hex::encode(Sha256::digest(&bytes))), entries }
     }
 
     fn check_ids_and_dependencies(&mut self, items: &[Item]) {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::diag::Loc;
 use crate::engine::matcher::Matcher;
@@ -14,13 +14,16 @@ use crate::probe::{Params, ProbeSpec};
 use crate::redact::Redactor;
 use crate::value::Value;
 
+pub mod attestation;
 mod interp;
 pub mod load;
 pub mod svalue;
+mod waiver;
 
 pub use load::{LoadMode, LoadOptions, Loaded, load};
+pub use waiver::{format_date, parse_date};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -64,11 +67,72 @@ pub struct Checklist {
     /// Every file loaded (the roots and all includes), with its sha256.
     pub files: Vec<LoadedFile>,
     pub items: Vec<Arc<Item>>,
+    /// `[[waiver]]` entries of every loaded file, at most one per item.
+    pub waivers: Vec<Waiver>,
+    /// `[signoff] roles`: the roles that must sign a report, in order, each once.
+    pub signoff_roles: Vec<String>,
+    /// The attestations file read for this run (it may not exist yet).
+    pub attestations: AttestationFile,
     /// Every secret this checklist uses, for masking every output.
     pub redactor: Redactor,
 }
 
-#[derive(Clone, Debug, Serialize)]
+/// A `[[waiver]]`: an approved exception for one item until a date (inclusive, UTC).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Waiver {
+    pub item: String,
+    pub reason: String,
+    pub approved_by: String,
+    pub until: time::Date,
+    /// `file:line:column` of the `[[waiver]]` table.
+    pub source: String,
+}
+
+impl Waiver {
+    /// A waiver applies through the whole of its `until` day.
+    pub fn expired(&self, today: time::Date) -> bool {
+        today > self.until
+    }
+}
+
+/// One entry of the attestations file: a person confirmed a manual item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attestation {
+    pub item: String,
+    pub by: String,
+    pub at: time::OffsetDateTime,
+    pub evidence: String,
+    pub note: Option<String>,
+    /// Valid through this day (UTC); `None`: no end.
+    pub until: Option<time::Date>,
+    /// `file:line:column` of the `[[attestation]]` table.
+    pub source: String,
+}
+
+impl Attestation {
+    pub fn expired(&self, today: time::Date) -> bool {
+        self.until.is_some_and(|until| today > until)
+    }
+}
+
+/// The attestations file beside the checklist and what it holds.
+#[derive(Clone, Debug, Default)]
+pub struct AttestationFile {
+    pub path: PathBuf,
+    /// Hex SHA-256 of the file's bytes; `None` when the file does not exist.
+    pub sha256: Option<String>,
+    /// In file order, which is the order they were recorded.
+    pub entries: Vec<Attestation>,
+}
+
+impl AttestationFile {
+    /// The latest attestation of an item (the last one appended).
+    pub fn latest(&self, item: &str) -> Option<&Attestation> {
+        self.entries.iter().rev().find(|a| a.item == item)
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LoadedFile {
     pub path: PathBuf,
     pub sha256: String,

@@ -6,7 +6,7 @@ use clap::Args;
 use comfy_table::{ContentArrangement, Table, presets};
 
 use super::{exit, load_and_report, parse_var};
-use crate::checklist::LoadMode;
+use crate::checklist::{LoadMode, LoadOptions};
 
 #[derive(Args, Debug)]
 pub struct ListArgs {
@@ -19,7 +19,8 @@ pub struct ListArgs {
 }
 
 pub fn run(args: ListArgs) -> u8 {
-    let (loaded, ok) = load_and_report(&args.files, &args.vars, LoadMode::Validate);
+    let opts = LoadOptions { vars: args.vars, mode: LoadMode::Validate, attestations: None };
+    let (loaded, ok) = load_and_report(&args.files, &opts);
     let Some(checklist) = loaded.checklist.filter(|_| ok) else {
         return exit::INVALID;
     };

@@ -7,13 +7,18 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::checklist::{LoadMode, LoadOptions, Loaded, load};
+use crate::checklist::{LoadOptions, Loaded, load};
 use crate::diag;
 
+mod attest;
+mod keygen;
 mod list;
 mod probes;
+mod report;
 mod run;
+mod sign;
 mod validate;
+mod verify;
 
 /// Exit codes: stable, documented in docs/cli.md.
 pub mod exit {
@@ -47,6 +52,16 @@ enum Command {
     List(list::ListArgs),
     /// Describe probe kinds: their parameters and the facts they produce.
     Probes(probes::ProbesArgs),
+    /// Record that a person confirmed a manual item (appends to the attestations file).
+    Attest(attest::AttestArgs),
+    /// Make an Ed25519 key pair for signing reports.
+    Keygen(keygen::KeygenArgs),
+    /// Sign a JSON report for a sign-off role: create or extend a signed report.
+    Sign(sign::SignArgs),
+    /// Verify a signed report against a keyring; exit 0 only when everything holds.
+    Verify(verify::VerifyArgs),
+    /// Render a saved JSON report or a signed report in any output format.
+    Report(report::ReportArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -74,8 +89,8 @@ fn parse_var(s: &str) -> Result<(String, String), String> {
 }
 
 /// Loads checklists and prints diagnostics to stderr. `None` when any is an error.
-fn load_and_report(files: &[PathBuf], vars: &[(String, String)], mode: LoadMode) -> (Loaded, bool) {
-    let loaded = load(files, &LoadOptions { vars: vars.to_vec(), mode });
+fn load_and_report(files: &[PathBuf], opts: &LoadOptions) -> (Loaded, bool) {
+    let loaded = load(files, opts);
     if !loaded.diagnostics.is_empty() {
         let text = diag::render(&loaded.sources, &loaded.diagnostics);
         eprint!("{}", loaded.redactor.redact(&text));
@@ -109,6 +124,11 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate::run(args),
         Command::List(args) => list::run(args),
         Command::Probes(args) => probes::run(args),
+        Command::Attest(args) => attest::run(args),
+        Command::Keygen(args) => keygen::run(args),
+        Command::Sign(args) => sign::run(args),
+        Command::Verify(args) => verify::run(args),
+        Command::Report(args) => report::run(args),
     });
     ExitCode::from(result.unwrap_or(exit::INTERNAL))
 }

@@ -9,7 +9,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{ColorChoice, exit, load_and_report, parse_var, use_color};
-use crate::checklist::{Item, LoadMode, Severity};
+use crate::checklist::{Item, LoadMode, LoadOptions, Severity};
 use crate::engine::{self, Filter, ItemResult, Observer, RunOptions};
 use crate::report::{Format, OutputSpec, Report, Style, render, run_redactor};
 
@@ -45,6 +45,10 @@ pub struct RunArgs {
     /// Do not run this item (repeatable).
     #[arg(long = "skip", value_name = "ID")]
     skip: Vec<String>,
+    /// The attestations file (default: `[checklist] attestations`, else
+    /// NAME.attestations.toml beside the first checklist file).
+    #[arg(long, value_name = "FILE")]
+    attestations: Option<PathBuf>,
     /// Colour in the table: auto (terminal and no NO_COLOR), always, never.
     #[arg(long, value_enum, default_value = "auto")]
     color: ColorChoice,
@@ -100,7 +104,9 @@ pub fn run(args: RunArgs) -> u8 {
         eprintln!("error: only one --output can go to stdout; give the others a path, e.g. --output json=report.json");
         return exit::INVALID;
     }
-    let (loaded, ok) = load_and_report(&args.files, &args.vars, LoadMode::Run);
+    let load_opts =
+        LoadOptions { vars: args.vars.clone(), mode: LoadMode::Run, attestations: args.attestations.clone() };
+    let (loaded, ok) = load_and_report(&args.files, &load_opts);
     let Some(checklist) = loaded.checklist.filter(|_| ok) else {
         eprintln!("golive: the checklist is invalid; nothing was run (exit {})", exit::INVALID);
         return exit::INVALID;

@@ -30,13 +30,18 @@ pub struct ValidateArgs {
     /// How to print problems.
     #[arg(long, value_enum, default_value = "text")]
     format: DiagFormat,
+    /// The attestations file to check (default: `[checklist] attestations`, else
+    /// NAME.attestations.toml beside the first checklist file).
+    #[arg(long, value_name = "FILE")]
+    attestations: Option<PathBuf>,
     /// Treat warnings (unset environment variables, vars without values) as errors.
     #[arg(long)]
     strict: bool,
 }
 
 pub fn run(args: ValidateArgs) -> u8 {
-    let loaded = load(&args.files, &LoadOptions { vars: args.vars, mode: LoadMode::Validate });
+    let loaded =
+        load(&args.files, &LoadOptions { vars: args.vars, mode: LoadMode::Validate, attestations: args.attestations });
     let errors = loaded.diagnostics.iter().filter(|d| d.level == Level::Error).count();
     let warnings = loaded.diagnostics.len() - errors;
     match args.format {

@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::{Semaphore, watch};
 
-use crate::checklist::{Checklist, Item, load::wanted_facts};
+use crate::checklist::{Attestation, Checklist, Item, Waiver, load::wanted_facts};
 use crate::probe::{Facts, ProbeInput, Shared};
 use crate::value::{Value, format_duration};
 
@@ -63,7 +63,7 @@ impl Default for RunOptions {
 }
 
 /// How an item ended. See docs/outcomes in the user guide.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     Pass,
@@ -88,7 +88,7 @@ impl Outcome {
 }
 
 /// One expectation, judged: what was expected, what was seen.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ExpectationResult {
     pub fact: String,
     pub expected: String,
@@ -112,6 +112,48 @@ pub struct ItemResult {
     pub filtered_out: bool,
     /// Values of secret facts (an `env` probe's value): masked in every output.
     pub secret_values: Vec<String>,
+    /// For manual items: the latest attestation recorded, if any (an expired one too).
+    pub attestation: Option<AttestationUse>,
+    /// The waiver that names this item, if any, and what it did.
+    pub waiver: Option<WaiverUse>,
+}
+
+#[derive(Clone, Debug)]
+pub struct AttestationUse {
+    pub attestation: Attestation,
+    /// Its `until` has passed: the item is pending again.
+    pub expired: bool,
+}
+
+/// What a waiver did to its item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WaiverStatus {
+    /// The item would have blocked (fail, error, manual pending, skipped for a dependency):
+    /// it is `waived` instead.
+    Applied,
+    /// The waiver's `until` has passed: it has no effect.
+    Expired,
+    /// The item did not need it (it passed, was attested, or was filtered out).
+    Unused,
+}
+
+impl WaiverStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WaiverStatus::Applied => "applied",
+            WaiverStatus::Expired => "expired",
+            WaiverStatus::Unused => "unused",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct WaiverUse {
+    pub waiver: Waiver,
+    pub status: WaiverStatus,
+    /// The outcome the item had before the waiver was considered.
+    pub original: Outcome,
 }
 
 impl ItemResult {
@@ -126,8 +168,73 @@ impl ItemResult {
             duration: Duration::ZERO,
             filtered_out: false,
             secret_values: Vec::new(),
+            attestation: None,
+            waiver: None,
         }
     }
+
+    /// A manual item with a valid attestation.
+    pub fn attested(&self) -> bool {
+        self.outcome == Outcome::Manual && self.attestation.as_ref().is_some_and(|a| !a.expired)
+    }
+
+    /// What dependents see: a pass, or an attested manual item.
+    pub fn counts_as_passed(&self) -> bool {
+        self.outcome == Outcome::Pass || self.attested()
+    }
+
+    /// How the outcome reads in reasons and tables: `fail`, `manual: pending`…
+    pub fn outcome_text(&self) -> String {
+        match self.outcome {
+            Outcome::Manual if self.attested() => "manual: attested".into(),
+            Outcome::Manual => "manual: pending".into(),
+            o => o.as_str().into(),
+        }
+    }
+}
+
+/// A manual item's result: attested by its latest unexpired attestation, else pending.
+fn manual_result(item: &Item, checklist: &Checklist, today: time::Date) -> ItemResult {
+    match checklist.attestations.latest(&item.id) {
+        Some(a) => {
+            let expired = a.expired(today);
+            let reason = if expired {
+                format!(
+                    "pending: the attestation by {} expired on {}",
+                    a.by,
+                    crate::checklist::format_date(a.until.unwrap_or(today))
+                )
+            } else {
+                format!("attested by {}: {}", a.by, a.evidence)
+            };
+            let mut r = ItemResult::without_run(Outcome::Manual, reason);
+            r.attestation = Some(AttestationUse { attestation: a.clone(), expired });
+            r
+        }
+        None => ItemResult::without_run(Outcome::Manual, "pending: no attestation recorded".into()),
+    }
+}
+
+/// Applies the item's waiver, if any: an unexpired waiver turns an outcome that would block
+/// (fail, error, pending, skipped for a dependency) into `waived`; the rest is recorded.
+fn apply_waiver(result: &mut ItemResult, waiver: Option<&Waiver>, today: time::Date) {
+    let Some(waiver) = waiver else { return };
+    let original = result.outcome;
+    let would_block = match original {
+        Outcome::Fail | Outcome::Error => true,
+        Outcome::Manual => !result.attested(),
+        Outcome::Skipped => !result.filtered_out,
+        Outcome::Pass | Outcome::Waived => false,
+    };
+    let status = if waiver.expired(today) {
+        WaiverStatus::Expired
+    } else if would_block {
+        result.outcome = Outcome::Waived;
+        WaiverStatus::Applied
+    } else {
+        WaiverStatus::Unused
+    };
+    result.waiver = Some(WaiverUse { waiver: waiver.clone(), status, original });
 }
 
 /// Receives item events as they happen (the progress bar listens here).
@@ -147,6 +254,10 @@ pub struct RunResult {
     pub results: Vec<ItemResult>,
 }
 
+/// How an item ended, as its dependents see it: the outcome as text and whether it counts as
+/// passed; `None` until it ends.
+type Settled = watch::Receiver<Option<(String, bool)>>;
+
 /// Runs every selected item of the checklist.
 pub async fn run(checklist: &Checklist, opts: &RunOptions, observer: Arc<dyn Observer>) -> RunResult {
     let started_at = time::OffsetDateTime::now_utc();
@@ -158,7 +269,9 @@ pub async fn run(checklist: &Checklist, opts: &RunOptions, observer: Arc<dyn Obs
 
     let results: Arc<Mutex<Vec<Option<ItemResult>>>> = Arc::new(Mutex::new(vec![None; items.len()]));
     let mut senders = Vec::new();
-    let mut receivers: HashMap<&str, watch::Receiver<Option<Outcome>>> = HashMap::new();
+    let today = started_at.date();
+    // What each item's dependents see: its outcome (as text) and whether it counts as passed.
+    let mut receivers: HashMap<&str, Settled> = HashMap::new();
     for item in items {
         let (tx, rx) = watch::channel(None);
         senders.push(tx);
@@ -170,37 +283,36 @@ pub async fn run(checklist: &Checklist, opts: &RunOptions, observer: Arc<dyn Obs
         if not_selected[index] {
             let mut r = ItemResult::without_run(Outcome::Skipped, format!("not selected ({})", opts.filter.describe()));
             r.filtered_out = true;
-            let _ = tx.send(Some(r.outcome));
+            let _ = tx.send(Some((r.outcome_text(), false)));
             results.lock().unwrap()[index] = Some(r);
             continue;
         }
-        let deps: Vec<(String, watch::Receiver<Option<Outcome>>)> =
+        let manual = item.is_manual().then(|| manual_result(item, checklist, today));
+        let deps: Vec<(String, Settled)> =
             item.depends_on.iter().filter_map(|d| Some((d.clone(), receivers.get(d.as_str())?.clone()))).collect();
         let (item, shared, permits, results, observer) =
             (item.clone(), shared.clone(), permits.clone(), results.clone(), observer.clone());
         tasks.push(tokio::spawn(async move {
             let mut blocked = None;
             for (dep, mut rx) in deps {
-                let Some(outcome) = rx.wait_for(|o| o.is_some()).await.ok().and_then(|o| *o) else {
+                let Some((outcome, passed)) = rx.wait_for(|o| o.is_some()).await.ok().and_then(|o| o.clone()) else {
                     // The dependency was stopped by the deadline: so is this item.
                     return;
                 };
-                if outcome != Outcome::Pass {
-                    blocked = Some(format!("dependency `{dep}` did not pass ({})", outcome.as_str()));
+                if !passed {
+                    blocked = Some(format!("dependency `{dep}` did not pass ({outcome})"));
                     break;
                 }
             }
-            let result = match blocked {
-                Some(reason) => ItemResult::without_run(Outcome::Skipped, reason),
-                None if item.is_manual() => {
-                    ItemResult::without_run(Outcome::Manual, "pending: no attestation recorded".into())
-                }
-                None => {
+            let result = match (blocked, manual) {
+                (Some(reason), _) => ItemResult::without_run(Outcome::Skipped, reason),
+                (None, Some(manual)) => manual,
+                (None, None) => {
                     let _permit = permits.acquire().await.expect("semaphore is never closed");
                     run_item(&item, &shared).await
                 }
             };
-            let _ = tx.send(Some(result.outcome));
+            let _ = tx.send(Some((result.outcome_text(), result.counts_as_passed())));
             observer.finished(&item, &result);
             results.lock().unwrap()[index] = Some(result);
         }));
@@ -224,7 +336,8 @@ pub async fn run(checklist: &Checklist, opts: &RunOptions, observer: Arc<dyn Obs
         .iter_mut()
         .zip(items)
         .map(|(slot, item)| {
-            slot.take().unwrap_or_else(|| {
+            let waiver = checklist.waivers.iter().find(|w| w.item == item.id);
+            let mut result = slot.take().unwrap_or_else(|| {
                 let reason = match opts.deadline {
                     Some(d) if timed_out => format!(
                         "deadline: the run's --deadline of {} passed before this item finished",
@@ -235,7 +348,9 @@ pub async fn run(checklist: &Checklist, opts: &RunOptions, observer: Arc<dyn Obs
                 let r = ItemResult::without_run(Outcome::Error, reason);
                 observer.finished(item, &r);
                 r
-            })
+            });
+            apply_waiver(&mut result, waiver, today);
+            result
         })
         .collect();
     RunResult { started_at, finished_at: time::OffsetDateTime::now_utc(), duration: finished, results }
@@ -408,6 +523,10 @@ mod tests {
         ProbeSpec { kind: "t", summary: "", params: &[], facts: FACTS, default_expect: &[], observe: Some(answers) };
 
     fn item(id: &str, probe: &'static ProbeSpec, depends_on: &[&str]) -> Arc<Item> {
+        item_with_timeout(id, probe, depends_on, Duration::from_millis(300))
+    }
+
+    fn item_with_timeout(id: &str, probe: &'static ProbeSpec, depends_on: &[&str], timeout: Duration) -> Arc<Item> {
         Arc::new(Item {
             id: id.into(),
             title: id.into(),
@@ -416,7 +535,7 @@ mod tests {
             tags: vec![],
             depends_on: depends_on.iter().map(|s| s.to_string()).collect(),
             depends_on_loc: None,
-            timeout: Duration::from_millis(300),
+            timeout,
             retries: 0,
             retry_delay: Duration::ZERO,
             description: None,
@@ -441,6 +560,9 @@ mod tests {
             description: None,
             files: vec![],
             items,
+            waivers: vec![],
+            signoff_roles: vec![],
+            attestations: Default::default(),
             redactor: Default::default(),
         }
     }
@@ -448,7 +570,9 @@ mod tests {
     #[tokio::test(flavor = "multi_thread")]
     async fn panics_and_hangs_end_their_item_only() {
         let c = checklist(vec![
-            item("panics", &PANICS, &[]),
+            // Unwinding with RUST_BACKTRACE set can take long on a loaded machine: the panicking
+            // item gets a timeout it cannot hit, so it must end by its panic.
+            item_with_timeout("panics", &PANICS, &[], Duration::from_secs(8)),
             item("hangs", &HANGS, &[]),
             item("blocks", &BLOCKS, &[]),
             item("fine", &ANSWERS, &[]),

@@ -6,23 +6,26 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::checklist::{Checklist, LoadedFile, Severity};
-use crate::engine::{ExpectationResult, Filter, Outcome, RunOptions, RunResult};
+use crate::checklist::{Checklist, LoadedFile, Severity, format_date};
+use crate::engine::{ExpectationResult, Filter, ItemResult, Outcome, RunOptions, RunResult, WaiverStatus};
 use crate::redact::Redactor;
-use crate::value::{Value, duration_ms, format_time};
+use crate::value::{FactType, Value, duration_ms, format_time};
 
+mod html;
 mod json;
+mod junit;
+mod markdown;
 mod table;
 
 /// The version of the JSON report layout; bumped on any incompatible change.
 pub const SCHEMA: &str = "golive.report/v1";
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Report {
-    pub schema: &'static str,
-    pub golive_version: &'static str,
+    pub schema: String,
+    pub golive_version: String,
     pub run_id: String,
     pub started_at: String,
     pub finished_at: String,
@@ -33,24 +36,109 @@ pub struct Report {
     pub items: Vec<ItemReport>,
     pub summary: Summary,
     pub gate: Gate,
+    /// Absent from reports written before sign-off existed.
+    #[serde(default)]
+    pub signoff: SignoffInfo,
+    /// Signature states, when rendering a signed report (never part of the JSON).
+    #[serde(skip)]
+    pub signatures: Option<SignatureView>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+/// `[signoff]` of the checklist: the roles that must sign this report.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct SignoffInfo {
+    pub roles: Vec<String>,
+}
+
+/// The sign-off state of a signed report, as `golive report --keys` found it.
+#[derive(Clone, Debug, Default)]
+pub struct SignatureView {
+    /// Whether signatures were checked against a keyring.
+    pub checked: bool,
+    pub signoffs: Vec<SignoffView>,
+    /// Every problem verification found (empty when everything holds).
+    pub problems: Vec<String>,
+    /// Extra subjects the report envelope covers besides the checklist files.
+    pub subjects: Vec<(String, String)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct SignoffView {
+    pub role: String,
+    pub name: String,
+    pub signed_at: String,
+    pub acknowledged_failed_gate: bool,
+    pub state: SignatureState,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SignatureState {
+    /// The signature verifies with a key the keyring gives this role.
+    Verified { keyid: String },
+    /// It does not; why.
+    Invalid(String),
+    /// No keyring was given.
+    Unchecked,
+}
+
+/// One line of a sign-off block: a role and who signed it, if anyone.
+pub struct SignoffRow<'a> {
+    pub role: &'a str,
+    pub signoff: Option<&'a SignoffView>,
+    /// Not listed in `[signoff] roles` (signed anyway).
+    pub extra: bool,
+}
+
+impl SignoffRow<'_> {
+    /// `signature verified`, `NOT VERIFIED: …`, `not signed`…
+    pub fn state_text(&self) -> String {
+        match self.signoff.map(|s| &s.state) {
+            None => "not signed".into(),
+            Some(SignatureState::Verified { keyid }) => {
+                format!("signature verified (key {})", &keyid[..keyid.len().min(16)])
+            }
+            Some(SignatureState::Invalid(why)) => format!("signature NOT VERIFIED: {why}"),
+            Some(SignatureState::Unchecked) => "signed; signature not checked (no keyring given)".into(),
+        }
+    }
+
+    pub fn ok(&self) -> Option<bool> {
+        match self.signoff.map(|s| &s.state) {
+            None => Some(false),
+            Some(SignatureState::Verified { .. }) => Some(true),
+            Some(SignatureState::Invalid(_)) => Some(false),
+            Some(SignatureState::Unchecked) => None,
+        }
+    }
+}
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct HostInfo {
     pub hostname: String,
     pub os: String,
     pub user: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ChecklistInfo {
     pub name: String,
     pub version: Option<String>,
     pub description: Option<String>,
     pub files: Vec<LoadedFile>,
+    #[serde(default)]
+    pub attestations: AttestationsInfo,
 }
 
-#[derive(Clone, Debug, Serialize)]
+/// The attestations file the run read.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct AttestationsInfo {
+    pub path: PathBuf,
+    /// Hex SHA-256 of its bytes; `null` when it did not exist.
+    pub sha256: Option<String>,
+    /// Entries it holds for manual items of this checklist.
+    pub entries: usize,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct OptionsInfo {
     pub fail_on: Severity,
     pub concurrency: usize,
@@ -61,7 +149,7 @@ pub struct OptionsInfo {
     pub skip: Vec<String>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ItemReport {
     pub id: String,
     pub title: String,
@@ -78,8 +166,14 @@ pub struct ItemReport {
     /// Parameters with secrets masked and `${env:…}` references kept as written.
     pub params: BTreeMap<String, Value>,
     pub outcome: Outcome,
-    /// For manual items: `pending` or `attested`.
-    pub manual_status: Option<&'static str>,
+    /// For manual items that were reached: `pending` or `attested`.
+    pub manual_status: Option<ManualStatus>,
+    /// For manual items: the latest attestation recorded (an expired one too).
+    #[serde(default)]
+    pub attestation: Option<AttestationReport>,
+    /// The waiver that names this item, and what it did.
+    #[serde(default)]
+    pub waiver: Option<WaiverReport>,
     pub reason: Option<String>,
     pub expectations: Vec<ExpectationResult>,
     /// Every fact the probe observed (secret ones masked).
@@ -91,7 +185,40 @@ pub struct ItemReport {
     pub blocking: bool,
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ManualStatus {
+    Pending,
+    Attested,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AttestationReport {
+    pub by: String,
+    pub at: String,
+    pub evidence: String,
+    pub note: Option<String>,
+    /// `YYYY-MM-DD`, the last day it is valid; `null`: no end.
+    pub until: Option<String>,
+    pub expired: bool,
+    /// `file:line:column` in the attestations file.
+    pub source: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct WaiverReport {
+    pub reason: String,
+    pub approved_by: String,
+    /// `YYYY-MM-DD`, the last day it applies (UTC).
+    pub until: String,
+    pub status: WaiverStatus,
+    /// The outcome the item had before the waiver was considered.
+    pub original_outcome: Outcome,
+    /// `file:line:column` of the `[[waiver]]`.
+    pub source: String,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Summary {
     pub total: usize,
     pub pass: usize,
@@ -101,9 +228,12 @@ pub struct Summary {
     pub waived: usize,
     pub manual_pending: usize,
     pub manual_attested: usize,
+    /// Waivers whose `until` has passed (they had no effect).
+    #[serde(default)]
+    pub waivers_expired: usize,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Gate {
     pub passed: bool,
     pub fail_on: Severity,
@@ -114,11 +244,12 @@ pub struct Gate {
 /// Whether an item with this result fails the gate at the given threshold: a fail, an error
 /// or a pending manual item at or above it; and an item at or above it that was never
 /// checked because a dependency failed (the gate never passes on what it did not see).
-fn blocks(severity: Severity, outcome: Outcome, filtered_out: bool, fail_on: Severity) -> bool {
+fn blocks(severity: Severity, r: &ItemResult, fail_on: Severity) -> bool {
     severity >= fail_on
-        && match outcome {
-            Outcome::Fail | Outcome::Error | Outcome::Manual => true,
-            Outcome::Skipped => !filtered_out,
+        && match r.outcome {
+            Outcome::Fail | Outcome::Error => true,
+            Outcome::Manual => !r.attested(),
+            Outcome::Skipped => !r.filtered_out,
             Outcome::Pass | Outcome::Waived => false,
         }
 }
@@ -148,9 +279,13 @@ impl Report {
                     Outcome::Error => summary.error += 1,
                     Outcome::Skipped => summary.skipped += 1,
                     Outcome::Waived => summary.waived += 1,
+                    Outcome::Manual if r.attested() => summary.manual_attested += 1,
                     Outcome::Manual => summary.manual_pending += 1,
                 }
-                let blocking = blocks(item.severity, r.outcome, r.filtered_out, fail_on);
+                if r.waiver.as_ref().is_some_and(|w| w.status == WaiverStatus::Expired) {
+                    summary.waivers_expired += 1;
+                }
+                let blocking = blocks(item.severity, r, fail_on);
                 if blocking {
                     blocking_ids.push(item.id.clone());
                 }
@@ -168,7 +303,29 @@ impl Report {
                     depends_on: item.depends_on.clone(),
                     params: item.params_shown.iter().map(|(k, v)| (k.clone(), value(v))).collect(),
                     outcome: r.outcome,
-                    manual_status: (r.outcome == Outcome::Manual).then_some("pending"),
+                    manual_status: match (item.is_manual(), r.outcome) {
+                        (true, Outcome::Manual) if r.attested() => Some(ManualStatus::Attested),
+                        (true, Outcome::Manual) => Some(ManualStatus::Pending),
+                        (true, Outcome::Waived) => Some(ManualStatus::Pending),
+                        _ => None,
+                    },
+                    attestation: r.attestation.as_ref().map(|a| AttestationReport {
+                        by: text(&a.attestation.by),
+                        at: format_time(a.attestation.at),
+                        evidence: text(&a.attestation.evidence),
+                        note: a.attestation.note.as_deref().map(text),
+                        until: a.attestation.until.map(format_date),
+                        expired: a.expired,
+                        source: a.attestation.source.clone(),
+                    }),
+                    waiver: r.waiver.as_ref().map(|w| WaiverReport {
+                        reason: text(&w.waiver.reason),
+                        approved_by: text(&w.waiver.approved_by),
+                        until: format_date(w.waiver.until),
+                        status: w.status,
+                        original_outcome: w.original,
+                        source: w.waiver.source.clone(),
+                    }),
                     reason: r.reason.as_deref().map(text),
                     expectations: r
                         .expectations
@@ -185,8 +342,8 @@ impl Report {
             .collect();
         let Filter { tags, sections, only, skip } = opts.filter.clone();
         Report {
-            schema: SCHEMA,
-            golive_version: env!("CARGO_PKG_VERSION"),
+            schema: SCHEMA.to_string(),
+            golive_version: env!("CARGO_PKG_VERSION").to_string(),
             run_id: uuid::Uuid::new_v4().to_string(),
             started_at: format_time(run.started_at),
             finished_at: format_time(run.finished_at),
@@ -197,6 +354,11 @@ impl Report {
                 version: checklist.version.clone(),
                 description: checklist.description.clone(),
                 files: checklist.files.clone(),
+                attestations: AttestationsInfo {
+                    path: checklist.attestations.path.clone(),
+                    sha256: checklist.attestations.sha256.clone(),
+                    entries: checklist.attestations.entries.len(),
+                },
             },
             options: OptionsInfo {
                 fail_on,
@@ -210,7 +372,82 @@ impl Report {
             items,
             summary,
             gate: Gate { passed: blocking_ids.is_empty(), fail_on, blocking: blocking_ids },
+            signoff: SignoffInfo { roles: checklist.signoff_roles.clone() },
+            signatures: None,
         }
+    }
+
+    /// Reads a JSON report back (e.g. the predicate of a signed report), with every fact and
+    /// parameter given its declared type again so values render as in the original run.
+    pub fn from_json(json: serde_json::Value) -> Result<Report, String> {
+        let schema = json.get("schema").and_then(|s| s.as_str()).unwrap_or_default().to_string();
+        if schema != SCHEMA {
+            return Err(format!("not a golive report (schema {schema:?}; expected {SCHEMA:?})"));
+        }
+        let mut report: Report = serde_json::from_value(json).map_err(|e| format!("not a valid golive report: {e}"))?;
+        for item in &mut report.items {
+            let Some(spec) = crate::probe::find(&item.probe) else { continue };
+            let fact_type = |name: &str| spec.fact(name).map(|f| f.ty);
+            item.facts = std::mem::take(&mut item.facts)
+                .into_iter()
+                .map(|(k, v)| {
+                    let v = match fact_type(&k) {
+                        Some(ty) => v.retype(ty),
+                        None => v,
+                    };
+                    (k, v)
+                })
+                .collect();
+            for e in &mut item.expectations {
+                if let (Some(ty), Some(v)) = (fact_type(&e.fact), e.observed.take()) {
+                    e.observed = Some(v.retype(ty));
+                }
+            }
+            item.params = std::mem::take(&mut item.params)
+                .into_iter()
+                .map(|(k, v)| {
+                    let v = match spec.param(&k).map(|p| p.ty) {
+                        Some(crate::probe::ParamType::Duration) => v.retype(FactType::Duration),
+                        _ => v,
+                    };
+                    (k, v)
+                })
+                .collect();
+        }
+        Ok(report)
+    }
+
+    /// The sign-off block: every role of `[signoff]`, then roles signed but not listed.
+    pub fn signoff_rows(&self) -> Vec<SignoffRow<'_>> {
+        let signoffs: &[SignoffView] = self.signatures.as_ref().map(|s| s.signoffs.as_slice()).unwrap_or_default();
+        let mut rows: Vec<SignoffRow<'_>> = self
+            .signoff
+            .roles
+            .iter()
+            .map(|role| SignoffRow {
+                role,
+                // A verified sign-off of the role wins over one that does not verify.
+                signoff: signoffs
+                    .iter()
+                    .filter(|s| &s.role == role)
+                    .max_by_key(|s| matches!(s.state, SignatureState::Verified { .. })),
+                extra: false,
+            })
+            .collect();
+        for s in signoffs {
+            if !self.signoff.roles.contains(&s.role) {
+                rows.push(SignoffRow { role: &s.role, signoff: Some(s), extra: true });
+            }
+        }
+        rows
+    }
+
+    /// Items that failed or errored, blocking ones first, then in checklist order.
+    pub fn problems(&self) -> Vec<&ItemReport> {
+        let mut out: Vec<&ItemReport> =
+            self.items.iter().filter(|i| i.blocking || matches!(i.outcome, Outcome::Fail | Outcome::Error)).collect();
+        out.sort_by_key(|i| !i.blocking);
+        out
     }
 
     /// Sections in the order they first appear.
@@ -228,7 +465,12 @@ impl Report {
     pub fn summary_line(&self) -> String {
         let s = &self.summary;
         let mut counts = vec![format!("{} pass", s.pass), format!("{} fail", s.fail), format!("{} error", s.error)];
-        for (n, word) in [(s.manual_pending, "manual pending"), (s.waived, "waived"), (s.skipped, "skipped")] {
+        for (n, word) in [
+            (s.manual_pending, "manual pending"),
+            (s.manual_attested, "manual attested"),
+            (s.waived, "waived"),
+            (s.skipped, "skipped"),
+        ] {
             if n > 0 {
                 counts.push(format!("{n} {word}"));
             }
@@ -239,6 +481,46 @@ impl Report {
             format!("gate FAILED (fail-on {}): {} blocking", self.gate.fail_on.as_str(), self.gate.blocking.len())
         };
         format!("{} items: {} — {verdict}", s.total, counts.join(", "))
+    }
+}
+
+impl ItemReport {
+    /// `pass`, `fail`, `waived`, `manual: pending`, `manual: attested`…
+    pub fn outcome_label(&self) -> String {
+        match (self.outcome, self.manual_status) {
+            (Outcome::Manual, Some(ManualStatus::Attested)) => "manual: attested".into(),
+            (Outcome::Manual, _) => "manual: pending".into(),
+            (o, _) => o.as_str().into(),
+        }
+    }
+
+    /// What the item's waiver did, in one line.
+    pub fn waiver_line(&self) -> Option<String> {
+        let w = self.waiver.as_ref()?;
+        let who = format!("{} — approved by {} until {}", w.reason, w.approved_by, w.until);
+        Some(match w.status {
+            WaiverStatus::Applied => format!("waived (was {}): {who}", w.original_outcome.as_str()),
+            WaiverStatus::Expired => format!("waiver EXPIRED on {}, no effect: {who}", w.until),
+            WaiverStatus::Unused => format!("waiver not needed: {who}"),
+        })
+    }
+
+    /// Who attested the item, when and with what evidence, in one line.
+    pub fn attestation_line(&self) -> Option<String> {
+        let a = self.attestation.as_ref()?;
+        let note = a.note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default();
+        let until = a.until.as_ref().map(|u| format!(", valid until {u}")).unwrap_or_default();
+        Some(if a.expired {
+            format!(
+                "attestation EXPIRED on {}: {} at {}: {}{note}",
+                a.until.as_deref().unwrap_or("?"),
+                a.by,
+                a.at,
+                a.evidence
+            )
+        } else {
+            format!("attested by {} at {}: {}{note}{until}", a.by, a.at, a.evidence)
+        })
     }
 }
 
@@ -254,15 +536,21 @@ fn host_info() -> HostInfo {
 pub enum Format {
     Table,
     Json,
+    Junit,
+    Markdown,
+    Html,
 }
 
 impl Format {
-    pub const NAMES: &'static [&'static str] = &["table", "json"];
+    pub const NAMES: &'static [&'static str] = &["table", "json", "junit", "markdown", "html"];
 
     pub fn name(self) -> &'static str {
         match self {
             Format::Table => "table",
             Format::Json => "json",
+            Format::Junit => "junit",
+            Format::Markdown => "markdown",
+            Format::Html => "html",
         }
     }
 
@@ -270,6 +558,9 @@ impl Format {
         match self {
             Format::Table => Ok(table::render(report, style)),
             Format::Json => json::render(report, redactor),
+            Format::Junit => junit::render(report),
+            Format::Markdown => Ok(markdown::render(report)),
+            Format::Html => Ok(html::render(report)),
         }
     }
 }
@@ -280,6 +571,9 @@ impl FromStr for Format {
         match s {
             "table" => Ok(Format::Table),
             "json" => Ok(Format::Json),
+            "junit" => Ok(Format::Junit),
+            "markdown" | "md" => Ok(Format::Markdown),
+            "html" => Ok(Format::Html),
             other => Err(format!("unknown output format `{other}`; formats are: {}", Format::NAMES.join(", "))),
         }
     }
@@ -338,18 +632,35 @@ mod tests {
     fn outputs_parse_with_optional_paths() {
         assert_eq!("json=out/r.json".parse::<OutputSpec>().unwrap().path, Some(PathBuf::from("out/r.json")));
         assert_eq!("table".parse::<OutputSpec>().unwrap(), OutputSpec { format: Format::Table, path: None });
-        assert!("xml".parse::<OutputSpec>().unwrap_err().contains("formats are: table, json"));
+        assert!("xml".parse::<OutputSpec>().unwrap_err().contains("formats are: table, json, junit, markdown, html"));
         assert!("json=".parse::<OutputSpec>().is_err());
+    }
+
+    fn result(outcome: Outcome, filtered_out: bool) -> ItemResult {
+        ItemResult {
+            outcome,
+            reason: None,
+            expectations: vec![],
+            facts: Default::default(),
+            attempts: 0,
+            started_at: time::OffsetDateTime::UNIX_EPOCH,
+            duration: std::time::Duration::ZERO,
+            filtered_out,
+            secret_values: vec![],
+            attestation: None,
+            waiver: None,
+        }
     }
 
     #[test]
     fn gate_counts_what_was_not_checked() {
         use Outcome::*;
-        assert!(blocks(Severity::High, Fail, false, Severity::High));
-        assert!(blocks(Severity::Critical, Manual, false, Severity::High));
-        assert!(!blocks(Severity::Medium, Error, false, Severity::High));
-        assert!(blocks(Severity::High, Skipped, false, Severity::High), "skipped by a failed dependency blocks");
-        assert!(!blocks(Severity::High, Skipped, true, Severity::High), "filtered out does not");
-        assert!(!blocks(Severity::Critical, Pass, false, Severity::Info));
+        assert!(blocks(Severity::High, &result(Fail, false), Severity::High));
+        assert!(blocks(Severity::Critical, &result(Manual, false), Severity::High));
+        assert!(!blocks(Severity::Medium, &result(Error, false), Severity::High));
+        assert!(blocks(Severity::High, &result(Skipped, false), Severity::High), "skipped by a failed dependency");
+        assert!(!blocks(Severity::High, &result(Skipped, true), Severity::High), "filtered out does not");
+        assert!(!blocks(Severity::Critical, &result(Pass, false), Severity::Info));
+        assert!(!blocks(Severity::Critical, &result(Waived, false), Severity::Info));
     }
 }

@@ -3,7 +3,7 @@
 
 use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table, presets};
 
-use super::{ItemReport, Report, Style};
+use super::{ItemReport, ManualStatus, Report, Style};
 use crate::engine::Outcome;
 use crate::value::{Value, format_duration};
 
@@ -73,10 +73,7 @@ fn duration_text(item: &ItemReport) -> String {
 }
 
 fn outcome_text(item: &ItemReport) -> String {
-    match item.manual_status {
-        Some(status) => format!("manual: {status}"),
-        None => item.outcome.as_str().to_string(),
-    }
+    item.outcome_label()
 }
 
 fn outcome_cell(item: &ItemReport, color: bool) -> Cell {
@@ -101,11 +98,23 @@ fn detail(item: &ItemReport) -> String {
     match item.outcome {
         Outcome::Error => lines.push(format!("error: {}", item.reason.as_deref().unwrap_or("unknown"))),
         Outcome::Skipped => lines.push(item.reason.clone().unwrap_or_default()),
-        Outcome::Manual => {
-            let owner = item.owner.as_ref().map(|o| format!(" (owner: {o})")).unwrap_or_default();
-            lines.push(format!("awaiting attestation{owner}"));
-        }
+        Outcome::Manual => match item.attestation_line().filter(|_| item.manual_status == Some(ManualStatus::Attested))
+        {
+            Some(line) => lines.push(line),
+            None => {
+                let owner = item.owner.as_ref().map(|o| format!(" (owner: {o})")).unwrap_or_default();
+                lines.push(format!("awaiting attestation{owner}"));
+                lines.extend(item.attestation_line());
+            }
+        },
         _ => {}
+    }
+    lines.extend(item.waiver_line());
+    if item.outcome == Outcome::Waived
+        && let Some(w) = &item.waiver
+        && matches!(w.original_outcome, Outcome::Error | Outcome::Skipped | Outcome::Manual)
+    {
+        lines.push(item.reason.clone().unwrap_or_default());
     }
     if matches!(item.outcome, Outcome::Pass | Outcome::Fail | Outcome::Waived) {
         let mut expectations: Vec<_> = item.expectations.iter().collect();
