@@ -73,6 +73,9 @@ pub enum Code {
     /// An attestation names an item that is not a manual item of the checklist.
     #[serde(rename = "GL020")]
     AttestationItem,
+    /// `use` names no check in the catalogue, or a check file is not a valid check.
+    #[serde(rename = "GL021")]
+    UnknownCheck,
 }
 
 impl Code {
@@ -98,6 +101,7 @@ impl Code {
             Code::UnknownWaiverItem => "GL018",
             Code::DuplicateWaiver => "GL019",
             Code::AttestationItem => "GL020",
+            Code::UnknownCheck => "GL021",
         }
     }
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
+use super::catalogue::{BUILTIN_PREFIX, Catalogue, builtin_checklist, builtin_checklist_names};
 use super::interp::{self, Interpolated, Ref};
 use super::svalue::{SKey, SKind, SValue, parse_document};
 use super::{AttestationFile, Checklist, Expectation, Item, LoadedFile, Severity, Waiver, attestation, waiver};
@@ -46,7 +47,7 @@ pub struct Loaded {
 }
 
 const TOP_KEYS: &[&str] = &["checklist", "vars", "defaults", "item", "waiver", "signoff"];
-const CHECKLIST_KEYS: &[&str] = &["name", "version", "description", "include", "attestations"];
+const CHECKLIST_KEYS: &[&str] = &["name", "version", "description", "include", "attestations", "checks"];
 const SIGNOFF_KEYS: &[&str] = &["roles"];
 const DEFAULT_KEYS: &[&str] = &["timeout", "retries", "retry_delay", "severity", "section"];
 const ITEM_KEYS: &[&str] = &[
@@ -66,6 +67,9 @@ const ITEM_KEYS: &[&str] = &[
     "probe",
     "expect",
 ];
+
+#[path = "uses.rs"]
+mod uses;
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_SEVERITY: Severity = Severity::High;
@@ -110,6 +114,14 @@ struct Loader<'o> {
     redactor: Redactor,
     /// Each file's effective defaults, computed once (so a problem is reported once).
     defaults: HashMap<usize, Defaults>,
+    /// The checks items can `use`: shipped ones and `[checklist] checks` directories.
+    catalogue: Catalogue,
+    /// Check files parsed so far, by check id (`None`: unreadable or invalid, reported).
+    checks: HashMap<String, Option<uses::CheckDef>>,
+    /// The check files used, for the report's list of files.
+    check_files: Vec<LoadedFile>,
+    /// The vars of the catalogue check being expanded into an item.
+    local: Option<uses::LocalScope>,
 }
 
 pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Loaded {
@@ -126,6 +138,10 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Loaded {
         warned: BTreeSet::new(),
         redactor: Redactor::default(),
         defaults: HashMap::new(),
+        catalogue: Catalogue::builtin(),
+        checks: HashMap::new(),
+        check_files: Vec::new(),
+        local: None,
     };
     let roots: Vec<usize> = paths.iter().filter_map(|p| l.load_file(p, None, None)).collect();
     if !roots.is_empty() {
@@ -137,6 +153,7 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Loaded {
             l.vars.insert(name.clone(), VarDef { value: Some(value.replace("${", "$${")), loc });
         }
     }
+    l.add_check_dirs();
     let mut items = Vec::new();
     for index in 0..l.docs.len() {
         let defaults = l.defaults_for(index);
@@ -171,6 +188,7 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Loaded {
                 .docs
                 .iter()
                 .map(|d| LoadedFile { path: l.sources.path(d.id).to_path_buf(), sha256: d.bytes_sha256.clone() })
+                .chain(l.check_files.iter().cloned())
                 .collect(),
             items: items.into_iter().map(Arc::new).collect(),
             waivers,
@@ -225,7 +243,17 @@ impl Loader<'_> {
         if let Some(&index) = self.by_path.get(&canonical) {
             return Some(index);
         }
-        let bytes = match std::fs::read(path) {
+        let builtin = path.to_str().and_then(|p| p.strip_prefix(BUILTIN_PREFIX));
+        let read = match builtin {
+            Some(name) => builtin_checklist(name).map(|(_, text)| text.as_bytes().to_vec()).ok_or_else(|| {
+                std::io::Error::other(format!(
+                    "golive has no built-in checklist `{name}`; built in: {}",
+                    builtin_checklist_names().join(", ")
+                ))
+            }),
+            None => std::fs::read(path),
+        };
+        let bytes = match read {
             Ok(b) => b,
             Err(e) => {
                 let d = match included_from {
@@ -273,7 +301,15 @@ impl Loader<'_> {
                     for entry in entries {
                         match entry.as_str() {
                             Some(rel) => {
-                                if let Some(child) = self.load_file(&base.join(rel), Some(entry.loc()), Some(index)) {
+                                // Built-in checklists include their siblings as built-ins too.
+                                let target = if rel.starts_with(BUILTIN_PREFIX) {
+                                    PathBuf::from(rel)
+                                } else if builtin.is_some() {
+                                    PathBuf::from(format!("{BUILTIN_PREFIX}{rel}"))
+                                } else {
+                                    base.join(rel)
+                                };
+                                if let Some(child) = self.load_file(&target, Some(entry.loc()), Some(index)) {
                                     self.docs[index].includes.push(child);
                                 }
                             }
@@ -298,7 +334,7 @@ impl Loader<'_> {
                         for (k, v) in table {
                             if !CHECKLIST_KEYS.contains(&k.name.as_str()) {
                                 self.error(unknown_key(file, k, "[checklist]", CHECKLIST_KEYS));
-                            } else if k.name != "include" && v.as_str().is_none() {
+                            } else if k.name != "include" && k.name != "checks" && v.as_str().is_none() {
                                 self.error(wrong_type(v, &k.name, "a string"));
                             }
                         }
@@ -392,14 +428,22 @@ impl Loader<'_> {
         let Some(table) = self.docs[doc].root.get("vars").and_then(|v| v.as_table()).map(|t| t.to_vec()) else {
             return Vec::new();
         };
+        self.var_defs(file, &table)
+    }
+
+    /// Var definitions of a `[vars]` table: `name = value` or `name = { description, default }`.
+    fn var_defs(&mut self, file: FileId, table: &[(SKey, SValue)]) -> Vec<(String, VarDef)> {
+        let scalar = |v: &SValue| match &v.kind {
+            SKind::Str(s) => Some(s.clone()),
+            SKind::Int(i) => Some(i.to_string()),
+            SKind::Float(f) => Some(f.to_string()),
+            SKind::Bool(b) => Some(b.to_string()),
+            _ => None,
+        };
         let mut out = Vec::new();
-        for (key, value) in &table {
+        for (key, value) in table {
             let loc = loc_of_key(file, key);
             let text = match &value.kind {
-                SKind::Str(s) => Some(s.clone()),
-                SKind::Int(i) => Some(i.to_string()),
-                SKind::Float(f) => Some(f.to_string()),
-                SKind::Bool(b) => Some(b.to_string()),
                 SKind::Table(entries) => {
                     let mut default = None;
                     for (k, v) in entries {
@@ -409,9 +453,9 @@ impl Loader<'_> {
                                     self.error(wrong_type(v, "description", "a string"));
                                 }
                             }
-                            "default" => match v.as_str() {
-                                Some(s) => default = Some(s.to_string()),
-                                None => self.error(wrong_type(v, "default", "a string")),
+                            "default" => match scalar(v) {
+                                Some(s) => default = Some(s),
+                                None => self.error(wrong_type(v, "default", "a string, number or boolean")),
                             },
                             _ => self.error(unknown_key(
                                 file,
@@ -424,8 +468,15 @@ impl Loader<'_> {
                     default
                 }
                 _ => {
-                    self.error(wrong_type(value, &key.name, "a string, number, boolean or { description, default }"));
-                    None
+                    let text = scalar(value);
+                    if text.is_none() {
+                        self.error(wrong_type(
+                            value,
+                            &key.name,
+                            "a string, number, boolean or { description, default }",
+                        ));
+                    }
+                    text
                 }
             };
             out.push((key.name.clone(), VarDef { value: text, loc }));
@@ -581,6 +632,13 @@ impl Loader<'_> {
                 }
             },
             Ref::Var(name) => {
+                // Inside a catalogue check, its own vars come first (item `vars`, then the
+                // check's defaults); they are per item, so never memoised.
+                let local =
+                    self.local.as_ref().and_then(|scope| Some((scope.check.clone(), scope.values.get(name)?.clone())));
+                if let Some((check, def)) = local {
+                    return self.resolve_def(name, &def, at, Some(&check)).map_err(|_| String::new());
+                }
                 if let Some(done) = self.resolved.get(name) {
                     return done.clone().map_err(|_| String::new());
                 }
@@ -593,64 +651,76 @@ impl Loader<'_> {
                     self.error(d);
                     return Err(String::new());
                 };
-                if self.resolving.contains(name) {
-                    let cycle = format!("{} → {name}", self.resolving.join(" → "));
-                    self.error(
-                        Diagnostic::error(Code::InvalidValue, format!("vars refer to each other in a cycle: {cycle}"))
-                            .at(def.loc),
-                    );
-                    return Err(String::new());
-                }
-                let result = match &def.value {
-                    None => {
-                        let d = Diagnostic::error(Code::VarMissing, format!("var `{name}` has no value"))
-                            .at(at.loc())
-                            .related(def.loc.clone(), "declared here")
-                            .hint(format!("pass --var {name}=… or give it a default in [vars]"));
-                        match self.opts.mode {
-                            LoadMode::Run => {
-                                self.error(d);
-                                Err(())
-                            }
-                            LoadMode::Validate => {
-                                if self.warned.insert(format!("var:{name}")) {
-                                    self.error(Diagnostic { level: Level::Warning, ..d });
-                                }
-                                Ok(Interpolated {
-                                    shown: format!("${{{name}}}"),
-                                    incomplete: true,
-                                    ..Default::default()
-                                })
-                            }
-                        }
-                    }
-                    Some(template) => {
-                        self.resolving.push(name.clone());
-                        let holder = SValue {
-                            kind: SKind::Str(template.clone()),
-                            span: def.loc.span.clone(),
-                            file: def.loc.file,
-                        };
-                        let r = interp::expand(template, &mut |r| self.resolve_ref(r, &holder));
-                        self.resolving.pop();
-                        match r {
-                            Ok(i) => Ok(i),
-                            Err(msg) => {
-                                if !msg.is_empty() {
-                                    self.error(Diagnostic::error(Code::InvalidValue, msg).at(def.loc.clone()));
-                                }
-                                Err(())
-                            }
-                        }
-                    }
-                };
+                let result = self.resolve_def(name, &def, at, None);
                 self.resolved.insert(name.clone(), result.clone());
                 result.map_err(|_| String::new())
             }
         }
     }
 
+    /// The value of one var definition, interpolated; `check` names the catalogue check
+    /// whose var it is. Problems are reported here.
+    fn resolve_def(&mut self, name: &str, def: &VarDef, at: &SValue, check: Option<&str>) -> Result<Interpolated, ()> {
+        if self.resolving.iter().any(|r| r == name) {
+            let cycle = format!("{} → {name}", self.resolving.join(" → "));
+            self.error(
+                Diagnostic::error(Code::InvalidValue, format!("vars refer to each other in a cycle: {cycle}"))
+                    .at(def.loc.clone()),
+            );
+            return Err(());
+        }
+        let Some(template) = &def.value else {
+            let (message, hint) = match check {
+                Some(check) => (
+                    format!("check `{check}` needs var `{name}`"),
+                    format!("set it on the item, vars = {{ {name} = \"…\" }}, or in [vars], or pass --var {name}=…"),
+                ),
+                None => (
+                    format!("var `{name}` has no value"),
+                    format!("pass --var {name}=… or give it a default in [vars]"),
+                ),
+            };
+            let d = Diagnostic::error(Code::VarMissing, message)
+                .at(at.loc())
+                .related(def.loc.clone(), "declared here")
+                .hint(hint);
+            return match self.opts.mode {
+                LoadMode::Run => {
+                    self.error(d);
+                    Err(())
+                }
+                LoadMode::Validate => {
+                    if self.warned.insert(format!("var:{}:{name}", check.unwrap_or_default())) {
+                        self.error(Diagnostic { level: Level::Warning, ..d });
+                    }
+                    Ok(Interpolated { shown: format!("${{{name}}}"), incomplete: true, ..Default::default() })
+                }
+            };
+        };
+        self.resolving.push(name.to_string());
+        let holder = SValue { kind: SKind::Str(template.clone()), span: def.loc.span.clone(), file: def.loc.file };
+        let r = interp::expand(template, &mut |r| self.resolve_ref(r, &holder));
+        self.resolving.pop();
+        r.map_err(|msg| {
+            if !msg.is_empty() {
+                self.error(Diagnostic::error(Code::InvalidValue, msg).at(def.loc.clone()));
+            }
+        })
+    }
+
+    /// An item table, expanded from the catalogue check it uses, if any.
     fn item(&mut self, table: &SValue, defaults: &Defaults) -> Option<Item> {
+        if table.get("use").is_none() {
+            return self.plain_item(table, defaults);
+        }
+        let (merged, scope) = self.expand_use(table)?;
+        let outer = self.local.replace(scope);
+        let item = self.plain_item(&merged, defaults);
+        self.local = outer;
+        item
+    }
+
+    fn plain_item(&mut self, table: &SValue, defaults: &Defaults) -> Option<Item> {
         let file = table.file;
         let entries = table.as_table()?.to_vec();
         let header = Loc { file, span: table.span.start..table.span.start };

@@ -15,6 +15,7 @@ use crate::redact::Redactor;
 use crate::value::Value;
 
 pub mod attestation;
+pub mod catalogue;
 mod interp;
 pub mod load;
 pub mod svalue;

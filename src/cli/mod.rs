@@ -11,6 +11,7 @@ use crate::checklist::{LoadOptions, Loaded, load};
 use crate::diag;
 
 mod attest;
+mod checks;
 mod keygen;
 mod list;
 mod probes;
@@ -52,6 +53,8 @@ enum Command {
     List(list::ListArgs),
     /// Describe probe kinds: their parameters and the facts they produce.
     Probes(probes::ProbesArgs),
+    /// The check catalogue items can `use`, and the built-in checklists.
+    Checks(checks::ChecksArgs),
     /// Record that a person confirmed a manual item (appends to the attestations file).
     Attest(attest::AttestArgs),
     /// Make an Ed25519 key pair for signing reports.
@@ -124,6 +127,7 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate::run(args),
         Command::List(args) => list::run(args),
         Command::Probes(args) => probes::run(args),
+        Command::Checks(args) => checks::run(args),
         Command::Attest(args) => attest::run(args),
         Command::Keygen(args) => keygen::run(args),
         Command::Sign(args) => sign::run(args),

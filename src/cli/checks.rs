@@ -1,0 +1,74 @@
+//! `golive checks`: the check catalogue items can `use`, and the built-in checklists a
+//! checklist can include as `golive:NAME`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use comfy_table::{ContentArrangement, Table, presets};
+
+use super::exit;
+use crate::checklist::catalogue::{Catalogue, builtin_checklist_names};
+
+#[derive(Args, Debug)]
+pub struct ChecksArgs {
+    /// A check id: print its definition. Without it, list the catalogue.
+    id: Option<String>,
+    /// Also read checks from this directory of AREA/NAME.toml files (repeatable).
+    #[arg(long = "dir", value_name = "DIR")]
+    dirs: Vec<PathBuf>,
+}
+
+/// The `[check]` keys a listing shows, read without validating the file.
+fn summary(text: &str) -> (String, String, String) {
+    let table: toml::Table = toml::from_str(text).unwrap_or_default();
+    let check = table.get("check").and_then(|c| c.as_table());
+    let get = |key: &str| check.and_then(|c| c.get(key)).and_then(|v| v.as_str()).unwrap_or("").to_string();
+    (get("probe"), get("severity"), get("title"))
+}
+
+pub fn run(args: ChecksArgs) -> u8 {
+    let mut catalogue = Catalogue::builtin();
+    for dir in &args.dirs {
+        if let Err(e) = catalogue.add_dir(dir) {
+            eprintln!("error: cannot read check directory {}: {e}", dir.display());
+            return exit::INVALID;
+        }
+    }
+    if let Some(id) = &args.id {
+        let Some(source) = catalogue.get(id) else {
+            eprintln!("error: no check `{id}` in the catalogue; `golive checks` lists them");
+            return exit::INVALID;
+        };
+        match source.read() {
+            Ok(bytes) => {
+                println!("# {}", source.display_path().display());
+                print!("{}", String::from_utf8_lossy(&bytes));
+                exit::PASSED
+            }
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", source.display_path().display());
+                exit::INTERNAL
+            }
+        }
+    } else {
+        let mut table = Table::new();
+        table.load_style(presets::UTF8_FULL_CONDENSED);
+        table.set_content_arrangement(ContentArrangement::Dynamic);
+        table.set_width(super::terminal_width().unwrap_or(120));
+        table.force_no_tty();
+        table.set_header(["Check", "Probe", "Severity", "Title"]);
+        let ids: Vec<String> = catalogue.ids().map(str::to_string).collect();
+        for id in &ids {
+            let text = catalogue.get(id).and_then(|s| s.read().ok()).unwrap_or_default();
+            let (probe, severity, title) = summary(&String::from_utf8_lossy(&text));
+            table.add_row(vec![id.clone(), probe, severity, title]);
+        }
+        println!("{table}");
+        println!(
+            "{} checks. Use one in a checklist item: use = \"ID\", vars = {{ … }}; `golive checks ID` shows it.",
+            ids.len()
+        );
+        println!("Built-in checklists (include = [\"golive:NAME\"]): {}", builtin_checklist_names().join(", "));
+        exit::PASSED
+    }
+}
