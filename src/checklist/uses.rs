@@ -115,15 +115,15 @@ impl Loader<'_> {
             );
             return None;
         };
-        if let Some(written) = check.get("id") {
-            if written.as_str() != Some(id) {
-                self.error(
+        if let Some(written) = check.get("id")
+            && written.as_str() != Some(id)
+        {
+            self.error(
                     Diagnostic::error(Code::UnknownCheck, format!("check id {} does not match its file, `{id}`", written.describe()))
                         .at(written.loc())
                         .hint("a check's id is its area folder and file name: security/tls-not-expiring.toml is security.tls-not-expiring"),
                 );
-                return None;
-            }
+            return None;
         }
         let vars = match root.get("vars") {
             Some(v) => match v.as_table() {
