@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 required=(
   "cc:gcc"             # the ring crypto crate builds C code
   "sh:dash"            # command-probe tests run shell scripts
+  "redis-server:redis-server"  # the redis probe tests start real servers (tests/support/redis.rs)
 )
 
 missing=()
