@@ -12,6 +12,7 @@ required=(
   "openssl:openssl"    # signing tests verify a signature with OpenSSL, as docs/signing.md shows
   "python3:python3"    # the independent verifiers (securesystemslib, junitparser)
   "chromium:chromium"  # the HTML report is checked in a real headless browser
+  "redis-server:redis-server"  # the redis probe tests start real servers (tests/support/redis.rs)
 )
 
 missing=()

@@ -15,7 +15,7 @@ enum ProbesFormat {
 
 #[derive(Args, Debug)]
 pub struct ProbesArgs {
-    /// A probe kind (http, tcp, dns, tls, file, env, command, host, manual); all when omitted.
+    /// A probe kind (http, tcp, dns, tls, file, env, command, host, redis, manual); all when omitted.
     kind: Option<String>,
     #[arg(long, value_enum, default_value = "text")]
     format: ProbesFormat,

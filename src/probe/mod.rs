@@ -18,6 +18,8 @@ pub mod file;
 pub mod host;
 pub mod http;
 pub mod manual;
+pub mod redis;
+pub mod redis_conn;
 pub mod tcp;
 pub mod tls;
 pub mod tls_inspect;
@@ -33,6 +35,7 @@ pub fn registry() -> &'static [&'static ProbeSpec] {
         &env::SPEC,
         &command::SPEC,
         &host::SPEC,
+        &redis::SPEC,
         &manual::SPEC,
     ];
     ALL
@@ -290,11 +293,12 @@ impl From<std::io::Error> for ProbeError {
     }
 }
 
-/// What items of one run share: HTTP clients (keep-alive), DNS resolvers.
+/// What items of one run share: HTTP clients (keep-alive), DNS resolvers, Redis connections.
 #[derive(Default)]
 pub struct Shared {
     pub http: http::ClientCache,
     pub dns: dns_lookup::ResolverCache,
+    pub redis: redis_conn::ConnectionCache,
 }
 
 /// Runs blocking work (file system, process tables) off the async threads.

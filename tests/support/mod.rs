@@ -1,6 +1,7 @@
 //! Local test servers and a throwaway PKI for golive's integration tests.
-//! Everything binds 127.0.0.1 on a random port, runs on the current tokio
-//! runtime and stops when its handle is dropped.
+//! Everything binds 127.0.0.1 on a random port and stops when its handle is
+//! dropped: the in-process servers run on the current tokio runtime, Redis
+//! is a real `redis-server` process (redis.rs).
 //!
 //! Each test file compiles this module on its own and uses only part of it.
 #![allow(dead_code, unused_imports)]
@@ -9,10 +10,12 @@ pub mod certs;
 pub mod dns;
 pub mod http;
 pub mod hung;
+pub mod redis;
 pub mod tls;
 
 pub use certs::{LeafCert, TestPki, leaf_params};
 pub use dns::{DnsServer, TestRecord};
 pub use http::{HttpServer, RecordedRequest, Route};
 pub use hung::{HungListener, closed_port};
+pub use redis::{Monitor, RedisConfig, RedisServer, Resp, RespConn, Seen};
 pub use tls::TlsServer;
