@@ -31,6 +31,58 @@ pub fn builtin_checklist_names() -> Vec<&'static str> {
         .collect()
 }
 
+/// A var a checklist declares: name, description, default.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeclaredVar {
+    pub name: String,
+    pub description: Option<String>,
+    pub default: Option<String>,
+}
+
+/// The vars a built-in checklist and the built-in checklists it includes declare, in order,
+/// each once (`golive init` writes them into a starter checklist).
+pub fn builtin_checklist_vars(name: &str) -> Vec<DeclaredVar> {
+    let mut out = Vec::new();
+    let mut seen_files = Vec::new();
+    collect_vars(name, &mut seen_files, &mut out);
+    out
+}
+
+fn collect_vars(name: &str, seen: &mut Vec<&'static str>, out: &mut Vec<DeclaredVar>) {
+    let Some((path, text)) = builtin_checklist(name) else { return };
+    if seen.contains(&path) {
+        return;
+    }
+    seen.push(path);
+    let table: toml::Table = toml::from_str(text).unwrap_or_default();
+    let includes = table.get("checklist").and_then(|c| c.get("include")).and_then(|i| i.as_array()).cloned();
+    for include in includes.unwrap_or_default() {
+        if let Some(rel) = include.as_str() {
+            collect_vars(rel.strip_prefix(BUILTIN_PREFIX).unwrap_or(rel), seen, out);
+        }
+    }
+    let scalar = |v: &toml::Value| match v {
+        toml::Value::String(s) => Some(s.clone()),
+        toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_) => Some(v.to_string()),
+        _ => None,
+    };
+    for (var, value) in table.get("vars").and_then(|v| v.as_table()).cloned().unwrap_or_default() {
+        let (description, default) = match &value {
+            toml::Value::Table(t) => {
+                (t.get("description").and_then(|d| d.as_str()).map(str::to_string), t.get("default").and_then(scalar))
+            }
+            other => (None, scalar(other)),
+        };
+        match out.iter_mut().find(|d: &&mut DeclaredVar| d.name == var) {
+            Some(existing) => {
+                existing.description = existing.description.take().or(description);
+                existing.default = existing.default.take().or(default);
+            }
+            None => out.push(DeclaredVar { name: var, description, default }),
+        }
+    }
+}
+
 /// Where a check is defined.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CheckSource {

@@ -12,6 +12,7 @@ use crate::diag;
 
 mod attest;
 mod checks;
+mod init;
 mod keygen;
 mod list;
 mod probes;
@@ -55,6 +56,8 @@ enum Command {
     Probes(probes::ProbesArgs),
     /// The check catalogue items can `use`, and the built-in checklists.
     Checks(checks::ChecksArgs),
+    /// Write a starter checklist that includes built-in checklists and declares their vars.
+    Init(init::InitArgs),
     /// Record that a person confirmed a manual item (appends to the attestations file).
     Attest(attest::AttestArgs),
     /// Make an Ed25519 key pair for signing reports.
@@ -128,6 +131,7 @@ pub fn main() -> ExitCode {
         Command::List(args) => list::run(args),
         Command::Probes(args) => probes::run(args),
         Command::Checks(args) => checks::run(args),
+        Command::Init(args) => init::run(args),
         Command::Attest(args) => attest::run(args),
         Command::Keygen(args) => keygen::run(args),
         Command::Sign(args) => sign::run(args),

@@ -1,0 +1,137 @@
+//! `golive init`: a starter checklist that includes the chosen built-in checklists and
+//! declares, with their descriptions, the vars they need. A new user goes from nothing to a
+//! first real run with `golive init` and `golive run`.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{exit, parse_var};
+use crate::checklist::catalogue::{builtin_checklist, builtin_checklist_names, builtin_checklist_vars};
+use crate::checklist::{LoadMode, LoadOptions, load};
+use crate::diag::{self, Level};
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Built-in checklists to include, comma-separated (see `golive checks` for the list).
+    #[arg(long = "with", value_name = "AREA,...", value_delimiter = ',', default_value = "go-live")]
+    areas: Vec<String>,
+    /// Where to write the checklist; an existing file is never overwritten.
+    #[arg(long, default_value = "golive.toml")]
+    out: PathBuf,
+    /// The checklist's name (default: "<directory> go-live").
+    #[arg(long)]
+    name: Option<String>,
+    /// Give a var its value now: --var base_url=https://api.example.com (repeatable).
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    vars: Vec<(String, String)>,
+}
+
+fn quoted(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+pub fn run(args: InitArgs) -> u8 {
+    let names = builtin_checklist_names();
+    for area in &args.areas {
+        if builtin_checklist(area).is_none() {
+            eprintln!("error: no built-in checklist `{area}`; choose from: {}", names.join(", "));
+            return exit::INVALID;
+        }
+    }
+    let name = args.name.clone().unwrap_or_else(|| {
+        let dir = std::env::current_dir().ok();
+        let base = dir.as_deref().and_then(|d| d.file_name()).map(|n| n.to_string_lossy().into_owned());
+        format!("{} go-live", base.unwrap_or_else(|| "service".into()))
+    });
+    let mut text = format!(
+        "# golive checklist, written by `golive init --with {}`.\n\
+         # Give every required var below a value, then: golive validate && golive run\n\
+         # `golive checks` lists reusable checks to add as [[item]] use = \"ID\"; `golive probes`\n\
+         # lists what can be observed.\n\n[checklist]\nname = {}\nversion = \"0.1.0\"\ninclude = [{}]\n",
+        args.areas.join(","),
+        quoted(&name),
+        args.areas.iter().map(|a| quoted(&format!("golive:{a}"))).collect::<Vec<_>>().join(", ")
+    );
+    let mut required = Vec::new();
+    let mut declared = Vec::new();
+    for area in &args.areas {
+        for var in builtin_checklist_vars(area) {
+            if !declared.iter().any(|d: &crate::checklist::catalogue::DeclaredVar| d.name == var.name) {
+                declared.push(var);
+            }
+        }
+    }
+    if !declared.is_empty() {
+        text.push_str("\n[vars]\n");
+    }
+    for var in &declared {
+        let description = var.description.clone().unwrap_or_default();
+        let given = args.vars.iter().find(|(n, _)| *n == var.name).map(|(_, v)| v.clone());
+        match (given, &var.default) {
+            (Some(value), _) => {
+                text.push_str(&format!("# {description}\n{} = {}\n", var.name, quoted(&value)));
+            }
+            (None, Some(default)) => {
+                text.push_str(&format!(
+                    "# {description} (default {})\n# {} = {}\n",
+                    quoted(default),
+                    var.name,
+                    quoted(default)
+                ));
+            }
+            (None, None) => {
+                required.push(var.name.clone());
+                text.push_str(&format!(
+                    "# REQUIRED: {description}. Replace with {} = \"…\" (use \"${{env:NAME}}\" for secrets).\n{} = {{ description = {} }}\n",
+                    var.name,
+                    var.name,
+                    quoted(&description)
+                ));
+            }
+        }
+    }
+    let mut file = match std::fs::OpenOptions::new().write(true).create_new(true).open(&args.out) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            eprintln!(
+                "error: {} already exists; golive init never overwrites a file (choose another --out)",
+                args.out.display()
+            );
+            return exit::INVALID;
+        }
+        Err(e) => {
+            eprintln!("error: cannot write {}: {e}", args.out.display());
+            return exit::INTERNAL;
+        }
+    };
+    if let Err(e) = file.write_all(text.as_bytes()) {
+        eprintln!("error: cannot write {}: {e}", args.out.display());
+        return exit::INTERNAL;
+    }
+    // What was written must load: check it the way `golive validate` would.
+    let loaded = load(
+        std::slice::from_ref(&args.out),
+        &LoadOptions { vars: Vec::new(), mode: LoadMode::Validate, attestations: None },
+    );
+    let errors: Vec<_> = loaded.diagnostics.iter().filter(|d| d.level == Level::Error).cloned().collect();
+    if !errors.is_empty() {
+        eprint!("{}", diag::render(&loaded.sources, &errors));
+        eprintln!("golive: internal error: the starter checklist does not validate");
+        return exit::INTERNAL;
+    }
+    let items = loaded.checklist.map(|c| c.items.len()).unwrap_or(0);
+    println!("wrote {} ({items} items from {})", args.out.display(), args.areas.join(", "));
+    if required.is_empty() {
+        println!("next: golive run {}", args.out.display());
+    } else {
+        println!(
+            "next: give these vars a value in {} (or pass --var NAME=VALUE): {}",
+            args.out.display(),
+            required.join(", ")
+        );
+        println!("then: golive run {}", args.out.display());
+    }
+    exit::PASSED
+}
