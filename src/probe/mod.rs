@@ -18,6 +18,10 @@ pub mod file;
 pub mod host;
 pub mod http;
 pub mod manual;
+pub mod postgres;
+pub mod postgres_migrations;
+pub mod postgres_pool;
+pub mod postgres_values;
 pub mod tcp;
 pub mod tls;
 pub mod tls_inspect;
@@ -29,6 +33,7 @@ pub fn registry() -> &'static [&'static ProbeSpec] {
         &tcp::SPEC,
         &dns::SPEC,
         &tls::SPEC,
+        &postgres::SPEC,
         &file::SPEC,
         &env::SPEC,
         &command::SPEC,
@@ -290,11 +295,20 @@ impl From<std::io::Error> for ProbeError {
     }
 }
 
-/// What items of one run share: HTTP clients (keep-alive), DNS resolvers.
+/// What items of one run share: HTTP clients (keep-alive), DNS resolvers, PostgreSQL
+/// connection pools.
 #[derive(Default)]
 pub struct Shared {
     pub http: http::ClientCache,
     pub dns: dns_lookup::ResolverCache,
+    pub postgres: postgres_pool::PoolCache,
+}
+
+impl Shared {
+    /// Ends what the run kept open (idle database connections), politely.
+    pub async fn close(&self) {
+        self.postgres.close().await;
+    }
 }
 
 /// Runs blocking work (file system, process tables) off the async threads.

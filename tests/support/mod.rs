@@ -9,10 +9,12 @@ pub mod certs;
 pub mod dns;
 pub mod http;
 pub mod hung;
+pub mod pg;
 pub mod tls;
 
 pub use certs::{LeafCert, TestPki, leaf_params};
 pub use dns::{DnsServer, TestRecord};
 pub use http::{HttpServer, RecordedRequest, Route};
 pub use hung::{HungListener, closed_port};
+pub use pg::{PgFixture, PgServer};
 pub use tls::TlsServer;
