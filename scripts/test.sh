@@ -9,11 +9,18 @@ cd "$(dirname "$0")/.."
 required=(
   "cc:gcc"             # the ring crypto crate builds C code
   "sh:dash"            # command-probe tests run shell scripts
+  "initdb:postgresql"  # the postgres tests start real servers (initdb, postgres, pg_basebackup)
 )
+
+# Found on PATH, or (for PostgreSQL, which Debian keeps off PATH) in /usr/lib/postgresql/*/bin.
+have() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  compgen -G "/usr/lib/postgresql/*/bin/$1" >/dev/null
+}
 
 missing=()
 for pair in "${required[@]}"; do
-  command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+  have "${pair%%:*}" || missing+=("${pair#*:}")
 done
 if ((${#missing[@]})); then
   echo "installing: ${missing[*]}"

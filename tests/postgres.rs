@@ -812,3 +812,106 @@ expect = { server_versoin = ">= 14", setting.ssl = true, table_exists = { users 
     assert!(text.contains("did you mean `server_version`"), "{text}");
     assert!(text.contains("sslmode"), "{text}");
 }
+
+/// The ready-made checks in checks/database/.
+fn check_files() -> Vec<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("checks/database");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 10, "{files:?}");
+    files
+}
+
+#[test]
+fn every_database_check_validates() {
+    let w = Workdir::new();
+    for file in check_files() {
+        let out = w.run_blocking(
+            &[
+                "validate",
+                "--var",
+                "database_url=postgres://u:p@127.0.0.1:5432/db",
+                "--var",
+                "database_admin_url=postgres://admin:p@127.0.0.1:5432/db",
+                "--var",
+                "migrations_dir=migrations",
+                "--var",
+                "test_data_query=select count(*) from users where email like '%@example.test'",
+                file.to_str().unwrap(),
+            ],
+            &[],
+        );
+        let text = stdout(&out) + &stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "{}: {text}", file.display());
+        assert!(!text.contains("warning"), "{}: {text}", file.display());
+    }
+}
+
+/// A checklist including every check, with `vars` for the database to check.
+fn checks_checklist(w: &Workdir, name: &str, vars: &[(&str, String)]) -> String {
+    let includes: Vec<String> = check_files().iter().map(|f| format!("{:?}", f.display().to_string())).collect();
+    let mut toml = format!("[checklist]\nname = \"{name}\"\ninclude = [{}]\n\n[vars]\n", includes.join(", "));
+    for (k, v) in vars {
+        writeln!(toml, "{k} = {v:?}").unwrap();
+    }
+    w.write(&format!("{name}.toml"), &toml);
+    format!("{name}.toml")
+}
+
+#[test]
+fn database_checks_pass_on_a_well_configured_server_and_fail_on_a_misconfigured_one() {
+    let pg = pg();
+    let w = Workdir::new();
+    let migrations = migrations_dir(
+        &w,
+        "migrations",
+        &["20240101000001_create_users.sql", "20240101000002_add_email_index.sql", "20240101000003_add_audit_log.sql"],
+    );
+    let test_data = "select count(*) from users where email like '%@example.test'".to_string();
+    let good = checks_checklist(
+        &w,
+        "good",
+        &[
+            (
+                "database_url",
+                format!("{}?sslmode=verify-full&sslrootcert={}", pg.primary.app_url("app"), pg.ca_file.display()),
+            ),
+            ("database_admin_url", pg.primary.super_url("postgres")),
+            ("migrations_dir", migrations.clone()),
+            ("test_data_query", test_data.clone()),
+        ],
+    );
+    let (report, out) = run_json(&w, &good, &[]);
+    let items = report["items"].as_array().unwrap();
+    assert!(items.len() >= 14, "{}", items.len());
+    for entry in items {
+        let id = entry["id"].as_str().unwrap();
+        assert_outcome(&report, id, "pass");
+    }
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    // The standby: no TLS, trust lines, no slow-query log, failing archiving, no standbys of
+    // its own; the `legacy` database: no extensions, a failed migration, test rows left; and
+    // the application connecting as a superuser.
+    let bad = checks_checklist(
+        &w,
+        "bad",
+        &[
+            ("database_url", pg.standby.super_url("legacy")),
+            ("database_admin_url", pg.standby.super_url("postgres")),
+            ("migrations_dir", migrations),
+            ("test_data_query", test_data),
+        ],
+    );
+    let (report, out) = run_json(&w, &bad, &[]);
+    let still_fine = ["db.postgres-version", "db.connection-headroom", "db.superuser-count"];
+    for entry in report["items"].as_array().unwrap() {
+        let id = entry["id"].as_str().unwrap();
+        assert_outcome(&report, id, if still_fine.contains(&id) { "pass" } else { "fail" });
+    }
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+}

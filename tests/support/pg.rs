@@ -405,10 +405,10 @@ fn free_port() -> u16 {
 /// The servers the golive tests share.
 pub struct PgFixture {
     /// Well configured: TLS on, SCRAM everywhere, slow-query logging, pg_stat_statements
-    /// preloaded, WAL archiving that works, one streaming standby.
+    /// preloaded, idle-in-transaction timeout, WAL archiving that works, one streaming standby.
     pub primary: PgServer,
-    /// Misconfigured: no TLS, trust and clear-text password lines in pg_hba.conf, no slow-query
-    /// logging, WAL archiving that fails. Same roles and databases (it replicates primary).
+    /// Misconfigured: no TLS, trust and clear-text password lines in pg_hba.conf, md5 password
+    /// encryption, no slow-query logging, WAL archiving that fails. Same roles and databases (it replicates primary).
     pub standby: PgServer,
     pub pki: TestPki,
     /// The CA that signed the primary's certificate, as a PEM file.
@@ -436,6 +436,7 @@ impl PgFixture {
                 ("archive_mode".into(), "on".into()),
                 ("archive_command".into(), "cp %p {dir}/archive/%f".into()),
                 ("password_encryption".into(), "scram-sha-256".into()),
+                ("idle_in_transaction_session_timeout".into(), "60s".into()),
             ],
             hba: SCRAM_HBA.into(),
             tls: Some((leaf.cert_chain_pem.clone(), leaf.key_pem.clone())),
@@ -453,6 +454,7 @@ impl PgFixture {
                     ("archive_mode".into(), "always".into()),
                     ("archive_command".into(), "false".into()),
                     ("hot_standby".into(), "on".into()),
+                    ("password_encryption".into(), "md5".into()),
                 ],
                 hba: "\
 local all all trust
