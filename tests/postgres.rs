@@ -776,7 +776,7 @@ fn fifty_items_share_a_few_connections() {
     }
     let opened = |log: String| {
         log.lines()
-            .filter(|l| l.contains("connection authorized: user=pooled") && l.contains("application_name=golive"))
+            .filter(|l| l.contains("connection authorized: user=pooled database=app ") && l.contains("application_name=golive"))
             .count()
     };
     let primary_opened = opened(pg.primary.log_since(primary_mark));
@@ -785,10 +785,45 @@ fn fifty_items_share_a_few_connections() {
     assert!((1..=4).contains(&standby_opened), "5 items opened {standby_opened} connections");
     // Closed at the end of the run, politely.
     let until = Instant::now() + Duration::from_secs(20);
-    while pg.primary.scalar("postgres", "select count(*) from pg_stat_activity where usename = 'pooled'") != "0" {
+    while pg.primary.scalar(
+        "postgres",
+        "select count(*) from pg_stat_activity where usename = 'pooled' and datname = 'app'",
+    ) != "0"
+    {
         assert!(Instant::now() < until, "golive left connections open");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+#[test]
+fn an_idle_connection_the_server_closed_is_replaced() {
+    let pg = pg();
+    let w = Workdir::new();
+    let pooled = url(&pg.primary.url(POOLED_USER, POOLED_PASSWORD, "diesel_app"));
+    let superuser = url(&pg.primary.super_url("postgres"));
+    let mark = pg.primary.log_mark();
+    let mut items = Items::new();
+    items.item("first", &pooled, "reachable = true");
+    // Read-only transactions do not stop pg_terminate_backend (docs/postgres.md says so).
+    items.item(
+        "terminate",
+        &format!(
+            "{superuser}\ndepends_on = [\"first\"]\nquery = \"select count(pg_terminate_backend(pid)) from pg_stat_activity where usename = 'pooled' and datname = 'diesel_app'\""
+        ),
+        "value = 1",
+    );
+    items.item("second", &format!("{pooled}\ndepends_on = [\"terminate\"]"), "reachable = true");
+    let report = items.run(&w);
+    for id in ["first", "terminate", "second"] {
+        assert_outcome(&report, id, "pass");
+    }
+    let opened = pg
+        .primary
+        .log_since(mark)
+        .lines()
+        .filter(|l| l.contains("connection authorized: user=pooled database=diesel_app "))
+        .count();
+    assert_eq!(opened, 2);
 }
 
 #[test]
