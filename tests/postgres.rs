@@ -776,7 +776,9 @@ fn fifty_items_share_a_few_connections() {
     }
     let opened = |log: String| {
         log.lines()
-            .filter(|l| l.contains("connection authorized: user=pooled database=app ") && l.contains("application_name=golive"))
+            .filter(|l| {
+                l.contains("connection authorized: user=pooled database=app ") && l.contains("application_name=golive")
+            })
             .count()
     };
     let primary_opened = opened(pg.primary.log_since(primary_mark));
@@ -785,10 +787,10 @@ fn fifty_items_share_a_few_connections() {
     assert!((1..=4).contains(&standby_opened), "5 items opened {standby_opened} connections");
     // Closed at the end of the run, politely.
     let until = Instant::now() + Duration::from_secs(20);
-    while pg.primary.scalar(
-        "postgres",
-        "select count(*) from pg_stat_activity where usename = 'pooled' and datname = 'app'",
-    ) != "0"
+    while pg
+        .primary
+        .scalar("postgres", "select count(*) from pg_stat_activity where usename = 'pooled' and datname = 'app'")
+        != "0"
     {
         assert!(Instant::now() < until, "golive left connections open");
         std::thread::sleep(Duration::from_millis(100));
