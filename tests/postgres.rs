@@ -176,6 +176,85 @@ fn server_tls_settings_extensions_and_connections() {
     assert!((headroom - 100.0 * (60 - used) as f64 / 60.0).abs() < 0.1, "{used} {headroom}");
 }
 
+/// Each fact, alone in an item's expect, can fail: the reason names it and what was observed.
+#[test]
+fn every_fact_can_fail_on_its_own() {
+    let pg = pg();
+    let w = Workdir::new();
+    let dir = migrations_dir(&w, "m", &["20240101000001_a.sql", "20240101000009_b.sql"]);
+    let app = url(&pg.primary.app_url("app"));
+    let su = url(&pg.primary.super_url("postgres"));
+    let standby_su = url(&pg.standby.super_url("postgres"));
+    let tls = format!("{app}\nsslmode = \"require\"");
+    let query = format!("{app}\nquery = \"select email from users order by id\"");
+    let cases: &[(&str, &str, &str)] = &[
+        ("reachable", &app, "false"),
+        ("server_version", &app, "\"< 14\""),
+        ("server_version_num", &app, "\"< 140000\""),
+        ("in_recovery", &app, "true"),
+        ("current_user", &app, "\"golive_super\""),
+        ("ssl_in_use", &tls, "false"),
+        ("ssl_protocol", &tls, "\"TLSv1.0\""),
+        ("ssl_cipher", &tls, "{ contains = \"RC4\" }"),
+        ("setting.ssl", &app, "false"),
+        ("extensions", &app, "{ excludes = [\"pgcrypto\"] }"),
+        ("extension_versions.pgcrypto", &app, "\"< 1.0\""),
+        ("available_extensions", &app, "{ length = 0 }"),
+        ("role_superuser", &app, "true"),
+        ("role_createrole", &app, "true"),
+        ("role_createdb", &app, "true"),
+        ("role_replication", &app, "true"),
+        ("role_bypassrls", &app, "true"),
+        ("role_login", &app, "false"),
+        ("superuser_count", &app, "0"),
+        ("connections_used", &app, "0"),
+        ("connections_max", &app, "100"),
+        ("connections_headroom_percent", &app, "\"> 100\""),
+        ("database_size", &app, "\"< 1kB\""),
+        ("table_exists.users", &app, "false"),
+        ("table_privileges.users", &app, "[]"),
+        ("schema_privileges.public", &app, "[]"),
+        ("database_privileges.app", &app, "[]"),
+        ("migrations_table", &app, "\"flyway_schema_history\""),
+        ("migrations_applied_count", &app, "0"),
+        ("migrations_latest_version", &app, "\"< 20240101000001\""),
+        ("migrations_failed_count", &app, "1"),
+        ("hba_insecure_rules", &su, "{ length = 1 }"),
+        ("archiver_archived_count", &su, "0"),
+        ("archiver_failed_count", &su, "\">= 1\""),
+        ("last_archived_age", &su, "\"> 1d\""),
+        ("last_failed_after_last_success", &su, "true"),
+        ("standby_count", &su, "0"),
+        ("max_replay_lag", &su, "\"> 1h\""),
+        ("value", &query, "\"nobody@company.invalid\""),
+        ("rows", &query, "[]"),
+        ("row_count", &query, "0"),
+    ];
+    let mut items = Items::new();
+    for (fact, params, matcher) in cases {
+        items.item(&format!("fail.{fact}"), params, &format!("\"{fact}\" = {matcher}"));
+    }
+    let pending = [("migrations_pending", "[]"), ("migrations_pending_count", "0")];
+    for (fact, matcher) in pending {
+        items.item(
+            &format!("fail.{fact}"),
+            &format!("{app}\nmigrations_dir = \"{dir}\""),
+            &format!("{fact} = {matcher}"),
+        );
+    }
+    items.item("fail.standby-archiving", &standby_su, "archiver_failed_count = 0");
+    let report = items.run(&w);
+    let all = cases.iter().map(|(f, _, _)| *f).chain(pending.iter().map(|(f, _)| *f));
+    for fact in all {
+        let id = format!("fail.{fact}");
+        assert_outcome(&report, &id, "fail");
+        let why = reason(&report, &id);
+        assert!(why.starts_with(&format!("{fact}: expected ")) && why.contains(", observed "), "{id}: {why}");
+    }
+    assert_outcome(&report, "fail.standby-archiving", "fail");
+    assert_eq!(fact(&report, "fail.migrations_pending", "migrations_pending"), &json!(["20240101000009"]));
+}
+
 #[test]
 fn roles_privileges_and_tables() {
     let pg = pg();
