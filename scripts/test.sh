@@ -13,11 +13,18 @@ required=(
   "python3:python3"    # the independent verifiers (securesystemslib, junitparser)
   "chromium:chromium"  # the HTML report is checked in a real headless browser
   "redis-server:redis-server"  # the redis probe tests start real servers (tests/support/redis.rs)
+  "initdb:postgresql"  # the postgres tests start real servers (initdb, postgres, pg_basebackup)
 )
+
+# Found on PATH, or (for PostgreSQL, which Debian keeps off PATH) in /usr/lib/postgresql/*/bin.
+have() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  compgen -G "/usr/lib/postgresql/*/bin/$1" >/dev/null
+}
 
 missing=()
 for pair in "${required[@]}"; do
-  command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+  have "${pair%%:*}" || missing+=("${pair#*:}")
 done
 if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
 if ((${#missing[@]})); then

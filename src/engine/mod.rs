@@ -330,6 +330,7 @@ pub async fn run(checklist: &Checklist, opts: &RunOptions, observer: Arc<dyn Obs
     if timed_out {
         aborts.iter().for_each(|a| a.abort());
     }
+    shared.close().await;
     let finished = clock.elapsed();
     let mut slots = results.lock().unwrap().clone();
     let results = slots

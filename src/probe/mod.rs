@@ -18,6 +18,10 @@ pub mod file;
 pub mod host;
 pub mod http;
 pub mod manual;
+pub mod postgres;
+pub mod postgres_migrations;
+pub mod postgres_pool;
+pub mod postgres_values;
 pub mod redis;
 pub mod redis_conn;
 pub mod tcp;
@@ -31,6 +35,7 @@ pub fn registry() -> &'static [&'static ProbeSpec] {
         &tcp::SPEC,
         &dns::SPEC,
         &tls::SPEC,
+        &postgres::SPEC,
         &file::SPEC,
         &env::SPEC,
         &command::SPEC,
@@ -293,12 +298,21 @@ impl From<std::io::Error> for ProbeError {
     }
 }
 
-/// What items of one run share: HTTP clients (keep-alive), DNS resolvers, Redis connections.
+/// What items of one run share: HTTP clients (keep-alive), DNS resolvers, PostgreSQL
+/// connection pools, Redis connections.
 #[derive(Default)]
 pub struct Shared {
     pub http: http::ClientCache,
     pub dns: dns_lookup::ResolverCache,
     pub redis: redis_conn::ConnectionCache,
+    pub postgres: postgres_pool::PoolCache,
+}
+
+impl Shared {
+    /// Ends what the run kept open (idle database connections), politely.
+    pub async fn close(&self) {
+        self.postgres.close().await;
+    }
 }
 
 /// Runs blocking work (file system, process tables) off the async threads.

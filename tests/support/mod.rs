@@ -10,6 +10,7 @@ pub mod certs;
 pub mod dns;
 pub mod http;
 pub mod hung;
+pub mod pg;
 pub mod redis;
 pub mod tls;
 
@@ -17,5 +18,6 @@ pub use certs::{LeafCert, TestPki, leaf_params};
 pub use dns::{DnsServer, TestRecord};
 pub use http::{HttpServer, RecordedRequest, Route};
 pub use hung::{HungListener, closed_port};
+pub use pg::{PgFixture, PgServer};
 pub use redis::{Monitor, RedisConfig, RedisServer, Resp, RespConn, Seen};
 pub use tls::TlsServer;
