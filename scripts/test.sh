@@ -9,6 +9,10 @@ cd "$(dirname "$0")/.."
 required=(
   "cc:gcc"             # the ring crypto crate builds C code
   "sh:dash"            # command-probe tests run shell scripts
+  "jq:jq"              # the pgBackRest and restic examples in docs/backups.md use jq
+  "gzip:gzip"          # backup restore-test tests run gzip -t
+  "pg_restore:postgresql-client"  # backup pg_dump_ok tests read a real dump
+  "python3:python3"    # the Python plugin example in docs/plugins.md
 )
 
 missing=()

@@ -64,6 +64,9 @@ pub enum Code {
     /// A file given on the command line cannot be read.
     #[serde(rename = "GL017")]
     FileNotFound,
+    /// An `exec` item's program failed `--describe` or described itself wrongly.
+    #[serde(rename = "GL018")]
+    PluginDescribe,
 }
 
 impl Code {
@@ -86,6 +89,7 @@ impl Code {
             Code::VarConflict => "GL015",
             Code::VarMissing => "GL016",
             Code::FileNotFound => "GL017",
+            Code::PluginDescribe => "GL018",
         }
     }
 }

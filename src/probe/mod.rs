@@ -10,14 +10,20 @@ use futures::future::BoxFuture;
 
 use crate::value::{FactType, Value};
 
+pub mod backup;
 pub mod command;
 pub mod dns;
 pub mod dns_lookup;
 pub mod env;
+pub mod exec;
 pub mod file;
 pub mod host;
 pub mod http;
 pub mod manual;
+pub mod ports;
+pub mod secrets_scan;
+pub mod sshd;
+pub mod systemd;
 pub mod tcp;
 pub mod tls;
 pub mod tls_inspect;
@@ -33,6 +39,12 @@ pub fn registry() -> &'static [&'static ProbeSpec] {
         &env::SPEC,
         &command::SPEC,
         &host::SPEC,
+        &ports::SPEC,
+        &sshd::SPEC,
+        &secrets_scan::SPEC,
+        &systemd::SPEC,
+        &backup::SPEC,
+        &exec::SPEC,
         &manual::SPEC,
     ];
     ALL
@@ -96,6 +108,10 @@ pub enum ParamType {
     Headers,
     /// One of a fixed set of words.
     Choice(&'static [&'static str]),
+    /// TCP ports and ranges: `[22, 443, "8000-8100"]`.
+    PortList,
+    /// A table of any TOML values, passed on as it is (an `exec` program's parameters).
+    Table,
 }
 
 impl ParamType {
@@ -111,6 +127,8 @@ impl ParamType {
             ParamType::StringMap => "table of strings".into(),
             ParamType::Headers => "table of headers".into(),
             ParamType::Choice(words) => format!("one of {}", words.join(", ")),
+            ParamType::PortList => "list of ports and ranges".into(),
+            ParamType::Table => "table".into(),
         }
     }
 }
