@@ -353,3 +353,22 @@ async fn the_python_example_in_the_docs() {
     assert_outcome(&report, "nowhere", "error");
     assert!(item(&report, "nowhere")["reason"].as_str().unwrap().contains("No such file or directory"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bare_program_name_is_looked_up_in_path() {
+    let w = Workdir::new();
+    write_executable(&w, "bin/golive-greeter", GREETER);
+    w.write(
+        "golive.toml",
+        "[[item]]\nid = \"g\"\nprobe = \"exec\"\nprogram = \"golive-greeter\"\nparams = { name = \"path\" }\nexpect = { greeting = \"hello path\" }\n",
+    );
+    let path = format!("{}:{}", w.path("bin").display(), std::env::var("PATH").unwrap_or_default());
+    let out =
+        w.run_env(&["run", "golive.toml", "--output", "json=report.json", "--quiet"], &[("PATH", path.as_str())]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&w.read("report.json")).unwrap();
+    assert_outcome(&report, "g", "pass");
+    // Without it in PATH, validate says the program cannot describe itself.
+    let out = w.run_blocking(&["validate", "--format", "short"], &[]);
+    assert!(stderr(&out).contains("error[GL018]: item `g`: `golive-greeter --describe` failed: cannot run it"));
+}

@@ -82,12 +82,12 @@ fn detectors() -> &'static [Detector] {
 }
 
 /// `db_password = "…"`, `"apiKey": "…"`, `SECRET_KEY=…`: a key ending in a sensitive word,
-/// then an assignment. Group 1 is the key, group 2 what follows the assignment.
+/// then an assignment. Group 1 is the key; the value follows the match.
 fn assignment() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         Regex::new(
-            r#"(?i)(?:^|[^A-Za-z0-9_.-])([A-Za-z0-9_.-]*?(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret))["']?\s*(?::=|=>|=|:)\s*(.*)$"#,
+            r#"(?i)(?:^|[^A-Za-z0-9_.-])([A-Za-z0-9_.-]*?(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret))["']?\s*(?::=|=>|=|:)\s*"#,
         )
         .expect("valid regex")
     })
@@ -119,25 +119,48 @@ fn literal_secret(rest: &str, code_file: bool) -> bool {
             (inner.find(q).map_or(inner, |end| &inner[..end]), true)
         }
         _ => {
-            let end = rest.find(" #").or_else(|| rest.find("\t#")).unwrap_or(rest.len());
-            (rest[..end].trim().trim_end_matches([',', ';']).trim_end(), false)
+            let end = rest
+                .find(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '}' | ']' | ')' | '`' | '"' | '\''))
+                .unwrap_or(rest.len());
+            (&rest[..end], false)
         }
     };
     if value.chars().count() < 4 || (code_file && !quoted) {
         return false;
     }
     let lower = value.to_ascii_lowercase();
+    // `${X}`, `{{ x }}`, `{PASSWORD}`, `$X`, `%(x)s`, `<your token>`, `!vault`, `ENC[…]`, `****`.
     let reference = value.contains("${")
-        || value.contains("{{")
-        || value.starts_with('$')
-        || value.starts_with("%(")
-        || value.starts_with('!')
+        || value.starts_with(['$', '{', '%', '<', '!'])
         || value.starts_with("ENC[")
-        || (value.starts_with('<') && value.ends_with('>'))
         || value.chars().all(|c| matches!(c, '*' | 'x' | 'X' | '.' | '-' | '_'));
-    let not_a_value =
-        ["null", "none", "nil", "true", "false", "undefined", "required", "optional"].contains(&lower.as_str());
-    !(reference || not_a_value)
+    // An expression in a config file or a document: `os.environ["X"]`, `System.get_env("X")`,
+    // `process.env.TOKEN`, `config.secret`.
+    let expression = !quoted && (value.contains(['(', '[']) || attribute_access(value));
+    let not_a_value = [
+        "null",
+        "none",
+        "nil",
+        "true",
+        "false",
+        "undefined",
+        "required",
+        "optional",
+        "password",
+        "passwd",
+        "pass",
+        "secret",
+        "token",
+    ]
+    .contains(&lower.as_str());
+    !(reference || expression || not_a_value)
+}
+
+/// `process.env.TOKEN`, `config.secret`: an identifier, a dot, an identifier.
+fn attribute_access(value: &str) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_.]*$").expect("valid regex"))
+        .is_match(value)
 }
 
 fn is_env_file(name: &str) -> bool {
@@ -156,7 +179,8 @@ fn scan_line(line: &str, code_file: bool, kinds: &mut BTreeSet<&'static str>) {
     }
     for caps in assignment().captures_iter(line) {
         let key = caps[1].to_ascii_lowercase();
-        if literal_secret(&caps[2], code_file) {
+        let rest = &line[caps.get(0).map_or(line.len(), |m| m.end())..];
+        if literal_secret(rest, code_file) {
             kinds.insert(if key.ends_with("password") || key.ends_with("passwd") || key.ends_with("pwd") {
                 "password_assignment"
             } else if key.ends_with("token") {
@@ -305,7 +329,18 @@ mod tests {
         assert!(kinds("password = \"\"", false).is_empty());
         assert!(kinds("password: null", false).is_empty());
         assert!(kinds("API_TOKEN=<your token>", false).is_empty());
-        assert_eq!(kinds("PASSWORD=two words # comment", false), ["password_assignment"]);
+        assert_eq!(kinds("PASSWORD=s3cr3t-value # comment", false), ["password_assignment"]);
+        assert_eq!(kinds("{\"password\": \"hunter2hunter2\", \"user\": \"x\"}", false), ["password_assignment"]);
+        // Prose and examples in documents.
+        assert!(kinds("- An `${env:…}` value is a secret: it is masked", false).is_empty());
+        assert!(kinds("{ value = \"…\", secret = true } are never shown", false).is_empty());
+        assert!(kinds("since `password = os.environ[\"X\"]` is code", false).is_empty());
+        assert!(kinds("secret_key_base: System.get_env(\"SECRET_KEY_BASE\")", false).is_empty());
+        assert!(kinds("token: process.env.TOKEN", false).is_empty());
+        assert!(kinds("unless the item sets `secret = false` |", false).is_empty());
+        assert_eq!(kinds("export API_TOKEN=… DB_PASSWORD='pa55 w0rd!'", false), ["password_assignment"]);
+        assert!(kinds("(`scheme://user:password@host`)", false).is_empty());
+        assert!(kinds("url = \"http://app:{PASSWORD}@127.0.0.1/\"", true).is_empty());
         assert!(kinds("token_url = \"https://auth.example.com/token\"", false).is_empty());
         assert!(kinds("if password == other:", true).is_empty());
         assert_eq!(kinds("url = postgres://app:s3cr3tpw@db:5432/app", false), ["url_credentials"]);
