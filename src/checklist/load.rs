@@ -823,7 +823,9 @@ impl Loader<'_> {
         }
         let mut program = PathBuf::from(&written.value);
         if written.value.contains('/') && program.is_relative() {
-            let base = self.sources.path(table.file).parent().unwrap_or(Path::new("")).to_path_buf();
+            // Relative to the file where `program` is written (a catalogue check's file when
+            // the item reuses one), as `include` paths are.
+            let base = self.sources.path(program_value.file).parent().unwrap_or(Path::new("")).to_path_buf();
             program = base.join(&program);
         }
         item.params.values.insert("program".into(), Value::Str(program.display().to_string()));
