@@ -14,6 +14,9 @@ required=(
   "chromium:chromium"  # the HTML report is checked in a real headless browser
   "redis-server:redis-server"  # the redis probe tests start real servers (tests/support/redis.rs)
   "initdb:postgresql"  # the postgres tests start real servers (initdb, postgres, pg_basebackup)
+  "jq:jq"              # the pgBackRest and restic examples in docs/backups.md use jq
+  "gzip:gzip"          # backup restore-test tests run gzip -t
+  "pg_restore:postgresql-client"  # backup pg_dump_ok tests read a real dump
 )
 
 # Found on PATH, or (for PostgreSQL, which Debian keeps off PATH) in /usr/lib/postgresql/*/bin.

@@ -76,6 +76,9 @@ pub enum Code {
     /// `use` names no check in the catalogue, or a check file is not a valid check.
     #[serde(rename = "GL021")]
     UnknownCheck,
+    /// An `exec` item's program failed `--describe` or described itself wrongly.
+    #[serde(rename = "GL022")]
+    PluginDescribe,
 }
 
 impl Code {
@@ -102,6 +105,7 @@ impl Code {
             Code::DuplicateWaiver => "GL019",
             Code::AttestationItem => "GL020",
             Code::UnknownCheck => "GL021",
+            Code::PluginDescribe => "GL022",
         }
     }
 }

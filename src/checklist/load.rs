@@ -895,8 +895,115 @@ impl Loader<'_> {
                 }
             }
         }
-        item.expect = self.expectations(spec, expect_value.as_ref(), &what, &header);
+        let facts_of = if spec.kind == probe::exec::SPEC.kind {
+            match self.exec_item(table, &mut item, &what, &header) {
+                Some(described) => described,
+                // The program could not describe itself (reported): its facts are unknown.
+                None => return Some(item),
+            }
+        } else {
+            spec
+        };
+        item.expect = self.expectations(facts_of, expect_value.as_ref(), &what, &header);
         Some(item)
+    }
+
+    /// An `exec` item: finds its program (relative to the checklist file), runs
+    /// `PROGRAM --describe` (once per program), checks `params` against the parameters it
+    /// declares and fills in their defaults. Returns the declaration its expectations are
+    /// checked against, or `None` when the program could not describe itself.
+    fn exec_item(&mut self, table: &SValue, item: &mut Item, what: &str, header: &Loc) -> Option<&'static ProbeSpec> {
+        let program_value = table.get("program")?;
+        let template = program_value.as_str()?;
+        let written = self.interpolate(program_value, template)?;
+        if written.incomplete {
+            // A var or environment variable missing in `validate`: already warned about.
+            return Some(&probe::exec::SPEC);
+        }
+        let mut program = PathBuf::from(&written.value);
+        if written.value.contains('/') && program.is_relative() {
+            // Relative to the file where `program` is written (a catalogue check's file when
+            // the item reuses one), as `include` paths are.
+            let base = self.sources.path(program_value.file).parent().unwrap_or(Path::new("")).to_path_buf();
+            program = base.join(&program);
+        }
+        item.params.values.insert("program".into(), Value::Str(program.display().to_string()));
+        let described = match probe::exec::describe(&program) {
+            Ok(d) => d,
+            Err(why) => {
+                self.error(
+                    Diagnostic::error(
+                        Code::PluginDescribe,
+                        format!("{what}: `{} --describe` failed: {why}", written.shown),
+                    )
+                    .at(program_value.loc())
+                    .hint("an exec program must print its parameters and facts as JSON when run with --describe (see docs/plugins.md)"),
+                );
+                return None;
+            }
+        };
+        let given: Vec<(SKey, SValue)> =
+            table.get("params").and_then(|p| p.as_table()).map(|t| t.to_vec()).unwrap_or_default();
+        let (mut real, mut shown) = match (item.params.values.get("params"), item.params_shown.get("params")) {
+            (Some(Value::Map(r)), Some(Value::Map(s))) => (r.clone(), s.clone()),
+            _ => (BTreeMap::new(), BTreeMap::new()),
+        };
+        let names: Vec<&str> = described.params.iter().map(|p| p.name.as_str()).collect();
+        for (key, value) in &given {
+            let Some(param) = described.param(&key.name) else {
+                let mut d = Diagnostic::error(
+                    Code::UnknownKey,
+                    format!("{what}: `{}` takes no parameter `{}`", written.shown, key.name),
+                )
+                .at(loc_of_key(value.file, key));
+                d = match did_you_mean(&key.name, names.iter().copied()) {
+                    Some(s) => d.hint(format!("did you mean `{s}`?")),
+                    None if names.is_empty() => d.hint("its --describe declares no parameters"),
+                    None => d.hint(format!("its parameters are: {}", names.join(", "))),
+                };
+                self.error(d);
+                continue;
+            };
+            if let Some(v) = real.get(&key.name)
+                && !param.ty.accepts(v)
+            {
+                self.error(wrong_type(value, &key.name, param.ty.name()));
+                continue;
+            }
+            if param.secret {
+                if let Some(v) = real.get(&key.name) {
+                    self.redactor.add(&v.to_string());
+                }
+                shown.insert(key.name.clone(), Value::str(MASK));
+            }
+        }
+        for param in &described.params {
+            if given.iter().any(|(k, _)| k.name == param.name) {
+                continue;
+            }
+            if let Some(default) = &param.default {
+                real.insert(param.name.clone(), default.clone());
+                shown.insert(param.name.clone(), if param.secret { Value::str(MASK) } else { default.clone() });
+            } else if param.required {
+                let at = table.get("params").map(|p| p.loc()).unwrap_or_else(|| header.clone());
+                self.error(
+                    Diagnostic::error(
+                        Code::MissingKey,
+                        format!("{what}: `{}` needs parameter `{}`", written.shown, param.name),
+                    )
+                    .at(at)
+                    .hint(format!(
+                        "add params = {{ {} = … }} ({}: {})",
+                        param.name,
+                        param.ty.name(),
+                        param.doc
+                    )),
+                );
+            }
+        }
+        item.params.values.insert("params".into(), Value::Map(real));
+        item.params_shown.insert("params".into(), Value::Map(shown));
+        Some(described.spec)
     }
 
     /// Converts and checks one probe parameter. Returns (real value, value shown in reports).
@@ -986,6 +1093,14 @@ impl Loader<'_> {
                 }
                 Some((Value::List(real), Value::List(shown)))
             }
+            ParamType::PortList => self.port_list(v, key),
+            ParamType::Table => {
+                if v.as_table().is_none() {
+                    self.error(wrong_type(v, key, "a table"));
+                    return None;
+                }
+                self.any_value(v)
+            }
             ParamType::StringMap | ParamType::Headers => {
                 let Some(entries) = v.as_table() else {
                     self.error(wrong_type(v, key, "a table"));
@@ -1040,6 +1155,70 @@ impl Loader<'_> {
                 Some((Value::Map(real), Value::Map(shown)))
             }
         }
+    }
+
+    /// `[22, 443, "8000-8100"]`: ports as integers, ranges as "low-high" strings.
+    fn port_list(&mut self, v: &SValue, key: &str) -> Option<(Value, Value)> {
+        let SKind::Array(entries) = &v.kind else {
+            self.error(wrong_type(v, key, "a list of ports and ranges, e.g. [22, 443, \"8000-8100\"]"));
+            return None;
+        };
+        let mut out = Vec::new();
+        for entry in entries {
+            let parsed = match &entry.kind {
+                SKind::Int(port) => u16::try_from(*port).ok().filter(|p| *p > 0).map(|p| Value::Int(p.into())),
+                SKind::Str(text) => parse_port_range(text).map(|(low, high)| {
+                    if low == high { Value::Int(low.into()) } else { Value::Str(format!("{low}-{high}")) }
+                }),
+                _ => None,
+            };
+            match parsed {
+                Some(value) => out.push(value),
+                None => {
+                    self.error(
+                        Diagnostic::error(
+                            Code::InvalidValue,
+                            format!("`{key}`: {} is not a port (1-65535) or a range \"low-high\"", entry.describe()),
+                        )
+                        .at(entry.loc()),
+                    );
+                    return None;
+                }
+            }
+        }
+        Some((Value::List(out.clone()), Value::List(out)))
+    }
+
+    /// Any TOML value, strings interpolated: (real value, value shown in reports).
+    fn any_value(&mut self, v: &SValue) -> Option<(Value, Value)> {
+        Some(match &v.kind {
+            SKind::Str(template) => {
+                let i = self.interpolate(v, template)?;
+                (Value::Str(i.value), Value::Str(i.shown))
+            }
+            SKind::Int(i) => (Value::Int(*i), Value::Int(*i)),
+            SKind::Float(f) => (Value::Float(*f), Value::Float(*f)),
+            SKind::Bool(b) => (Value::Bool(*b), Value::Bool(*b)),
+            SKind::Datetime(d) => (Value::Str(d.clone()), Value::Str(d.clone())),
+            SKind::Array(items) => {
+                let (mut real, mut shown) = (Vec::new(), Vec::new());
+                for entry in items {
+                    let (r, s) = self.any_value(entry)?;
+                    real.push(r);
+                    shown.push(s);
+                }
+                (Value::List(real), Value::List(shown))
+            }
+            SKind::Table(entries) => {
+                let (mut real, mut shown) = (BTreeMap::new(), BTreeMap::new());
+                for (k, entry) in entries {
+                    let (r, s) = self.any_value(entry)?;
+                    real.insert(k.name.clone(), r);
+                    shown.insert(k.name.clone(), s);
+                }
+                (Value::Map(real), Value::Map(shown))
+            }
+        })
     }
 
     fn expectations(
@@ -1337,6 +1516,15 @@ impl Loader<'_> {
 const SECRET_HEADERS: &[&str] =
     &["authorization", "proxy-authorization", "cookie", "x-api-key", "api-key", "x-auth-token"];
 
+/// `"8000-8100"` or `"22"`: an inclusive range of ports 1-65535.
+pub fn parse_port_range(text: &str) -> Option<(u16, u16)> {
+    let port = |t: &str| t.trim().parse::<u16>().ok().filter(|p| *p > 0);
+    match text.split_once('-') {
+        Some((low, high)) => Some((port(low)?, port(high)?)).filter(|(l, h)| l <= h),
+        None => port(text).map(|p| (p, p)),
+    }
+}
+
 fn valid_id(id: &str) -> bool {
     !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
 }
@@ -1346,8 +1534,8 @@ fn default_kind(ty: ParamType, text: &str) -> SKind {
     match ty {
         ParamType::Bool => SKind::Bool(text == "true"),
         ParamType::Integer => SKind::Int(text.parse().expect("integer defaults are numbers")),
-        ParamType::StringList => SKind::Array(Vec::new()),
-        ParamType::StringMap | ParamType::Headers => SKind::Table(Vec::new()),
+        ParamType::StringList | ParamType::PortList => SKind::Array(Vec::new()),
+        ParamType::StringMap | ParamType::Headers | ParamType::Table => SKind::Table(Vec::new()),
         _ => SKind::Str(text.to_string()),
     }
 }

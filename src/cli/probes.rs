@@ -15,7 +15,7 @@ enum ProbesFormat {
 
 #[derive(Args, Debug)]
 pub struct ProbesArgs {
-    /// A probe kind (http, tcp, dns, tls, file, env, command, host, redis, manual); all when omitted.
+    /// A probe kind, as `golive probes` lists them; all when omitted.
     kind: Option<String>,
     #[arg(long, value_enum, default_value = "text")]
     format: ProbesFormat,
@@ -36,8 +36,9 @@ pub fn run(args: ProbesArgs) -> u8 {
     match args.format {
         ProbesFormat::Text => {
             if args.kind.is_none() {
+                let width = specs.iter().map(|s| s.kind.len()).max().unwrap_or(8);
                 for s in &specs {
-                    println!("{:<8} {}", s.kind, s.summary);
+                    println!("{:<width$} {}", s.kind, s.summary);
                 }
                 println!("\n`golive probes KIND` shows a probe's parameters and facts.");
             } else {

@@ -410,6 +410,10 @@ async fn observe_once(item: &Item, input: &Arc<ProbeInput>, shared: &Arc<Shared>
     match tokio::time::timeout(item.timeout, &mut task).await {
         Err(_) => {
             task.abort();
+            // Wait until the probe's future is dropped, so what it started (a process group,
+            // a connection) is cleaned up before the item is reported, even when the run
+            // then ends at once. Bounded: a probe that blocks its thread is not waited for.
+            let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
             Err(format!("timed out after {}", format_duration(item.timeout)))
         }
         Ok(Err(join)) if join.is_panic() => {

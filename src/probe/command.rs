@@ -3,10 +3,10 @@
 //! golive cannot make an arbitrary command read-only: run only commands that observe.
 
 use std::process::Stdio;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 use super::{FactSpec, Facts, ParamSpec, ParamType, ProbeError, ProbeInput, ProbeSpec, Shared};
 use crate::value::{FactType, Value};
@@ -61,6 +61,51 @@ impl Drop for GroupGuard {
     }
 }
 
+/// What a finished program left behind.
+pub(crate) struct Captured {
+    /// The exit status (128 + signal number when killed by a signal).
+    pub exit_code: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub duration: Duration,
+}
+
+/// Runs a prepared command in its own process group, feeding it `stdin` (or nothing) and
+/// keeping at most `max` bytes of each output. If the future is dropped (the item timed
+/// out), the whole group is killed. Errors are those of starting or waiting for it.
+pub(crate) async fn run_captured(
+    mut command: tokio::process::Command,
+    stdin: Option<Vec<u8>>,
+    max: usize,
+) -> std::io::Result<Captured> {
+    command
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command.process_group(0).kill_on_drop(true);
+    let started = Instant::now();
+    let mut child = command.spawn()?;
+    let mut guard = GroupGuard(child.id().map(|id| id as i32));
+    let (input, stdout, stderr) = (child.stdin.take(), child.stdout.take(), child.stderr.take());
+    let feed = async move {
+        if let (Some(mut pipe), Some(bytes)) = (input, stdin) {
+            // A program that exits without reading its input is not an error here.
+            let _ = pipe.write_all(&bytes).await;
+        }
+    };
+    let (_, out, err, status) = tokio::join!(feed, read_capped(stdout, max), read_capped(stderr, max), child.wait());
+    let status = status?;
+    guard.0 = None;
+    let exit_code = match status.code() {
+        Some(code) => code,
+        None => {
+            use std::os::unix::process::ExitStatusExt;
+            128 + status.signal().unwrap_or(0)
+        }
+    };
+    Ok(Captured { exit_code, stdout: out, stderr: err, duration: started.elapsed() })
+}
+
 fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Result<Facts, ProbeError>> {
     Box::pin(async move {
         let p = &input.params;
@@ -74,37 +119,24 @@ fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Resu
             }
         };
         let mut command = tokio::process::Command::new(&program);
-        command.args(&args).envs(p.map("env")).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        command.process_group(0).kill_on_drop(true);
+        command.args(&args).envs(p.map("env"));
         if let Some(dir) = p.str("dir") {
             command.current_dir(dir);
         }
-        let started = Instant::now();
-        let mut child = command.spawn().map_err(|e| ProbeError::new(format!("cannot run {program:?}: {e}")))?;
-        let mut guard = GroupGuard(child.id().map(|id| id as i32));
         let max = p.int("max_output").unwrap_or(1 << 20).max(0) as usize;
-        let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
-        let (out, err, status) = tokio::join!(read_capped(stdout, max), read_capped(stderr, max), child.wait());
-        let status = status.map_err(|e| ProbeError::new(format!("waiting for {program:?} failed: {e}")))?;
-        guard.0 = None;
-        let duration = started.elapsed();
-        let exit_code = match status.code() {
-            Some(code) => code,
-            None => {
-                use std::os::unix::process::ExitStatusExt;
-                128 + status.signal().unwrap_or(0)
-            }
-        };
+        let run = run_captured(command, None, max)
+            .await
+            .map_err(|e| ProbeError::new(format!("cannot run {program:?}: {e}")))?;
         let mut facts = Facts::default();
-        facts.set("exit_code", Value::Int(exit_code.into()));
-        facts.set("duration", Value::Duration(duration));
+        facts.set("exit_code", Value::Int(run.exit_code.into()));
+        facts.set("duration", Value::Duration(run.duration));
         if input.wants("stdout_json") {
-            let json: serde_json::Value = serde_json::from_slice(&out)
+            let json: serde_json::Value = serde_json::from_slice(&run.stdout)
                 .map_err(|e| ProbeError::new(format!("stdout is not JSON ({e}); stdout_json needs JSON output")))?;
             super::json_pointer_facts(&mut facts, &input.wanted, "stdout_json", &json);
         }
-        facts.set("stdout", Value::Str(String::from_utf8_lossy(&out).into_owned()));
-        facts.set("stderr", Value::Str(String::from_utf8_lossy(&err).into_owned()));
+        facts.set("stdout", Value::Str(String::from_utf8_lossy(&run.stdout).into_owned()));
+        facts.set("stderr", Value::Str(String::from_utf8_lossy(&run.stderr).into_owned()));
         Ok(facts)
     })
 }

@@ -59,6 +59,11 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             "false",
             "allow POST, PUT, PATCH and DELETE, which may change the system under test",
         ),
+        ParamSpec::optional(
+            "paths",
+            ParamType::StringList,
+            "more paths to GET on the same server (resolved against url, e.g. [\"/debug/pprof\", \"/.env\"]); those answering 2xx are the exposed_paths fact",
+        ),
     ],
     facts: &[
         FactSpec::new("status", FactType::Integer, "HTTP status code"),
@@ -80,6 +85,46 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             "http_version",
             FactType::String,
             "protocol of the response: HTTP/1.0, HTTP/1.1, HTTP/2 or HTTP/3",
+        ),
+        FactSpec::new(
+            "hsts_max_age",
+            FactType::Duration,
+            "max-age of the Strict-Transport-Security header (absent without the header or max-age)",
+        ),
+        FactSpec::new(
+            "hsts_include_subdomains",
+            FactType::Bool,
+            "the Strict-Transport-Security header has includeSubDomains (absent without the header)",
+        ),
+        FactSpec::new(
+            "hsts_preload",
+            FactType::Bool,
+            "the Strict-Transport-Security header has preload (absent without the header)",
+        ),
+        FactSpec::new(
+            "missing_security_headers",
+            FactType::StringList,
+            "which of content-security-policy, x-frame-options, x-content-type-options, referrer-policy and (for https) strict-transport-security the response lacks",
+        ),
+        FactSpec::new(
+            "cors_allows_any_origin_with_credentials",
+            FactType::Bool,
+            "Access-Control-Allow-Credentials is true and Access-Control-Allow-Origin is * or echoes the Origin request header (send headers = { Origin = \"https://untrusted.example\" })",
+        ),
+        FactSpec::new(
+            "server_banner_version",
+            FactType::Bool,
+            "the Server or X-Powered-By header names a version (nginx/1.25.3, PHP/8.2.1), or X-AspNet-Version is sent",
+        ),
+        FactSpec::new(
+            "redirects_to_https",
+            FactType::Bool,
+            "the response is a redirect to an https:// URL (or, with follow_redirects, ended at one from an http:// URL)",
+        ),
+        FactSpec::new(
+            "exposed_paths",
+            FactType::StringList,
+            "the entries of paths that answered 2xx (each fetched with GET, redirects not followed)",
         ),
     ],
     default_expect: &[("status", "\"< 400\"")],
@@ -233,6 +278,10 @@ fn observe<'a>(input: &'a ProbeInput, shared: &'a Shared) -> BoxFuture<'a, Resul
         for (name, values) in &headers {
             facts.set(format!("headers.{name}"), Value::str(values.join(", ")));
         }
+        if SECURITY_FACTS.iter().any(|f| input.wants(f)) {
+            let origin = p.map("headers").into_iter().find(|(k, _)| k.eq_ignore_ascii_case("origin")).map(|(_, v)| v);
+            security_facts(&mut facts, &headers, url, response.url().as_str(), response.status(), origin.as_deref());
+        }
         // Asked-for header facts are matched case-insensitively: `headers.Content-Type`.
         for wanted in &input.wanted {
             if let Some(name) = wanted.strip_prefix("headers.")
@@ -257,8 +306,135 @@ fn observe<'a>(input: &'a ProbeInput, shared: &'a Shared) -> BoxFuture<'a, Resul
             }
             facts.set("body", Value::Str(text));
         }
+        if input.wants("exposed_paths") {
+            // A redirect (to a login page, say) does not expose a path: never follow them here.
+            let plain = shared.http.get(ClientKey {
+                tls_verify: p.bool("tls_verify"),
+                ca_file: p.str("ca_file").map(PathBuf::from),
+                follow_redirects: false,
+            })?;
+            let exposed = exposed_paths(&plain, url, &p.list("paths"), &p.map("headers")).await?;
+            facts.set("exposed_paths", Value::string_list(exposed));
+        }
         Ok(facts)
     })
+}
+
+/// Facts derived from the response headers; computed (and reported) only for items that ask
+/// for one of them, so other items' reports stay as they were.
+const SECURITY_FACTS: &[&str] = &[
+    "hsts_max_age",
+    "hsts_include_subdomains",
+    "hsts_preload",
+    "missing_security_headers",
+    "cors_allows_any_origin_with_credentials",
+    "server_banner_version",
+    "redirects_to_https",
+];
+
+/// Facts about a response's security headers, computed from one response so one item can
+/// check them all.
+fn security_facts(
+    facts: &mut Facts,
+    headers: &HashMap<String, Vec<String>>,
+    requested: &str,
+    answered: &str,
+    status: reqwest::StatusCode,
+    origin: Option<&str>,
+) {
+    let header = |name: &str| headers.get(name).map(|v| v.join(", "));
+    if let Some(hsts) = headers.get("strict-transport-security").and_then(|v| v.first()) {
+        let directives: Vec<(String, Option<String>)> = hsts
+            .split(';')
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(|d| match d.split_once('=') {
+                Some((k, v)) => (k.trim().to_ascii_lowercase(), Some(v.trim().trim_matches('"').to_string())),
+                None => (d.to_ascii_lowercase(), None),
+            })
+            .collect();
+        let has = |name: &str| directives.iter().any(|(k, _)| k == name);
+        if let Some(seconds) =
+            directives.iter().find(|(k, _)| k == "max-age").and_then(|(_, v)| v.as_ref()?.parse::<u64>().ok())
+        {
+            facts.set("hsts_max_age", Value::Duration(std::time::Duration::from_secs(seconds)));
+        }
+        facts.set("hsts_include_subdomains", Value::Bool(has("includesubdomains")));
+        facts.set("hsts_preload", Value::Bool(has("preload")));
+    }
+    let https = answered.starts_with("https://");
+    let mut missing: Vec<&str> =
+        ["content-security-policy", "x-frame-options", "x-content-type-options", "referrer-policy"]
+            .into_iter()
+            .filter(|h| !headers.contains_key(*h))
+            .collect();
+    if https && !headers.contains_key("strict-transport-security") {
+        missing.push("strict-transport-security");
+    }
+    facts.set("missing_security_headers", Value::string_list(missing));
+
+    let allow_origin = header("access-control-allow-origin").map(|v| v.trim().to_string());
+    let credentials = header("access-control-allow-credentials").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    let any_origin = allow_origin.as_deref().is_some_and(|allowed| {
+        allowed == "*" || origin.is_some_and(|o| !o.eq_ignore_ascii_case("null") && allowed.eq_ignore_ascii_case(o))
+    });
+    facts.set("cors_allows_any_origin_with_credentials", Value::Bool(credentials && any_origin));
+
+    let banner_version =
+        ["server", "x-powered-by"].iter().filter_map(|h| headers.get(*h)).flatten().any(|v| names_a_version(v))
+            || headers.contains_key("x-aspnet-version")
+            || headers.contains_key("x-aspnetmvc-version");
+    facts.set("server_banner_version", Value::Bool(banner_version));
+
+    let location_https = headers
+        .get("location")
+        .and_then(|v| v.first())
+        .is_some_and(|l| l.trim().to_ascii_lowercase().starts_with("https://"));
+    let redirected_up = requested.to_ascii_lowercase().starts_with("http://") && https;
+    facts.set("redirects_to_https", Value::Bool((status.is_redirection() && location_https) || redirected_up));
+}
+
+/// `nginx/1.25.3`, `Apache/2.4.57 (Debian)`, `PHP/8.2`, `Microsoft-IIS/10.0`: a product
+/// token with a version. `nginx`, `cloudflare`, `Express` are not.
+fn names_a_version(banner: &str) -> bool {
+    static VERSION: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    VERSION.get_or_init(|| regex::Regex::new(r"(/|\bv?)\d+(\.\d+)+|/\d+\b").expect("valid regex")).is_match(banner)
+}
+
+/// GETs each path (at most 8 at a time) and returns those that answered 2xx, in the order given.
+async fn exposed_paths(
+    client: &reqwest::Client,
+    base: &str,
+    paths: &[String],
+    headers: &std::collections::BTreeMap<String, String>,
+) -> Result<Vec<String>, ProbeError> {
+    use futures::StreamExt;
+    let base = reqwest::Url::parse(base).map_err(|e| ProbeError::new(format!("invalid url: {e}")))?;
+    let checks: Vec<_> = paths
+        .iter()
+        .map(|path| {
+            let (base, client, headers, path) = (base.clone(), client.clone(), headers.clone(), path.clone());
+            async move {
+                let url =
+                    base.join(&path).map_err(|e| ProbeError::new(format!("cannot join {path:?} to the url: {e}")))?;
+                let mut request = client.get(url);
+                for (name, value) in &headers {
+                    request = request.header(name, value);
+                }
+                let response =
+                    request.send().await.map_err(|e| ProbeError::new(format!("{path}: {}", describe_error(&e))))?;
+                Ok::<_, ProbeError>(response.status().is_success().then_some(path))
+            }
+        })
+        .collect();
+    let results: Vec<Result<Option<String>, ProbeError>> = futures::stream::iter(checks).buffered(8).collect().await;
+    let mut exposed = Vec::new();
+    for r in results {
+        if let Some(path) = r? {
+            exposed.push(path);
+        }
+    }
+    Ok(exposed)
 }
 
 async fn read_body(mut response: reqwest::Response, max: usize) -> Result<Vec<u8>, ProbeError> {

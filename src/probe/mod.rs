@@ -10,20 +10,26 @@ use futures::future::BoxFuture;
 
 use crate::value::{FactType, Value};
 
+pub mod backup;
 pub mod command;
 pub mod dns;
 pub mod dns_lookup;
 pub mod env;
+pub mod exec;
 pub mod file;
 pub mod host;
 pub mod http;
 pub mod manual;
+pub mod ports;
 pub mod postgres;
 pub mod postgres_migrations;
 pub mod postgres_pool;
 pub mod postgres_values;
 pub mod redis;
 pub mod redis_conn;
+pub mod secrets_scan;
+pub mod sshd;
+pub mod systemd;
 pub mod tcp;
 pub mod tls;
 pub mod tls_inspect;
@@ -41,6 +47,12 @@ pub fn registry() -> &'static [&'static ProbeSpec] {
         &command::SPEC,
         &host::SPEC,
         &redis::SPEC,
+        &ports::SPEC,
+        &sshd::SPEC,
+        &secrets_scan::SPEC,
+        &systemd::SPEC,
+        &backup::SPEC,
+        &exec::SPEC,
         &manual::SPEC,
     ];
     ALL
@@ -104,6 +116,10 @@ pub enum ParamType {
     Headers,
     /// One of a fixed set of words.
     Choice(&'static [&'static str]),
+    /// TCP ports and ranges: `[22, 443, "8000-8100"]`.
+    PortList,
+    /// A table of any TOML values, passed on as it is (an `exec` program's parameters).
+    Table,
 }
 
 impl ParamType {
@@ -119,6 +135,8 @@ impl ParamType {
             ParamType::StringMap => "table of strings".into(),
             ParamType::Headers => "table of headers".into(),
             ParamType::Choice(words) => format!("one of {}", words.join(", ")),
+            ParamType::PortList => "list of ports and ranges".into(),
+            ParamType::Table => "table".into(),
         }
     }
 }

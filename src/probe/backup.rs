@@ -1,0 +1,211 @@
+//! `backup`: finds the backups matching a glob and observes the newest one: its age and size,
+//! how many there are (retention), whether it reads back (a gzip stream to its end, a
+//! PostgreSQL dump through `pg_restore`), and optionally what a restore-test command says.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use futures::future::BoxFuture;
+
+use super::command::run_captured;
+use super::{FactSpec, Facts, ParamSpec, ParamType, ProbeError, ProbeInput, ProbeSpec, Shared, blocking};
+use crate::value::{FactType, Value};
+
+pub static SPEC: ProbeSpec = ProbeSpec {
+    kind: "backup",
+    summary: "Finds backups by glob; observes the newest one's age, size, integrity, the count, and a restore test.",
+    params: &[
+        ParamSpec::required(
+            "glob",
+            ParamType::String,
+            "the backup files, e.g. \"/var/backups/db/app-*.dump\" (relative paths from the working directory)",
+        ),
+        ParamSpec::optional(
+            "restore_test",
+            ParamType::StringList,
+            "a command run on the newest backup, e.g. [\"/usr/local/bin/restore-check\", \"{file}\"]; {file} is replaced by its path, also in $GOLIVE_BACKUP_FILE; its exit code and duration become facts. golive cannot make it read-only: restore into a scratch database",
+        ),
+    ],
+    facts: &[
+        FactSpec::new("count", FactType::Integer, "how many files or directories match the glob"),
+        FactSpec::new("newest", FactType::String, "the path of the most recently modified match"),
+        FactSpec::new("age", FactType::Duration, "time since the newest match was modified"),
+        FactSpec::new("size", FactType::Bytes, "size of the newest match (a directory: its entry, not its contents)"),
+        FactSpec::new(
+            "oldest_age",
+            FactType::Duration,
+            "time since the oldest match was modified: how far back backups go",
+        ),
+        FactSpec::new("total_size", FactType::Bytes, "size of all matches together"),
+        FactSpec::new(
+            "gzip_ok",
+            FactType::Bool,
+            "the newest match is a gzip stream that decompresses to its end with matching checksums (read only when asked)",
+        ),
+        FactSpec::new("gzip_error", FactType::String, "why gzip_ok is false"),
+        FactSpec::new(
+            "pg_dump_ok",
+            FactType::Bool,
+            "the newest match is a PostgreSQL custom, directory or tar dump that `pg_restore --list` lists and `pg_restore --file=/dev/null` reads through (needs pg_restore; read only when asked)",
+        ),
+        FactSpec::new("pg_dump_entries", FactType::Integer, "entries in the dump's table of contents"),
+        FactSpec::new("pg_dump_error", FactType::String, "why pg_dump_ok is false (pg_restore's message)"),
+        FactSpec::new("restore_exit_code", FactType::Integer, "exit status of the restore_test command"),
+        FactSpec::new("restore_duration", FactType::Duration, "how long the restore_test command ran"),
+    ],
+    default_expect: &[("count", "\">= 1\"")],
+    observe: Some(observe),
+};
+
+struct Found {
+    path: PathBuf,
+    modified: SystemTime,
+    size: u64,
+    is_dir: bool,
+}
+
+fn find(pattern: &str) -> Result<Vec<Found>, ProbeError> {
+    let paths = glob::glob(pattern).map_err(|e| ProbeError::new(format!("glob {pattern:?} is not valid: {e}")))?;
+    let mut found = Vec::new();
+    for entry in paths {
+        let path = entry.map_err(|e| ProbeError::new(format!("cannot read {}", e)))?;
+        let meta =
+            std::fs::metadata(&path).map_err(|e| ProbeError::new(format!("cannot inspect {}: {e}", path.display())))?;
+        let modified = meta.modified().map_err(|e| ProbeError::new(format!("{}: {e}", path.display())))?;
+        found.push(Found { path, modified, size: meta.len(), is_dir: meta.is_dir() });
+    }
+    found.sort_by(|a, b| a.modified.cmp(&b.modified).then_with(|| a.path.cmp(&b.path)));
+    Ok(found)
+}
+
+/// A reader that gives up once the item's time is over.
+struct Bounded<R> {
+    inner: R,
+    deadline: Instant,
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if Instant::now() > self.deadline {
+            return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "the item's timeout passed"));
+        }
+        self.inner.read(buf)
+    }
+}
+
+/// Decompresses every gzip member to its end, as `gzip -t` does: `Ok(Ok(bytes))` when
+/// intact, `Ok(Err(why))` when not, `Err` when the file cannot be read at all.
+fn check_gzip(path: &Path, deadline: Instant) -> Result<Result<u64, String>, ProbeError> {
+    let file =
+        std::fs::File::open(path).map_err(|e| ProbeError::new(format!("cannot read {}: {e}", path.display())))?;
+    let mut decoder = flate2::read::MultiGzDecoder::new(Bounded { inner: std::io::BufReader::new(file), deadline });
+    match std::io::copy(&mut decoder, &mut std::io::sink()) {
+        Ok(0) => Ok(Err("empty: not a gzip stream".into())),
+        Ok(n) => Ok(Ok(n)),
+        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => Err(ProbeError::new(format!(
+            "reading {} did not finish within the item's timeout; raise timeout",
+            path.display()
+        ))),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Ok(Err("unexpected end of file: the gzip stream is truncated".into()))
+        }
+        Err(e) => Ok(Err(e.to_string())),
+    }
+}
+
+/// `pg_restore` reads the dump without a server: `--list` for the table of contents, then
+/// `--file=/dev/null` to read every data block.
+async fn check_pg_dump(path: &Path, facts: &mut Facts) -> Result<(), ProbeError> {
+    let shown = path.display().to_string();
+    let arg = if path.is_absolute() || shown.starts_with('.') { shown.clone() } else { format!("./{shown}") };
+    let run = |args: Vec<String>| async move {
+        let mut command = tokio::process::Command::new("pg_restore");
+        command.args(args);
+        run_captured(command, None, 4 << 20).await.map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                ProbeError::new(
+                    "pg_restore is not installed; pg_dump_ok needs it (Debian: apt install postgresql-client)",
+                )
+            } else {
+                ProbeError::new(format!("cannot run pg_restore: {e}"))
+            }
+        })
+    };
+    let first_error = |stderr: &[u8]| {
+        let text = String::from_utf8_lossy(stderr);
+        text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("pg_restore failed").to_string()
+    };
+    let list = run(vec!["--list".into(), arg.clone()]).await?;
+    if list.exit_code != 0 {
+        facts.set("pg_dump_ok", Value::Bool(false));
+        facts.set("pg_dump_error", Value::Str(first_error(&list.stderr)));
+        return Ok(());
+    }
+    let entries =
+        String::from_utf8_lossy(&list.stdout).lines().filter(|l| !l.trim().is_empty() && !l.starts_with(';')).count();
+    facts.set("pg_dump_entries", Value::Int(entries as i64));
+    let read = run(vec!["--file=/dev/null".into(), arg]).await?;
+    facts.set("pg_dump_ok", Value::Bool(read.exit_code == 0));
+    if read.exit_code != 0 {
+        facts.set("pg_dump_error", Value::Str(first_error(&read.stderr)));
+    }
+    Ok(())
+}
+
+fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Result<Facts, ProbeError>> {
+    Box::pin(async move {
+        let p = &input.params;
+        let pattern = p.str("glob").unwrap_or_default().to_string();
+        let want_gzip = input.wants("gzip_ok") || input.wants("gzip_error");
+        let deadline = Instant::now() + input.timeout + Duration::from_millis(100);
+        let (found, gzip) = blocking(move || {
+            let found = find(&pattern)?;
+            let gzip = match found.last() {
+                Some(newest) if want_gzip && newest.is_dir => {
+                    Some(Err(format!("{} is a directory, not a gzip file", newest.path.display())))
+                }
+                Some(newest) if want_gzip => Some(check_gzip(&newest.path, deadline)?),
+                _ => None,
+            };
+            Ok((found, gzip))
+        })
+        .await?;
+
+        let mut facts = Facts::default();
+        facts.set("count", Value::Int(found.len() as i64));
+        let (Some(newest), Some(oldest)) = (found.last(), found.first()) else {
+            return Ok(facts);
+        };
+        let now = SystemTime::now();
+        let age = |t: SystemTime| Value::Duration(now.duration_since(t).unwrap_or_default());
+        facts.set("newest", Value::Str(newest.path.display().to_string()));
+        facts.set("age", age(newest.modified));
+        facts.set("size", Value::Bytes(newest.size));
+        facts.set("oldest_age", age(oldest.modified));
+        facts.set("total_size", Value::Bytes(found.iter().map(|f| f.size).sum()));
+        match gzip {
+            Some(Ok(_)) => facts.set("gzip_ok", Value::Bool(true)),
+            Some(Err(why)) => {
+                facts.set("gzip_ok", Value::Bool(false));
+                facts.set("gzip_error", Value::Str(why));
+            }
+            None => {}
+        }
+        if input.wants("pg_dump_ok") || input.wants("pg_dump_entries") || input.wants("pg_dump_error") {
+            check_pg_dump(&newest.path, &mut facts).await?;
+        }
+        let restore = p.list("restore_test");
+        if let Some((program, args)) = restore.split_first() {
+            let file = newest.path.display().to_string();
+            let mut command = tokio::process::Command::new(program);
+            command.args(args.iter().map(|a| a.replace("{file}", &file))).env("GOLIVE_BACKUP_FILE", &file);
+            let run = run_captured(command, None, 1 << 20)
+                .await
+                .map_err(|e| ProbeError::new(format!("cannot run restore_test {program:?}: {e}")))?;
+            facts.set("restore_exit_code", Value::Int(run.exit_code.into()));
+            facts.set("restore_duration", Value::Duration(run.duration));
+        }
+        Ok(facts)
+    })
+}

@@ -1,0 +1,468 @@
+//! `exec`: external probes in any language. `PROGRAM --describe` prints the program's
+//! parameters and facts as JSON (read once per program when the checklist loads, so
+//! `golive validate` checks items that use it); a run feeds the item's parameters to the
+//! program as JSON on stdin and reads `{"facts": {…}}` or `{"error": "…"}` from stdout.
+//! The protocol is documented in docs/plugins.md.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
+use serde::Deserialize;
+
+use super::command::run_captured;
+use super::{FactSpec, Facts, ParamSpec, ParamType, ProbeError, ProbeInput, ProbeSpec, Shared, blocking};
+use crate::value::{FactType, Value, parse_bytes, parse_duration};
+
+/// How long `PROGRAM --describe` may take.
+pub const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Output kept from a program, stdout and stderr each.
+const MAX_OUTPUT: usize = 1 << 20;
+
+pub static SPEC: ProbeSpec = ProbeSpec {
+    kind: "exec",
+    summary: "Runs an external probe program (any language): parameters as JSON on stdin, facts as JSON on stdout.",
+    params: &[
+        ParamSpec::required(
+            "program",
+            ParamType::Path,
+            "the probe program; a path with a / is relative to the checklist file, a bare name is looked up in PATH",
+        ),
+        ParamSpec::optional(
+            "params",
+            ParamType::Table,
+            "the program's parameters, checked against what `PROGRAM --describe` declares",
+        ),
+    ],
+    facts: &[FactSpec::new(
+        "<fact>",
+        FactType::Any,
+        "the facts the program declares with --describe, with the types it declares (docs/plugins.md)",
+    )],
+    default_expect: &[],
+    observe: Some(observe),
+};
+
+/// The types a program may give its parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PluginParamType {
+    String,
+    Integer,
+    Number,
+    Bool,
+    List,
+    Table,
+    Any,
+}
+
+impl PluginParamType {
+    const NAMES: &'static [&'static str] = &["string", "integer", "number", "bool", "list", "table", "any"];
+
+    fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "string" => Self::String,
+            "integer" => Self::Integer,
+            "number" => Self::Number,
+            "bool" => Self::Bool,
+            "list" => Self::List,
+            "table" => Self::Table,
+            "any" => Self::Any,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::String => "a string",
+            Self::Integer => "a whole number",
+            Self::Number => "a number",
+            Self::Bool => "true or false",
+            Self::List => "an array",
+            Self::Table => "a table",
+            Self::Any => "any value",
+        }
+    }
+
+    /// Does a parameter value fit?
+    pub fn accepts(self, v: &Value) -> bool {
+        matches!(
+            (self, v),
+            (Self::Any, _)
+                | (Self::String, Value::Str(_))
+                | (Self::Integer, Value::Int(_))
+                | (Self::Number, Value::Int(_) | Value::Float(_))
+                | (Self::Bool, Value::Bool(_))
+                | (Self::List, Value::List(_))
+                | (Self::Table, Value::Map(_))
+        )
+    }
+}
+
+const FACT_TYPES: &[(&str, FactType)] = &[
+    ("bool", FactType::Bool),
+    ("integer", FactType::Integer),
+    ("number", FactType::Number),
+    ("string", FactType::String),
+    ("duration", FactType::Duration),
+    ("bytes", FactType::Bytes),
+    ("version", FactType::Version),
+    ("timestamp", FactType::Timestamp),
+    ("list", FactType::StringList),
+    ("any", FactType::Any),
+];
+
+#[derive(Clone, Debug)]
+pub struct DescribedParam {
+    pub name: String,
+    pub ty: PluginParamType,
+    pub required: bool,
+    pub default: Option<Value>,
+    pub secret: bool,
+    pub doc: String,
+}
+
+/// What a program said about itself with `--describe`.
+#[derive(Debug)]
+pub struct Description {
+    pub summary: String,
+    pub params: Vec<DescribedParam>,
+    /// Its facts as a probe declaration, so expectations are checked as for any probe.
+    pub spec: &'static ProbeSpec,
+}
+
+impl Description {
+    pub fn param(&self, name: &str) -> Option<&DescribedParam> {
+        self.params.iter().find(|p| p.name == name)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDescription {
+    #[serde(default)]
+    summary: String,
+    #[serde(default)]
+    params: Vec<RawParam>,
+    facts: Vec<RawFact>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawParam {
+    name: String,
+    #[serde(rename = "type")]
+    ty: String,
+    #[serde(default)]
+    required: bool,
+    default: Option<serde_json::Value>,
+    #[serde(default)]
+    secret: bool,
+    #[serde(default)]
+    doc: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFact {
+    name: String,
+    #[serde(rename = "type")]
+    ty: String,
+    #[serde(default)]
+    doc: String,
+}
+
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+fn valid_name(name: &str, family: bool) -> bool {
+    let plain = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if family && let Some(prefix) = name.strip_suffix('>').and_then(|n| n.rsplit_once(".<")).map(|(p, _)| p) {
+        return plain(prefix);
+    }
+    plain(name) && !name.ends_with('.')
+}
+
+/// Parses `--describe` output. `program` names the program in messages.
+pub fn parse_description(program: &str, json: &[u8]) -> Result<Description, String> {
+    let raw: RawDescription =
+        serde_json::from_slice(json).map_err(|e| format!("--describe did not print a valid description: {e}"))?;
+    let mut params = Vec::new();
+    for p in raw.params {
+        if !valid_name(&p.name, false) {
+            return Err(format!("parameter name {:?} is not valid (letters, digits, _ and -)", p.name));
+        }
+        let ty = PluginParamType::parse(&p.ty).ok_or_else(|| {
+            format!(
+                "parameter `{}` has unknown type {:?}; types are: {}",
+                p.name,
+                p.ty,
+                PluginParamType::NAMES.join(", ")
+            )
+        })?;
+        let default = p.default.as_ref().map(Value::from_json);
+        if let Some(d) = &default
+            && !ty.accepts(d)
+        {
+            return Err(format!("parameter `{}`: its default is not {}", p.name, ty.name()));
+        }
+        params.push(DescribedParam { name: p.name, ty, required: p.required, default, secret: p.secret, doc: p.doc });
+    }
+    let mut facts = Vec::new();
+    for f in raw.facts {
+        if !valid_name(&f.name, true) {
+            return Err(format!(
+                "fact name {:?} is not valid (letters, digits, _, - and ., or prefix.<what> for a family)",
+                f.name
+            ));
+        }
+        let ty = FACT_TYPES.iter().find(|(n, _)| *n == f.ty).map(|(_, t)| *t).ok_or_else(|| {
+            let names: Vec<&str> = FACT_TYPES.iter().map(|(n, _)| *n).collect();
+            format!("fact `{}` has unknown type {:?}; types are: {}", f.name, f.ty, names.join(", "))
+        })?;
+        facts.push(FactSpec { name: leak(f.name), ty, doc: leak(f.doc) });
+    }
+    let spec: &'static ProbeSpec = Box::leak(Box::new(ProbeSpec {
+        kind: leak(format!("exec {program}")),
+        summary: leak(raw.summary.clone()),
+        params: &[],
+        facts: Box::leak(facts.into_boxed_slice()),
+        default_expect: &[],
+        observe: Some(observe),
+    }));
+    Ok(Description { summary: raw.summary, params, spec })
+}
+
+type Cache = Mutex<HashMap<PathBuf, Result<Arc<Description>, String>>>;
+
+/// Runs `PROGRAM --describe` once per program for the whole process (loading and running
+/// share it), with a short timeout.
+pub fn describe(program: &Path) -> Result<Arc<Description>, String> {
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(Cache::default);
+    if let Some(done) = cache.lock().unwrap().get(program) {
+        return done.clone();
+    }
+    let result =
+        run_describe(program).and_then(|out| parse_description(&program.display().to_string(), &out)).map(Arc::new);
+    cache.lock().unwrap().insert(program.to_path_buf(), result.clone());
+    result
+}
+
+/// The program's stdout for `--describe`, or why there is none.
+fn run_describe(program: &Path) -> Result<Vec<u8>, String> {
+    use std::os::unix::process::CommandExt;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(program)
+        .arg("--describe")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| format!("cannot run it: {e}"))?;
+    let pid = child.id() as i32;
+    let reader = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut kept = Vec::new();
+            if let Some(pipe) = pipe {
+                let _ = pipe.take(MAX_OUTPUT as u64).read_to_end(&mut kept);
+            }
+            kept
+        })
+    };
+    let out = reader(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let err = reader(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait().map_err(|e| format!("waiting for it failed: {e}"))? {
+            Some(status) => break status,
+            None if started.elapsed() > DESCRIBE_TIMEOUT => {
+                let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+                let _ = child.wait();
+                return Err(format!("it did not answer within {}s", DESCRIBE_TIMEOUT.as_secs()));
+            }
+            None => std::thread::sleep(Duration::from_millis(10)),
+        }
+    };
+    let (out, err) = (out.join().unwrap_or_default(), err.join().unwrap_or_default());
+    if !status.success() {
+        let code = status.code().map_or_else(|| "a signal".to_string(), |c| format!("status {c}"));
+        return Err(format!("it exited with {code}{}", first_line(&err).map(|l| format!(": {l}")).unwrap_or_default()));
+    }
+    Ok(out)
+}
+
+fn first_line(bytes: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(bytes);
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
+    Some(line.chars().take(300).collect())
+}
+
+/// A value returned by the program, as the fact's declared type.
+fn convert(ty: FactType, json: &serde_json::Value) -> Result<Option<Value>, String> {
+    use serde_json::Value as J;
+    let bad = || format!("expected {}, got {json}", ty.name());
+    Ok(Some(match (ty, json) {
+        (_, J::Null) => return Ok(None),
+        (FactType::Any, j) => Value::from_json(j),
+        (FactType::Bool, J::Bool(b)) => Value::Bool(*b),
+        (FactType::Integer, J::Number(n)) => Value::Int(
+            n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)).ok_or_else(bad)?,
+        ),
+        (FactType::Number, J::Number(n)) => Value::from_json(&J::Number(n.clone())),
+        (FactType::String, J::String(s)) => Value::Str(s.clone()),
+        (FactType::Duration, J::Number(n)) => {
+            let ms = n.as_f64().filter(|ms| *ms >= 0.0).ok_or_else(bad)?;
+            Value::Duration(Duration::from_secs_f64(ms / 1000.0))
+        }
+        (FactType::Duration, J::String(s)) => Value::Duration(parse_duration(s)?),
+        (FactType::Bytes, J::Number(n)) => Value::Bytes(n.as_u64().ok_or_else(bad)?),
+        (FactType::Bytes, J::String(s)) => Value::Bytes(parse_bytes(s)?),
+        (FactType::Version, J::String(s)) => Value::Version(s.clone()),
+        (FactType::Version, J::Number(n)) => Value::Version(n.to_string()),
+        (FactType::Timestamp, J::String(s)) => Value::Time(
+            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+                .map_err(|e| format!("{s:?} is not an RFC 3339 time: {e}"))?,
+        ),
+        (FactType::StringList, J::Array(items)) => Value::List(
+            items
+                .iter()
+                .map(|i| match i {
+                    J::String(s) => Ok(Value::Str(s.clone())),
+                    J::Number(n) => Ok(Value::Str(n.to_string())),
+                    J::Bool(b) => Ok(Value::Str(b.to_string())),
+                    _ => Err(bad()),
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        _ => return Err(bad()),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Reply {
+    facts: Option<serde_json::Map<String, serde_json::Value>>,
+    error: Option<String>,
+}
+
+/// `GOLIVE_PARAM_MOUNT_POINT` for `mount_point`.
+fn env_name(param: &str) -> String {
+    let upper: String =
+        param.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+    format!("GOLIVE_PARAM_{upper}")
+}
+
+fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Result<Facts, ProbeError>> {
+    Box::pin(async move {
+        let program = PathBuf::from(input.params.str("program").unwrap_or_default());
+        let shown = program.display().to_string();
+        let described = {
+            let program = program.clone();
+            blocking(move || {
+                describe(&program).map_err(|e| ProbeError::new(format!("{}: --describe: {e}", program.display())))
+            })
+            .await?
+        };
+        let params: BTreeMap<String, Value> = match input.params.get("params") {
+            Some(Value::Map(m)) => m.clone(),
+            _ => BTreeMap::new(),
+        };
+        let request = serde_json::json!({
+            "params": params,
+            "facts": input.wanted,
+            "timeout_ms": input.timeout.as_millis() as u64,
+            "item": input.item_id,
+        });
+        let mut command = tokio::process::Command::new(&program);
+        command.env("GOLIVE_PLUGIN_PROTOCOL", "1");
+        for (name, value) in &params {
+            let secret = described.param(name).is_some_and(|p| p.secret);
+            let text = match value {
+                Value::Str(s) => Some(s.clone()),
+                Value::Int(_) | Value::Float(_) | Value::Bool(_) => Some(value.to_string()),
+                _ => None,
+            };
+            if let (Some(text), false) = (text, secret) {
+                command.env(env_name(name), text);
+            }
+        }
+        let run = run_captured(command, Some(serde_json::to_vec(&request).unwrap_or_default()), MAX_OUTPUT)
+            .await
+            .map_err(|e| ProbeError::new(format!("cannot run {shown}: {e}")))?;
+        let reply: Result<Reply, _> = serde_json::from_slice(&run.stdout);
+        let stderr = first_line(&run.stderr).map(|l| format!(" ({l})")).unwrap_or_default();
+        let reply = match reply {
+            Ok(Reply { error: Some(message), .. }) => return Err(ProbeError::new(message)),
+            Ok(_) if run.exit_code != 0 => {
+                return Err(ProbeError::new(format!("{shown} exited with status {}{stderr}", run.exit_code)));
+            }
+            Ok(reply) => reply,
+            Err(_) if run.exit_code != 0 => {
+                return Err(ProbeError::new(format!("{shown} exited with status {}{stderr}", run.exit_code)));
+            }
+            Err(e) => {
+                return Err(ProbeError::new(format!(
+                    "{shown} did not print {{\"facts\": {{…}}}} or {{\"error\": \"…\"}} as JSON: {e}"
+                )));
+            }
+        };
+        let Some(returned) = reply.facts else {
+            return Err(ProbeError::new(format!("{shown} printed neither \"facts\" nor \"error\"")));
+        };
+        let mut facts = Facts::default();
+        for (name, json) in &returned {
+            let Some(declared) = described.spec.fact(name) else {
+                return Err(ProbeError::new(format!(
+                    "{shown} returned fact `{name}`, which its --describe does not declare"
+                )));
+            };
+            match convert(declared.ty, json) {
+                Ok(Some(value)) => facts.set(name.clone(), value),
+                Ok(None) => {}
+                Err(why) => return Err(ProbeError::new(format!("{shown}: fact `{name}`: {why}"))),
+            }
+        }
+        Ok(facts)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptions_are_checked() {
+        let d = parse_description(
+            "p",
+            br#"{"summary": "s", "params": [{"name": "dir", "type": "string", "required": true}],
+                "facts": [{"name": "free", "type": "bytes"}, {"name": "labels.<name>", "type": "string"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(d.params[0].ty, PluginParamType::String);
+        assert_eq!(d.spec.fact("labels.team").map(|f| f.ty), Some(FactType::String));
+        assert!(d.spec.fact("nope").is_none());
+        let e = parse_description("p", br#"{"facts": [{"name": "x", "type": "int"}]}"#).unwrap_err();
+        assert!(e.contains("unknown type \"int\""), "{e}");
+        let e = parse_description("p", br#"{"facts": [], "fcts": []}"#).unwrap_err();
+        assert!(e.contains("unknown field `fcts`"), "{e}");
+    }
+
+    #[test]
+    fn returned_values_take_the_declared_type() {
+        let j = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap();
+        assert_eq!(
+            convert(FactType::Duration, &j("1500")).unwrap(),
+            Some(Value::Duration(Duration::from_millis(1500)))
+        );
+        assert_eq!(convert(FactType::Duration, &j("\"2s\"")).unwrap(), Some(Value::Duration(Duration::from_secs(2))));
+        assert_eq!(convert(FactType::Bytes, &j("\"1KiB\"")).unwrap(), Some(Value::Bytes(1024)));
+        assert_eq!(convert(FactType::StringList, &j("[\"a\", 1]")).unwrap(), Some(Value::string_list(["a", "1"])));
+        assert_eq!(convert(FactType::Integer, &j("null")).unwrap(), None);
+        assert!(convert(FactType::Integer, &j("\"7\"")).unwrap_err().contains("expected integer"));
+    }
+}
