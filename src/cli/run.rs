@@ -134,8 +134,9 @@ pub fn run(args: RunArgs) -> u8 {
     let observer = Arc::new(Progress(bar.clone()));
     let result = runtime.block_on(engine::run(&checklist, &opts, observer));
     bar.finish_and_clear();
-    // Hung probes may still hold blocking threads; do not wait for them.
-    runtime.shutdown_background();
+    // Dropping the remaining tasks kills what they started (a command's process group);
+    // a probe stuck in blocking code gets at most 2 s before golive exits anyway.
+    runtime.shutdown_timeout(Duration::from_secs(2));
 
     let redactor = run_redactor(&checklist, &result);
     let report = Report::build(&checklist, &result, &opts, args.fail_on, &redactor);
