@@ -1164,8 +1164,9 @@ impl Loader<'_> {
             return None;
         };
         let mut out = Vec::new();
-        let as_value =
-            |(low, high): (u16, u16)| if low == high { Value::Int(low.into()) } else { Value::Str(format!("{low}-{high}")) };
+        let as_value = |(low, high): (u16, u16)| {
+            if low == high { Value::Int(low.into()) } else { Value::Str(format!("{low}-{high}")) }
+        };
         for entry in entries {
             let parsed = match &entry.kind {
                 SKind::Int(port) => u16::try_from(*port).ok().filter(|p| *p > 0).map(|p| vec![Value::Int(p.into())]),
@@ -1177,8 +1178,7 @@ impl Loader<'_> {
                         continue;
                     }
                     let pieces: Vec<&str> = i.value.split([',', ' ']).filter(|p| !p.trim().is_empty()).collect();
-                    let ranges: Option<Vec<Value>> =
-                        pieces.iter().map(|p| parse_port_range(p).map(as_value)).collect();
+                    let ranges: Option<Vec<Value>> = pieces.iter().map(|p| parse_port_range(p).map(as_value)).collect();
                     ranges.filter(|r| !r.is_empty())
                 }
                 _ => None,
