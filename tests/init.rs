@@ -1,8 +1,10 @@
 //! `golive init`: from nothing to a first real run in two commands.
 
 mod common;
+mod support;
 
-use common::{Workdir, stderr, stdout};
+use common::{Workdir, assert_outcome, stderr, stdout};
+use support::{DnsServer, HttpServer, Route, TestRecord, closed_port};
 
 #[test]
 fn init_then_run() {
@@ -37,4 +39,104 @@ fn init_never_overwrites_and_rejects_unknown_areas() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("no built-in checklist `nope`; choose from:"), "{}", stderr(&out));
     assert!(!w.path("other.toml").exists());
+}
+
+/// The vars the go-live checklist cannot guess.
+const GO_LIVE_REQUIRED: &[&str] = &[
+    "hostname",
+    "base_url",
+    "app_binary",
+    "env_file",
+    "database_url",
+    "database_admin_url",
+    "migrations_dir",
+    "test_data_query",
+    "redis_url",
+    "source_dir",
+    "backup_dir",
+    "backup_glob",
+    "restore_test_command",
+    "offsite_check_command",
+    "service_unit",
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn init_defaults_to_go_live_lists_required_vars_and_runs_against_local_servers() {
+    let w = Workdir::new();
+    let out = w.run(&["init"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("wrote golive.toml (100 items from go-live)"), "{}", stdout(&out));
+    assert!(stdout(&out).contains(&format!("(or pass --var NAME=VALUE): {}", GO_LIVE_REQUIRED.join(", "))));
+    let written = w.read("golive.toml");
+    assert!(written.contains("include = [\"golive:go-live\"]"), "{written}");
+    for var in GO_LIVE_REQUIRED {
+        assert!(written.contains(&format!("Replace with {var} = \"…\"")), "{var} is not marked REQUIRED:\n{written}");
+    }
+    assert_eq!(written.matches("# REQUIRED: ").count(), GO_LIVE_REQUIRED.len(), "{written}");
+    // Vars with a default are shown, commented out, with it.
+    assert!(written.contains("# health_path = \"/health\""), "{written}");
+
+    // It validates as written (required vars without a value are warnings there)...
+    let out = w.run(&["validate", "--format", "short"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("GL016"), "{}", stderr(&out));
+    // ...and a run without them stops before anything runs, naming one.
+    let out = w.run(&["run"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("var `hostname` has no value"), "{}", stderr(&out));
+
+    // With every required var given: a real run against servers started here.
+    let http = HttpServer::start(vec![Route::new("/health").body("ok"), Route::new("/ready").status(503)]).await;
+    let dns = DnsServer::start(vec![TestRecord::a("api.golive.test.", "127.0.0.1", 60)]).await;
+    w.write("app.env", "DATABASE_URL=postgres://app:pw@127.0.0.1/app\n");
+    let closed = closed_port();
+    let values = [
+        ("hostname", "api.golive.test".to_string()),
+        ("dns_server", dns.addr().to_string()),
+        ("base_url", http.url("")),
+        ("app_binary", "/bin/sh".into()),
+        ("env_file", "app.env".into()),
+        ("database_url", format!("postgres://app:pw@127.0.0.1:{closed}/app")),
+        ("database_admin_url", format!("postgres://admin:pw@127.0.0.1:{closed}/app")),
+        ("migrations_dir", "migrations".into()),
+        ("test_data_query", "select 0".into()),
+        ("redis_url", format!("redis://127.0.0.1:{closed}")),
+        ("source_dir", ".".into()),
+        ("backup_dir", "backups".into()),
+        ("backup_glob", "backups/*.dump".into()),
+        ("restore_test_command", "true".into()),
+        ("offsite_check_command", "true".into()),
+        ("service_unit", "app.service".into()),
+    ];
+    let mut args: Vec<String> = ["run", "--output", "json=report.json", "--quiet"].map(String::from).to_vec();
+    for (name, value) in &values {
+        args.extend(["--var".to_string(), format!("{name}={value}")]);
+    }
+    for id in [
+        "infrastructure.dns-resolves",
+        "infrastructure.health-endpoint",
+        "infrastructure.readiness-endpoint",
+        "operations.env-file-complete",
+        "security.env-file-permissions",
+        "database.postgres-version",
+        "operations.rollback-tested",
+    ] {
+        args.extend(["--only".to_string(), id.to_string()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = w.run(&args).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&w.read("report.json")).unwrap();
+    assert_outcome(&report, "infrastructure.dns-resolves", "pass");
+    assert_outcome(&report, "infrastructure.health-endpoint", "pass");
+    assert_outcome(&report, "infrastructure.readiness-endpoint", "fail");
+    assert_outcome(&report, "operations.env-file-complete", "pass");
+    // Written by the test with the default mode (0644): readable by others.
+    assert_outcome(&report, "security.env-file-permissions", "fail");
+    assert_outcome(&report, "database.postgres-version", "error");
+    assert_outcome(&report, "operations.rollback-tested", "manual");
+    assert_eq!(report["summary"]["total"], 100);
+    assert_eq!(report["summary"]["skipped"], 93);
+    // The database password in the URL never shows.
+    assert!(!std::fs::read_to_string(w.path("report.json")).unwrap().contains(":pw@"));
 }

@@ -488,3 +488,41 @@ fn the_examples_in_the_security_guide_validate() {
     let out = w.run_blocking(&["validate", "--strict"], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
+
+/// Port lists may take their ports from vars, several in one string; a bad entry is still
+/// an error pointing at it, and a var without a value is only a warning while validating.
+#[test]
+fn port_lists_take_vars_listing_several_ports() {
+    let w = Workdir::new();
+    w.write(
+        "golive.toml",
+        r#"
+[vars]
+allowed_ports = { description = "ports that may be open", default = "22, 80 ,443, 8000-8100" }
+scan_ports = { description = "ports to scan" }
+
+[[item]]
+id = "ports"
+probe = "ports"
+host = "127.0.0.1"
+ports = ["${scan_ports}"]
+allowed = ["${allowed_ports}"]
+"#,
+    );
+    let out = w.run_blocking(&["validate", "--format", "short"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("GL016"), "{}", stderr(&out));
+    let closed = closed_port();
+    let out = w.run_blocking(
+        &["run", "--output", "json=report.json", "--quiet", "--var", &format!("scan_ports={closed}, 8050")],
+        &[],
+    );
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&w.read("report.json")).unwrap();
+    assert_eq!(item(&report, "ports")["params"]["allowed"], json!([22, 80, 443, "8000-8100"]));
+    assert_eq!(item(&report, "ports")["params"]["ports"], json!([closed, 8050]));
+    assert_eq!(fact(&report, "ports", "scanned"), 2);
+    let out = w.run_blocking(&["validate", "--format", "short", "--var", "scan_ports=22, http"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("`ports`: \"${scan_ports}\" is not a port"), "{}", stderr(&out));
+}

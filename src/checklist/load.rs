@@ -1164,16 +1164,27 @@ impl Loader<'_> {
             return None;
         };
         let mut out = Vec::new();
+        let as_value = |(low, high): (u16, u16)| {
+            if low == high { Value::Int(low.into()) } else { Value::Str(format!("{low}-{high}")) }
+        };
         for entry in entries {
             let parsed = match &entry.kind {
-                SKind::Int(port) => u16::try_from(*port).ok().filter(|p| *p > 0).map(|p| Value::Int(p.into())),
-                SKind::Str(text) => parse_port_range(text).map(|(low, high)| {
-                    if low == high { Value::Int(low.into()) } else { Value::Str(format!("{low}-{high}")) }
-                }),
+                SKind::Int(port) => u16::try_from(*port).ok().filter(|p| *p > 0).map(|p| vec![Value::Int(p.into())]),
+                // A string may use vars and list several ports: "${allowed_ports}" = "22, 80, 443".
+                SKind::Str(text) => {
+                    let i = self.interpolate(entry, text)?;
+                    if i.incomplete {
+                        // A var without a value while validating: nothing to check yet.
+                        continue;
+                    }
+                    let pieces: Vec<&str> = i.value.split([',', ' ']).filter(|p| !p.trim().is_empty()).collect();
+                    let ranges: Option<Vec<Value>> = pieces.iter().map(|p| parse_port_range(p).map(as_value)).collect();
+                    ranges.filter(|r| !r.is_empty())
+                }
                 _ => None,
             };
             match parsed {
-                Some(value) => out.push(value),
+                Some(values) => out.extend(values),
                 None => {
                     self.error(
                         Diagnostic::error(

@@ -24,7 +24,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
         ParamSpec::optional(
             "server",
             ParamType::String,
-            "DNS server as ip:port (default: the system's resolver from /etc/resolv.conf)",
+            "DNS server as ip:port (default, or empty: the system's resolver from /etc/resolv.conf)",
         ),
     ],
     facts: &[
@@ -46,7 +46,7 @@ fn observe<'a>(input: &'a ProbeInput, shared: &'a Shared) -> BoxFuture<'a, Resul
         let p = &input.params;
         let record_type: RecordType =
             p.str("type").unwrap_or("A").parse().map_err(|e| ProbeError::new(format!("{e}")))?;
-        let server = match p.str("server") {
+        let server = match p.str("server").filter(|s| !s.trim().is_empty()) {
             Some(s) => Some(
                 s.parse::<SocketAddr>()
                     .or_else(|_| format!("{s}:53").parse())

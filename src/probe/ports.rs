@@ -26,12 +26,12 @@ pub static SPEC: ProbeSpec = ProbeSpec {
         ParamSpec::required(
             "ports",
             ParamType::PortList,
-            "ports and ranges to try, e.g. [22, 80, 443, \"8000-8100\"] or [\"1-1024\"]",
+            "ports and ranges to try, e.g. [22, 80, 443, \"8000-8100\"] or [\"1-1024\"]; a string may list several and use vars: [\"${scan_ports}\"] with scan_ports = \"22, 80, 8000-8100\"",
         ),
         ParamSpec::optional(
             "allowed",
             ParamType::PortList,
-            "ports that may be open; the others found open are unexpected_open",
+            "ports that may be open, written like ports (e.g. [\"22, 80, 443\"]); the others found open are unexpected_open",
         ),
         ParamSpec::with_default(
             "connect_timeout",
