@@ -154,3 +154,39 @@ pub(crate) fn terminal_width() -> Option<u16> {
         .and_then(|c| c.parse().ok())
         .or(Some(comfy_table::Table::new().width().unwrap_or(120)))
 }
+
+/// Renders each requested output (files get no colour), prints the one without a path, and
+/// writes the others. Returns whether every output was written, and whether a table went
+/// to stdout.
+pub(crate) fn write_outputs(
+    outputs: &[crate::report::OutputSpec],
+    report: &crate::report::Report,
+    stdout_style: &crate::report::Style,
+    redactor: &crate::redact::Redactor,
+) -> (bool, bool) {
+    let (mut ok, mut table_on_stdout) = (true, false);
+    for output in outputs {
+        let style = if output.path.is_some() { crate::report::Style::default() } else { stdout_style.clone() };
+        let text = match crate::report::render(output.format, report, &style, redactor) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("golive: {e}");
+                ok = false;
+                continue;
+            }
+        };
+        match &output.path {
+            None => {
+                table_on_stdout |= output.format == crate::report::Format::Table;
+                print!("{text}");
+            }
+            Some(path) => {
+                if let Err(e) = std::fs::write(path, text) {
+                    eprintln!("golive: cannot write the {} report to {}: {e}", output.format.name(), path.display());
+                    ok = false;
+                }
+            }
+        }
+    }
+    (ok, table_on_stdout)
+}

@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::exit;
 use crate::redact::Redactor;
-use crate::report::{Format, OutputSpec, Report, SignatureView, Style, render};
+use crate::report::{Format, OutputSpec, Report, SignatureView, Style};
 use crate::signing::keyring::Keyring;
 use crate::signing::verify::verify;
 
@@ -90,26 +90,6 @@ pub fn run(args: ReportArgs) -> u8 {
     };
     report.signatures = view;
     let redactor = Redactor::default();
-    let mut code = exit::PASSED;
-    for output in &outputs {
-        let style = Style::default();
-        let text = match render(output.format, &report, &style, &redactor) {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!("golive: {e}");
-                code = exit::INTERNAL;
-                continue;
-            }
-        };
-        match &output.path {
-            None => print!("{text}"),
-            Some(path) => {
-                if let Err(e) = std::fs::write(path, text) {
-                    eprintln!("golive: cannot write the {} report to {}: {e}", output.format.name(), path.display());
-                    code = exit::INTERNAL;
-                }
-            }
-        }
-    }
-    code
+    let (written, _) = super::write_outputs(&outputs, &report, &Style::default(), &redactor);
+    if written { exit::PASSED } else { exit::INTERNAL }
 }

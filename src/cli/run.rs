@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::{ColorChoice, exit, load_and_report, parse_var, use_color};
 use crate::checklist::{Item, LoadMode, LoadOptions, Severity};
 use crate::engine::{self, Filter, ItemResult, Observer, RunOptions};
-use crate::report::{Format, OutputSpec, Report, Style, render, run_redactor};
+use crate::report::{Format, OutputSpec, Report, Style, run_redactor};
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
@@ -142,31 +142,12 @@ pub fn run(args: RunArgs) -> u8 {
     let report = Report::build(&checklist, &result, &opts, args.fail_on, &redactor);
     let color = use_color(args.color, super::stdout_is_terminal());
     let style = Style { color, width: super::terminal_width() };
-    let mut table_on_stdout = false;
-    let mut code = if report.gate.passed { exit::PASSED } else { exit::GATE_FAILED };
-    for output in &outputs {
-        let style = if output.path.is_some() { Style::default() } else { style.clone() };
-        let text = match render(output.format, &report, &style, &redactor) {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!("golive: {e}");
-                code = exit::INTERNAL;
-                continue;
-            }
-        };
-        match &output.path {
-            None => {
-                table_on_stdout |= output.format == Format::Table;
-                print!("{text}");
-            }
-            Some(path) => {
-                if let Err(e) = std::fs::write(path, text) {
-                    eprintln!("golive: cannot write the {} report to {}: {e}", output.format.name(), path.display());
-                    code = exit::INTERNAL;
-                }
-            }
-        }
-    }
+    let (written, table_on_stdout) = super::write_outputs(&outputs, &report, &style, &redactor);
+    let code = match (written, report.gate.passed) {
+        (false, _) => exit::INTERNAL,
+        (true, true) => exit::PASSED,
+        (true, false) => exit::GATE_FAILED,
+    };
     if !table_on_stdout && !args.quiet {
         eprintln!("{}", redactor.redact(&report.summary_line()));
     }

@@ -6,6 +6,7 @@
 //! redis crate is told to send nothing by itself (RESP2, no `CLIENT SETINFO`), so `send` is
 //! the only way a command reaches the server.
 
+use crate::redact::percent_decode;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
@@ -261,25 +262,6 @@ impl Target {
     fn anonymous(&self) -> Target {
         Target { username: None, password: None, db: 0, ..self.clone() }
     }
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 type Slot<T> = Arc<OnceCell<T>>;
