@@ -7,6 +7,8 @@ pub mod checklist;
 pub mod cli;
 pub mod diag;
 pub mod engine;
+pub mod fsread;
+pub mod lang;
 pub mod probe;
 pub mod redact;
 pub mod report;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::Attestation;
 use super::load::{unknown_key, wrong_type};
-use super::svalue::{SKind, SValue, parse_document};
+use crate::lang::tree::{SKind, SValue, parse_document};
 use super::waiver::{date, format_date, header_loc, instant};
 use crate::diag::{Code, Diagnostic, Level, Sources};
 use crate::value::format_time;

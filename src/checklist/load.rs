@@ -11,10 +11,11 @@ use sha2::{Digest, Sha256};
 
 use super::catalogue::{BUILTIN_PREFIX, Catalogue, builtin_checklist, builtin_checklist_names};
 use super::interp::{self, Interpolated, Ref};
-use super::svalue::{SKey, SKind, SValue, parse_document};
+use crate::lang::tree::{SKey, SKind, SValue, parse_document};
 use super::{AttestationFile, Checklist, Expectation, Item, LoadedFile, Severity, Waiver, attestation, waiver};
 use crate::diag::{Code, Diagnostic, FileId, Level, Loc, Sources, did_you_mean};
-use crate::engine::matcher;
+use crate::lang::matcher;
+use crate::probe::ports::parse_port_range;
 use crate::probe::{self, ParamSpec, ParamType, Params, ProbeSpec};
 use crate::redact::{MASK, Redactor, mask_url_password, url_password};
 use crate::value::{Value, parse_duration};
@@ -1527,15 +1528,6 @@ impl Loader<'_> {
 const SECRET_HEADERS: &[&str] =
     &["authorization", "proxy-authorization", "cookie", "x-api-key", "api-key", "x-auth-token"];
 
-/// `"8000-8100"` or `"22"`: an inclusive range of ports 1-65535.
-pub fn parse_port_range(text: &str) -> Option<(u16, u16)> {
-    let port = |t: &str| t.trim().parse::<u16>().ok().filter(|p| *p > 0);
-    match text.split_once('-') {
-        Some((low, high)) => Some((port(low)?, port(high)?)).filter(|(l, h)| l <= h),
-        None => port(text).map(|p| (p, p)),
-    }
-}
-
 fn valid_id(id: &str) -> bool {
     !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
 }
@@ -1549,9 +1541,4 @@ fn default_kind(ty: ParamType, text: &str) -> SKind {
         ParamType::StringMap | ParamType::Headers | ParamType::Table => SKind::Table(Vec::new()),
         _ => SKind::Str(text.to_string()),
     }
-}
-
-/// The facts named by an item's expectations.
-pub fn wanted_facts(expect: &[Expectation]) -> BTreeSet<String> {
-    expect.iter().map(|e| e.fact.clone()).collect()
 }

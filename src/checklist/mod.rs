@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::diag::Loc;
-use crate::engine::matcher::Matcher;
+use crate::lang::matcher::Matcher;
 use crate::probe::{Params, ProbeSpec};
 use crate::redact::Redactor;
 use crate::value::Value;
@@ -18,7 +18,6 @@ pub mod attestation;
 pub mod catalogue;
 mod interp;
 pub mod load;
-pub mod svalue;
 mod waiver;
 
 pub use load::{LoadMode, LoadOptions, Loaded, load};

@@ -9,7 +9,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use super::{LoadedFile, Loader, VarDef, loc_of_key, unknown_key, wrong_type};
-use crate::checklist::svalue::{SKey, SKind, SValue, parse_document};
+use crate::lang::tree::{SKey, SKind, SValue, parse_document};
 use crate::diag::{Code, Diagnostic, FileId, Loc, did_you_mean};
 
 /// A parsed check file.

@@ -3,7 +3,7 @@
 
 use super::Waiver;
 use super::load::{unknown_key, wrong_type};
-use super::svalue::{SKind, SValue};
+use crate::lang::tree::{SKind, SValue};
 use crate::diag::{Code, Diagnostic, Loc, Sources};
 
 pub const WAIVER_KEYS: &[&str] = &["item", "reason", "approved_by", "until"];

@@ -3,18 +3,16 @@
 //! against each item's expectations. A probe that panics or hangs ends as an `error`
 //! outcome for its item; the run goes on.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Semaphore, watch};
 
-use crate::checklist::{Attestation, Checklist, Item, Waiver, load::wanted_facts};
+use crate::checklist::{Attestation, Checklist, Expectation, Item, Waiver};
 use crate::probe::{Facts, ProbeInput, Shared};
 use crate::value::{Value, format_duration};
-
-pub mod matcher;
 
 #[derive(Clone, Debug, Default)]
 pub struct Filter {
@@ -377,6 +375,11 @@ fn selection(items: &[Arc<Item>], filter: &Filter) -> Vec<bool> {
     items.iter().map(|i| !chosen.contains(i.id.as_str())).collect()
 }
 
+/// The facts named by an item's expectations: what its probe is asked to observe.
+pub fn wanted_facts(expect: &[Expectation]) -> BTreeSet<String> {
+    expect.iter().map(|e| e.fact.clone()).collect()
+}
+
 /// Runs one automated item: attempts until it passes or retries run out.
 async fn run_item(item: &Arc<Item>, shared: &Arc<Shared>) -> ItemResult {
     let started_at = time::OffsetDateTime::now_utc();
@@ -480,7 +483,7 @@ mod tests {
     use super::*;
     use crate::checklist::Severity;
     use crate::diag::Loc;
-    use crate::engine::matcher::Matcher;
+    use crate::lang::matcher::Matcher;
     use crate::probe::{FactSpec, ProbeError, ProbeSpec};
     use crate::value::FactType;
     use futures::future::BoxFuture;

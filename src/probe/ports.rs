@@ -11,7 +11,6 @@ use futures::future::BoxFuture;
 use tokio::net::TcpStream;
 
 use super::{FactSpec, Facts, ParamSpec, ParamType, ProbeError, ProbeInput, ProbeSpec, Shared};
-use crate::checklist::load::parse_port_range;
 use crate::value::{FactType, Value};
 
 /// Connections in flight at most, whatever the item asks: a scan must not exhaust file
@@ -165,4 +164,13 @@ async fn resolve(host: &str) -> Result<IpAddr, ProbeError> {
         .or(addrs.first())
         .map(|a| a.ip())
         .ok_or_else(|| ProbeError::new(format!("{host} has no address")))
+}
+
+/// `"8000-8100"` or `"22"`: an inclusive range of ports 1-65535.
+pub fn parse_port_range(text: &str) -> Option<(u16, u16)> {
+    let port = |t: &str| t.trim().parse::<u16>().ok().filter(|p| *p > 0);
+    match text.split_once('-') {
+        Some((low, high)) => Some((port(low)?, port(high)?)).filter(|(l, h)| l <= h),
+        None => port(text).map(|p| (p, p)),
+    }
 }

@@ -7,7 +7,7 @@ use std::fmt;
 
 use regex::Regex;
 
-use crate::checklist::svalue::{SKind, SValue};
+use crate::lang::tree::{SKind, SValue};
 use crate::diag::{Code, Diagnostic, did_you_mean};
 use crate::value::{FactType, Value, compare_versions, parse_bytes, parse_duration};
 
@@ -69,7 +69,7 @@ pub const OPERATORS: &[&str] = &[
 
 /// True when every key of a table is a matcher operator (otherwise the table names nested
 /// facts, as in `headers = { server = { present = false } }`).
-pub fn is_operator_table(table: &[(crate::checklist::svalue::SKey, SValue)]) -> bool {
+pub fn is_operator_table(table: &[(crate::lang::tree::SKey, SValue)]) -> bool {
     !table.is_empty() && table.iter().all(|(k, _)| OPERATORS.contains(&k.name.as_str()))
 }
 
@@ -417,7 +417,7 @@ fn join(f: &mut fmt::Formatter<'_>, ms: &[Matcher], sep: &str) -> fmt::Result {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checklist::svalue::parse_document;
+    use crate::lang::tree::parse_document;
     use std::time::Duration;
 
     fn m(toml_value: &str, ty: FactType) -> Result<Matcher, Diagnostic> {
