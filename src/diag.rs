@@ -11,7 +11,7 @@ use codespan_reporting::term;
 use serde::Serialize;
 
 /// Stable diagnostic codes; documented in docs/diagnostics.md.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum Code {
     /// The file is not valid TOML.
     #[serde(rename = "GL001")]
@@ -79,6 +79,10 @@ pub enum Code {
     /// An `exec` item's program failed `--describe` or described itself wrongly.
     #[serde(rename = "GL022")]
     PluginDescribe,
+    /// Input beyond a limit golive sets so that no input can exhaust time or memory: include
+    /// depth, total size of the loaded files, the expanded size of vars.
+    #[serde(rename = "GL023")]
+    Limit,
 }
 
 impl Code {
@@ -106,6 +110,7 @@ impl Code {
             Code::AttestationItem => "GL020",
             Code::UnknownCheck => "GL021",
             Code::PluginDescribe => "GL022",
+            Code::Limit => "GL023",
         }
     }
 }

@@ -61,8 +61,20 @@ struct Site {
 }
 
 impl Site {
-    fn args(&self) -> Vec<String> {
-        self.vars.iter().flat_map(|(k, v)| ["--var".to_string(), format!("{k}={v}")]).collect()
+    /// `--var` for each of this site's vars that the checklist or a check it uses declares
+    /// (a --var that no loaded file declares is an error).
+    fn args(&self, checklist: &str) -> Vec<String> {
+        let opts = golive::checklist::LoadOptions {
+            vars: Vec::new(),
+            mode: golive::checklist::LoadMode::Validate,
+            attestations: None,
+        };
+        let declared = golive::checklist::load(&[checklist.into()], &opts).declared_vars;
+        self.vars
+            .iter()
+            .filter(|(k, _)| declared.contains(k))
+            .flat_map(|(k, v)| ["--var".to_string(), format!("{k}={v}")])
+            .collect()
     }
 
     /// `golive run CHECKLIST` with this site's vars and `extra` arguments; the JSON report
@@ -71,7 +83,7 @@ impl Site {
         let _ = std::fs::remove_file(w.path("report.json"));
         let mut args: Vec<String> =
             vec!["run".into(), checklist.into(), "--output".into(), "json=report.json".into(), "--quiet".into()];
-        args.extend(self.args());
+        args.extend(self.args(checklist));
         args.extend(extra.iter().map(|s| s.to_string()));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -96,7 +108,7 @@ impl Site {
                 "--attestations".into(),
                 "attestations.toml".into(),
             ];
-            args.extend(self.args());
+            args.extend(self.args(checklist));
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             let out = w.run(&args).await;
             assert_eq!(out.status.code(), Some(0), "attest {id}: {}", stderr(&out));

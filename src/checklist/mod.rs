@@ -16,12 +16,21 @@ use crate::value::Value;
 
 pub mod attestation;
 pub mod catalogue;
-mod interp;
 pub mod load;
-mod waiver;
 
 pub use load::{LoadMode, LoadOptions, Loaded, load};
-pub use waiver::{format_date, parse_date};
+
+const DATE: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]");
+
+/// A calendar date written year-month-day (`2026-12-31`).
+pub fn parse_date(text: &str) -> Result<time::Date, time::error::Parse> {
+    time::Date::parse(text.trim(), DATE)
+}
+
+pub fn format_date(d: time::Date) -> String {
+    d.format(DATE).unwrap_or_else(|_| d.to_string())
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -67,6 +76,8 @@ pub struct Checklist {
     /// Every file loaded (the roots and all includes), with its sha256.
     pub files: Vec<LoadedFile>,
     pub items: Vec<Arc<Item>>,
+    /// Indexes into `items`, every item after the items it depends on.
+    pub order: Vec<usize>,
     /// `[[waiver]]` entries of every loaded file, at most one per item.
     pub waivers: Vec<Waiver>,
     /// `[signoff] roles`: the roles that must sign a report, in order, each once.

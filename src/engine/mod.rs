@@ -567,6 +567,7 @@ mod tests {
             version: None,
             description: None,
             files: vec![],
+            order: (0..items.len()).collect(),
             items,
             waivers: vec![],
             signoff_roles: vec![],

@@ -7,8 +7,8 @@ use std::fmt;
 
 use regex::Regex;
 
-use crate::lang::tree::{SKind, SValue};
 use crate::diag::{Code, Diagnostic, did_you_mean};
+use crate::lang::tree::{SKind, SValue};
 use crate::value::{FactType, Value, compare_versions, parse_bytes, parse_duration};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

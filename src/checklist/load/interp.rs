@@ -1,6 +1,6 @@
-//! `${name}` and `${env:NAME}` interpolation. Every interpolated string carries two forms: the
-//! real value the probe uses, and the form reports show, in which environment values (the
-//! secrets) stay written as `${env:NAME}`.
+//! `${name}` and `${env:NAME}` templates: how one is split into text and references, and
+//! what an expansion carries: the real value the probe uses and the form reports show, in
+//! which environment values (the secrets) stay written as `${env:NAME}`.
 
 /// A reference inside `${…}`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,16 +24,29 @@ impl Interpolated {
         Interpolated { value: text.to_string(), shown: text.to_string(), ..Default::default() }
     }
 
-    fn push(&mut self, other: Interpolated) {
+    pub fn push(&mut self, other: &Interpolated) {
         self.value.push_str(&other.value);
         self.shown.push_str(&other.shown);
-        self.secrets.extend(other.secrets);
+        for s in &other.secrets {
+            if !self.secrets.contains(s) {
+                self.secrets.push(s.clone());
+            }
+        }
         self.incomplete |= other.incomplete;
     }
 }
 
+/// A template that cannot be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    #[error("unclosed `${{` in {0:?}; close it with `}}` or write `$${{` for a literal")]
+    Unclosed(String),
+    #[error("`${{{0}}}` is not a valid reference; write ${{name}} or ${{env:NAME}}")]
+    BadReference(String),
+}
+
 /// Splits a template into literal text and references. `$${` writes a literal `${`.
-pub fn parse(template: &str) -> Result<Vec<Result<String, Ref>>, String> {
+pub fn parse(template: &str) -> Result<Vec<Result<String, Ref>>, TemplateError> {
     let mut parts = Vec::new();
     let mut literal = String::new();
     let mut rest = template;
@@ -44,16 +57,12 @@ pub fn parse(template: &str) -> Result<Vec<Result<String, Ref>>, String> {
             literal.push_str("${");
             rest = after;
         } else if let Some(after) = rest.strip_prefix("${") {
-            let end = after.find('}').ok_or_else(|| {
-                format!("unclosed `${{` in {template:?}; close it with `}}` or write `$${{` for a literal")
-            })?;
+            let end = after.find('}').ok_or_else(|| TemplateError::Unclosed(template.to_string()))?;
             let inner = after[..end].trim();
             let reference = match inner.strip_prefix("env:") {
                 Some(name) if valid_name(name) => Ref::Env(name.to_string()),
                 None if valid_name(inner) => Ref::Var(inner.to_string()),
-                _ => {
-                    return Err(format!("`${{{inner}}}` is not a valid reference; write ${{name}} or ${{env:NAME}}"));
-                }
+                _ => return Err(TemplateError::BadReference(inner.to_string())),
             };
             if !literal.is_empty() {
                 parts.push(Ok(std::mem::take(&mut literal)));
@@ -76,21 +85,6 @@ fn valid_name(name: &str) -> bool {
     !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
 }
 
-/// Expands a template, asking `resolve` for the value of each reference.
-pub fn expand(
-    template: &str,
-    resolve: &mut dyn FnMut(&Ref) -> Result<Interpolated, String>,
-) -> Result<Interpolated, String> {
-    let mut out = Interpolated::default();
-    for part in parse(template)? {
-        match part {
-            Ok(text) => out.push(Interpolated::plain(&text)),
-            Err(reference) => out.push(resolve(&reference)?),
-        }
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,26 +101,7 @@ mod tests {
                 Ok("&l=${lit}$5".into()),
             ]
         );
-        assert!(parse("${unclosed").unwrap_err().contains("unclosed"));
+        assert!(matches!(parse("${unclosed").unwrap_err(), TemplateError::Unclosed(_)));
         assert!(parse("${a b}").is_err());
-    }
-
-    #[test]
-    fn expansion_keeps_a_shown_form_without_secrets() {
-        let mut resolve = |r: &Ref| {
-            Ok(match r {
-                Ref::Var(_) => Interpolated::plain("https://h"),
-                Ref::Env(name) => Interpolated {
-                    value: "s3cret".into(),
-                    shown: format!("${{env:{name}}}"),
-                    secrets: vec!["s3cret".into()],
-                    incomplete: false,
-                },
-            })
-        };
-        let out = expand("${api}/?k=${env:K}", &mut resolve).unwrap();
-        assert_eq!(out.value, "https://h/?k=s3cret");
-        assert_eq!(out.shown, "https://h/?k=${env:K}");
-        assert_eq!(out.secrets, vec!["s3cret".to_string()]);
     }
 }

@@ -1,25 +1,68 @@
-//! `[[waiver]]` entries: an approved exception for one item (reason, approver, end date).
-//! Parsed here with exact positions; the loader checks that each names a known item, once.
+//! Stage 10, waivers: every `[[waiver]]` of every file, an approved exception for one item
+//! (reason, approver, end date), read with exact positions; each must name a known item,
+//! and an item has at most one.
 
-use super::Waiver;
-use super::load::{unknown_key, wrong_type};
+use std::collections::{HashMap, HashSet};
+
+use super::ctx::Ctx;
+use super::files::FileSet;
+use super::keys::{date, header_loc, unknown_key, wrong_type};
+use super::sink::Diags;
+use crate::checklist::Waiver;
+use crate::diag::{Code, Diagnostic, Level, Loc, Sources, did_you_mean};
 use crate::lang::tree::{SKind, SValue};
-use crate::diag::{Code, Diagnostic, Loc, Sources};
 
 pub const WAIVER_KEYS: &[&str] = &["item", "reason", "approved_by", "until"];
 
 /// A waiver and where its `item` is written (for the unknown-item diagnostic).
-pub struct ParsedWaiver {
-    pub waiver: Waiver,
-    pub item_loc: Loc,
-    pub loc: Loc,
+struct ParsedWaiver {
+    waiver: Waiver,
+    item_loc: Loc,
+}
+
+/// The waivers of every file, in load order. `items` are the ids of the checklist's items.
+pub fn read(cx: &mut Ctx, files: &FileSet, items: &HashSet<&str>) -> Vec<Waiver> {
+    let mut out: Vec<Waiver> = Vec::new();
+    let mut first: HashMap<String, Loc> = HashMap::new();
+    for doc in &files.docs {
+        let Some(SKind::Array(tables)) = doc.root.get("waiver").map(|v| &v.kind) else { continue };
+        for table in tables {
+            let Some(parsed) = parse(table, &cx.sources, &mut cx.diags) else { continue };
+            let id = parsed.waiver.item.as_str();
+            if !items.contains(id) {
+                if cx.diags.full(Code::UnknownWaiverItem, Level::Error) {
+                    cx.diags.count_only(Code::UnknownWaiverItem, Level::Error);
+                    continue;
+                }
+                let d = Diagnostic::error(Code::UnknownWaiverItem, format!("waiver names unknown item `{id}`"))
+                    .at(parsed.item_loc.clone());
+                cx.diags.push(match did_you_mean(id, items.iter().copied()) {
+                    Some(s) => d.hint(format!("did you mean `{s}`?")),
+                    None => d.hint("a waiver's `item` is the id of an item in this checklist or its includes"),
+                });
+                continue;
+            }
+            if let Some(first) = first.get(id) {
+                cx.diags.push(
+                    Diagnostic::error(Code::DuplicateWaiver, format!("item `{id}` has two waivers"))
+                        .at(parsed.item_loc.clone())
+                        .related(first.clone(), "first waiver here")
+                        .hint("keep one waiver per item; change its `until` or `reason` instead"),
+                );
+                continue;
+            }
+            first.insert(id.to_string(), header_loc(table));
+            out.push(parsed.waiver);
+        }
+    }
+    out
 }
 
 /// Parses one `[[waiver]]` table; every problem becomes a diagnostic.
-pub fn parse(table: &SValue, sources: &Sources, diags: &mut Vec<Diagnostic>) -> Option<ParsedWaiver> {
+fn parse(table: &SValue, sources: &Sources, diags: &mut Diags) -> Option<ParsedWaiver> {
     let header = header_loc(table);
     let entries = table.as_table()?;
-    let before = diags.len();
+    let before = diags.total();
     for (key, _) in entries {
         if !WAIVER_KEYS.contains(&key.name.as_str()) {
             diags.push(unknown_key(table.file, key, "[[waiver]]", WAIVER_KEYS));
@@ -72,7 +115,7 @@ pub fn parse(table: &SValue, sources: &Sources, diags: &mut Vec<Diagnostic>) -> 
             None
         }
     };
-    if diags.len() > before {
+    if diags.total() > before {
         return None;
     }
     let item_loc = table.get("item").map(|v| v.loc()).unwrap_or_else(|| header.clone());
@@ -85,57 +128,5 @@ pub fn parse(table: &SValue, sources: &Sources, diags: &mut Vec<Diagnostic>) -> 
             source: sources.position(&header),
         },
         item_loc,
-        loc: header,
-    })
-}
-
-/// The first character of a table, for "defined here" positions.
-pub fn header_loc(table: &SValue) -> Loc {
-    let end = (table.span.start + 1).min(table.span.end).max(table.span.start);
-    Loc { file: table.file, span: table.span.start..end }
-}
-
-const DATE: &[time::format_description::BorrowedFormatItem<'static>] =
-    time::macros::format_description!("[year]-[month]-[day]");
-
-/// A calendar date: a TOML local date (`until = 2026-12-31`) or a string `"2026-12-31"`.
-pub fn date(v: &SValue, key: &str) -> Result<time::Date, Diagnostic> {
-    let text = match &v.kind {
-        SKind::Datetime(s) | SKind::Str(s) => s.as_str(),
-        _ => return Err(wrong_type(v, key, "a date such as 2026-12-31")),
-    };
-    parse_date(text).map_err(|_| {
-        Diagnostic::error(
-            Code::InvalidValue,
-            format!("`{key}` must be a date such as 2026-12-31, found {}", v.describe()),
-        )
-        .at(v.loc())
-        .hint("write the day only, year-month-day: 2026-12-31 (it is valid through that whole day, UTC)")
-    })
-}
-
-pub fn parse_date(text: &str) -> Result<time::Date, time::error::Parse> {
-    time::Date::parse(text.trim(), DATE)
-}
-
-pub fn format_date(d: time::Date) -> String {
-    d.format(DATE).unwrap_or_else(|_| d.to_string())
-}
-
-/// An instant: a TOML offset datetime or an RFC 3339 string.
-pub fn instant(v: &SValue, key: &str) -> Result<time::OffsetDateTime, Diagnostic> {
-    let text = match &v.kind {
-        SKind::Datetime(s) | SKind::Str(s) => s.as_str(),
-        _ => return Err(wrong_type(v, key, "a date and time such as 2026-11-21T10:00:00Z")),
-    };
-    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).map_err(|_| {
-        Diagnostic::error(
-            Code::InvalidValue,
-            format!(
-                "`{key}` must be a date and time with an offset such as 2026-11-21T10:00:00Z, found {}",
-                v.describe()
-            ),
-        )
-        .at(v.loc())
     })
 }

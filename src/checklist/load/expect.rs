@@ -1,0 +1,112 @@
+//! Stage 8, expect: an item's `expect` table, fact by fact, parsed into matchers typed by
+//! the fact's declared type (`lang::matcher`), with `${…}` expanded in every string. A
+//! table under a fact family (`headers = { server = … }`) names facts below it. Without
+//! `expect`, the probe's declared default expectations apply.
+
+use super::ctx::Ctx;
+use super::keys::wrong_type;
+use super::vars::Vars;
+use crate::checklist::Expectation;
+use crate::diag::{Code, Diagnostic, Level, Loc, did_you_mean};
+use crate::lang::matcher;
+use crate::lang::tree::{SKey, SKind, SValue, parse_document};
+use crate::probe::ProbeSpec;
+
+pub fn read(
+    cx: &mut Ctx,
+    vars: &mut Vars,
+    spec: &'static ProbeSpec,
+    expect: Option<&SValue>,
+    what: &str,
+    header: &Loc,
+) -> Vec<Expectation> {
+    let mut out = Vec::new();
+    match expect {
+        None => {
+            for (fact, text) in spec.default_expect {
+                let fact_spec = spec.fact(fact).expect("default expectations name declared facts");
+                let doc =
+                    parse_document(header.file, &format!("x = {text}")).expect("default expectations are valid TOML");
+                let mut v = doc.get("x").cloned().expect("parsed");
+                v.span = header.span.clone();
+                match matcher::parse(&v, fact_spec.ty) {
+                    Ok(matcher) => out.push(Expectation { fact: fact.to_string(), matcher }),
+                    Err(d) => cx.diags.push(d),
+                }
+            }
+        }
+        Some(v) if spec.observe.is_none() => cx.diags.push(
+            Diagnostic::error(Code::UnknownKey, format!("{what}: a manual item has no `expect`"))
+                .at(v.loc())
+                .hint("a person attests a manual item; use an automated probe to check facts"),
+        ),
+        Some(v) => match v.as_table() {
+            Some(entries) => {
+                for (key, value) in entries {
+                    expectation(cx, vars, spec, &key.name, key, value, what, &mut out);
+                }
+            }
+            None => cx.diags.push(wrong_type(v, "expect", "a table of fact = matcher")),
+        },
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn expectation(
+    cx: &mut Ctx,
+    vars: &mut Vars,
+    spec: &'static ProbeSpec,
+    fact: &str,
+    key: &SKey,
+    value: &SValue,
+    what: &str,
+    out: &mut Vec<Expectation>,
+) {
+    if let Some(f) = spec.fact(fact) {
+        let value = interpolate_tree(cx, vars, value);
+        match matcher::parse(&value, f.ty) {
+            Ok(m) => out.push(Expectation { fact: fact.to_string(), matcher: m }),
+            Err(d) => {
+                let d = Diagnostic { message: format!("{what}: `{fact}` ({}): {}", f.ty.name(), d.message), ..d };
+                cx.diags.push(d);
+            }
+        }
+        return;
+    }
+    // A table that is not a matcher names facts below this one: `headers = { server = … }`.
+    let family = spec.facts.iter().any(|f| f.dynamic_prefix().is_some_and(|p| p.starts_with(&format!("{fact}."))));
+    if let (Some(entries), true) = (value.as_table(), family)
+        && !matcher::is_operator_table(entries)
+    {
+        for (k, v) in entries {
+            expectation(cx, vars, spec, &format!("{fact}.{}", k.name), k, v, what, out);
+        }
+        return;
+    }
+    if cx.diags.full(Code::UnknownFact, Level::Error) {
+        cx.diags.count_only(Code::UnknownFact, Level::Error);
+        return;
+    }
+    let names: Vec<&str> = spec.facts.iter().map(|f| f.name).collect();
+    let mut d = Diagnostic::error(Code::UnknownFact, format!("{what}: probe `{}` has no fact `{fact}`", spec.kind))
+        .at(Loc { file: value.file, span: key.span.clone() });
+    d = match did_you_mean(fact, names.iter().copied()) {
+        Some(s) => d.hint(format!("did you mean `{s}`? its facts are: {}", names.join(", "))),
+        None => d.hint(format!("its facts are: {}", names.join(", "))),
+    };
+    cx.diags.push(d);
+}
+
+/// A copy of a value with `${…}` expanded in every string.
+fn interpolate_tree(cx: &mut Ctx, vars: &mut Vars, v: &SValue) -> SValue {
+    let kind = match &v.kind {
+        SKind::Str(s) => SKind::Str(vars.interpolate(cx, v, s).map(|i| i.value).unwrap_or_default()),
+        SKind::Array(items) => SKind::Array(items.iter().map(|i| interpolate_tree(cx, vars, i)).collect()),
+        SKind::Table(entries) => {
+            SKind::Table(entries.iter().map(|(k, x)| (k.clone(), interpolate_tree(cx, vars, x))).collect())
+        }
+        other => other.clone(),
+    };
+    SValue { kind, span: v.span.clone(), file: v.file }
+}

@@ -1,0 +1,307 @@
+//! Stage 6, params: turn an item's probe parameters into values of their declared types
+//! (`ParamType` → `Value`), fill in declared defaults, report unknown and missing ones, and
+//! keep for every parameter the form reports show: `${env:…}` written as a reference, URL
+//! passwords, secret headers and secret parameters masked (and given to the redactor).
+
+use std::collections::BTreeMap;
+
+use super::ctx::Ctx;
+use super::item::{Draft, ITEM_KEYS};
+use super::keys::{duration, unknown_key, wrong_type};
+use super::vars::Vars;
+use crate::diag::{Code, Diagnostic};
+use crate::lang::tree::{SKind, SValue};
+use crate::probe::ports::parse_port_range;
+use crate::probe::{ParamSpec, ParamType, ProbeSpec};
+use crate::redact::{MASK, mask_url_password, url_password};
+use crate::value::Value;
+
+/// Headers whose values are secret even when not marked so.
+const SECRET_HEADERS: &[&str] =
+    &["authorization", "proxy-authorization", "cookie", "x-api-key", "api-key", "x-auth-token"];
+
+/// Reads the draft's parameters against its probe's declaration.
+pub fn read(cx: &mut Ctx, vars: &mut Vars, spec: &'static ProbeSpec, draft: &mut Draft<'_>) {
+    let header = draft.item.loc.clone();
+    let mut seen = Vec::new();
+    for (key, value) in draft.params.iter().map(|e| (&e.0, &e.1)) {
+        match spec.param(&key.name) {
+            Some(param) => {
+                seen.push(param.name);
+                if let Some((real, shown)) = convert(cx, vars, param, value, &draft.what) {
+                    draft.item.params.values.insert(param.name.to_string(), real);
+                    draft.item.params_shown.insert(param.name.to_string(), shown);
+                }
+            }
+            None => {
+                let known: Vec<&str> = ITEM_KEYS.iter().copied().chain(spec.params.iter().map(|p| p.name)).collect();
+                let mut d = unknown_key(value.file, key, &draft.what, &known);
+                if d.hint.as_deref().is_some_and(|h| h.starts_with("known keys")) {
+                    let params: Vec<&str> = spec.params.iter().map(|p| p.name).collect();
+                    d = d.hint(format!(
+                        "probe `{}` takes: {}; every item takes: {}",
+                        spec.kind,
+                        if params.is_empty() { "no parameters".to_string() } else { params.join(", ") },
+                        ITEM_KEYS.join(", ")
+                    ));
+                }
+                cx.diags.push(d);
+            }
+        }
+    }
+    for param in spec.params {
+        if seen.contains(&param.name) {
+            continue;
+        }
+        if param.required {
+            cx.diags.push(
+                Diagnostic::error(
+                    Code::MissingKey,
+                    format!("{}: probe `{}` needs `{}`", draft.what, spec.kind, param.name),
+                )
+                .at(header.clone())
+                .hint(format!("add {} = … ({}: {})", param.name, param.ty.describe(), param.doc)),
+            );
+        } else if let Some(default) = param.default {
+            let v = SValue { kind: default_kind(param.ty, default), span: header.span.clone(), file: header.file };
+            if let Some((real, shown)) = convert(cx, vars, param, &v, &draft.what) {
+                draft.item.params.values.insert(param.name.to_string(), real);
+                draft.item.params_shown.insert(param.name.to_string(), shown);
+            }
+        }
+    }
+}
+
+/// A declared default written as in a checklist, as a value to convert like user input.
+fn default_kind(ty: ParamType, text: &str) -> SKind {
+    match ty {
+        ParamType::Bool => SKind::Bool(text == "true"),
+        ParamType::Integer => SKind::Int(text.parse().expect("integer defaults are numbers")),
+        ParamType::StringList | ParamType::PortList => SKind::Array(Vec::new()),
+        ParamType::StringMap | ParamType::Headers | ParamType::Table => SKind::Table(Vec::new()),
+        _ => SKind::Str(text.to_string()),
+    }
+}
+
+/// Converts and checks one probe parameter: (real value, value shown in reports).
+pub fn convert(cx: &mut Ctx, vars: &mut Vars, spec: &ParamSpec, v: &SValue, what: &str) -> Option<(Value, Value)> {
+    let key = spec.name;
+    match spec.ty {
+        ParamType::String | ParamType::Path | ParamType::Url | ParamType::Choice(_) => {
+            let Some(template) = v.as_str() else {
+                cx.diags.push(wrong_type(v, key, "a string"));
+                return None;
+            };
+            let i = vars.interpolate(cx, v, template)?;
+            let mut shown = i.shown;
+            let mut value = i.value;
+            if let ParamType::Choice(words) = spec.ty {
+                match words.iter().find(|w| w.eq_ignore_ascii_case(&value)) {
+                    Some(w) => {
+                        value = w.to_string();
+                        shown = value.clone();
+                    }
+                    None if !i.incomplete => {
+                        cx.diags.push(
+                            Diagnostic::error(
+                                Code::InvalidValue,
+                                format!("{what}: `{key}` must be one of {}, found {value:?}", words.join(", ")),
+                            )
+                            .at(v.loc()),
+                        );
+                        return None;
+                    }
+                    None => {}
+                }
+            }
+            if spec.ty == ParamType::Url {
+                if let Some(password) = url_password(&value) {
+                    cx.redactor.add(&password);
+                }
+                shown = mask_url_password(&shown);
+                if !i.incomplete
+                    && let Err(e) = reqwest::Url::parse(&value)
+                {
+                    cx.diags.push(
+                        Diagnostic::error(Code::InvalidValue, format!("{what}: `{key}` is not a valid URL ({e})"))
+                            .at(v.loc())
+                            .hint("write a full URL such as \"https://api.example.com/health\""),
+                    );
+                    return None;
+                }
+            }
+            if spec.secret {
+                cx.redactor.add(&value);
+                shown = MASK.to_string();
+            }
+            Some((Value::Str(value), Value::Str(shown)))
+        }
+        ParamType::Integer => match v.kind {
+            SKind::Int(i) => Some((Value::Int(i), Value::Int(i))),
+            _ => {
+                cx.diags.push(wrong_type(v, key, "a whole number"));
+                None
+            }
+        },
+        ParamType::Bool => match v.kind {
+            SKind::Bool(b) => Some((Value::Bool(b), Value::Bool(b))),
+            _ => {
+                cx.diags.push(wrong_type(v, key, "true or false"));
+                None
+            }
+        },
+        ParamType::Duration => duration(&mut cx.diags, v, key).map(|d| (Value::Duration(d), Value::Duration(d))),
+        ParamType::StringList => {
+            let SKind::Array(items) = &v.kind else {
+                cx.diags.push(wrong_type(v, key, "a list of strings"));
+                return None;
+            };
+            let (mut real, mut shown) = (Vec::new(), Vec::new());
+            for entry in items {
+                let Some(t) = entry.as_str() else {
+                    cx.diags.push(wrong_type(entry, key, "a list of strings"));
+                    return None;
+                };
+                let i = vars.interpolate(cx, entry, t)?;
+                real.push(Value::Str(i.value));
+                shown.push(Value::Str(i.shown));
+            }
+            Some((Value::List(real), Value::List(shown)))
+        }
+        ParamType::PortList => port_list(cx, vars, v, key),
+        ParamType::Table => {
+            if v.as_table().is_none() {
+                cx.diags.push(wrong_type(v, key, "a table"));
+                return None;
+            }
+            any_value(cx, vars, v)
+        }
+        ParamType::StringMap | ParamType::Headers => string_map(cx, vars, spec, v),
+    }
+}
+
+/// A table of strings; for headers, a value may be `{ value = "…", secret = true }` and
+/// well-known credential headers are secret anyway.
+fn string_map(cx: &mut Ctx, vars: &mut Vars, spec: &ParamSpec, v: &SValue) -> Option<(Value, Value)> {
+    let Some(entries) = v.as_table() else {
+        cx.diags.push(wrong_type(v, spec.name, "a table"));
+        return None;
+    };
+    let (mut real, mut shown) = (BTreeMap::new(), BTreeMap::new());
+    for (k, entry) in entries {
+        let (template, mut secret) = match (&entry.kind, spec.ty) {
+            (SKind::Str(s), _) => (s.as_str(), false),
+            (SKind::Table(fields), ParamType::Headers) => {
+                for (field, _) in fields {
+                    if field.name != "value" && field.name != "secret" {
+                        cx.diags.push(unknown_key(
+                            entry.file,
+                            field,
+                            &format!("header `{}`", k.name),
+                            &["value", "secret"],
+                        ));
+                    }
+                }
+                let secret = entry.get("secret").is_some_and(|x| matches!(x.kind, SKind::Bool(true)));
+                match entry.get("value").and_then(|x| x.as_str()) {
+                    Some(s) => (s, secret),
+                    None => {
+                        cx.diags.push(wrong_type(entry, &k.name, "a string or { value = \"…\", secret = true }"));
+                        continue;
+                    }
+                }
+            }
+            _ => {
+                cx.diags.push(wrong_type(entry, &k.name, "a string"));
+                continue;
+            }
+        };
+        if spec.ty == ParamType::Headers && SECRET_HEADERS.contains(&k.name.to_ascii_lowercase().as_str()) {
+            secret = true;
+        }
+        let Some(i) = vars.interpolate(cx, entry, template) else {
+            continue;
+        };
+        if secret {
+            cx.redactor.add(&i.value);
+        }
+        shown.insert(k.name.clone(), Value::Str(if secret { MASK.to_string() } else { i.shown }));
+        real.insert(k.name.clone(), Value::Str(i.value));
+    }
+    Some((Value::Map(real), Value::Map(shown)))
+}
+
+/// `[22, 443, "8000-8100"]`: ports as integers, ranges as "low-high" strings. A string may
+/// use vars and list several ports: `"${allowed_ports}"` = `"22, 80, 443"`.
+fn port_list(cx: &mut Ctx, vars: &mut Vars, v: &SValue, key: &str) -> Option<(Value, Value)> {
+    let SKind::Array(entries) = &v.kind else {
+        cx.diags.push(wrong_type(v, key, "a list of ports and ranges, e.g. [22, 443, \"8000-8100\"]"));
+        return None;
+    };
+    let mut out = Vec::new();
+    let as_value = |(low, high): (u16, u16)| {
+        if low == high { Value::Int(low.into()) } else { Value::Str(format!("{low}-{high}")) }
+    };
+    for entry in entries {
+        let parsed = match &entry.kind {
+            SKind::Int(port) => u16::try_from(*port).ok().filter(|p| *p > 0).map(|p| vec![Value::Int(p.into())]),
+            SKind::Str(text) => {
+                let i = vars.interpolate(cx, entry, text)?;
+                if i.incomplete {
+                    // A var without a value while validating: nothing to check yet.
+                    continue;
+                }
+                let pieces: Vec<&str> = i.value.split([',', ' ']).filter(|p| !p.trim().is_empty()).collect();
+                let ranges: Option<Vec<Value>> = pieces.iter().map(|p| parse_port_range(p).map(as_value)).collect();
+                ranges.filter(|r| !r.is_empty())
+            }
+            _ => None,
+        };
+        match parsed {
+            Some(values) => out.extend(values),
+            None => {
+                cx.diags.push(
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        format!("`{key}`: {} is not a port (1-65535) or a range \"low-high\"", entry.describe()),
+                    )
+                    .at(entry.loc()),
+                );
+                return None;
+            }
+        }
+    }
+    Some((Value::List(out.clone()), Value::List(out)))
+}
+
+/// Any TOML value, strings interpolated: (real value, value shown in reports).
+pub fn any_value(cx: &mut Ctx, vars: &mut Vars, v: &SValue) -> Option<(Value, Value)> {
+    Some(match &v.kind {
+        SKind::Str(template) => {
+            let i = vars.interpolate(cx, v, template)?;
+            (Value::Str(i.value), Value::Str(i.shown))
+        }
+        SKind::Int(i) => (Value::Int(*i), Value::Int(*i)),
+        SKind::Float(f) => (Value::Float(*f), Value::Float(*f)),
+        SKind::Bool(b) => (Value::Bool(*b), Value::Bool(*b)),
+        SKind::Datetime(d) => (Value::Str(d.clone()), Value::Str(d.clone())),
+        SKind::Array(items) => {
+            let (mut real, mut shown) = (Vec::new(), Vec::new());
+            for entry in items {
+                let (r, s) = any_value(cx, vars, entry)?;
+                real.push(r);
+                shown.push(s);
+            }
+            (Value::List(real), Value::List(shown))
+        }
+        SKind::Table(entries) => {
+            let (mut real, mut shown) = (BTreeMap::new(), BTreeMap::new());
+            for (k, entry) in entries {
+                let (r, s) = any_value(cx, vars, entry)?;
+                real.insert(k.name.clone(), r);
+                shown.insert(k.name.clone(), s);
+            }
+            (Value::Map(real), Value::Map(shown))
+        }
+    })
+}
