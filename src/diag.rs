@@ -202,6 +202,17 @@ impl Sources {
         (line, col)
     }
 
+    /// The byte range of the line that holds `offset`, without its newline.
+    fn line_range(&self, id: FileId, offset: usize) -> std::ops::Range<usize> {
+        let text = self.text(id);
+        let offset = offset.min(text.len());
+        let starts = &self.line_starts[id];
+        let line = starts.partition_point(|&start| start <= offset);
+        let start = starts[line - 1];
+        let end = starts.get(line).map(|next| next - 1).unwrap_or(text.len());
+        start..end.max(start)
+    }
+
     /// `path:line:column` of a location.
     pub fn position(&self, loc: &Loc) -> String {
         let (line, col) = self.line_col(loc.file, loc.span.start);
@@ -209,8 +220,25 @@ impl Sources {
     }
 }
 
+/// Source lines longer than this are not quoted (a minified or generated file would print
+/// its whole line for every diagnostic); the position is given instead.
+pub const MAX_QUOTED_LINE: usize = 400;
+/// Messages and hints are cut to this many characters in every form (a message may quote a
+/// value the user wrote, which can be huge).
+pub const MAX_MESSAGE_CHARS: usize = 2000;
+
+/// `text`, cut to `max` characters with `…` when longer.
+pub fn clip(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => std::borrow::Cow::Owned(format!("{}…", &text[..cut])),
+        None => std::borrow::Cow::Borrowed(text),
+    }
+}
+
 /// Renders diagnostics for a terminal: a header with code and message, the source line with
-/// the offending key underlined at `file:line:column`, related places, and the hint.
+/// the offending key underlined at `file:line:column`, related places, and the hint. A
+/// label is quoted on its first line only, and not at all on a line longer than
+/// `MAX_QUOTED_LINE`.
 pub fn render(sources: &Sources, diagnostics: &[Diagnostic]) -> String {
     let mut files = SimpleFiles::new();
     for (path, text) in &sources.files {
@@ -223,18 +251,32 @@ pub fn render(sources: &Sources, diagnostics: &[Diagnostic]) -> String {
             Level::Error => CsSeverity::Error,
             Level::Warning => CsSeverity::Warning,
         };
-        let mut cs = CsDiagnostic::new(severity).with_code(d.code.as_str()).with_message(&d.message);
+        let mut cs =
+            CsDiagnostic::new(severity).with_code(d.code.as_str()).with_message(clip(&d.message, MAX_MESSAGE_CHARS));
         let mut labels = Vec::new();
+        let mut notes = Vec::new();
+        // One line of the span, or only its position when that line is too long to quote.
+        let mut quote = |loc: &Loc, primary: bool, what: &str| {
+            let line = sources.line_range(loc.file, loc.span.start);
+            if line.len() > MAX_QUOTED_LINE {
+                let what = if what.is_empty() { String::new() } else { format!(" ({what})") };
+                notes.push(format!("at {}{what}", sources.position(loc)));
+                return;
+            }
+            let span = loc.span.start..loc.span.end.min(line.end).max(loc.span.start);
+            let label = if primary { Label::primary(loc.file, span) } else { Label::secondary(loc.file, span) };
+            labels.push(label.with_message(what));
+        };
         if let Some(loc) = &d.loc {
-            labels.push(Label::primary(loc.file, loc.span.clone()));
+            quote(loc, true, "");
         }
         for (loc, what) in &d.related {
-            labels.push(Label::secondary(loc.file, loc.span.clone()).with_message(what));
+            quote(loc, false, what);
         }
-        cs = cs.with_labels(labels);
         if let Some(hint) = &d.hint {
-            cs = cs.with_notes(vec![format!("hint: {hint}")]);
+            notes.push(format!("hint: {}", clip(hint, MAX_MESSAGE_CHARS)));
         }
+        cs = cs.with_labels(labels).with_notes(notes);
         match term::emit_into_string(&config, &files, &cs) {
             Ok(text) => out.push_str(&text),
             Err(_) => out.push_str(&format!("{}[{}]: {}\n", level_word(d.level), d.code.as_str(), d.message)),
@@ -259,9 +301,9 @@ pub fn render_short(sources: &Sources, diagnostics: &[Diagnostic]) -> String {
             out.push_str(&sources.position(loc));
             out.push_str(": ");
         }
-        out.push_str(&format!("{}[{}]: {}", level_word(d.level), d.code.as_str(), d.message));
+        out.push_str(&format!("{}[{}]: {}", level_word(d.level), d.code.as_str(), clip(&d.message, MAX_MESSAGE_CHARS)));
         if let Some(hint) = &d.hint {
-            out.push_str(&format!(" (hint: {hint})"));
+            out.push_str(&format!(" (hint: {})", clip(hint, MAX_MESSAGE_CHARS)));
         }
         out.push('\n');
     }
@@ -281,10 +323,10 @@ pub fn to_json(sources: &Sources, diagnostics: &[Diagnostic]) -> serde_json::Val
                 serde_json::json!({
                     "level": d.level,
                     "code": d.code,
-                    "message": d.message,
+                    "message": clip(&d.message, MAX_MESSAGE_CHARS),
                     "location": d.loc.as_ref().map(loc_json),
                     "related": d.related.iter().map(|(l, m)| serde_json::json!({"location": loc_json(l), "message": m})).collect::<Vec<_>>(),
-                    "hint": d.hint,
+                    "hint": d.hint.as_deref().map(|h| clip(h, MAX_MESSAGE_CHARS)),
                 })
             })
             .collect(),
@@ -318,6 +360,23 @@ mod tests {
         assert_eq!(did_you_mean("timout", keys), Some("timeout"));
         assert_eq!(did_you_mean("zebra", keys), None);
         assert_eq!(did_you_mean("days_left", ["chain_min_days_remaining", "days_remaining"]), Some("days_remaining"));
+    }
+
+    #[test]
+    fn long_lines_and_messages_are_not_quoted_whole() {
+        let mut s = Sources::default();
+        let long = format!("x = [{}]\nshort = 1\n", "\"a\",".repeat(10_000));
+        let id = s.add("a.toml".into(), long.clone());
+        let wide =
+            Diagnostic::error(Code::UnknownDependency, "m".repeat(5000)).at(Loc { file: id, span: 4..long.len() - 12 });
+        let narrow =
+            Diagnostic::error(Code::UnknownKey, "k").at(Loc { file: id, span: long.len() - 10..long.len() - 5 });
+        let text = render(&s, &[wide, narrow]);
+        assert!(text.len() < 8000, "{} bytes", text.len());
+        assert!(text.contains("at a.toml:1:5"), "{text}");
+        assert!(text.contains("short = 1"), "a short line is quoted: {text}");
+        assert_eq!(clip("abcdef", 3), "abc…");
+        assert_eq!(clip("abc", 3), "abc");
     }
 
     #[test]

@@ -325,10 +325,12 @@ impl Vars {
         if let Some(done) = self.memo(layer, name) {
             return done.clone();
         }
-        // (layer, name, where it is referred to)
+        // (layer, name, where it is referred to), and the same as a set for cycle checks.
         let mut stack: Vec<(Layer, String, Loc)> = vec![(layer, name.to_string(), at.clone())];
+        let mut on_stack: HashSet<(Layer, String)> = HashSet::from([(layer, name.to_string())]);
         while let Some((layer, name, at)) = stack.last().cloned() {
             if self.memo(layer, &name).is_some() {
+                on_stack.remove(&(layer, name));
                 stack.pop();
                 continue;
             }
@@ -336,7 +338,6 @@ impl Vars {
             let Some(template) = &def.value else {
                 let r = self.missing(cx, layer, &name, &def, &at);
                 self.remember(layer, name, r);
-                stack.pop();
                 continue;
             };
             let parts = match interp::parse(template) {
@@ -344,7 +345,6 @@ impl Vars {
                 Err(e) => {
                     cx.diags.push(Diagnostic::error(Code::InvalidValue, e.to_string()).at(def.loc.clone()));
                     self.remember(layer, name, Err(Reported));
-                    stack.pop();
                     continue;
                 }
             };
@@ -356,7 +356,8 @@ impl Vars {
                 if self.memo(dep_layer, dep).is_some() {
                     continue;
                 }
-                if let Some(pos) = stack.iter().position(|(l, n, _)| *l == dep_layer && n == dep) {
+                if on_stack.contains(&(dep_layer, dep.clone())) {
+                    let pos = stack.iter().position(|(l, n, _)| *l == dep_layer && n == dep).unwrap_or(0);
                     let cycle: Vec<&str> =
                         stack[pos..].iter().map(|(_, n, _)| n.as_str()).chain([dep.as_str()]).collect();
                     cx.diags.push(
@@ -366,7 +367,6 @@ impl Vars {
                         )
                         .at(def.loc.clone()),
                     );
-                    next = None;
                     self.remember(layer, name.clone(), Err(Reported));
                     break;
                 }
@@ -374,10 +374,11 @@ impl Vars {
                 break;
             }
             if self.memo(layer, &name).is_some() {
-                stack.pop();
+                // A cycle, reported above.
                 continue;
             }
             if let Some((dep_layer, dep)) = next {
+                on_stack.insert((dep_layer, dep.clone()));
                 stack.push((dep_layer, dep, def.loc.clone()));
                 continue;
             }
@@ -388,7 +389,6 @@ impl Vars {
                 Err(e) => Err(e),
             };
             self.remember(layer, name, r);
-            stack.pop();
         }
         self.memo(layer, name).cloned().expect("resolved above")
     }
