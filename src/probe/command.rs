@@ -1,5 +1,7 @@
 //! `command`: runs a program (no shell unless `shell = true`) and observes its exit code,
-//! output and duration. The whole process group is killed when the item times out.
+//! output and duration. The program runs in its own process group, and the whole group is
+//! killed when the item ends: when the program exits (so a background child it left cannot
+//! outlive golive) or when the item times out.
 //! golive cannot make an arbitrary command read-only: run only commands that observe.
 
 use std::process::Stdio;
@@ -53,11 +55,18 @@ pub static SPEC: ProbeSpec = ProbeSpec {
 /// Kills the command's whole process group when the item ends early (timeout, deadline).
 struct GroupGuard(Option<i32>);
 
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        if let Some(pid) = self.0 {
+impl GroupGuard {
+    /// Kills every process still in the group, once.
+    fn end(&mut self) {
+        if let Some(pid) = self.0.take() {
             let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
         }
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        self.end();
     }
 }
 
@@ -71,8 +80,10 @@ pub(crate) struct Captured {
 }
 
 /// Runs a prepared command in its own process group, feeding it `stdin` (or nothing) and
-/// keeping at most `max` bytes of each output. If the future is dropped (the item timed
-/// out), the whole group is killed. Errors are those of starting or waiting for it.
+/// keeping at most `max` bytes of each output. As soon as the program exits, what is left of
+/// its process group (background children) is killed, which also closes their copies of the
+/// output pipes; if the future is dropped (the item timed out), the whole group is killed.
+/// Errors are those of starting or waiting for it.
 pub(crate) async fn run_captured(
     mut command: tokio::process::Command,
     stdin: Option<Vec<u8>>,
@@ -93,9 +104,15 @@ pub(crate) async fn run_captured(
             let _ = pipe.write_all(&bytes).await;
         }
     };
-    let (_, out, err, status) = tokio::join!(feed, read_capped(stdout, max), read_capped(stderr, max), child.wait());
+    let wait = async {
+        let status = child.wait().await;
+        // The pid was just reaped; the group id stays reserved while any member lives, so
+        // this reaches only processes the program left behind.
+        guard.end();
+        status
+    };
+    let (_, out, err, status) = tokio::join!(feed, read_capped(stdout, max), read_capped(stderr, max), wait);
     let status = status?;
-    guard.0 = None;
     let exit_code = match status.code() {
         Some(code) => code,
         None => {
