@@ -56,6 +56,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     ],
     default_expect: &[("count", "\">= 1\"")],
     observe: Some(observe),
+    check: None,
 };
 
 struct Found {

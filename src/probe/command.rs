@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use futures::future::BoxFuture;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
-use super::{FactSpec, Facts, ParamSpec, ParamType, ProbeError, ProbeInput, ProbeSpec, Shared};
+use super::{FactSpec, Facts, ParamProblem, ParamSpec, ParamType, Params, ProbeError, ProbeInput, ProbeSpec, Shared};
 use crate::value::{FactType, Value};
 
 pub static SPEC: ProbeSpec = ProbeSpec {
@@ -50,7 +50,18 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     ],
     default_expect: &[("exit_code", "0")],
     observe: Some(observe),
+    check: Some(check),
 };
+
+const EMPTY_ARGV: &str = "argv is empty; give the program to run";
+
+/// An empty `argv` without `shell` names no program. (A missing one the loader reports.)
+fn check(p: &Params) -> Vec<ParamProblem> {
+    if p.get("argv").is_some() && p.list("argv").is_empty() && !p.bool("shell") {
+        return vec![ParamProblem::new("argv", EMPTY_ARGV).hint("write argv = [\"program\", \"arg\", …]")];
+    }
+    Vec::new()
+}
 
 /// Kills the command's whole process group when the item ends early (timeout, deadline).
 struct GroupGuard(Option<i32>);
@@ -132,7 +143,7 @@ fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Resu
         } else {
             match argv.split_first() {
                 Some((program, args)) => (program.clone(), args.to_vec()),
-                None => return Err(ProbeError::new("argv is empty; give the program to run")),
+                None => return Err(ProbeError::new(EMPTY_ARGV)),
             }
         };
         let mut command = tokio::process::Command::new(&program);
@@ -174,4 +185,23 @@ async fn read_capped(pipe: Option<impl AsyncRead + Unpin>, max: usize) -> Vec<u8
         kept.extend_from_slice(&buf[..n.min(room)]);
     }
     kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, Value)]) -> Params {
+        Params { values: pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect() }
+    }
+
+    #[test]
+    fn an_empty_argv_without_shell_is_a_problem() {
+        let empty = Value::List(Vec::new());
+        let problems = check(&params(&[("argv", empty.clone()), ("shell", Value::Bool(false))]));
+        assert_eq!(problems.iter().map(|p| (p.param, p.message.as_str())).collect::<Vec<_>>(), [("argv", EMPTY_ARGV)]);
+        assert!(check(&params(&[("argv", empty), ("shell", Value::Bool(true))])).is_empty());
+        assert!(check(&params(&[("argv", Value::string_list(["true"]))])).is_empty());
+        assert!(check(&params(&[])).is_empty(), "a missing argv is the loader's to report");
+    }
 }

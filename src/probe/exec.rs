@@ -44,6 +44,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     )],
     default_expect: &[],
     observe: Some(observe),
+    check: None,
 };
 
 /// The types a program may give its parameters.
@@ -263,6 +264,7 @@ pub fn parse_description(program: &str, json: &[u8]) -> Result<Description, Desc
         facts: Box::leak(facts.into_boxed_slice()),
         default_expect: &[],
         observe: Some(observe),
+        check: None,
     }));
     Ok(Description { summary: raw.summary, params, spec })
 }

@@ -22,7 +22,7 @@ use sqlx::{AssertSqlSafe, Row};
 use super::postgres_migrations::{self as migrations, FRAMEWORKS};
 use super::postgres_pool::{Lease, PoolKey};
 use super::postgres_values::column_value;
-use super::{FactSpec, Facts, ParamSpec, ParamType, Params, ProbeError, ProbeInput, ProbeSpec, Shared};
+use super::{FactSpec, Facts, ParamProblem, ParamSpec, ParamType, Params, ProbeError, ProbeInput, ProbeSpec, Shared};
 use crate::value::{FactType, Value, compare_versions};
 
 const SSL_MODES: &[&str] = &["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
@@ -205,7 +205,28 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     ],
     default_expect: &[("reachable", "true")],
     observe: Some(observe),
+    check: Some(check),
 };
+
+const NO_SERVER: &str = "give `url`, or `host` (with user, password, database)";
+
+fn bad_port(port: i64) -> String {
+    format!("port {port} is not a TCP port")
+}
+
+/// Where to connect must be given, and a port must be a port.
+fn check(p: &Params) -> Vec<ParamProblem> {
+    let mut problems = Vec::new();
+    if p.get("url").is_none() && p.get("host").is_none() {
+        problems.push(ParamProblem::new("url", NO_SERVER).hint("url = \"postgres://user@host:5432/db\""));
+    }
+    if let Some(port) = p.int("port")
+        && u16::try_from(port).is_err()
+    {
+        problems.push(ParamProblem::new("port", bad_port(port)));
+    }
+    problems
+}
 
 /// Facts answered by one pg_roles row, with their column.
 const ROLE_FACTS: &[(&str, &str)] = &[
@@ -252,13 +273,13 @@ fn target(p: &Params) -> Result<Target, ProbeError> {
             ProbeError::new(format!("url is not a PostgreSQL connection URL: {}", scrub(&e.to_string())))
         })?,
         None if p.str("host").is_some() => PgConnectOptions::new_without_pgpass(),
-        None => return Err(ProbeError::new("give `url`, or `host` (with user, password, database)")),
+        None => return Err(ProbeError::new(NO_SERVER)),
     };
     if let Some(host) = p.str("host") {
         options = options.host(host);
     }
     if let Some(port) = p.int("port") {
-        let port = u16::try_from(port).map_err(|_| ProbeError::new(format!("port {port} is not a TCP port")))?;
+        let port = u16::try_from(port).map_err(|_| ProbeError::new(bad_port(port)))?;
         options = options.port(port);
     }
     if let Some(user) = p.str("user") {
@@ -866,4 +887,25 @@ async fn query_facts(conn: &mut PgConnection, ctx: &Ctx<'_>, sql: &str, facts: &
         facts.set("rows", Value::List(kept));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, Value)]) -> Params {
+        Params { values: pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect() }
+    }
+
+    #[test]
+    fn a_server_and_a_real_port_are_needed() {
+        let found = |pairs: &[(&str, Value)]| check(&params(pairs)).into_iter().map(|p| p.param).collect::<Vec<_>>();
+        assert_eq!(found(&[]), ["url"]);
+        assert_eq!(found(&[("host", Value::str("db")), ("port", Value::Int(70000))]), ["port"]);
+        assert!(found(&[("url", Value::str(""))]).is_empty(), "an unset ${{env:…}} url is still given");
+        assert!(found(&[("host", Value::str("db")), ("port", Value::Int(5432))]).is_empty());
+        // The run refuses the same, with the same words.
+        let problem = check(&params(&[])).remove(0);
+        assert_eq!(target(&params(&[])).err().map(|e| e.0), Some(problem.message));
+    }
 }
