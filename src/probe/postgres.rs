@@ -348,14 +348,16 @@ fn observe<'a>(input: &'a ProbeInput, shared: &'a Shared) -> BoxFuture<'a, Resul
 
 /// Opens the item's transaction: read-only, bounded by the item's timeout, and with its
 /// snapshot taken, after which PostgreSQL refuses `SET TRANSACTION READ WRITE`.
-async fn begin_read_only(conn: &mut PgConnection, timeout: Duration) -> Result<(), String> {
+async fn begin_read_only(conn: &mut PgConnection, timeout: Duration) -> Result<(), BeginError> {
     let ms = timeout.as_millis().clamp(1, i32::MAX as u128);
     let sql = format!("BEGIN TRANSACTION READ ONLY; SET LOCAL statement_timeout = {ms}; SELECT 1");
-    sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *conn).await.map(|_| ()).map_err(|e| match e {
-        sqlx::Error::Database(db) => db.message().to_string(),
-        other => other.to_string(),
-    })
+    sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *conn).await.map(|_| ()).map_err(BeginError)
 }
+
+/// Why the read-only transaction could not start: the server's own message when it gave one.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", match &self.0 { sqlx::Error::Database(db) => db.message().to_string(), other => other.to_string() })]
+struct BeginError(#[source] sqlx::Error);
 
 /// Rolls the transaction back; the connection is reused only when that worked.
 async fn finish(mut lease: Lease) {
@@ -808,7 +810,7 @@ async fn migration_facts(conn: &mut PgConnection, ctx: &Ctx<'_>, facts: &mut Fac
                 "migrations_pending needs migrations_dir: the directory of migration files to compare with",
             ));
         };
-        let in_dir = migrations::versions_in_dir(Path::new(dir)).map_err(ProbeError::new)?;
+        let in_dir = migrations::versions_in_dir(Path::new(dir)).map_err(|e| ProbeError::new(e.to_string()))?;
         let done: BTreeSet<String> = applied.iter().map(|v| migrations::normalize_version(v)).collect();
         let mut pending: Vec<String> = in_dir.into_iter().filter(|v| !done.contains(v)).collect();
         pending.sort_by(|a, b| compare_versions(a, b));

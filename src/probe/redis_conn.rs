@@ -580,7 +580,8 @@ mod tests {
 
     #[test]
     fn parameter_checks_find_what_the_run_would_refuse() {
-        let cases: &[(&[(&str, Value)], &[&str])] = &[
+        type Case<'a> = (&'a [(&'a str, Value)], &'a [&'a str]);
+        let cases: &[Case] = &[
             (&[], &["url"]),
             (&[("url", Value::str("redis://a")), ("host", Value::str("b"))], &["host"]),
             (
