@@ -317,25 +317,47 @@ pub fn format_bytes(b: u64) -> String {
     format!("{value:.1} {}", UNITS[unit])
 }
 
-/// Parses a duration written as in checklists: `"500ms"`, `"30s"`, `"7d"`, `"1h 30m"`.
+/// Why a duration or a size written as text could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ParseValueError {
+    #[error("`{text}` has no unit; write e.g. \"{text}s\" or \"{text}ms\"")]
+    DurationWithoutUnit { text: String },
+    #[error("`{text}` is not a duration ({reason}); write e.g. \"500ms\", \"30s\", \"7d\"")]
+    NotADuration { text: String, reason: String },
+    #[error("`{text}` is not a size; write e.g. \"2GiB\", \"500MB\" or a number of bytes")]
+    NotASize { text: String },
+    #[error("`{text}`: unknown size unit `{unit}`; use B, kB, MB, GB, TB, KiB, MiB, GiB or TiB")]
+    UnknownSizeUnit { text: String, unit: String },
+}
+
+/// Parses a duration (see [`try_parse_duration`]); the error as its message, for callers
+/// that report text.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    try_parse_duration(text).map_err(|e| e.to_string())
+}
+
+/// Parses a duration written as in checklists: `"500ms"`, `"30s"`, `"7d"`, `"1h 30m"`.
+pub fn try_parse_duration(text: &str) -> Result<Duration, ParseValueError> {
     let t = text.trim();
     if t.chars().all(|c| c.is_ascii_digit() || c == '.') && !t.is_empty() {
-        return Err(format!("`{t}` has no unit; write e.g. \"{t}s\" or \"{t}ms\""));
+        return Err(ParseValueError::DurationWithoutUnit { text: t.to_string() });
     }
     humantime::parse_duration(t)
-        .map_err(|e| format!("`{t}` is not a duration ({e}); write e.g. \"500ms\", \"30s\", \"7d\""))
+        .map_err(|e| ParseValueError::NotADuration { text: t.to_string(), reason: e.to_string() })
+}
+
+/// Parses a size (see [`try_parse_bytes`]); the error as its message.
+pub fn parse_bytes(text: &str) -> Result<u64, String> {
+    try_parse_bytes(text).map_err(|e| e.to_string())
 }
 
 /// Parses a size: `"2GiB"`, `"20 GB"`, `"512MiB"`, `"1024"` (bytes). Decimal units (kB, MB,
 /// GB, TB) are powers of 1000, binary ones (KiB, MiB, GiB, TiB) powers of 1024.
-pub fn parse_bytes(text: &str) -> Result<u64, String> {
+pub fn try_parse_bytes(text: &str) -> Result<u64, ParseValueError> {
     let t = text.trim();
     let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
     let (number, unit) = t.split_at(split);
-    let number: f64 = number
-        .parse()
-        .map_err(|_| format!("`{t}` is not a size; write e.g. \"2GiB\", \"500MB\" or a number of bytes"))?;
+    let number: f64 = number.parse().map_err(|_| ParseValueError::NotASize { text: t.to_string() })?;
     let factor: f64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1.0,
         "k" | "kb" => 1e3,
@@ -347,7 +369,7 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
         "gi" | "gib" => 1024.0 * 1024.0 * 1024.0,
         "ti" | "tib" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
         other => {
-            return Err(format!("`{t}`: unknown size unit `{other}`; use B, kB, MB, GB, TB, KiB, MiB, GiB or TiB"));
+            return Err(ParseValueError::UnknownSizeUnit { text: t.to_string(), unit: other.to_string() });
         }
     };
     Ok((number * factor).round() as u64)
@@ -452,6 +474,12 @@ mod tests {
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
         assert_eq!(parse_duration("7d").unwrap(), Duration::from_secs(7 * 86_400));
         assert!(parse_duration("30").unwrap_err().contains("no unit"));
+        assert_eq!(try_parse_duration(" 30 "), Err(ParseValueError::DurationWithoutUnit { text: "30".into() }));
+        assert!(matches!(try_parse_duration("soon"), Err(ParseValueError::NotADuration { .. })));
+        assert_eq!(
+            try_parse_bytes("12 parsecs"),
+            Err(ParseValueError::UnknownSizeUnit { text: "12 parsecs".into(), unit: "parsecs".into() })
+        );
     }
 
     #[test]

@@ -3,8 +3,10 @@
 //! include as `golive:NAME`. The shipped ones are built into the binary (see build.rs);
 //! `[checklist] checks = ["dir"]` adds a team's own catalogue directories.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
+
+use crate::fsread::{ReadError, read_bounded};
 
 mod builtin {
     include!(concat!(env!("OUT_DIR"), "/builtin.rs"));
@@ -99,10 +101,12 @@ impl CheckSource {
         }
     }
 
-    pub fn read(&self) -> std::io::Result<Vec<u8>> {
+    /// The check file's bytes; a file on disk is read only if it is a regular file of at
+    /// most 16 MiB (`fsread`).
+    pub fn read(&self) -> Result<Vec<u8>, ReadError> {
         match self {
             CheckSource::Builtin { text, .. } => Ok(text.as_bytes().to_vec()),
-            CheckSource::File(path) => std::fs::read(path),
+            CheckSource::File(path) => read_bounded(path),
         }
     }
 }
@@ -136,17 +140,16 @@ impl Catalogue {
         Catalogue { checks }
     }
 
-    /// Adds every `AREA/NAME.toml` below `dir`; a check here replaces a shipped one of the
-    /// same id, so a team can adapt a shipped definition.
-    pub fn add_dir(&mut self, dir: &Path) -> std::io::Result<usize> {
-        let mut files = Vec::new();
-        collect(dir, &mut files)?;
-        let mut added = 0;
-        for file in files {
-            if let Some(id) = file.strip_prefix(dir).ok().and_then(id_from_relative_path) {
-                self.checks.insert(id, CheckSource::File(file));
-                added += 1;
-            }
+    /// Adds every `AREA/NAME.toml` in `dir`; a check here replaces a shipped one of the
+    /// same id, so a team can adapt a shipped definition. Only that depth is read; symlinks
+    /// are followed, but a directory reached twice is read once; entries that are not
+    /// regular files (FIFOs, devices, sockets) are skipped without being opened; and at
+    /// most [`MAX_DIR_ENTRIES`] entries are read. Returns how many checks were added.
+    pub fn add_dir(&mut self, dir: &Path) -> Result<usize, CatalogueDirError> {
+        let files = check_files(dir)?;
+        let added = files.len();
+        for (id, file) in files {
+            self.checks.insert(id, CheckSource::File(file));
         }
         Ok(added)
     }
@@ -160,17 +163,74 @@ impl Catalogue {
     }
 }
 
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?.filter_map(Result::ok).map(|e| e.path()).collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            collect(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "toml") {
-            out.push(path);
+/// The most directory entries (areas and the files in them together) read below one
+/// `checks` directory.
+pub const MAX_DIR_ENTRIES: usize = 10_000;
+
+/// Why a `checks` directory could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogueDirError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("it is not a directory")]
+    NotADirectory,
+    #[error(
+        "it holds more than {MAX_DIR_ENTRIES} entries in it and its area folders (a checks directory holds AREA/NAME.toml files)"
+    )]
+    TooManyEntries,
+}
+
+/// Reads a directory's entries, sorted, counting them against `budget`.
+fn entries(dir: &Path, budget: &mut usize) -> Result<Vec<PathBuf>, CatalogueDirError> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let Ok(entry) = entry else { continue };
+        *budget = budget.checked_sub(1).ok_or(CatalogueDirError::TooManyEntries)?;
+        out.push(entry.path());
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The (device, inode) of a directory, following symlinks; `None` for anything else.
+fn directory_key(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).ok()?;
+    meta.is_dir().then(|| (meta.dev(), meta.ino()))
+}
+
+/// The check files of a catalogue directory, `DIR/AREA/NAME.toml`, with their ids.
+fn check_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, CatalogueDirError> {
+    let root = directory_key(dir).ok_or_else(|| match std::fs::metadata(dir) {
+        Err(e) => CatalogueDirError::Io(e),
+        Ok(_) => CatalogueDirError::NotADirectory,
+    })?;
+    let mut visited = HashSet::from([root]);
+    let mut budget = MAX_DIR_ENTRIES;
+    let mut out = Vec::new();
+    for area in entries(dir, &mut budget)? {
+        let Some(key) = directory_key(&area) else { continue };
+        if !visited.insert(key) {
+            continue;
+        }
+        // An area that cannot be listed (permissions) holds no checks we can use.
+        let files = match entries(&area, &mut budget) {
+            Ok(files) => files,
+            Err(CatalogueDirError::TooManyEntries) => return Err(CatalogueDirError::TooManyEntries),
+            Err(_) => continue,
+        };
+        for file in files {
+            // Follows a symlink; a FIFO or a device is never opened.
+            let regular = std::fs::metadata(&file).is_ok_and(|m| m.is_file());
+            if !regular || file.extension().is_none_or(|e| e != "toml") {
+                continue;
+            }
+            if let Some(id) = file.strip_prefix(dir).ok().and_then(id_from_relative_path) {
+                out.push((id, file));
+            }
         }
     }
-    Ok(())
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use clap::Args;
 use serde_json::Value as Json;
 
 use super::exit;
+use crate::fsread::{ReadError, read_bounded};
 use crate::signing::keys::SigningKey;
 use crate::signing::signed::{
     SignedReport, Signoff, Subject, parse_subject, read_signoff, report_envelope, report_subjects, signoff_envelope,
@@ -40,9 +41,23 @@ pub struct SignArgs {
     out: Option<PathBuf>,
 }
 
-fn read_json(path: &Path) -> Result<Json, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    serde_json::from_slice(&bytes).map_err(|e| format!("{} is not JSON: {e}", path.display()))
+/// Why `golive sign` could not read its input or write its output.
+#[derive(Debug, thiserror::Error)]
+enum FileError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read { path: PathBuf, source: ReadError },
+    #[error("{} is not JSON: {source}", path.display())]
+    NotJson { path: PathBuf, source: serde_json::Error },
+    #[error("cannot serialise the signed report: {0}")]
+    Serialise(#[source] serde_json::Error),
+    #[error("cannot write {}: {source}", path.display())]
+    Write { path: PathBuf, source: std::io::Error },
+}
+
+/// A report or signed report (a regular file of at most 16 MiB, as `fsread` reads them).
+fn read_json(path: &Path) -> Result<Json, FileError> {
+    let bytes = read_bounded(path).map_err(|source| FileError::Read { path: path.to_path_buf(), source })?;
+    serde_json::from_slice(&bytes).map_err(|source| FileError::NotJson { path: path.to_path_buf(), source })
 }
 
 fn default_out(report: &Path) -> PathBuf {
@@ -63,17 +78,18 @@ pub fn run(args: SignArgs) -> u8 {
 
 fn sign(args: &SignArgs) -> Result<(), (u8, String)> {
     let invalid = |m: String| (exit::INVALID, m);
-    let input = read_json(&args.report).map_err(invalid)?;
+    let invalid_because = |e: &dyn std::fmt::Display| (exit::INVALID, e.to_string());
+    let input = read_json(&args.report).map_err(|e| invalid_because(&e))?;
     let is_signed = input.get("schema").and_then(|s| s.as_str()) == Some(SIGNED_SCHEMA);
     let out =
         args.out.clone().unwrap_or_else(|| if is_signed { args.report.clone() } else { default_out(&args.report) });
     let mut signed: Option<SignedReport> = if is_signed {
         Some(serde_json::from_value(input.clone()).map_err(|e| invalid(format!("malformed signed report: {e}")))?)
     } else if out.exists() {
-        let existing = read_json(&out).map_err(invalid)?;
+        let existing = read_json(&out).map_err(|e| invalid_because(&e))?;
         let existing: SignedReport = serde_json::from_value(existing)
             .map_err(|e| invalid(format!("{} exists and is not a signed report ({e})", out.display())))?;
-        let predicate = existing.statement().map_err(invalid)?["predicate"].clone();
+        let predicate = existing.statement().map_err(|e| invalid_because(&e))?["predicate"].clone();
         if predicate != input {
             return Err(invalid(format!(
                 "{} holds a signed report of another run (run {}); sign that file, or choose another --out",
@@ -86,7 +102,7 @@ fn sign(args: &SignArgs) -> Result<(), (u8, String)> {
         None
     };
     let report: Json = match &signed {
-        Some(s) => s.statement().map_err(invalid)?["predicate"].clone(),
+        Some(s) => s.statement().map_err(|e| invalid_because(&e))?["predicate"].clone(),
         None => input,
     };
     if report.get("schema").and_then(|s| s.as_str()) != Some(crate::report::SCHEMA) {
@@ -95,7 +111,7 @@ fn sign(args: &SignArgs) -> Result<(), (u8, String)> {
             args.report.display()
         )));
     }
-    let key = SigningKey::load(&args.key).map_err(invalid)?;
+    let key = SigningKey::load(&args.key).map_err(|e| invalid_because(&e))?;
     let (role, name) = (args.role.trim().to_string(), args.name.trim().to_string());
     if role.is_empty() || name.is_empty() {
         return Err(invalid("--role and --name must not be empty".into()));
@@ -144,10 +160,10 @@ fn sign(args: &SignArgs) -> Result<(), (u8, String)> {
         Some(s) => s,
         None => {
             let subjects = report_subjects(&report, &args.subjects);
-            SignedReport::new(report_envelope(&report, &subjects).map_err(|e| (exit::INTERNAL, e))?)
+            SignedReport::new(report_envelope(&report, &subjects).map_err(|e| (exit::INTERNAL, e.to_string()))?)
         }
     };
-    file.report.sign(&key).map_err(invalid)?;
+    file.report.sign(&key).map_err(|e| invalid_because(&e))?;
     let signoff = Signoff {
         role: role.clone(),
         name: name.clone(),
@@ -157,8 +173,8 @@ fn sign(args: &SignArgs) -> Result<(), (u8, String)> {
         acknowledged_failed_gate: !gate_passed,
     };
     let run_id = report["run_id"].as_str().unwrap_or_default();
-    file.signoffs.push(signoff_envelope(&file.report, run_id, &signoff, &key).map_err(invalid)?);
-    write_atomically(&out, &file).map_err(|e| (exit::INTERNAL, e))?;
+    file.signoffs.push(signoff_envelope(&file.report, run_id, &signoff, &key).map_err(|e| invalid_because(&e))?);
+    write_atomically(&out, &file).map_err(|e| (exit::INTERNAL, e.to_string()))?;
 
     let signed_roles: Vec<String> =
         file.signoffs.iter().filter_map(|e| read_signoff(e).ok()).map(|(_, s)| s.role).collect();
@@ -175,14 +191,14 @@ fn sign(args: &SignArgs) -> Result<(), (u8, String)> {
 }
 
 /// Writes beside the target and renames, so a reader never sees half a file.
-fn write_atomically(path: &Path, file: &SignedReport) -> Result<(), String> {
-    let mut text = serde_json::to_string_pretty(file).map_err(|e| e.to_string())?;
+fn write_atomically(path: &Path, file: &SignedReport) -> Result<(), FileError> {
+    let mut text = serde_json::to_string_pretty(file).map_err(FileError::Serialise)?;
     text.push('\n');
     let tmp = path.with_file_name(format!(
         ".{}.tmp-{}",
         path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
         std::process::id()
     ));
-    std::fs::write(&tmp, text).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, path).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    std::fs::write(&tmp, text).map_err(|source| FileError::Write { path: tmp.clone(), source })?;
+    std::fs::rename(&tmp, path).map_err(|source| FileError::Write { path: path.to_path_buf(), source })
 }

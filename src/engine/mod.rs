@@ -515,10 +515,24 @@ mod tests {
     }
 
     const FACTS: &[FactSpec] = &[FactSpec::new("answer", FactType::Integer, "")];
-    static PANICS: ProbeSpec =
-        ProbeSpec { kind: "t", summary: "", params: &[], facts: FACTS, default_expect: &[], observe: Some(panics) };
-    static HANGS: ProbeSpec =
-        ProbeSpec { kind: "t", summary: "", params: &[], facts: FACTS, default_expect: &[], observe: Some(hangs) };
+    static PANICS: ProbeSpec = ProbeSpec {
+        kind: "t",
+        summary: "",
+        params: &[],
+        facts: FACTS,
+        default_expect: &[],
+        observe: Some(panics),
+        check: None,
+    };
+    static HANGS: ProbeSpec = ProbeSpec {
+        kind: "t",
+        summary: "",
+        params: &[],
+        facts: FACTS,
+        default_expect: &[],
+        observe: Some(hangs),
+        check: None,
+    };
     static BLOCKS: ProbeSpec = ProbeSpec {
         kind: "t",
         summary: "",
@@ -526,9 +540,17 @@ mod tests {
         facts: FACTS,
         default_expect: &[],
         observe: Some(blocks_thread),
+        check: None,
     };
-    static ANSWERS: ProbeSpec =
-        ProbeSpec { kind: "t", summary: "", params: &[], facts: FACTS, default_expect: &[], observe: Some(answers) };
+    static ANSWERS: ProbeSpec = ProbeSpec {
+        kind: "t",
+        summary: "",
+        params: &[],
+        facts: FACTS,
+        default_expect: &[],
+        observe: Some(answers),
+        check: None,
+    };
 
     fn item(id: &str, probe: &'static ProbeSpec, depends_on: &[&str]) -> Arc<Item> {
         item_with_timeout(id, probe, depends_on, Duration::from_millis(300))

@@ -56,6 +56,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     ],
     default_expect: &[("count", "\">= 1\"")],
     observe: Some(observe),
+    check: None,
 };
 
 struct Found {
@@ -94,23 +95,34 @@ impl<R: Read> Read for Bounded<R> {
     }
 }
 
+/// Why the newest backup is not an intact gzip stream (the `gzip_error` fact).
+#[derive(Debug, thiserror::Error)]
+enum GzipDamage {
+    #[error("{} is a directory, not a gzip file", .0.display())]
+    Directory(std::path::PathBuf),
+    #[error("empty: not a gzip stream")]
+    Empty,
+    #[error("unexpected end of file: the gzip stream is truncated")]
+    Truncated,
+    #[error("{0}")]
+    Corrupt(#[source] std::io::Error),
+}
+
 /// Decompresses every gzip member to its end, as `gzip -t` does: `Ok(Ok(bytes))` when
 /// intact, `Ok(Err(why))` when not, `Err` when the file cannot be read at all.
-fn check_gzip(path: &Path, deadline: Instant) -> Result<Result<u64, String>, ProbeError> {
+fn check_gzip(path: &Path, deadline: Instant) -> Result<Result<u64, GzipDamage>, ProbeError> {
     let file =
         std::fs::File::open(path).map_err(|e| ProbeError::new(format!("cannot read {}: {e}", path.display())))?;
     let mut decoder = flate2::read::MultiGzDecoder::new(Bounded { inner: std::io::BufReader::new(file), deadline });
     match std::io::copy(&mut decoder, &mut std::io::sink()) {
-        Ok(0) => Ok(Err("empty: not a gzip stream".into())),
+        Ok(0) => Ok(Err(GzipDamage::Empty)),
         Ok(n) => Ok(Ok(n)),
         Err(e) if e.kind() == std::io::ErrorKind::TimedOut => Err(ProbeError::new(format!(
             "reading {} did not finish within the item's timeout; raise timeout",
             path.display()
         ))),
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-            Ok(Err("unexpected end of file: the gzip stream is truncated".into()))
-        }
-        Err(e) => Ok(Err(e.to_string())),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(Err(GzipDamage::Truncated)),
+        Err(e) => Ok(Err(GzipDamage::Corrupt(e))),
     }
 }
 
@@ -162,9 +174,7 @@ fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Resu
         let (found, gzip) = blocking(move || {
             let found = find(&pattern)?;
             let gzip = match found.last() {
-                Some(newest) if want_gzip && newest.is_dir => {
-                    Some(Err(format!("{} is a directory, not a gzip file", newest.path.display())))
-                }
+                Some(newest) if want_gzip && newest.is_dir => Some(Err(GzipDamage::Directory(newest.path.clone()))),
                 Some(newest) if want_gzip => Some(check_gzip(&newest.path, deadline)?),
                 _ => None,
             };
@@ -188,7 +198,7 @@ fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Resu
             Some(Ok(_)) => facts.set("gzip_ok", Value::Bool(true)),
             Some(Err(why)) => {
                 facts.set("gzip_ok", Value::Bool(false));
-                facts.set("gzip_error", Value::Str(why));
+                facts.set("gzip_error", Value::Str(why.to_string()));
             }
             None => {}
         }

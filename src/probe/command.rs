@@ -1,5 +1,7 @@
 //! `command`: runs a program (no shell unless `shell = true`) and observes its exit code,
-//! output and duration. The whole process group is killed when the item times out.
+//! output and duration. The program runs in its own process group, and the whole group is
+//! killed when the item ends: when the program exits (so a background child it left cannot
+//! outlive golive) or when the item times out.
 //! golive cannot make an arbitrary command read-only: run only commands that observe.
 
 use std::process::Stdio;
@@ -8,7 +10,7 @@ use std::time::{Duration, Instant};
 use futures::future::BoxFuture;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
-use super::{FactSpec, Facts, ParamSpec, ParamType, ProbeError, ProbeInput, ProbeSpec, Shared};
+use super::{FactSpec, Facts, ParamProblem, ParamSpec, ParamType, Params, ProbeError, ProbeInput, ProbeSpec, Shared};
 use crate::value::{FactType, Value};
 
 pub static SPEC: ProbeSpec = ProbeSpec {
@@ -48,16 +50,34 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     ],
     default_expect: &[("exit_code", "0")],
     observe: Some(observe),
+    check: Some(check),
 };
+
+const EMPTY_ARGV: &str = "argv is empty; give the program to run";
+
+/// An empty `argv` without `shell` names no program. (A missing one the loader reports.)
+fn check(p: &Params) -> Vec<ParamProblem> {
+    if p.get("argv").is_some() && p.list("argv").is_empty() && !p.bool("shell") {
+        return vec![ParamProblem::new("argv", EMPTY_ARGV).hint("write argv = [\"program\", \"arg\", …]")];
+    }
+    Vec::new()
+}
 
 /// Kills the command's whole process group when the item ends early (timeout, deadline).
 struct GroupGuard(Option<i32>);
 
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        if let Some(pid) = self.0 {
+impl GroupGuard {
+    /// Kills every process still in the group, once.
+    fn end(&mut self) {
+        if let Some(pid) = self.0.take() {
             let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
         }
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        self.end();
     }
 }
 
@@ -71,8 +91,10 @@ pub(crate) struct Captured {
 }
 
 /// Runs a prepared command in its own process group, feeding it `stdin` (or nothing) and
-/// keeping at most `max` bytes of each output. If the future is dropped (the item timed
-/// out), the whole group is killed. Errors are those of starting or waiting for it.
+/// keeping at most `max` bytes of each output. As soon as the program exits, what is left of
+/// its process group (background children) is killed, which also closes their copies of the
+/// output pipes; if the future is dropped (the item timed out), the whole group is killed.
+/// Errors are those of starting or waiting for it.
 pub(crate) async fn run_captured(
     mut command: tokio::process::Command,
     stdin: Option<Vec<u8>>,
@@ -93,9 +115,15 @@ pub(crate) async fn run_captured(
             let _ = pipe.write_all(&bytes).await;
         }
     };
-    let (_, out, err, status) = tokio::join!(feed, read_capped(stdout, max), read_capped(stderr, max), child.wait());
+    let wait = async {
+        let status = child.wait().await;
+        // The pid was just reaped; the group id stays reserved while any member lives, so
+        // this reaches only processes the program left behind.
+        guard.end();
+        status
+    };
+    let (_, out, err, status) = tokio::join!(feed, read_capped(stdout, max), read_capped(stderr, max), wait);
     let status = status?;
-    guard.0 = None;
     let exit_code = match status.code() {
         Some(code) => code,
         None => {
@@ -115,7 +143,7 @@ fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Resu
         } else {
             match argv.split_first() {
                 Some((program, args)) => (program.clone(), args.to_vec()),
-                None => return Err(ProbeError::new("argv is empty; give the program to run")),
+                None => return Err(ProbeError::new(EMPTY_ARGV)),
             }
         };
         let mut command = tokio::process::Command::new(&program);
@@ -157,4 +185,23 @@ async fn read_capped(pipe: Option<impl AsyncRead + Unpin>, max: usize) -> Vec<u8
         kept.extend_from_slice(&buf[..n.min(room)]);
     }
     kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, Value)]) -> Params {
+        Params { values: pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect() }
+    }
+
+    #[test]
+    fn an_empty_argv_without_shell_is_a_problem() {
+        let empty = Value::List(Vec::new());
+        let problems = check(&params(&[("argv", empty.clone()), ("shell", Value::Bool(false))]));
+        assert_eq!(problems.iter().map(|p| (p.param, p.message.as_str())).collect::<Vec<_>>(), [("argv", EMPTY_ARGV)]);
+        assert!(check(&params(&[("argv", empty), ("shell", Value::Bool(true))])).is_empty());
+        assert!(check(&params(&[("argv", Value::string_list(["true"]))])).is_empty());
+        assert!(check(&params(&[])).is_empty(), "a missing argv is the loader's to report");
+    }
 }

@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use super::command::run_captured;
 use super::{FactSpec, Facts, ParamSpec, ParamType, ProbeError, ProbeInput, ProbeSpec, Shared, blocking};
-use crate::value::{FactType, Value, parse_bytes, parse_duration};
+use crate::value::{FactType, ParseValueError, Value, try_parse_bytes, try_parse_duration};
 
 /// How long `PROGRAM --describe` may take.
 pub const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -44,6 +44,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     )],
     default_expect: &[],
     observe: Some(observe),
+    check: None,
 };
 
 /// The types a program may give its parameters.
@@ -186,43 +187,74 @@ fn valid_name(name: &str, family: bool) -> bool {
     plain(name) && !name.ends_with('.')
 }
 
+/// Why `PROGRAM --describe` gave no usable description. Cloned out of the per-process
+/// cache, so the underlying errors are shared.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum DescribeError {
+    #[error("cannot run it: {0}")]
+    Start(#[source] Arc<std::io::Error>),
+    #[error("waiting for it failed: {0}")]
+    Wait(#[source] Arc<std::io::Error>),
+    #[error("it did not answer within {seconds}s")]
+    Timeout { seconds: u64 },
+    #[error("it exited with {code}{}", stderr.as_ref().map(|l| format!(": {l}")).unwrap_or_default())]
+    Failed {
+        /// `status 3` or `a signal`.
+        code: String,
+        /// The first line of its stderr.
+        stderr: Option<String>,
+    },
+    #[error(transparent)]
+    Invalid(#[from] DescriptionError),
+}
+
+/// What is wrong with the JSON a program printed for `--describe`.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum DescriptionError {
+    #[error("--describe did not print a valid description: {0}")]
+    Json(#[source] Arc<serde_json::Error>),
+    #[error("parameter name {name:?} is not valid (letters, digits, _ and -)")]
+    ParamName { name: String },
+    #[error("parameter `{name}` has unknown type {ty:?}; types are: {}", PluginParamType::NAMES.join(", "))]
+    ParamType { name: String, ty: String },
+    #[error("parameter `{name}`: its default is not {expected}")]
+    ParamDefault { name: String, expected: &'static str },
+    #[error("fact name {name:?} is not valid (letters, digits, _, - and ., or prefix.<what> for a family)")]
+    FactName { name: String },
+    #[error(
+        "fact `{name}` has unknown type {ty:?}; types are: {}",
+        FACT_TYPES.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+    )]
+    FactType { name: String, ty: String },
+}
+
 /// Parses `--describe` output. `program` names the program in messages.
-pub fn parse_description(program: &str, json: &[u8]) -> Result<Description, String> {
-    let raw: RawDescription =
-        serde_json::from_slice(json).map_err(|e| format!("--describe did not print a valid description: {e}"))?;
+pub fn parse_description(program: &str, json: &[u8]) -> Result<Description, DescriptionError> {
+    let raw: RawDescription = serde_json::from_slice(json).map_err(|e| DescriptionError::Json(Arc::new(e)))?;
     let mut params = Vec::new();
     for p in raw.params {
         if !valid_name(&p.name, false) {
-            return Err(format!("parameter name {:?} is not valid (letters, digits, _ and -)", p.name));
+            return Err(DescriptionError::ParamName { name: p.name });
         }
-        let ty = PluginParamType::parse(&p.ty).ok_or_else(|| {
-            format!(
-                "parameter `{}` has unknown type {:?}; types are: {}",
-                p.name,
-                p.ty,
-                PluginParamType::NAMES.join(", ")
-            )
-        })?;
+        let Some(ty) = PluginParamType::parse(&p.ty) else {
+            return Err(DescriptionError::ParamType { name: p.name, ty: p.ty });
+        };
         let default = p.default.as_ref().map(Value::from_json);
         if let Some(d) = &default
             && !ty.accepts(d)
         {
-            return Err(format!("parameter `{}`: its default is not {}", p.name, ty.name()));
+            return Err(DescriptionError::ParamDefault { name: p.name, expected: ty.name() });
         }
         params.push(DescribedParam { name: p.name, ty, required: p.required, default, secret: p.secret, doc: p.doc });
     }
     let mut facts = Vec::new();
     for f in raw.facts {
         if !valid_name(&f.name, true) {
-            return Err(format!(
-                "fact name {:?} is not valid (letters, digits, _, - and ., or prefix.<what> for a family)",
-                f.name
-            ));
+            return Err(DescriptionError::FactName { name: f.name });
         }
-        let ty = FACT_TYPES.iter().find(|(n, _)| *n == f.ty).map(|(_, t)| *t).ok_or_else(|| {
-            let names: Vec<&str> = FACT_TYPES.iter().map(|(n, _)| *n).collect();
-            format!("fact `{}` has unknown type {:?}; types are: {}", f.name, f.ty, names.join(", "))
-        })?;
+        let Some(ty) = FACT_TYPES.iter().find(|(n, _)| *n == f.ty).map(|(_, t)| *t) else {
+            return Err(DescriptionError::FactType { name: f.name, ty: f.ty });
+        };
         facts.push(FactSpec { name: leak(f.name), ty, doc: leak(f.doc) });
     }
     let spec: &'static ProbeSpec = Box::leak(Box::new(ProbeSpec {
@@ -232,28 +264,32 @@ pub fn parse_description(program: &str, json: &[u8]) -> Result<Description, Stri
         facts: Box::leak(facts.into_boxed_slice()),
         default_expect: &[],
         observe: Some(observe),
+        check: None,
     }));
     Ok(Description { summary: raw.summary, params, spec })
 }
 
-type Cache = Mutex<HashMap<PathBuf, Result<Arc<Description>, String>>>;
+type Cache = Mutex<HashMap<PathBuf, Result<Arc<Description>, DescribeError>>>;
 
 /// Runs `PROGRAM --describe` once per program for the whole process (loading and running
 /// share it), with a short timeout.
-pub fn describe(program: &Path) -> Result<Arc<Description>, String> {
+pub fn describe(program: &Path) -> Result<Arc<Description>, DescribeError> {
     static CACHE: OnceLock<Cache> = OnceLock::new();
     let cache = CACHE.get_or_init(Cache::default);
     if let Some(done) = cache.lock().unwrap().get(program) {
         return done.clone();
     }
-    let result =
-        run_describe(program).and_then(|out| parse_description(&program.display().to_string(), &out)).map(Arc::new);
+    let result = run_describe(program)
+        .and_then(|out| Ok(parse_description(&program.display().to_string(), &out)?))
+        .map(Arc::new);
     cache.lock().unwrap().insert(program.to_path_buf(), result.clone());
     result
 }
 
-/// The program's stdout for `--describe`, or why there is none.
-fn run_describe(program: &Path) -> Result<Vec<u8>, String> {
+/// The program's stdout for `--describe`, or why there is none. The program runs in its own
+/// process group, and the whole group is ended when the describe finishes (answered,
+/// failed or timed out), so a background child it started cannot outlive golive.
+fn run_describe(program: &Path) -> Result<Vec<u8>, DescribeError> {
     use std::os::unix::process::CommandExt;
     use std::process::{Command, Stdio};
     let mut child = Command::new(program)
@@ -263,8 +299,8 @@ fn run_describe(program: &Path) -> Result<Vec<u8>, String> {
         .stderr(Stdio::piped())
         .process_group(0)
         .spawn()
-        .map_err(|e| format!("cannot run it: {e}"))?;
-    let pid = child.id() as i32;
+        .map_err(|e| DescribeError::Start(Arc::new(e)))?;
+    let group = ProcessGroup(nix::unistd::Pid::from_raw(child.id() as i32));
     let reader = |pipe: Option<Box<dyn Read + Send>>| {
         std::thread::spawn(move || {
             let mut kept = Vec::new();
@@ -277,23 +313,44 @@ fn run_describe(program: &Path) -> Result<Vec<u8>, String> {
     let out = reader(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
     let err = reader(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
     let started = Instant::now();
-    let status = loop {
-        match child.try_wait().map_err(|e| format!("waiting for it failed: {e}"))? {
-            Some(status) => break status,
-            None if started.elapsed() > DESCRIBE_TIMEOUT => {
-                let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+    // Wait for the program to exit without reaping it: while it is a zombie its pid stays
+    // the group's id, so ending the group cannot reach an unrelated process.
+    let exited = loop {
+        use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
+        let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+        match waitid(Id::Pid(group.0), flags) {
+            Ok(WaitStatus::StillAlive) if started.elapsed() > DESCRIBE_TIMEOUT => break false,
+            Ok(WaitStatus::StillAlive) => std::thread::sleep(Duration::from_millis(10)),
+            Ok(_) => break true,
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => {
+                group.end();
                 let _ = child.wait();
-                return Err(format!("it did not answer within {}s", DESCRIBE_TIMEOUT.as_secs()));
+                return Err(DescribeError::Wait(Arc::new(e.into())));
             }
-            None => std::thread::sleep(Duration::from_millis(10)),
         }
     };
+    // Ends the background children too; their copies of the pipes close with them.
+    group.end();
+    let status = child.wait().map_err(|e| DescribeError::Wait(Arc::new(e)))?;
+    if !exited {
+        return Err(DescribeError::Timeout { seconds: DESCRIBE_TIMEOUT.as_secs() });
+    }
     let (out, err) = (out.join().unwrap_or_default(), err.join().unwrap_or_default());
     if !status.success() {
         let code = status.code().map_or_else(|| "a signal".to_string(), |c| format!("status {c}"));
-        return Err(format!("it exited with {code}{}", first_line(&err).map(|l| format!(": {l}")).unwrap_or_default()));
+        return Err(DescribeError::Failed { code, stderr: first_line(&err) });
     }
     Ok(out)
+}
+
+/// A process group golive started; `end` kills every process still in it.
+struct ProcessGroup(nix::unistd::Pid);
+
+impl ProcessGroup {
+    fn end(&self) {
+        let _ = nix::sys::signal::killpg(self.0, nix::sys::signal::Signal::SIGKILL);
+    }
 }
 
 fn first_line(bytes: &[u8]) -> Option<String> {
@@ -302,10 +359,21 @@ fn first_line(bytes: &[u8]) -> Option<String> {
     Some(line.chars().take(300).collect())
 }
 
+/// Why a value a program returned does not fit the fact's declared type.
+#[derive(Debug, thiserror::Error)]
+pub enum ConvertError {
+    #[error("expected {expected}, got {got}")]
+    Mismatch { expected: &'static str, got: serde_json::Value },
+    #[error(transparent)]
+    Parse(#[from] ParseValueError),
+    #[error("{text:?} is not an RFC 3339 time: {source}")]
+    Time { text: String, source: time::error::Parse },
+}
+
 /// A value returned by the program, as the fact's declared type.
-fn convert(ty: FactType, json: &serde_json::Value) -> Result<Option<Value>, String> {
+fn convert(ty: FactType, json: &serde_json::Value) -> Result<Option<Value>, ConvertError> {
     use serde_json::Value as J;
-    let bad = || format!("expected {}, got {json}", ty.name());
+    let bad = || ConvertError::Mismatch { expected: ty.name(), got: json.clone() };
     Ok(Some(match (ty, json) {
         (_, J::Null) => return Ok(None),
         (FactType::Any, j) => Value::from_json(j),
@@ -319,14 +387,14 @@ fn convert(ty: FactType, json: &serde_json::Value) -> Result<Option<Value>, Stri
             let ms = n.as_f64().filter(|ms| *ms >= 0.0).ok_or_else(bad)?;
             Value::Duration(Duration::from_secs_f64(ms / 1000.0))
         }
-        (FactType::Duration, J::String(s)) => Value::Duration(parse_duration(s)?),
+        (FactType::Duration, J::String(s)) => Value::Duration(try_parse_duration(s)?),
         (FactType::Bytes, J::Number(n)) => Value::Bytes(n.as_u64().ok_or_else(bad)?),
-        (FactType::Bytes, J::String(s)) => Value::Bytes(parse_bytes(s)?),
+        (FactType::Bytes, J::String(s)) => Value::Bytes(try_parse_bytes(s)?),
         (FactType::Version, J::String(s)) => Value::Version(s.clone()),
         (FactType::Version, J::Number(n)) => Value::Version(n.to_string()),
         (FactType::Timestamp, J::String(s)) => Value::Time(
             time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-                .map_err(|e| format!("{s:?} is not an RFC 3339 time: {e}"))?,
+                .map_err(|source| ConvertError::Time { text: s.clone(), source })?,
         ),
         (FactType::StringList, J::Array(items)) => Value::List(
             items
@@ -447,9 +515,9 @@ mod tests {
         assert_eq!(d.spec.fact("labels.team").map(|f| f.ty), Some(FactType::String));
         assert!(d.spec.fact("nope").is_none());
         let e = parse_description("p", br#"{"facts": [{"name": "x", "type": "int"}]}"#).unwrap_err();
-        assert!(e.contains("unknown type \"int\""), "{e}");
+        assert!(e.to_string().contains("unknown type \"int\""), "{e}");
         let e = parse_description("p", br#"{"facts": [], "fcts": []}"#).unwrap_err();
-        assert!(e.contains("unknown field `fcts`"), "{e}");
+        assert!(e.to_string().contains("unknown field `fcts`"), "{e}");
     }
 
     #[test]
@@ -463,6 +531,6 @@ mod tests {
         assert_eq!(convert(FactType::Bytes, &j("\"1KiB\"")).unwrap(), Some(Value::Bytes(1024)));
         assert_eq!(convert(FactType::StringList, &j("[\"a\", 1]")).unwrap(), Some(Value::string_list(["a", "1"])));
         assert_eq!(convert(FactType::Integer, &j("null")).unwrap(), None);
-        assert!(convert(FactType::Integer, &j("\"7\"")).unwrap_err().contains("expected integer"));
+        assert!(convert(FactType::Integer, &j("\"7\"")).unwrap_err().to_string().contains("expected integer"));
     }
 }

@@ -13,7 +13,7 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
-use super::{FactSpec, Facts, ParamSpec, ParamType, ProbeError, ProbeInput, ProbeSpec, Shared};
+use super::{FactSpec, Facts, ParamProblem, ParamSpec, ParamType, Params, ProbeError, ProbeInput, ProbeSpec, Shared};
 use crate::value::{FactType, Value};
 
 const READ_ONLY_METHODS: &[&str] = &["GET", "HEAD", "OPTIONS"];
@@ -129,7 +129,35 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     ],
     default_expect: &[("status", "\"< 400\"")],
     observe: Some(observe),
+    check: Some(check),
 };
+
+/// Why a method may not be used: `None` for the read-only ones, and for any method when
+/// the item allows writes.
+fn write_refusal(p: &Params) -> Option<String> {
+    let method = p.str("method").unwrap_or("GET");
+    (!READ_ONLY_METHODS.contains(&method) && !p.bool("allow_write")).then(|| {
+        format!(
+            "method {method} may change the system under test; golive probes are read-only unless the item sets allow_write = true"
+        )
+    })
+}
+
+/// Parameter problems known before any request: a writing method without `allow_write`.
+/// (A method from an unset `${env:…}` while validating is empty here, and passes.)
+fn check(p: &Params) -> Vec<ParamProblem> {
+    let method = p.str("method").unwrap_or("GET");
+    if method.is_empty() {
+        return Vec::new();
+    }
+    write_refusal(p)
+        .map(|message| {
+            ParamProblem::new("method", message)
+                .hint("use GET, HEAD or OPTIONS, or set allow_write = true if the item must send it")
+        })
+        .into_iter()
+        .collect()
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct ClientKey {
@@ -236,10 +264,9 @@ fn observe<'a>(input: &'a ProbeInput, shared: &'a Shared) -> BoxFuture<'a, Resul
         let p = &input.params;
         let url = p.str("url").unwrap_or_default();
         let method = p.str("method").unwrap_or("GET");
-        if !READ_ONLY_METHODS.contains(&method) && !p.bool("allow_write") {
-            return Err(ProbeError::new(format!(
-                "method {method} may change the system under test; golive probes are read-only unless the item sets allow_write = true"
-            )));
+        // Checked here too: the method may come from a var only known at run time.
+        if let Some(refusal) = write_refusal(p) {
+            return Err(ProbeError::new(refusal));
         }
         let client = shared.http.get(ClientKey {
             tls_verify: p.bool("tls_verify"),
@@ -485,4 +512,50 @@ fn describe_error(e: &reqwest::Error) -> String {
         }
     }
     message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, Value)]) -> Params {
+        Params { values: pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect() }
+    }
+
+    #[test]
+    fn writing_methods_need_allow_write() {
+        let problems = check(&params(&[("method", Value::str("POST")), ("allow_write", Value::Bool(false))]));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].param, "method");
+        assert!(problems[0].message.starts_with("method POST may change the system under test"), "{problems:?}");
+        assert!(problems[0].hint.as_deref().is_some_and(|h| h.contains("allow_write = true")));
+        for method in ["PUT", "PATCH", "DELETE"] {
+            assert_eq!(check(&params(&[("method", Value::str(method))])).len(), 1, "{method}");
+        }
+    }
+
+    #[test]
+    fn read_only_methods_and_allowed_writes_pass() {
+        for method in READ_ONLY_METHODS {
+            assert!(check(&params(&[("method", Value::str(*method))])).is_empty(), "{method}");
+        }
+        assert!(check(&params(&[])).is_empty(), "GET by default");
+        assert!(check(&params(&[("method", Value::str("DELETE")), ("allow_write", Value::Bool(true))])).is_empty());
+        // An unset ${env:…} while validating leaves the method empty: nothing to judge yet.
+        assert!(check(&params(&[("method", Value::str(""))])).is_empty());
+    }
+
+    #[test]
+    fn the_run_refuses_a_writing_method_too() {
+        let input = ProbeInput {
+            item_id: "w".into(),
+            params: params(&[("url", Value::str("http://127.0.0.1:9/")), ("method", Value::str("POST"))]),
+            wanted: Default::default(),
+            timeout: std::time::Duration::from_secs(1),
+        };
+        let shared = Shared::default();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let e = runtime.block_on(observe(&input, &shared)).unwrap_err();
+        assert!(e.0.contains("allow_write = true"), "{e}");
+    }
 }

@@ -15,4 +15,5 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     facts: &[],
     default_expect: &[],
     observe: None,
+    check: None,
 };

@@ -76,6 +76,34 @@ pub struct ProbeSpec {
     pub default_expect: &'static [(&'static str, &'static str)],
     /// `None` for manual items, which a person attests instead.
     pub observe: Option<ObserveFn>,
+    /// Problems the item's parameters have that show without observing anything (a write
+    /// method without `allow_write`, `url` and `host` both given). The loader calls it once
+    /// an item's parameters are built, at validate time as at run time, and reports each
+    /// problem at its parameter. While validating, a string parameter that uses an unset
+    /// `${env:…}` or var is empty or partial, so a check relies only on what such a value
+    /// cannot hide: which parameters are given, booleans, integers, fixed choices.
+    pub check: Option<fn(&Params) -> Vec<ParamProblem>>,
+}
+
+/// A problem with an item's parameters, found from the parameters alone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParamProblem {
+    /// The parameter it is about (where the diagnostic points; the item itself when the
+    /// item does not set that parameter).
+    pub param: &'static str,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl ParamProblem {
+    pub fn new(param: &'static str, message: impl Into<String>) -> Self {
+        ParamProblem { param, message: message.into(), hint: None }
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
 }
 
 impl fmt::Debug for ProbeSpec {

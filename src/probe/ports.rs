@@ -64,6 +64,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     ],
     default_expect: &[("unexpected_open", "[]")],
     observe: Some(observe),
+    check: None,
 };
 
 /// The ports a `PortList` parameter names, expanded and deduplicated.

@@ -22,7 +22,7 @@ use sqlx::{AssertSqlSafe, Row};
 use super::postgres_migrations::{self as migrations, FRAMEWORKS};
 use super::postgres_pool::{Lease, PoolKey};
 use super::postgres_values::column_value;
-use super::{FactSpec, Facts, ParamSpec, ParamType, Params, ProbeError, ProbeInput, ProbeSpec, Shared};
+use super::{FactSpec, Facts, ParamProblem, ParamSpec, ParamType, Params, ProbeError, ProbeInput, ProbeSpec, Shared};
 use crate::value::{FactType, Value, compare_versions};
 
 const SSL_MODES: &[&str] = &["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
@@ -205,7 +205,28 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     ],
     default_expect: &[("reachable", "true")],
     observe: Some(observe),
+    check: Some(check),
 };
+
+const NO_SERVER: &str = "give `url`, or `host` (with user, password, database)";
+
+fn bad_port(port: i64) -> String {
+    format!("port {port} is not a TCP port")
+}
+
+/// Where to connect must be given, and a port must be a port.
+fn check(p: &Params) -> Vec<ParamProblem> {
+    let mut problems = Vec::new();
+    if p.get("url").is_none() && p.get("host").is_none() {
+        problems.push(ParamProblem::new("url", NO_SERVER).hint("url = \"postgres://user@host:5432/db\""));
+    }
+    if let Some(port) = p.int("port")
+        && u16::try_from(port).is_err()
+    {
+        problems.push(ParamProblem::new("port", bad_port(port)));
+    }
+    problems
+}
 
 /// Facts answered by one pg_roles row, with their column.
 const ROLE_FACTS: &[(&str, &str)] = &[
@@ -252,13 +273,13 @@ fn target(p: &Params) -> Result<Target, ProbeError> {
             ProbeError::new(format!("url is not a PostgreSQL connection URL: {}", scrub(&e.to_string())))
         })?,
         None if p.str("host").is_some() => PgConnectOptions::new_without_pgpass(),
-        None => return Err(ProbeError::new("give `url`, or `host` (with user, password, database)")),
+        None => return Err(ProbeError::new(NO_SERVER)),
     };
     if let Some(host) = p.str("host") {
         options = options.host(host);
     }
     if let Some(port) = p.int("port") {
-        let port = u16::try_from(port).map_err(|_| ProbeError::new(format!("port {port} is not a TCP port")))?;
+        let port = u16::try_from(port).map_err(|_| ProbeError::new(bad_port(port)))?;
         options = options.port(port);
     }
     if let Some(user) = p.str("user") {
@@ -327,14 +348,16 @@ fn observe<'a>(input: &'a ProbeInput, shared: &'a Shared) -> BoxFuture<'a, Resul
 
 /// Opens the item's transaction: read-only, bounded by the item's timeout, and with its
 /// snapshot taken, after which PostgreSQL refuses `SET TRANSACTION READ WRITE`.
-async fn begin_read_only(conn: &mut PgConnection, timeout: Duration) -> Result<(), String> {
+async fn begin_read_only(conn: &mut PgConnection, timeout: Duration) -> Result<(), BeginError> {
     let ms = timeout.as_millis().clamp(1, i32::MAX as u128);
     let sql = format!("BEGIN TRANSACTION READ ONLY; SET LOCAL statement_timeout = {ms}; SELECT 1");
-    sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *conn).await.map(|_| ()).map_err(|e| match e {
-        sqlx::Error::Database(db) => db.message().to_string(),
-        other => other.to_string(),
-    })
+    sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *conn).await.map(|_| ()).map_err(BeginError)
 }
+
+/// Why the read-only transaction could not start: the server's own message when it gave one.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", match &self.0 { sqlx::Error::Database(db) => db.message().to_string(), other => other.to_string() })]
+struct BeginError(#[source] sqlx::Error);
 
 /// Rolls the transaction back; the connection is reused only when that worked.
 async fn finish(mut lease: Lease) {
@@ -787,7 +810,7 @@ async fn migration_facts(conn: &mut PgConnection, ctx: &Ctx<'_>, facts: &mut Fac
                 "migrations_pending needs migrations_dir: the directory of migration files to compare with",
             ));
         };
-        let in_dir = migrations::versions_in_dir(Path::new(dir)).map_err(ProbeError::new)?;
+        let in_dir = migrations::versions_in_dir(Path::new(dir)).map_err(|e| ProbeError::new(e.to_string()))?;
         let done: BTreeSet<String> = applied.iter().map(|v| migrations::normalize_version(v)).collect();
         let mut pending: Vec<String> = in_dir.into_iter().filter(|v| !done.contains(v)).collect();
         pending.sort_by(|a, b| compare_versions(a, b));
@@ -866,4 +889,25 @@ async fn query_facts(conn: &mut PgConnection, ctx: &Ctx<'_>, sql: &str, facts: &
         facts.set("rows", Value::List(kept));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, Value)]) -> Params {
+        Params { values: pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect() }
+    }
+
+    #[test]
+    fn a_server_and_a_real_port_are_needed() {
+        let found = |pairs: &[(&str, Value)]| check(&params(pairs)).into_iter().map(|p| p.param).collect::<Vec<_>>();
+        assert_eq!(found(&[]), ["url"]);
+        assert_eq!(found(&[("host", Value::str("db")), ("port", Value::Int(70000))]), ["port"]);
+        assert!(found(&[("url", Value::str(""))]).is_empty(), "an unset ${{env:…}} url is still given");
+        assert!(found(&[("host", Value::str("db")), ("port", Value::Int(5432))]).is_empty());
+        // The run refuses the same, with the same words.
+        let problem = check(&params(&[])).remove(0);
+        assert_eq!(target(&params(&[])).err().map(|e| e.0), Some(problem.message));
+    }
 }

@@ -67,12 +67,21 @@ pub fn version_of_file(name: &str) -> Option<String> {
     Some(normalize_version(&digits))
 }
 
+/// Why the migrations directory could not be listed.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read migrations_dir {}: {source}", dir.display())]
+pub struct MigrationsDirError {
+    pub dir: std::path::PathBuf,
+    pub source: std::io::Error,
+}
+
 /// The versions of the migrations in a directory (files and sub-directories).
-pub fn versions_in_dir(dir: &Path) -> Result<BTreeSet<String>, String> {
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot read migrations_dir {}: {e}", dir.display()))?;
+pub fn versions_in_dir(dir: &Path) -> Result<BTreeSet<String>, MigrationsDirError> {
+    let failed = |source| MigrationsDirError { dir: dir.to_path_buf(), source };
+    let entries = std::fs::read_dir(dir).map_err(failed)?;
     let mut out = BTreeSet::new();
     for entry in entries {
-        let entry = entry.map_err(|e| format!("cannot read migrations_dir {}: {e}", dir.display()))?;
+        let entry = entry.map_err(failed)?;
         if let Some(v) = version_of_file(&entry.file_name().to_string_lossy()) {
             out.insert(v);
         }
@@ -104,5 +113,16 @@ mod tests {
         assert_eq!(normalize_version("1.2"), normalize_version("1_2"));
         assert_eq!(quote_ident("public.users"), "\"public\".\"users\"");
         assert_eq!(quote_ident("we\"ird"), "\"we\"\"ird\"");
+    }
+
+    #[test]
+    fn a_missing_directory_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("0002_more.sql"), "").unwrap();
+        assert_eq!(versions_in_dir(dir.path()).unwrap(), BTreeSet::from(["2".to_string()]));
+        let missing = dir.path().join("missing");
+        let e = versions_in_dir(&missing).unwrap_err();
+        assert_eq!(e.source.kind(), std::io::ErrorKind::NotFound);
+        assert!(e.to_string().starts_with(&format!("cannot read migrations_dir {}: ", missing.display())), "{e}");
     }
 }

@@ -13,25 +13,43 @@ use crate::value::Value;
 /// Microseconds from the Unix epoch to PostgreSQL's epoch, 2000-01-01.
 const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
 
+/// Why a column's value could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ColumnError {
+    #[error("{0}")]
+    Sqlx(#[from] sqlx::Error),
+    /// The driver could not hand out the raw bytes or text.
+    #[error("{0}")]
+    Raw(sqlx::error::BoxDynError),
+    #[error(
+        "column `{column}` has type {type_name}, which golive does not read; cast it in the query, e.g. {column}::text"
+    )]
+    Unsupported { column: String, type_name: String },
+    #[error("unknown JSONB format version")]
+    JsonbVersion,
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
+    #[error("malformed NUMERIC value")]
+    Numeric,
+    #[error("{0}")]
+    Uuid(#[from] uuid::Error),
+    #[error("expected {expected} bytes, found {found}")]
+    Length { expected: usize, found: usize },
+}
+
 /// The value of column `index` of `row`.
-pub fn column_value(row: &PgRow, index: usize) -> Result<Value, String> {
+pub fn column_value(row: &PgRow, index: usize) -> Result<Value, ColumnError> {
     let column = &row.columns()[index];
-    let raw = row.try_get_raw(index).map_err(|e| e.to_string())?;
+    let raw = row.try_get_raw(index)?;
     if raw.is_null() {
         return Ok(Value::Null);
     }
     let type_name = raw.type_info().name().to_ascii_uppercase();
-    let cannot = || {
-        format!(
-            "column `{}` has type {type_name}, which golive does not read; cast it in the query, e.g. {}::text",
-            column.name(),
-            column.name()
-        )
-    };
+    let cannot = || ColumnError::Unsupported { column: column.name().to_string(), type_name: type_name.clone() };
     if raw.format() == PgValueFormat::Text {
-        return raw.as_str().map(Value::str).map_err(|e| e.to_string());
+        return raw.as_str().map(Value::str).map_err(ColumnError::Raw);
     }
-    let typed = |r: Result<Value, sqlx::Error>| r.map_err(|e| e.to_string());
+    let typed = |r: Result<Value, sqlx::Error>| r.map_err(ColumnError::Sqlx);
     match type_name.as_str() {
         "BOOL" => typed(row.try_get::<bool, _>(index).map(Value::Bool)),
         "INT2" => typed(row.try_get::<i16, _>(index).map(|v| Value::Int(v.into()))),
@@ -42,20 +60,18 @@ pub fn column_value(row: &PgRow, index: usize) -> Result<Value, String> {
         "FLOAT8" => typed(row.try_get::<f64, _>(index).map(Value::Float)),
         "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "UNKNOWN" | "CITEXT" | "JSON" => text(&raw).map(Value::str),
         "\"CHAR\"" | "CHAR" => {
-            Ok(Value::str(raw.as_bytes().map_err(|e| e.to_string())?.iter().map(|b| *b as char).collect::<String>()))
+            Ok(Value::str(raw.as_bytes().map_err(ColumnError::Raw)?.iter().map(|b| *b as char).collect::<String>()))
         }
         "JSONB" => {
-            let bytes = raw.as_bytes().map_err(|e| e.to_string())?;
-            let body = bytes.strip_prefix(&[1u8]).ok_or("unknown JSONB format version")?;
-            let json: serde_json::Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+            let bytes = raw.as_bytes().map_err(ColumnError::Raw)?;
+            let body = bytes.strip_prefix(&[1u8]).ok_or(ColumnError::JsonbVersion)?;
+            let json: serde_json::Value = serde_json::from_slice(body)?;
             Ok(Value::from_json(&json))
         }
-        "NUMERIC" => {
-            numeric(raw.as_bytes().map_err(|e| e.to_string())?).ok_or_else(|| "malformed NUMERIC value".into())
-        }
+        "NUMERIC" => numeric(raw.as_bytes().map_err(ColumnError::Raw)?).ok_or(ColumnError::Numeric),
         "UUID" => {
-            let bytes = raw.as_bytes().map_err(|e| e.to_string())?;
-            let id = uuid::Uuid::from_slice(bytes).map_err(|e| e.to_string())?;
+            let bytes = raw.as_bytes().map_err(ColumnError::Raw)?;
+            let id = uuid::Uuid::from_slice(bytes)?;
             Ok(Value::str(id.to_string()))
         }
         "TIMESTAMPTZ" | "TIMESTAMP" => {
@@ -100,13 +116,13 @@ fn int_list(items: impl Iterator<Item = Option<i64>>) -> Value {
     Value::List(items.map(|i| i.map(Value::Int).unwrap_or(Value::Null)).collect())
 }
 
-fn text(raw: &PgValueRef<'_>) -> Result<String, String> {
-    raw.as_str().map(str::to_string).map_err(|e| e.to_string())
+fn text(raw: &PgValueRef<'_>) -> Result<String, ColumnError> {
+    raw.as_str().map(str::to_string).map_err(ColumnError::Raw)
 }
 
-fn fixed<const N: usize>(raw: &PgValueRef<'_>) -> Result<[u8; N], String> {
-    let bytes = raw.as_bytes().map_err(|e| e.to_string())?;
-    bytes.try_into().map_err(|_| format!("expected {N} bytes, found {}", bytes.len()))
+fn fixed<const N: usize>(raw: &PgValueRef<'_>) -> Result<[u8; N], ColumnError> {
+    let bytes = raw.as_bytes().map_err(ColumnError::Raw)?;
+    bytes.try_into().map_err(|_| ColumnError::Length { expected: N, found: bytes.len() })
 }
 
 /// A timestamp in microseconds since 2000-01-01 (UTC); ±infinity as text.

@@ -100,6 +100,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     ],
     default_expect: &[("reachable", "true")],
     observe: Some(observe),
+    check: Some(super::redis_conn::check_params),
 };
 
 /// The INFO section each built-in fact is read from.

@@ -21,7 +21,7 @@ use ::redis::{
 };
 use tokio::sync::OnceCell;
 
-use super::{Params, ProbeError};
+use super::{ParamProblem, Params, ProbeError};
 
 pub const DEFAULT_PORT: u16 = 6379;
 
@@ -154,18 +154,70 @@ impl fmt::Debug for Target {
     }
 }
 
+const URL_AND_HOST: &str = "give either url or host (with port, tls…), not both";
+const NO_SERVER: &str = "give url (redis://…) or host";
+const HOST_SETTINGS_WITH_URL: &str = "port and tls go with host; with url, write them in the URL";
+const USERNAME_WITHOUT_PASSWORD: &str = "username needs a password";
+const CA_FILE_WITHOUT_TLS: &str = "ca_file is for TLS connections: write rediss:// (or tls = true with host)";
+
+fn bad_port(port: i64) -> String {
+    format!("port {port} is not a TCP port")
+}
+
+fn bad_db(db: i64) -> String {
+    format!("db {db} is not a database number")
+}
+
+/// The problems `Target::from_params` would refuse that show from which parameters are given
+/// and their booleans and numbers; what a URL says is left to the run (while validating, a
+/// URL from an unset `${env:…}` is empty).
+pub fn check_params(p: &Params) -> Vec<ParamProblem> {
+    let mut problems = Vec::new();
+    let (url, host) = (p.get("url").is_some(), p.get("host").is_some());
+    match (url, host) {
+        (true, true) => problems.push(ParamProblem::new("host", URL_AND_HOST)),
+        (false, false) => problems.push(ParamProblem::new("url", NO_SERVER)),
+        (true, false) => {
+            for name in ["port", "tls"] {
+                if p.get(name).is_some() {
+                    problems.push(ParamProblem::new(name, HOST_SETTINGS_WITH_URL));
+                }
+            }
+        }
+        (false, true) => {
+            if let Some(port) = p.int("port")
+                && !(1..=i64::from(u16::MAX)).contains(&port)
+            {
+                problems.push(ParamProblem::new("port", bad_port(port)));
+            }
+            if p.get("username").is_some() && p.get("password").is_none() {
+                problems.push(ParamProblem::new("username", USERNAME_WITHOUT_PASSWORD));
+            }
+            if p.get("ca_file").is_some() && !p.bool("tls") {
+                problems.push(ParamProblem::new("ca_file", CA_FILE_WITHOUT_TLS).hint("add tls = true"));
+            }
+        }
+    }
+    if let Some(db) = p.int("db")
+        && db < 0
+    {
+        problems.push(ParamProblem::new("db", bad_db(db)));
+    }
+    problems
+}
+
 impl Target {
     /// Reads `url` or `host`/`port`/`tls`, then `username`, `password` and `db`, which
     /// override what the URL says.
     pub fn from_params(p: &Params) -> Result<Target, ProbeError> {
         let mut target = match (p.str("url"), p.str("host")) {
             (Some(_), Some(_)) => {
-                return Err(ProbeError::new("give either url or host (with port, tls…), not both"));
+                return Err(ProbeError::new(URL_AND_HOST));
             }
-            (None, None) => return Err(ProbeError::new("give url (redis://…) or host")),
+            (None, None) => return Err(ProbeError::new(NO_SERVER)),
             (Some(url), None) => {
                 if p.get("port").is_some() || p.get("tls").is_some() {
-                    return Err(ProbeError::new("port and tls go with host; with url, write them in the URL"));
+                    return Err(ProbeError::new(HOST_SETTINGS_WITH_URL));
                 }
                 Target::from_url(url)?
             }
@@ -173,10 +225,9 @@ impl Target {
                 host: host.to_string(),
                 port: match p.int("port") {
                     None => DEFAULT_PORT,
-                    Some(port) => u16::try_from(port)
-                        .ok()
-                        .filter(|p| *p > 0)
-                        .ok_or_else(|| ProbeError::new(format!("port {port} is not a TCP port")))?,
+                    Some(port) => {
+                        u16::try_from(port).ok().filter(|p| *p > 0).ok_or_else(|| ProbeError::new(bad_port(port)))?
+                    }
                 },
                 tls: p.bool("tls"),
                 tls_verify: true,
@@ -196,17 +247,17 @@ impl Target {
             target.db = db;
         }
         if target.db < 0 {
-            return Err(ProbeError::new(format!("db {} is not a database number", target.db)));
+            return Err(ProbeError::new(bad_db(target.db)));
         }
         if target.username.is_some() && target.password.is_none() {
-            return Err(ProbeError::new("username needs a password"));
+            return Err(ProbeError::new(USERNAME_WITHOUT_PASSWORD));
         }
         if p.get("tls_verify").is_some() {
             target.tls_verify = p.bool("tls_verify");
         }
         target.ca_file = p.str("ca_file").map(PathBuf::from);
         if target.ca_file.is_some() && !target.tls {
-            return Err(ProbeError::new("ca_file is for TLS connections: write rediss:// (or tls = true with host)"));
+            return Err(ProbeError::new(CA_FILE_WITHOUT_TLS));
         }
         Ok(target)
     }
@@ -524,6 +575,44 @@ mod tests {
             params(&[("url", Value::str("redis://a")), ("tls", Value::Bool(true))]),
         ] {
             assert!(Target::from_params(&bad).is_err(), "{:?}", bad.values.keys().collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn parameter_checks_find_what_the_run_would_refuse() {
+        type Case<'a> = (&'a [(&'a str, Value)], &'a [&'a str]);
+        let cases: &[Case] = &[
+            (&[], &["url"]),
+            (&[("url", Value::str("redis://a")), ("host", Value::str("b"))], &["host"]),
+            (
+                &[("url", Value::str("redis://a")), ("port", Value::Int(1)), ("tls", Value::Bool(true))],
+                &["port", "tls"],
+            ),
+            (&[("host", Value::str("a")), ("port", Value::Int(70000))], &["port"]),
+            (&[("host", Value::str("a")), ("port", Value::Int(0))], &["port"]),
+            (&[("host", Value::str("a")), ("username", Value::str("u"))], &["username"]),
+            (&[("host", Value::str("a")), ("ca_file", Value::str("/ca.pem"))], &["ca_file"]),
+            (&[("host", Value::str("a")), ("db", Value::Int(-1))], &["db"]),
+            (
+                &[
+                    ("host", Value::str("a")),
+                    ("port", Value::Int(6380)),
+                    ("tls", Value::Bool(true)),
+                    ("ca_file", Value::str("/ca.pem")),
+                ],
+                &[],
+            ),
+            // What the URL says (scheme, password, TLS) is the run's to judge.
+            (&[("url", Value::str("")), ("username", Value::str("u")), ("ca_file", Value::str("/ca.pem"))], &[]),
+        ];
+        for (pairs, expected) in cases {
+            let p = params(pairs);
+            let found: Vec<&str> = check_params(&p).iter().map(|problem| problem.param).collect();
+            assert_eq!(&found, expected, "{:?}", p.values.keys().collect::<Vec<_>>());
+            if !expected.is_empty() {
+                let refused = Target::from_params(&p).unwrap_err();
+                assert!(check_params(&p).iter().any(|problem| problem.message == refused.0), "{refused}");
+            }
         }
     }
 

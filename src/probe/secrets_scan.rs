@@ -60,6 +60,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     ],
     default_expect: &[("count", "0")],
     observe: Some(observe),
+    check: None,
 };
 
 struct Detector {

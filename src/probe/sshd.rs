@@ -67,6 +67,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     ],
     default_expect: &[],
     observe: Some(observe),
+    check: None,
 };
 
 /// OpenSSH's compiled-in defaults (sshd_config(5), OpenSSH 9) for keywords checklists ask about.

@@ -77,6 +77,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     ],
     default_expect: &[("active_state", "\"active\"")],
     observe: Some(observe),
+    check: None,
 };
 
 /// `Name=value` lines of `systemctl show`.

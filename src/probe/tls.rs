@@ -63,6 +63,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     ],
     default_expect: &[("chain_trusted", "true"), ("hostname_valid", "true"), ("days_remaining", "\">= 14\"")],
     observe: Some(observe),
+    check: None,
 };
 
 fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Result<Facts, ProbeError>> {

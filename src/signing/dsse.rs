@@ -7,6 +7,17 @@ use serde::{Deserialize, Serialize};
 
 use super::keys::{PublicKey, SigningKey};
 
+/// Why an envelope's payload or a signature could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum DsseError {
+    #[error("the payload is not valid base64 ({0})")]
+    Payload(#[source] base64::DecodeError),
+    #[error("the signature is not valid base64 ({0})")]
+    Signature(#[source] base64::DecodeError),
+    #[error("no such signature")]
+    NoSuchSignature { index: usize },
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Envelope {
     pub payload: String,
@@ -35,12 +46,12 @@ impl Envelope {
         Envelope { payload: STANDARD.encode(payload), payload_type: payload_type.to_string(), signatures: Vec::new() }
     }
 
-    pub fn payload_bytes(&self) -> Result<Vec<u8>, String> {
-        STANDARD.decode(self.payload.as_bytes()).map_err(|e| format!("the payload is not valid base64 ({e})"))
+    pub fn payload_bytes(&self) -> Result<Vec<u8>, DsseError> {
+        STANDARD.decode(self.payload.as_bytes()).map_err(DsseError::Payload)
     }
 
     /// Adds `key`'s signature (once per key).
-    pub fn sign(&mut self, key: &SigningKey) -> Result<(), String> {
+    pub fn sign(&mut self, key: &SigningKey) -> Result<(), DsseError> {
         if self.signatures.iter().any(|s| s.keyid == key.public.keyid) {
             return Ok(());
         }
@@ -50,11 +61,9 @@ impl Envelope {
     }
 
     /// Which of `keys` verify signature `index` (the key id is never trusted, only tried first).
-    pub fn verifying_keys<'k>(&self, index: usize, keys: &[&'k PublicKey]) -> Result<Vec<&'k PublicKey>, String> {
-        let signature = self.signatures.get(index).ok_or("no such signature")?;
-        let sig = STANDARD
-            .decode(signature.sig.as_bytes())
-            .map_err(|e| format!("the signature is not valid base64 ({e})"))?;
+    pub fn verifying_keys<'k>(&self, index: usize, keys: &[&'k PublicKey]) -> Result<Vec<&'k PublicKey>, DsseError> {
+        let signature = self.signatures.get(index).ok_or(DsseError::NoSuchSignature { index })?;
+        let sig = STANDARD.decode(signature.sig.as_bytes()).map_err(DsseError::Signature)?;
         let message = pae(&self.payload_type, &self.payload_bytes()?);
         Ok(keys.iter().copied().filter(|k| k.verify(&message, &sig)).collect())
     }
@@ -84,5 +93,11 @@ mod tests {
         let mut other = env.clone();
         other.payload_type = "application/json".into();
         assert!(other.verifying_keys(0, &[&key.public]).unwrap().is_empty());
+        assert!(matches!(env.verifying_keys(1, &[&key.public]), Err(DsseError::NoSuchSignature { index: 1 })));
+        env.signatures[0].sig = "not base64!".into();
+        let e = env.verifying_keys(0, &[&key.public]).unwrap_err();
+        assert!(e.to_string().starts_with("the signature is not valid base64 ("), "{e}");
+        env.payload = "%%%".into();
+        assert!(matches!(env.payload_bytes(), Err(DsseError::Payload(_))));
     }
 }

@@ -9,11 +9,25 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::keys::PublicKey;
+use super::keys::{KeyError, PublicKey};
+use crate::fsread::{ReadError, read_bounded};
+
+/// Why a keyring could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyringError {
+    #[error("cannot read the keyring {}: {source}", path.display())]
+    Read { path: PathBuf, source: ReadError },
+    #[error("{}: invalid keyring: {source}", path.display())]
+    Invalid { path: PathBuf, source: toml::de::Error },
+    #[error("{}: role {role:?}: cannot read {}: {source}", keyring.display(), file.display())]
+    ReadKey { keyring: PathBuf, role: String, file: PathBuf, source: ReadError },
+    #[error("{}: role {role:?}: {source}", keyring.display())]
+    Key { keyring: PathBuf, role: String, source: KeyError },
+}
 
 #[derive(Debug, Default)]
 pub struct Keyring {
@@ -28,24 +42,34 @@ struct RawKeyring {
 }
 
 impl Keyring {
-    pub fn load(path: &Path) -> Result<Keyring, String> {
-        let text =
-            std::fs::read_to_string(path).map_err(|e| format!("cannot read the keyring {}: {e}", path.display()))?;
-        let raw: RawKeyring = toml::from_str(&text).map_err(|e| format!("{}: invalid keyring: {e}", path.display()))?;
+    /// Reads a keyring file and the key files it names (regular files only, via `fsread`).
+    pub fn load(path: &Path) -> Result<Keyring, KeyringError> {
+        let bytes = read_bounded(path).map_err(|source| KeyringError::Read { path: path.to_path_buf(), source })?;
+        let raw: RawKeyring = toml::from_str(&String::from_utf8_lossy(&bytes))
+            .map_err(|source| KeyringError::Invalid { path: path.to_path_buf(), source })?;
         let base = path.parent().unwrap_or(Path::new("."));
         let mut roles = BTreeMap::new();
         for (role, entries) in raw.roles {
             let mut keys = Vec::new();
             for entry in entries {
-                let key = if entry.contains("-----BEGIN") {
-                    PublicKey::from_pem(&entry)
+                let text = if entry.contains("-----BEGIN") {
+                    entry
                 } else {
                     let file = base.join(&entry);
-                    std::fs::read_to_string(&file)
-                        .map_err(|e| format!("cannot read {}: {e}", file.display()))
-                        .and_then(|t| PublicKey::from_pem(&t))
+                    let bytes = read_bounded(&file).map_err(|source| KeyringError::ReadKey {
+                        keyring: path.to_path_buf(),
+                        role: role.clone(),
+                        file,
+                        source,
+                    })?;
+                    String::from_utf8_lossy(&bytes).into_owned()
                 };
-                keys.push(key.map_err(|e| format!("{}: role {role:?}: {e}", path.display()))?);
+                let key = PublicKey::from_pem(&text).map_err(|source| KeyringError::Key {
+                    keyring: path.to_path_buf(),
+                    role: role.clone(),
+                    source,
+                })?;
+                keys.push(key);
             }
             roles.insert(role, keys);
         }

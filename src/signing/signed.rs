@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
 
-use super::dsse::Envelope;
+use super::dsse::{DsseError, Envelope};
 use super::keys::SigningKey;
 use super::{PAYLOAD_TYPE, REPORT_PREDICATE, SIGNED_SCHEMA, SIGNOFF_PREDICATE, STATEMENT_TYPE};
 
@@ -25,15 +25,44 @@ pub struct Subject {
     pub sha256: String,
 }
 
+/// Why a `--subject` is not `NAME=sha256:HEX`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SubjectError {
+    #[error("`{text}` is not NAME=sha256:HEX")]
+    Form { text: String },
+    #[error("`{text}`: the digest must start with sha256:")]
+    NotSha256 { text: String },
+    #[error("`{text}`: the subject needs a name")]
+    NoName { text: String },
+    #[error("`{text}`: a sha256 digest is 64 hex digits")]
+    BadDigest { text: String },
+}
+
+/// Why an envelope could not be made or read.
+#[derive(Debug, thiserror::Error)]
+pub enum EnvelopeError {
+    #[error("cannot serialise the statement: {0}")]
+    Serialise(#[source] serde_json::Error),
+    #[error(transparent)]
+    Dsse(#[from] DsseError),
+    #[error("the report payload is not JSON ({0})")]
+    ReportNotJson(#[source] serde_json::Error),
+    #[error("the payload is not JSON ({0})")]
+    PayloadNotJson(#[source] serde_json::Error),
+    #[error("the predicate is not a golive sign-off ({0})")]
+    NotSignoff(#[source] serde_json::Error),
+}
+
 /// `--subject NAME=sha256:HEX`
-pub fn parse_subject(s: &str) -> Result<Subject, String> {
-    let (name, digest) = s.rsplit_once('=').ok_or_else(|| format!("`{s}` is not NAME=sha256:HEX"))?;
-    let hex = digest.strip_prefix("sha256:").ok_or_else(|| format!("`{s}`: the digest must start with sha256:"))?;
+pub fn parse_subject(s: &str) -> Result<Subject, SubjectError> {
+    let text = || s.to_string();
+    let (name, digest) = s.rsplit_once('=').ok_or_else(|| SubjectError::Form { text: text() })?;
+    let hex = digest.strip_prefix("sha256:").ok_or_else(|| SubjectError::NotSha256 { text: text() })?;
     if name.trim().is_empty() {
-        return Err(format!("`{s}`: the subject needs a name"));
+        return Err(SubjectError::NoName { text: text() });
     }
     if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(format!("`{s}`: a sha256 digest is 64 hex digits"));
+        return Err(SubjectError::BadDigest { text: text() });
     }
     Ok(Subject { name: name.trim().to_string(), sha256: hex.to_ascii_lowercase() })
 }
@@ -75,14 +104,14 @@ pub fn report_subjects(report: &Json, extra: &[Subject]) -> Vec<Subject> {
 }
 
 /// The report envelope for a JSON report, not yet signed.
-pub fn report_envelope(report: &Json, subjects: &[Subject]) -> Result<Envelope, String> {
-    let payload = serde_json::to_vec(&statement(subjects, REPORT_PREDICATE, report.clone()))
-        .map_err(|e| format!("cannot serialise the statement: {e}"))?;
+pub fn report_envelope(report: &Json, subjects: &[Subject]) -> Result<Envelope, EnvelopeError> {
+    let payload =
+        serde_json::to_vec(&statement(subjects, REPORT_PREDICATE, report.clone())).map_err(EnvelopeError::Serialise)?;
     Ok(Envelope::new(PAYLOAD_TYPE, &payload))
 }
 
 /// The hex sha256 of the report envelope's payload bytes: what sign-offs refer to.
-pub fn payload_digest(report: &Envelope) -> Result<String, String> {
+pub fn payload_digest(report: &Envelope) -> Result<String, DsseError> {
     Ok(hex::encode(Sha256::digest(report.payload_bytes()?)))
 }
 
@@ -92,11 +121,11 @@ pub fn signoff_envelope(
     run_id: &str,
     signoff: &Signoff,
     key: &SigningKey,
-) -> Result<Envelope, String> {
+) -> Result<Envelope, EnvelopeError> {
     let subject = Subject { name: format!("golive-report:{run_id}"), sha256: payload_digest(report)? };
-    let predicate = serde_json::to_value(signoff).map_err(|e| e.to_string())?;
+    let predicate = serde_json::to_value(signoff).map_err(EnvelopeError::Serialise)?;
     let payload =
-        serde_json::to_vec(&statement(&[subject], SIGNOFF_PREDICATE, predicate)).map_err(|e| e.to_string())?;
+        serde_json::to_vec(&statement(&[subject], SIGNOFF_PREDICATE, predicate)).map_err(EnvelopeError::Serialise)?;
     let mut env = Envelope::new(PAYLOAD_TYPE, &payload);
     env.sign(key)?;
     Ok(env)
@@ -108,17 +137,42 @@ impl SignedReport {
     }
 
     /// The report envelope's Statement, parsed.
-    pub fn statement(&self) -> Result<Json, String> {
-        serde_json::from_slice(&self.report.payload_bytes()?)
-            .map_err(|e| format!("the report payload is not JSON ({e})"))
+    pub fn statement(&self) -> Result<Json, EnvelopeError> {
+        serde_json::from_slice(&self.report.payload_bytes()?).map_err(EnvelopeError::ReportNotJson)
     }
 }
 
 /// A sign-off envelope's Statement and predicate, parsed.
-pub fn read_signoff(env: &Envelope) -> Result<(Json, Signoff), String> {
-    let statement: Json =
-        serde_json::from_slice(&env.payload_bytes()?).map_err(|e| format!("the payload is not JSON ({e})"))?;
-    let signoff: Signoff = serde_json::from_value(statement["predicate"].clone())
-        .map_err(|e| format!("the predicate is not a golive sign-off ({e})"))?;
+pub fn read_signoff(env: &Envelope) -> Result<(Json, Signoff), EnvelopeError> {
+    let statement: Json = serde_json::from_slice(&env.payload_bytes()?).map_err(EnvelopeError::PayloadNotJson)?;
+    let signoff: Signoff = serde_json::from_value(statement["predicate"].clone()).map_err(EnvelopeError::NotSignoff)?;
     Ok((statement, signoff))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_are_name_and_sha256() {
+        let hex = "ab".repeat(32);
+        let s = parse_subject(&format!("app.tar.gz=sha256:{}", hex.to_uppercase())).unwrap();
+        assert_eq!(s, Subject { name: "app.tar.gz".into(), sha256: hex.clone() });
+        assert_eq!(parse_subject("app"), Err(SubjectError::Form { text: "app".into() }));
+        assert_eq!(
+            parse_subject("app=md5:00").unwrap_err().to_string(),
+            "`app=md5:00`: the digest must start with sha256:"
+        );
+        assert!(matches!(parse_subject(&format!(" =sha256:{hex}")), Err(SubjectError::NoName { .. })));
+        assert!(matches!(parse_subject("a=sha256:12"), Err(SubjectError::BadDigest { .. })));
+    }
+
+    #[test]
+    fn a_payload_that_is_not_a_signoff_says_so() {
+        let env = Envelope::new(PAYLOAD_TYPE, b"{\"predicate\": 1}");
+        assert!(matches!(read_signoff(&env), Err(EnvelopeError::NotSignoff(_))));
+        let env = Envelope::new(PAYLOAD_TYPE, b"not json");
+        let e = read_signoff(&env).unwrap_err();
+        assert!(e.to_string().starts_with("the payload is not JSON ("), "{e}");
+    }
 }

@@ -1,0 +1,120 @@
+//! Programs golive starts do not leave processes behind: an `exec` program's `--describe`
+//! (answered, failed or timed out) and a `command` item each end their whole process group,
+//! so a background child (`sleep 300 &`) is gone soon after golive is done with them.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Workdir, assert_outcome, stderr};
+
+fn write_executable(w: &Workdir, name: &str, script: &str) {
+    let path = w.write(name, script);
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+}
+
+/// The pid a script wrote into `name`.
+fn recorded_pid(w: &Workdir, name: &str) -> i32 {
+    let text = std::fs::read_to_string(w.path(name)).unwrap_or_else(|e| panic!("{name} was not written: {e}"));
+    text.trim().parse().unwrap_or_else(|_| panic!("{name} holds no pid: {text:?}"))
+}
+
+/// True once `pid` no longer runs: `kill(pid, 0)` fails, or it is a zombie waiting for init
+/// to reap it (it was killed; init reaps orphans on its own schedule).
+fn gone(pid: i32) -> bool {
+    if nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_err() {
+        return true;
+    }
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+}
+
+fn assert_gone_soon(pid: i32) {
+    let started = Instant::now();
+    while !gone(pid) {
+        if started.elapsed() > Duration::from_secs(20) {
+            // Do not leave it behind either.
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+            panic!("background child {pid} still runs 20s after golive ended");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A plugin whose `--describe` starts a background child (its output redirected, so the
+/// pipes golive reads close when the script exits), records its pid, then answers `$ANSWER`:
+/// a description, a failure, or nothing for longer than the describe timeout.
+const SPAWNS_ON_DESCRIBE: &str = r#"#!/bin/sh
+here=$(dirname "$0")
+if [ "$1" = "--describe" ]; then
+  sleep 300 >/dev/null 2>&1 </dev/null &
+  echo $! > "$here/child-$ANSWER.pid"
+  case "$ANSWER" in
+    ok) echo '{"facts": [{"name": "ok", "type": "bool"}]}' ;;
+    fail) echo "broken" >&2; exit 3 ;;
+    hang) exec sleep 30 ;;
+  esac
+  exit 0
+fi
+echo '{"facts": {"ok": true}}'
+"#;
+
+fn describe_leaves_no_child(answer: &str, expected_in_output: &str) {
+    let w = Workdir::new();
+    write_executable(&w, "plugins/spawner.sh", SPAWNS_ON_DESCRIBE);
+    w.write(
+        "golive.toml",
+        "[[item]]\nid = \"p\"\nprobe = \"exec\"\nprogram = \"plugins/spawner.sh\"\nexpect = { ok = true }\n",
+    );
+    let out = w.run_blocking(&["validate", "--format", "short"], &[("ANSWER", answer)]);
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert!(text.contains(expected_in_output), "validate with {answer}: {text}");
+    assert_gone_soon(recorded_pid(&w, &format!("plugins/child-{answer}.pid")));
+}
+
+#[test]
+fn describe_that_answers_ends_its_background_child() {
+    describe_leaves_no_child("ok", "valid");
+}
+
+#[test]
+fn describe_that_fails_ends_its_background_child() {
+    describe_leaves_no_child("fail", "it exited with status 3: broken");
+}
+
+#[test]
+fn describe_that_times_out_ends_its_background_child() {
+    describe_leaves_no_child("hang", "it did not answer within 5s");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn command_item_ends_its_background_child() {
+    let w = Workdir::new();
+    w.write(
+        "golive.toml",
+        r#"
+[[item]]
+id = "detached"
+probe = "command"
+shell = true
+argv = ["sleep 300 >/dev/null 2>&1 </dev/null & echo $! > detached.pid"]
+
+# The child keeps the output pipes open: the item still ends when the shell exits.
+[[item]]
+id = "holds-stdout"
+probe = "command"
+shell = true
+timeout = "60s"
+argv = ["sleep 300 & echo $! > holds.pid; echo started"]
+expect = { exit_code = 0, stdout = { contains = "started" } }
+"#,
+    );
+    let started = Instant::now();
+    let (report, out) = w.run_json("golive.toml", &[]).await;
+    assert_outcome(&report, "detached", "pass");
+    assert_outcome(&report, "holds-stdout", "pass");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(started.elapsed() < Duration::from_secs(50), "the item waited for its background child");
+    assert_gone_soon(recorded_pid(&w, "detached.pid"));
+    assert_gone_soon(recorded_pid(&w, "holds.pid"));
+}
