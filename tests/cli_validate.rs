@@ -205,7 +205,7 @@ fn a_valid_checklist_validates_and_lists() {
         "[checklist]\nname = \"ok\"\n[defaults]\nseverity = \"medium\"\n[[item]]\nid = \"a\"\ntitle = \"Port open\"\nprobe = \"tcp\"\naddress = \"127.0.0.1:1\"\ntags = [\"net\"]\n",
     );
     let out = golive(&w).arg("validate").assert().code(0);
-    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("valid: 1 items in 1 file"));
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("valid: 1 item in 1 file"));
     let out = golive(&w).arg("list").assert().code(0);
     let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
     assert!(text.contains("Port open") && text.contains("medium") && text.contains("net"), "{text}");

@@ -8,6 +8,7 @@ use comfy_table::{ContentArrangement, Table, presets};
 
 use super::exit;
 use crate::checklist::catalogue::{Catalogue, builtin_checklist_names};
+use crate::report::{cell_text, plural};
 
 #[derive(Args, Debug)]
 pub struct ChecksArgs {
@@ -61,12 +62,12 @@ pub fn run(args: ChecksArgs) -> u8 {
         for id in &ids {
             let text = catalogue.get(id).and_then(|s| s.read().ok()).unwrap_or_default();
             let (probe, severity, title) = summary(&String::from_utf8_lossy(&text));
-            table.add_row(vec![id.clone(), probe, severity, title]);
+            table.add_row(vec![cell_text(id), cell_text(&probe), cell_text(&severity), cell_text(&title)]);
         }
         println!("{table}");
         println!(
-            "{} checks. Use one in a checklist item: use = \"ID\", vars = {{ … }}; `golive checks ID` shows it.",
-            ids.len()
+            "{}. Use one in a checklist item: use = \"ID\", vars = {{ … }}; `golive checks ID` shows it.",
+            plural(ids.len(), "check")
         );
         println!("Built-in checklists (include = [\"golive:NAME\"]): {}", builtin_checklist_names().join(", "));
         exit::PASSED

@@ -7,6 +7,7 @@ use comfy_table::{ContentArrangement, Table, presets};
 
 use super::{exit, load_and_report, parse_var};
 use crate::checklist::{LoadMode, LoadOptions};
+use crate::report::{cell_text, plural};
 
 #[derive(Args, Debug)]
 pub struct ListArgs {
@@ -32,17 +33,16 @@ pub fn run(args: ListArgs) -> u8 {
     table.set_header(["ID", "Section", "Severity", "Probe", "Title", "Depends on", "Tags"]);
     for item in &checklist.items {
         table.add_row(vec![
-            item.id.clone(),
-            item.section.clone(),
+            cell_text(&item.id),
+            cell_text(&item.section),
             item.severity.as_str().to_string(),
             item.probe.kind.to_string(),
-            item.title.clone(),
-            item.depends_on.join(", "),
-            item.tags.join(", "),
+            cell_text(&item.title),
+            cell_text(&item.depends_on.join(", ")),
+            cell_text(&item.tags.join(", ")),
         ]);
     }
     println!("{table}");
-    let n = checklist.items.len();
-    println!("{n} item{}", if n == 1 { "" } else { "s" });
+    println!("{}", plural(checklist.items.len(), "item"));
     exit::PASSED
 }

@@ -66,6 +66,7 @@ struct Progress(ProgressBar);
 impl Observer for Progress {
     fn started(&self, total: usize) {
         self.0.set_length(total as u64);
+        self.0.set_prefix(if total == 1 { "item" } else { "items" });
     }
 
     fn finished(&self, item: &Item, _result: &ItemResult) {
@@ -81,7 +82,7 @@ fn progress_bar(quiet: bool) -> ProgressBar {
     if quiet || !interactive {
         return bar;
     }
-    if let Ok(style) = ProgressStyle::with_template("{spinner} {pos}/{len} items {wide_msg}") {
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {pos}/{len} {prefix} {wide_msg}") {
         bar.set_style(style);
     }
     let delayed = bar.clone();

@@ -8,6 +8,7 @@ use clap::{Args, ValueEnum};
 use super::{exit, parse_var};
 use crate::checklist::{LoadMode, LoadOptions, load};
 use crate::diag::{self, Level};
+use crate::report::plural;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum DiagFormat {
@@ -61,23 +62,15 @@ pub fn run(args: ValidateArgs) -> u8 {
         let files: Vec<String> = args.files.iter().map(|f| f.display().to_string()).collect();
         match &loaded.checklist {
             Some(c) if !failed => eprintln!(
-                "{}: valid: {} items in {} file{}{}",
+                "{}: valid: {} in {}{}",
                 files.join(", "),
-                c.items.len(),
-                c.files.len(),
-                if c.files.len() == 1 { "" } else { "s" },
-                if warnings > 0 {
-                    format!(", {warnings} warning{}", if warnings == 1 { "" } else { "s" })
-                } else {
-                    String::new()
-                }
+                plural(c.items.len(), "item"),
+                plural(c.files.len(), "file"),
+                if warnings > 0 { format!(", {}", plural(warnings, "warning")) } else { String::new() }
             ),
-            _ => eprintln!(
-                "{}: invalid: {errors} error{}, {warnings} warning{}",
-                files.join(", "),
-                if errors == 1 { "" } else { "s" },
-                if warnings == 1 { "" } else { "s" }
-            ),
+            _ => {
+                eprintln!("{}: invalid: {}, {}", files.join(", "), plural(errors, "error"), plural(warnings, "warning"))
+            }
         }
     }
     if failed { exit::INVALID } else { exit::PASSED }

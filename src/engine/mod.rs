@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Semaphore, watch};
 
-use crate::checklist::{Attestation, Checklist, Expectation, Item, Waiver};
+use crate::checklist::{Attestation, Checklist, Expectation, Item, Severity, Waiver};
 use crate::probe::{Facts, ProbeInput, Shared};
 use crate::value::{Value, format_duration};
 
@@ -60,7 +60,8 @@ impl Default for RunOptions {
     }
 }
 
-/// How an item ended. See docs/outcomes in the user guide.
+/// How an item ended, as the JSON report's `outcome` names it (docs/outcomes.md). The
+/// detail behind it (why skipped, which manual state) is the item's [`State`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
@@ -85,6 +86,121 @@ impl Outcome {
     }
 }
 
+/// How an item ended, in full: the outcome and why. Labels, what dependents see and
+/// whether an item would block the gate are decided here, and nowhere else. A waiver does
+/// not change the state; it covers it (see [`Verdict`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// The probe observed, and every expectation held.
+    Pass,
+    /// The probe observed, and an expectation did not hold.
+    Fail,
+    /// The probe could not observe (or the deadline passed).
+    Error,
+    /// The run's filters left the item out.
+    SkippedByFilter,
+    /// A `depends_on` item did not pass.
+    SkippedByDependency,
+    /// A manual item with no attestation.
+    ManualPending,
+    /// A manual item with a valid attestation.
+    ManualAttested,
+    /// A manual item whose latest attestation expired: pending again.
+    ManualExpired,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Pass => "pass",
+            State::Fail => "fail",
+            State::Error => "error",
+            State::SkippedByFilter => "skipped_by_filter",
+            State::SkippedByDependency => "skipped_by_dependency",
+            State::ManualPending => "manual_pending",
+            State::ManualAttested => "manual_attested",
+            State::ManualExpired => "manual_expired",
+        }
+    }
+
+    /// The outcome this state is, before any waiver.
+    pub fn outcome(self) -> Outcome {
+        match self {
+            State::Pass => Outcome::Pass,
+            State::Fail => Outcome::Fail,
+            State::Error => Outcome::Error,
+            State::SkippedByFilter | State::SkippedByDependency => Outcome::Skipped,
+            State::ManualPending | State::ManualAttested | State::ManualExpired => Outcome::Manual,
+        }
+    }
+
+    /// How it reads in tables and reasons: `fail`, `skipped`, `manual: pending`…
+    pub fn label(self) -> &'static str {
+        match self {
+            State::ManualAttested => "manual: attested",
+            State::ManualPending | State::ManualExpired => "manual: pending",
+            other => other.outcome().as_str(),
+        }
+    }
+
+    /// The gate's rule, the only copy: a fail, an error, a pending manual item, and an item
+    /// never checked because a dependency did not pass (the gate never passes on what it
+    /// did not see) would block at or above the threshold; a waiver can cover exactly these.
+    pub fn would_block(self) -> bool {
+        match self {
+            State::Fail | State::Error | State::ManualPending | State::ManualExpired => true,
+            State::SkippedByDependency => true,
+            State::Pass | State::ManualAttested | State::SkippedByFilter => false,
+        }
+    }
+
+    /// What dependents see: a pass, or an attested manual item.
+    pub fn counts_as_passed(self) -> bool {
+        matches!(self, State::Pass | State::ManualAttested)
+    }
+
+    /// `pending` or `attested` for a manual item that was reached.
+    pub fn manual_status(self) -> Option<ManualStatus> {
+        match self {
+            State::ManualPending | State::ManualExpired => Some(ManualStatus::Pending),
+            State::ManualAttested => Some(ManualStatus::Attested),
+            _ => None,
+        }
+    }
+}
+
+/// A reached manual item: confirmed by a person, or still waiting for one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ManualStatus {
+    Pending,
+    Attested,
+}
+
+/// The final word on an item: its state, and whether an applied waiver covers it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    pub state: State,
+    pub waived: bool,
+}
+
+impl Verdict {
+    pub fn outcome(self) -> Outcome {
+        if self.waived { Outcome::Waived } else { self.state.outcome() }
+    }
+
+    /// `pass`, `fail`, `waived`, `skipped`, `manual: pending`, `manual: attested`…
+    pub fn label(self) -> &'static str {
+        if self.waived { Outcome::Waived.as_str() } else { self.state.label() }
+    }
+
+    /// Whether the item fails the gate at threshold `fail_on`.
+    pub fn blocks(self, severity: Severity, fail_on: Severity) -> bool {
+        severity >= fail_on && !self.waived && self.state.would_block()
+    }
+}
+
 /// One expectation, judged: what was expected, what was seen.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ExpectationResult {
@@ -97,7 +213,8 @@ pub struct ExpectationResult {
 
 #[derive(Clone, Debug)]
 pub struct ItemResult {
-    pub outcome: Outcome,
+    /// How it ended, before any waiver; [`ItemResult::verdict`] adds the waiver.
+    pub state: State,
     /// Why it errored, was skipped, or is pending; the first failed expectation for fails.
     pub reason: Option<String>,
     pub expectations: Vec<ExpectationResult>,
@@ -106,8 +223,6 @@ pub struct ItemResult {
     pub attempts: u32,
     pub started_at: time::OffsetDateTime,
     pub duration: Duration,
-    /// Skipped because filters left it out (as opposed to a failed dependency).
-    pub filtered_out: bool,
     /// Values of secret facts (an `env` probe's value): masked in every output.
     pub secret_values: Vec<String>,
     /// For manual items: the latest attestation recorded, if any (an expired one too).
@@ -155,39 +270,29 @@ pub struct WaiverUse {
 }
 
 impl ItemResult {
-    fn without_run(outcome: Outcome, reason: String) -> Self {
+    fn without_run(state: State, reason: String) -> Self {
         ItemResult {
-            outcome,
+            state,
             reason: Some(reason),
             expectations: Vec::new(),
             facts: BTreeMap::new(),
             attempts: 0,
             started_at: time::OffsetDateTime::now_utc(),
             duration: Duration::ZERO,
-            filtered_out: false,
             secret_values: Vec::new(),
             attestation: None,
             waiver: None,
         }
     }
 
-    /// A manual item with a valid attestation.
-    pub fn attested(&self) -> bool {
-        self.outcome == Outcome::Manual && self.attestation.as_ref().is_some_and(|a| !a.expired)
+    /// Its state and whether a waiver covers it.
+    pub fn verdict(&self) -> Verdict {
+        Verdict { state: self.state, waived: self.waiver.as_ref().is_some_and(|w| w.status == WaiverStatus::Applied) }
     }
 
-    /// What dependents see: a pass, or an attested manual item.
-    pub fn counts_as_passed(&self) -> bool {
-        self.outcome == Outcome::Pass || self.attested()
-    }
-
-    /// How the outcome reads in reasons and tables: `fail`, `manual: pending`…
-    pub fn outcome_text(&self) -> String {
-        match self.outcome {
-            Outcome::Manual if self.attested() => "manual: attested".into(),
-            Outcome::Manual => "manual: pending".into(),
-            o => o.as_str().into(),
-        }
+    /// The outcome as reported: `waived` when a waiver applied, else the state's.
+    pub fn outcome(&self) -> Outcome {
+        self.verdict().outcome()
     }
 }
 
@@ -205,34 +310,27 @@ fn manual_result(item: &Item, checklist: &Checklist, today: time::Date) -> ItemR
             } else {
                 format!("attested by {}: {}", a.by, a.evidence)
             };
-            let mut r = ItemResult::without_run(Outcome::Manual, reason);
+            let state = if expired { State::ManualExpired } else { State::ManualAttested };
+            let mut r = ItemResult::without_run(state, reason);
             r.attestation = Some(AttestationUse { attestation: a.clone(), expired });
             r
         }
-        None => ItemResult::without_run(Outcome::Manual, "pending: no attestation recorded".into()),
+        None => ItemResult::without_run(State::ManualPending, "pending: no attestation recorded".into()),
     }
 }
 
-/// Applies the item's waiver, if any: an unexpired waiver turns an outcome that would block
-/// (fail, error, pending, skipped for a dependency) into `waived`; the rest is recorded.
+/// Records the item's waiver, if any: an unexpired waiver covers a state that would block
+/// (the item is then `waived`); an expired or unneeded one changes nothing.
 fn apply_waiver(result: &mut ItemResult, waiver: Option<&Waiver>, today: time::Date) {
     let Some(waiver) = waiver else { return };
-    let original = result.outcome;
-    let would_block = match original {
-        Outcome::Fail | Outcome::Error => true,
-        Outcome::Manual => !result.attested(),
-        Outcome::Skipped => !result.filtered_out,
-        Outcome::Pass | Outcome::Waived => false,
-    };
     let status = if waiver.expired(today) {
         WaiverStatus::Expired
-    } else if would_block {
-        result.outcome = Outcome::Waived;
+    } else if result.state.would_block() {
         WaiverStatus::Applied
     } else {
         WaiverStatus::Unused
     };
-    result.waiver = Some(WaiverUse { waiver: waiver.clone(), status, original });
+    result.waiver = Some(WaiverUse { waiver: waiver.clone(), status, original: result.state.outcome() });
 }
 
 /// Receives item events as they happen (the progress bar listens here).
@@ -252,9 +350,9 @@ pub struct RunResult {
     pub results: Vec<ItemResult>,
 }
 
-/// How an item ended, as its dependents see it: the outcome as text and whether it counts as
-/// passed; `None` until it ends.
-type Settled = watch::Receiver<Option<(String, bool)>>;
+/// How an item ended, as its dependents see it: its label and whether it counts as passed;
+/// `None` until it ends.
+type Settled = watch::Receiver<Option<(&'static str, bool)>>;
 
 /// Runs every selected item of the checklist.
 pub async fn run(checklist: &Checklist, opts: &RunOptions, observer: Arc<dyn Observer>) -> RunResult {
@@ -279,9 +377,9 @@ pub async fn run(checklist: &Checklist, opts: &RunOptions, observer: Arc<dyn Obs
     let mut tasks = Vec::new();
     for ((index, item), tx) in items.iter().enumerate().zip(senders) {
         if not_selected[index] {
-            let mut r = ItemResult::without_run(Outcome::Skipped, format!("not selected ({})", opts.filter.describe()));
-            r.filtered_out = true;
-            let _ = tx.send(Some((r.outcome_text(), false)));
+            let r =
+                ItemResult::without_run(State::SkippedByFilter, format!("not selected ({})", opts.filter.describe()));
+            let _ = tx.send(Some((r.state.label(), r.state.counts_as_passed())));
             results.lock().unwrap()[index] = Some(r);
             continue;
         }
@@ -293,7 +391,7 @@ pub async fn run(checklist: &Checklist, opts: &RunOptions, observer: Arc<dyn Obs
         tasks.push(tokio::spawn(async move {
             let mut blocked = None;
             for (dep, mut rx) in deps {
-                let Some((outcome, passed)) = rx.wait_for(|o| o.is_some()).await.ok().and_then(|o| o.clone()) else {
+                let Some((outcome, passed)) = rx.wait_for(|o| o.is_some()).await.ok().and_then(|o| *o) else {
                     // The dependency was stopped by the deadline: so is this item.
                     return;
                 };
@@ -303,14 +401,14 @@ pub async fn run(checklist: &Checklist, opts: &RunOptions, observer: Arc<dyn Obs
                 }
             }
             let result = match (blocked, manual) {
-                (Some(reason), _) => ItemResult::without_run(Outcome::Skipped, reason),
+                (Some(reason), _) => ItemResult::without_run(State::SkippedByDependency, reason),
                 (None, Some(manual)) => manual,
                 (None, None) => {
                     let _permit = permits.acquire().await.expect("semaphore is never closed");
                     run_item(&item, &shared).await
                 }
             };
-            let _ = tx.send(Some((result.outcome_text(), result.counts_as_passed())));
+            let _ = tx.send(Some((result.state.label(), result.state.counts_as_passed())));
             observer.finished(&item, &result);
             results.lock().unwrap()[index] = Some(result);
         }));
@@ -344,7 +442,7 @@ pub async fn run(checklist: &Checklist, opts: &RunOptions, observer: Arc<dyn Obs
                     ),
                     _ => "internal error: the item ended without a result".to_string(),
                 };
-                let r = ItemResult::without_run(Outcome::Error, reason);
+                let r = ItemResult::without_run(State::Error, reason);
                 observer.finished(item, &r);
                 r
             });
@@ -395,7 +493,7 @@ async fn run_item(item: &Arc<Item>, shared: &Arc<Shared>) -> ItemResult {
         attempts += 1;
         let observed = observe_once(item, &input, shared).await;
         let mut result = judge(item, observed);
-        if result.outcome == Outcome::Pass || attempts > item.retries {
+        if result.state == State::Pass || attempts > item.retries {
             result.attempts = attempts;
             result.started_at = started_at;
             result.duration = clock.elapsed();
@@ -405,8 +503,22 @@ async fn run_item(item: &Arc<Item>, shared: &Arc<Shared>) -> ItemResult {
     }
 }
 
+/// Why an attempt observed nothing: the message is the item's `error` reason.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ObserveError {
+    #[error("timed out after {}", format_duration(*.0))]
+    TimedOut(Duration),
+    #[error("probe panicked: {0}")]
+    Panicked(String),
+    #[error("probe task was cancelled")]
+    Cancelled,
+    /// The probe's own message.
+    #[error("{0}")]
+    Probe(String),
+}
+
 /// One observation in its own task, so a panic or a hang ends this item only.
-async fn observe_once(item: &Item, input: &Arc<ProbeInput>, shared: &Arc<Shared>) -> Result<Facts, String> {
+async fn observe_once(item: &Item, input: &Arc<ProbeInput>, shared: &Arc<Shared>) -> Result<Facts, ObserveError> {
     let observe = item.probe.observe.expect("automated items have an observe function");
     let (input, shared) = (input.clone(), shared.clone());
     let mut task = tokio::spawn(async move { observe(&input, &shared).await });
@@ -417,7 +529,7 @@ async fn observe_once(item: &Item, input: &Arc<ProbeInput>, shared: &Arc<Shared>
             // a connection) is cleaned up before the item is reported, even when the run
             // then ends at once. Bounded: a probe that blocks its thread is not waited for.
             let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
-            Err(format!("timed out after {}", format_duration(item.timeout)))
+            Err(ObserveError::TimedOut(item.timeout))
         }
         Ok(Err(join)) if join.is_panic() => {
             let payload = join.into_panic();
@@ -426,22 +538,22 @@ async fn observe_once(item: &Item, input: &Arc<ProbeInput>, shared: &Arc<Shared>
                 .map(|s| s.to_string())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
-            Err(format!("probe panicked: {message}"))
+            Err(ObserveError::Panicked(message))
         }
-        Ok(Err(_)) => Err("probe task was cancelled".into()),
-        Ok(Ok(Err(e))) => Err(e.0),
+        Ok(Err(_)) => Err(ObserveError::Cancelled),
+        Ok(Ok(Err(e))) => Err(ObserveError::Probe(e.0)),
         Ok(Ok(Ok(facts))) => Ok(facts),
     }
 }
 
 /// Judges observed facts against the item's expectations.
-pub fn judge(item: &Item, observed: Result<Facts, String>) -> ItemResult {
-    let mut result = ItemResult::without_run(Outcome::Pass, String::new());
+pub fn judge(item: &Item, observed: Result<Facts, ObserveError>) -> ItemResult {
+    let mut result = ItemResult::without_run(State::Pass, String::new());
     result.reason = None;
     match observed {
-        Err(message) => {
-            result.outcome = Outcome::Error;
-            result.reason = Some(message);
+        Err(error) => {
+            result.state = State::Error;
+            result.reason = Some(error.to_string());
             result.expectations = item
                 .expect
                 .iter()
@@ -457,8 +569,8 @@ pub fn judge(item: &Item, observed: Result<Facts, String>) -> ItemResult {
             for e in &item.expect {
                 let passed = e.matcher.eval(facts.get(&e.fact));
                 let shown = facts.shown(&e.fact);
-                if !passed && result.outcome == Outcome::Pass {
-                    result.outcome = Outcome::Fail;
+                if !passed && result.state == State::Pass {
+                    result.state = State::Fail;
                     result.reason = Some(match &shown {
                         Some(v) => format!("{}: expected {}, observed {}", e.fact, e.matcher, v),
                         None => format!("{}: expected {}, but it was not observed", e.fact, e.matcher),
@@ -481,7 +593,6 @@ pub fn judge(item: &Item, observed: Result<Facts, String>) -> ItemResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checklist::Severity;
     use crate::diag::Loc;
     use crate::lang::matcher::Matcher;
     use crate::probe::{FactSpec, ProbeError, ProbeSpec};
@@ -613,12 +724,83 @@ mod tests {
         let run = run(&c, &RunOptions::default(), Arc::new(NoObserver)).await;
         assert!(started.elapsed() < Duration::from_secs(10), "a hung probe held the run");
         let r = &run.results;
-        assert_eq!((r[0].outcome, r[0].reason.as_deref()), (Outcome::Error, Some("probe panicked: probe bug")));
-        assert_eq!((r[1].outcome, r[1].reason.as_deref()), (Outcome::Error, Some("timed out after 300ms")));
-        assert_eq!((r[2].outcome, r[2].reason.as_deref()), (Outcome::Error, Some("timed out after 300ms")));
-        assert_eq!(r[3].outcome, Outcome::Pass);
-        assert_eq!(r[4].outcome, Outcome::Skipped);
+        assert_eq!((r[0].state, r[0].reason.as_deref()), (State::Error, Some("probe panicked: probe bug")));
+        assert_eq!((r[1].state, r[1].reason.as_deref()), (State::Error, Some("timed out after 300ms")));
+        assert_eq!((r[2].state, r[2].reason.as_deref()), (State::Error, Some("timed out after 300ms")));
+        assert_eq!(r[3].state, State::Pass);
+        assert_eq!(r[4].state, State::SkippedByDependency);
         assert_eq!(r[4].reason.as_deref(), Some("dependency `panics` did not pass (error)"));
+    }
+
+    #[test]
+    fn the_gate_blocks_on_what_was_not_checked_and_not_on_what_was_filtered() {
+        use State::*;
+        let verdict = |state| Verdict { state, waived: false };
+        assert!(verdict(Fail).blocks(Severity::High, Severity::High));
+        assert!(verdict(ManualPending).blocks(Severity::Critical, Severity::High));
+        assert!(verdict(ManualExpired).blocks(Severity::High, Severity::High), "an expired attestation is pending");
+        assert!(!verdict(ManualAttested).blocks(Severity::Critical, Severity::Info));
+        assert!(!verdict(Error).blocks(Severity::Medium, Severity::High), "below the threshold");
+        assert!(verdict(Error).blocks(Severity::Medium, Severity::Medium));
+        assert!(verdict(SkippedByDependency).blocks(Severity::High, Severity::High), "skipped by a failed dependency");
+        assert!(!verdict(SkippedByFilter).blocks(Severity::Critical, Severity::Info), "filtered out does not");
+        assert!(!verdict(Pass).blocks(Severity::Critical, Severity::Info));
+        assert!(
+            !Verdict { state: Fail, waived: true }.blocks(Severity::Critical, Severity::Info),
+            "a waiver covers it"
+        );
+    }
+
+    #[test]
+    fn labels_and_outcomes_come_from_the_state() {
+        use State::*;
+        let cases = [
+            (Pass, Outcome::Pass, "pass"),
+            (Fail, Outcome::Fail, "fail"),
+            (Error, Outcome::Error, "error"),
+            (SkippedByFilter, Outcome::Skipped, "skipped"),
+            (SkippedByDependency, Outcome::Skipped, "skipped"),
+            (ManualPending, Outcome::Manual, "manual: pending"),
+            (ManualExpired, Outcome::Manual, "manual: pending"),
+            (ManualAttested, Outcome::Manual, "manual: attested"),
+        ];
+        for (state, outcome, label) in cases {
+            let verdict = Verdict { state, waived: false };
+            assert_eq!((verdict.outcome(), verdict.label()), (outcome, label), "{state:?}");
+            assert_eq!(state.counts_as_passed(), matches!(state, Pass | ManualAttested), "{state:?}");
+        }
+        let waived = Verdict { state: ManualPending, waived: true };
+        assert_eq!((waived.outcome(), waived.label()), (Outcome::Waived, "waived"));
+        let json: Vec<String> = cases.iter().map(|(s, ..)| serde_json::to_value(s).unwrap().to_string()).collect();
+        let names: Vec<String> = cases.iter().map(|(s, ..)| format!("\"{}\"", s.as_str())).collect();
+        assert_eq!(json, names, "as_str is the JSON name");
+    }
+
+    #[test]
+    fn a_waiver_applies_only_to_what_would_block() {
+        let today = time::macros::date!(2026 - 06 - 01);
+        let waiver = |until| Waiver {
+            item: "x".into(),
+            reason: "r".into(),
+            approved_by: "CTO".into(),
+            until,
+            source: String::new(),
+        };
+        let future = waiver(time::macros::date!(2026 - 12 - 31));
+        let past = waiver(time::macros::date!(2026 - 01 - 01));
+        for (state, waiver, status, outcome) in [
+            (State::SkippedByDependency, &future, WaiverStatus::Applied, Outcome::Waived),
+            (State::SkippedByFilter, &future, WaiverStatus::Unused, Outcome::Skipped),
+            (State::ManualExpired, &future, WaiverStatus::Applied, Outcome::Waived),
+            (State::ManualAttested, &future, WaiverStatus::Unused, Outcome::Manual),
+            (State::Fail, &past, WaiverStatus::Expired, Outcome::Fail),
+        ] {
+            let mut result = ItemResult::without_run(state, String::new());
+            apply_waiver(&mut result, Some(waiver), today);
+            let used = result.waiver.as_ref().unwrap();
+            assert_eq!((used.status, used.original, result.outcome()), (status, state.outcome(), outcome), "{state:?}");
+            assert_eq!(result.state, state, "a waiver never changes the state");
+        }
     }
 
     #[tokio::test(flavor = "multi_thread")]
@@ -630,6 +812,6 @@ mod tests {
         let run = run(&c, &opts, Arc::new(NoObserver)).await;
         // Six 300 ms timeouts, two at a time: three rounds.
         assert!(started.elapsed() >= Duration::from_millis(850), "{:?}", started.elapsed());
-        assert!(run.results.iter().all(|r| r.outcome == Outcome::Error));
+        assert!(run.results.iter().all(|r| r.state == State::Error));
     }
 }

@@ -9,7 +9,7 @@
 use std::fmt::Write;
 
 use super::{ItemReport, Report, SignatureState};
-use crate::engine::{Outcome, WaiverStatus};
+use crate::engine::{Outcome, State, WaiverStatus};
 use crate::value::{Value, format_duration};
 
 const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
@@ -91,7 +91,7 @@ fn header(h: &mut String, report: &Report, title: &str) {
     let s = &report.summary;
     h.push_str("<div id=\"summary\" class=\"cards\">\n");
     for (class, label, n) in [
-        ("total", "items", s.total),
+        ("total", if s.total == 1 { "item" } else { "items" }, s.total),
         ("pass", "pass", s.pass),
         ("fail", "fail", s.fail),
         ("error", "error", s.error),
@@ -162,8 +162,8 @@ fn filters(h: &mut String, report: &Report) {
 
 /// The outcome as the filter knows it.
 fn outcome_key(item: &ItemReport) -> &'static str {
-    match (item.outcome, item.manual_status) {
-        (Outcome::Manual, Some(super::ManualStatus::Attested)) => "manual-attested",
+    match (item.outcome, item.state) {
+        (Outcome::Manual, State::ManualAttested) => "manual-attested",
         (Outcome::Manual, _) => "manual-pending",
         (o, _) => o.as_str(),
     }
@@ -180,7 +180,7 @@ fn item_rows(h: &mut String, item: &ItemReport) {
         title = e(&item.title),
         sev = item.severity.as_str(),
         blocking = item.blocking,
-        label = e(&item.outcome_label()),
+        label = e(item.outcome_label()),
         block = if item.blocking { " <span class=\"blocking\">blocks the gate</span>" } else { "" },
         detail = summary_cell(item),
         time = if item.attempts == 0 { "—".to_string() } else { ms(item.duration_ms) },
@@ -290,7 +290,7 @@ fn summary_cell(item: &ItemReport) -> String {
         Outcome::Error | Outcome::Skipped => lines.push(e(item.reason.as_deref().unwrap_or(""))),
         Outcome::Manual => lines.push(e(&item
             .attestation_line()
-            .filter(|_| item.manual_status == Some(super::ManualStatus::Attested))
+            .filter(|_| item.state == State::ManualAttested)
             .unwrap_or_else(|| item.reason.clone().unwrap_or_default()))),
         _ => {}
     }
@@ -563,7 +563,7 @@ const SCRIPT: &str = r#"
     Array.prototype.forEach.call(document.querySelectorAll('section.section'), function (sec) {
       sec.hidden = !sec.querySelector('tbody.item:not([hidden])');
     });
-    document.getElementById('shown').textContent = shown + ' of ' + items.length + ' items shown';
+    document.getElementById('shown').textContent = shown + ' of ' + items.length + (items.length === 1 ? ' item shown' : ' items shown');
     var parts = [];
     ['outcome', 'severity'].forEach(function (kind) {
       var all = boxes.filter(function (b) { return b.dataset.filter === kind; }).length, sel = selected(kind);

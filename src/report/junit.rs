@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Property, Report as JunitReport, TestCase, TestCaseStatus, TestSuite};
 
-use super::{ItemReport, Report};
-use crate::engine::Outcome;
+use super::{ItemReport, RenderError, Report};
+use crate::engine::{Outcome, State};
 
-pub fn render(report: &Report) -> Result<String, String> {
+pub fn render(report: &Report) -> Result<String, RenderError> {
     let title = match &report.checklist.version {
         Some(v) => format!("{} {v}", report.checklist.name),
         None => report.checklist.name.clone(),
@@ -41,7 +41,7 @@ pub fn render(report: &Report) -> Result<String, String> {
         }
         junit.add_test_suite(suite);
     }
-    junit.to_string().map_err(|e| format!("cannot write the JUnit report: {e}"))
+    Ok(junit.to_string()?)
 }
 
 fn millis(ms: f64) -> Duration {
@@ -53,7 +53,7 @@ fn test_case(item: &ItemReport) -> TestCase {
     let reason = item.reason.clone().unwrap_or_default();
     let status = match item.outcome {
         Outcome::Pass => TestCaseStatus::success(),
-        Outcome::Manual if item.manual_status == Some(super::ManualStatus::Attested) => TestCaseStatus::success(),
+        Outcome::Manual if item.state == State::ManualAttested => TestCaseStatus::success(),
         Outcome::Fail | Outcome::Error => {
             let kind = if item.outcome == Outcome::Fail { NonSuccessKind::Failure } else { NonSuccessKind::Error };
             let mut s = TestCaseStatus::non_success(kind);

@@ -180,7 +180,7 @@ fn outcome(item: &ItemReport) -> String {
     match item.outcome {
         Outcome::Fail | Outcome::Error => format!("**{label}**"),
         _ if item.blocking => format!("**{label}**"),
-        _ => label,
+        _ => label.to_string(),
     }
 }
 

@@ -9,7 +9,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::checklist::{Checklist, LoadedFile, Severity, format_date};
-use crate::engine::{ExpectationResult, Filter, ItemResult, Outcome, RunOptions, RunResult, WaiverStatus};
+pub use crate::engine::ManualStatus;
+use crate::engine::{ExpectationResult, Filter, Outcome, RunOptions, RunResult, State, Verdict, WaiverStatus};
 use crate::redact::Redactor;
 use crate::value::{FactType, Value, duration_ms, format_time};
 
@@ -18,6 +19,8 @@ mod json;
 mod junit;
 mod markdown;
 mod table;
+
+pub use table::cell_text;
 
 /// The version of the JSON report layout; bumped on any incompatible change.
 pub const SCHEMA: &str = "golive.report/v1";
@@ -166,6 +169,9 @@ pub struct ItemReport {
     /// Parameters with secrets masked and `${env:…}` references kept as written.
     pub params: BTreeMap<String, Value>,
     pub outcome: Outcome,
+    /// The outcome in detail: why skipped, which manual state; for a waived item, the state
+    /// the waiver covers. Reports written before it existed get it inferred when read.
+    pub state: State,
     /// For manual items that were reached: `pending` or `attested`.
     pub manual_status: Option<ManualStatus>,
     /// For manual items: the latest attestation recorded (an expired one too).
@@ -178,6 +184,10 @@ pub struct ItemReport {
     pub expectations: Vec<ExpectationResult>,
     /// Every fact the probe observed (secret ones masked).
     pub facts: BTreeMap<String, Value>,
+    /// The type of each fact in `facts`, so a saved report renders `1.50s`, not `1500`.
+    /// Absent from reports written before it existed: the probe's declarations stand in.
+    #[serde(default)]
+    pub fact_types: BTreeMap<String, ValueType>,
     pub attempts: u32,
     pub started_at: String,
     pub duration_ms: f64,
@@ -185,11 +195,51 @@ pub struct ItemReport {
     pub blocking: bool,
 }
 
+/// The type of an observed value, as the JSON report records it per fact: what JSON alone
+/// cannot say (a number of milliseconds is a duration, a string may be a version).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum ManualStatus {
-    Pending,
-    Attested,
+pub enum ValueType {
+    Null,
+    Bool,
+    Integer,
+    Number,
+    String,
+    Duration,
+    Bytes,
+    Version,
+    Timestamp,
+    List,
+    Table,
+}
+
+impl ValueType {
+    pub fn of(value: &Value) -> ValueType {
+        match value {
+            Value::Null => ValueType::Null,
+            Value::Bool(_) => ValueType::Bool,
+            Value::Int(_) => ValueType::Integer,
+            Value::Float(_) => ValueType::Number,
+            Value::Str(_) => ValueType::String,
+            Value::Duration(_) => ValueType::Duration,
+            Value::Bytes(_) => ValueType::Bytes,
+            Value::Version(_) => ValueType::Version,
+            Value::Time(_) => ValueType::Timestamp,
+            Value::List(_) => ValueType::List,
+            Value::Map(_) => ValueType::Table,
+        }
+    }
+
+    /// A value read back from JSON, given this type again.
+    fn retype(self, value: Value) -> Value {
+        match self {
+            ValueType::Duration => value.retype(FactType::Duration),
+            ValueType::Bytes => value.retype(FactType::Bytes),
+            ValueType::Version => value.retype(FactType::Version),
+            ValueType::Timestamp => value.retype(FactType::Timestamp),
+            _ => value,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -233,6 +283,22 @@ pub struct Summary {
     pub waivers_expired: usize,
 }
 
+impl Summary {
+    /// Counts one item by its verdict.
+    fn count(&mut self, verdict: Verdict) {
+        let n = match (verdict.waived, verdict.state) {
+            (true, _) => &mut self.waived,
+            (false, State::Pass) => &mut self.pass,
+            (false, State::Fail) => &mut self.fail,
+            (false, State::Error) => &mut self.error,
+            (false, State::SkippedByFilter | State::SkippedByDependency) => &mut self.skipped,
+            (false, State::ManualAttested) => &mut self.manual_attested,
+            (false, State::ManualPending | State::ManualExpired) => &mut self.manual_pending,
+        };
+        *n += 1;
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Gate {
     pub passed: bool,
@@ -241,17 +307,31 @@ pub struct Gate {
     pub blocking: Vec<String>,
 }
 
-/// Whether an item with this result fails the gate at the given threshold: a fail, an error
-/// or a pending manual item at or above it; and an item at or above it that was never
-/// checked because a dependency failed (the gate never passes on what it did not see).
-fn blocks(severity: Severity, r: &ItemResult, fail_on: Severity) -> bool {
-    severity >= fail_on
-        && match r.outcome {
-            Outcome::Fail | Outcome::Error => true,
-            Outcome::Manual => !r.attested(),
-            Outcome::Skipped => !r.filtered_out,
-            Outcome::Pass | Outcome::Waived => false,
-        }
+/// Why a JSON document could not be read as a report.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("not a golive report (schema {found:?}; expected {SCHEMA:?})")]
+    Schema { found: String },
+    #[error("not a valid golive report: {0}")]
+    Invalid(#[from] serde_json::Error),
+}
+
+/// Why an output could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("cannot serialise the report: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("cannot write the JUnit report: {0}")]
+    Junit(#[from] quick_junit::SerializeError),
+}
+
+/// An `--output` that does not parse.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum OutputSpecError {
+    #[error("unknown output format `{0}`; formats are: {formats}", formats = Format::NAMES.join(", "))]
+    UnknownFormat(String),
+    #[error("`{0}=` needs a path after `=`")]
+    MissingPath(String),
 }
 
 impl Report {
@@ -273,19 +353,12 @@ impl Report {
             .iter()
             .zip(&run.results)
             .map(|(item, r)| {
-                match r.outcome {
-                    Outcome::Pass => summary.pass += 1,
-                    Outcome::Fail => summary.fail += 1,
-                    Outcome::Error => summary.error += 1,
-                    Outcome::Skipped => summary.skipped += 1,
-                    Outcome::Waived => summary.waived += 1,
-                    Outcome::Manual if r.attested() => summary.manual_attested += 1,
-                    Outcome::Manual => summary.manual_pending += 1,
-                }
+                let verdict = r.verdict();
+                summary.count(verdict);
                 if r.waiver.as_ref().is_some_and(|w| w.status == WaiverStatus::Expired) {
                     summary.waivers_expired += 1;
                 }
-                let blocking = blocks(item.severity, r, fail_on);
+                let blocking = verdict.blocks(item.severity, fail_on);
                 if blocking {
                     blocking_ids.push(item.id.clone());
                 }
@@ -302,13 +375,9 @@ impl Report {
                     source: item.source.clone(),
                     depends_on: item.depends_on.clone(),
                     params: item.params_shown.iter().map(|(k, v)| (k.clone(), value(v))).collect(),
-                    outcome: r.outcome,
-                    manual_status: match (item.is_manual(), r.outcome) {
-                        (true, Outcome::Manual) if r.attested() => Some(ManualStatus::Attested),
-                        (true, Outcome::Manual) => Some(ManualStatus::Pending),
-                        (true, Outcome::Waived) => Some(ManualStatus::Pending),
-                        _ => None,
-                    },
+                    outcome: verdict.outcome(),
+                    state: r.state,
+                    manual_status: r.state.manual_status(),
                     attestation: r.attestation.as_ref().map(|a| AttestationReport {
                         by: text(&a.attestation.by),
                         at: format_time(a.attestation.at),
@@ -333,6 +402,7 @@ impl Report {
                         .map(|e| ExpectationResult { observed: e.observed.as_ref().map(value), ..e.clone() })
                         .collect(),
                     facts: r.facts.iter().map(|(k, v)| (k.clone(), value(v))).collect(),
+                    fact_types: r.facts.iter().map(|(k, v)| (k.clone(), ValueType::of(&value(v)))).collect(),
                     attempts: r.attempts,
                     started_at: format_time(r.started_at),
                     duration_ms: duration_ms(r.duration),
@@ -378,41 +448,26 @@ impl Report {
     }
 
     /// Reads a JSON report back (e.g. the predicate of a signed report), with every fact and
-    /// parameter given its declared type again so values render as in the original run.
-    pub fn from_json(json: serde_json::Value) -> Result<Report, String> {
+    /// parameter given its type again so values render as in the original run. Reports
+    /// written before `state` and `fact_types` existed are read too: the state is inferred
+    /// from the other fields, fact types from the probe's declarations.
+    pub fn from_json(mut json: serde_json::Value) -> Result<Report, ReadError> {
         let schema = json.get("schema").and_then(|s| s.as_str()).unwrap_or_default().to_string();
         if schema != SCHEMA {
-            return Err(format!("not a golive report (schema {schema:?}; expected {SCHEMA:?})"));
+            return Err(ReadError::Schema { found: schema });
         }
-        let mut report: Report = serde_json::from_value(json).map_err(|e| format!("not a valid golive report: {e}"))?;
-        for item in &mut report.items {
-            let Some(spec) = crate::probe::find(&item.probe) else { continue };
-            let fact_type = |name: &str| spec.fact(name).map(|f| f.ty);
-            item.facts = std::mem::take(&mut item.facts)
-                .into_iter()
-                .map(|(k, v)| {
-                    let v = match fact_type(&k) {
-                        Some(ty) => v.retype(ty),
-                        None => v,
-                    };
-                    (k, v)
-                })
-                .collect();
-            for e in &mut item.expectations {
-                if let (Some(ty), Some(v)) = (fact_type(&e.fact), e.observed.take()) {
-                    e.observed = Some(v.retype(ty));
+        if let Some(items) = json.get_mut("items").and_then(|i| i.as_array_mut()) {
+            for item in items.iter_mut().filter_map(|i| i.as_object_mut()) {
+                if !item.contains_key("state")
+                    && let Some(state) = infer_state(item)
+                {
+                    item.insert("state".into(), serde_json::Value::String(state.as_str().into()));
                 }
             }
-            item.params = std::mem::take(&mut item.params)
-                .into_iter()
-                .map(|(k, v)| {
-                    let v = match spec.param(&k).map(|p| p.ty) {
-                        Some(crate::probe::ParamType::Duration) => v.retype(FactType::Duration),
-                        _ => v,
-                    };
-                    (k, v)
-                })
-                .collect();
+        }
+        let mut report: Report = serde_json::from_value(json)?;
+        for item in &mut report.items {
+            item.retype();
         }
         Ok(report)
     }
@@ -461,7 +516,7 @@ impl Report {
         out
     }
 
-    /// "12 items: 9 pass, 1 fail, … — gate FAILED (fail-on high): a, b"
+    /// "12 items: 9 pass, 1 fail, … — gate FAILED (fail-on high): 2 blocking"
     pub fn summary_line(&self) -> String {
         let s = &self.summary;
         let mut counts = vec![format!("{} pass", s.pass), format!("{} fail", s.fail), format!("{} error", s.error)];
@@ -480,18 +535,80 @@ impl Report {
         } else {
             format!("gate FAILED (fail-on {}): {} blocking", self.gate.fail_on.as_str(), self.gate.blocking.len())
         };
-        format!("{} items: {} — {verdict}", s.total, counts.join(", "))
+        format!("{}: {} — {verdict}", plural(s.total, "item"), counts.join(", "))
     }
 }
 
+/// `1 item`, `2 items`.
+pub fn plural(n: usize, noun: &str) -> String {
+    if n == 1 { format!("{n} {noun}") } else { format!("{n} {noun}s") }
+}
+
+/// The state of an item of a report written before `state` existed, from its outcome,
+/// manual status, attestation, waiver and reason. `None` when the outcome is unreadable
+/// (deserialising then says what is wrong).
+fn infer_state(item: &serde_json::Map<String, serde_json::Value>) -> Option<State> {
+    fn text(v: Option<&serde_json::Value>) -> &str {
+        v.and_then(|v| v.as_str()).unwrap_or_default()
+    }
+    let outcome = text(item.get("outcome"));
+    let waived = outcome == "waived";
+    let before_waiver = if waived { text(item.get("waiver").and_then(|w| w.get("original_outcome"))) } else { outcome };
+    let expired = item.get("attestation").and_then(|a| a.get("expired")).and_then(|e| e.as_bool()) == Some(true);
+    Some(match before_waiver {
+        "pass" => State::Pass,
+        "fail" => State::Fail,
+        "error" => State::Error,
+        // A skip for a filter is never waived (it does not block), and says "not selected".
+        "skipped" if !waived && text(item.get("reason")).starts_with("not selected") => State::SkippedByFilter,
+        "skipped" => State::SkippedByDependency,
+        "manual" if !waived && text(item.get("manual_status")) == "attested" => State::ManualAttested,
+        "manual" if expired => State::ManualExpired,
+        "manual" => State::ManualPending,
+        _ => return None,
+    })
+}
+
 impl ItemReport {
+    /// Its state and whether a waiver covers it, as the run decided.
+    pub fn verdict(&self) -> Verdict {
+        Verdict { state: self.state, waived: self.outcome == Outcome::Waived }
+    }
+
     /// `pass`, `fail`, `waived`, `manual: pending`, `manual: attested`…
-    pub fn outcome_label(&self) -> String {
-        match (self.outcome, self.manual_status) {
-            (Outcome::Manual, Some(ManualStatus::Attested)) => "manual: attested".into(),
-            (Outcome::Manual, _) => "manual: pending".into(),
-            (o, _) => o.as_str().into(),
+    pub fn outcome_label(&self) -> &'static str {
+        self.verdict().label()
+    }
+
+    /// Facts, observed values and parameters read from JSON, given their types again: the
+    /// recorded `fact_types` when present, else what the probe declares.
+    fn retype(&mut self) {
+        let spec = crate::probe::find(&self.probe);
+        let recorded = std::mem::take(&mut self.fact_types);
+        let retype = |name: &str, v: Value| match recorded.get(name) {
+            Some(ty) => ty.retype(v),
+            None => match spec.and_then(|s| s.fact(name)) {
+                Some(f) => v.retype(f.ty),
+                None => v,
+            },
+        };
+        self.facts = std::mem::take(&mut self.facts).into_iter().map(|(k, v)| (k.clone(), retype(&k, v))).collect();
+        for e in &mut self.expectations {
+            e.observed = e.observed.take().map(|v| retype(&e.fact, v));
         }
+        if let Some(spec) = spec {
+            self.params = std::mem::take(&mut self.params)
+                .into_iter()
+                .map(|(k, v)| {
+                    let v = match spec.param(&k).map(|p| p.ty) {
+                        Some(crate::probe::ParamType::Duration) => v.retype(FactType::Duration),
+                        _ => v,
+                    };
+                    (k, v)
+                })
+                .collect();
+        }
+        self.fact_types = recorded;
     }
 
     /// What the item's waiver did, in one line.
@@ -554,7 +671,7 @@ impl Format {
         }
     }
 
-    fn render(self, report: &Report, style: &Style, redactor: &Redactor) -> Result<String, String> {
+    fn render(self, report: &Report, style: &Style, redactor: &Redactor) -> Result<String, RenderError> {
         match self {
             Format::Table => Ok(table::render(report, style)),
             Format::Json => json::render(report, redactor),
@@ -566,15 +683,15 @@ impl Format {
 }
 
 impl FromStr for Format {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = OutputSpecError;
+    fn from_str(s: &str) -> Result<Self, OutputSpecError> {
         match s {
             "table" => Ok(Format::Table),
             "json" => Ok(Format::Json),
             "junit" => Ok(Format::Junit),
             "markdown" | "md" => Ok(Format::Markdown),
             "html" => Ok(Format::Html),
-            other => Err(format!("unknown output format `{other}`; formats are: {}", Format::NAMES.join(", "))),
+            other => Err(OutputSpecError::UnknownFormat(other.to_string())),
         }
     }
 }
@@ -595,10 +712,10 @@ pub struct OutputSpec {
 }
 
 impl FromStr for OutputSpec {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = OutputSpecError;
+    fn from_str(s: &str) -> Result<Self, OutputSpecError> {
         let (format, path) = match s.split_once('=') {
-            Some((f, "")) => return Err(format!("`{f}=` needs a path after `=`")),
+            Some((f, "")) => return Err(OutputSpecError::MissingPath(f.to_string())),
             Some((f, p)) => (f, Some(PathBuf::from(p))),
             None => (s, None),
         };
@@ -619,7 +736,7 @@ pub fn run_redactor(checklist: &Checklist, run: &RunResult) -> Redactor {
 }
 
 /// Renders one format, with every secret masked.
-pub fn render(format: Format, report: &Report, style: &Style, redactor: &Redactor) -> Result<String, String> {
+pub fn render(format: Format, report: &Report, style: &Style, redactor: &Redactor) -> Result<String, RenderError> {
     let text = format.render(report, style, redactor)?;
     Ok(redactor.redact(&text).into_owned())
 }
@@ -632,35 +749,10 @@ mod tests {
     fn outputs_parse_with_optional_paths() {
         assert_eq!("json=out/r.json".parse::<OutputSpec>().unwrap().path, Some(PathBuf::from("out/r.json")));
         assert_eq!("table".parse::<OutputSpec>().unwrap(), OutputSpec { format: Format::Table, path: None });
-        assert!("xml".parse::<OutputSpec>().unwrap_err().contains("formats are: table, json, junit, markdown, html"));
-        assert!("json=".parse::<OutputSpec>().is_err());
-    }
-
-    fn result(outcome: Outcome, filtered_out: bool) -> ItemResult {
-        ItemResult {
-            outcome,
-            reason: None,
-            expectations: vec![],
-            facts: Default::default(),
-            attempts: 0,
-            started_at: time::OffsetDateTime::UNIX_EPOCH,
-            duration: std::time::Duration::ZERO,
-            filtered_out,
-            secret_values: vec![],
-            attestation: None,
-            waiver: None,
-        }
-    }
-
-    #[test]
-    fn gate_counts_what_was_not_checked() {
-        use Outcome::*;
-        assert!(blocks(Severity::High, &result(Fail, false), Severity::High));
-        assert!(blocks(Severity::Critical, &result(Manual, false), Severity::High));
-        assert!(!blocks(Severity::Medium, &result(Error, false), Severity::High));
-        assert!(blocks(Severity::High, &result(Skipped, false), Severity::High), "skipped by a failed dependency");
-        assert!(!blocks(Severity::High, &result(Skipped, true), Severity::High), "filtered out does not");
-        assert!(!blocks(Severity::Critical, &result(Pass, false), Severity::Info));
-        assert!(!blocks(Severity::Critical, &result(Waived, false), Severity::Info));
+        assert_eq!(
+            "xml".parse::<OutputSpec>().unwrap_err().to_string(),
+            "unknown output format `xml`; formats are: table, json, junit, markdown, html"
+        );
+        assert_eq!("json=".parse::<OutputSpec>().unwrap_err().to_string(), "`json=` needs a path after `=`");
     }
 }

@@ -3,12 +3,46 @@
 
 use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table, presets};
 
-use super::{ItemReport, ManualStatus, Report, Style};
-use crate::engine::Outcome;
+use super::{ItemReport, Report, Style};
+use crate::engine::{Outcome, State};
 use crate::value::{Value, format_duration};
 
 const LOG_WIDTH: u16 = 120;
 const MAX_OBSERVED: usize = 60;
+/// What a table cell shows at most: comfy-table's wrapping takes time quadratic in a cell's
+/// length, so a hostile 1 MiB title would hold a run for a minute. JSON and HTML keep all.
+const CELL_LINE_CHARS: usize = 200;
+const CELL_LINES: usize = 8;
+/// What a line of "Blocking the launch" shows at most of a reason.
+const MAX_REASON: usize = 1000;
+
+/// Text for a terminal table cell, bounded: each line cut at 200 characters and at most 8
+/// lines, each cut marked with `…`. Every comfy-table cell golive prints goes through this.
+pub fn cell_text(text: &str) -> String {
+    let mut out = String::new();
+    for (n, line) in text.lines().enumerate() {
+        if n == CELL_LINES {
+            out.push_str("\n…");
+            break;
+        }
+        if n > 0 {
+            out.push('\n');
+        }
+        out.push_str(&cut(line, CELL_LINE_CHARS));
+    }
+    out
+}
+
+/// The first `max` characters of `text`, the last replaced by `…` when it is longer.
+fn cut(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        None => text.into(),
+        Some(_) => {
+            let end = text.char_indices().nth(max - 1).map_or(text.len(), |(i, _)| i);
+            format!("{}…", &text[..end]).into()
+        }
+    }
+}
 
 pub fn render(report: &Report, style: &Style) -> String {
     let mut out = String::new();
@@ -19,7 +53,7 @@ pub fn render(report: &Report, style: &Style) -> String {
     out.push_str(&format!("{title}\n"));
     for section in report.sections() {
         let items: Vec<&ItemReport> = report.items.iter().filter(|i| i.section == section).collect();
-        out.push_str(&format!("\n{section} ({} item{})\n", items.len(), if items.len() == 1 { "" } else { "s" }));
+        out.push_str(&format!("\n{} ({})\n", cut(section, MAX_REASON), super::plural(items.len(), "item")));
         let mut table = Table::new();
         table.load_style(presets::UTF8_FULL_CONDENSED);
         table.set_content_arrangement(ContentArrangement::Dynamic);
@@ -32,11 +66,11 @@ pub fn render(report: &Report, style: &Style) -> String {
         table.set_header(["ID", "Title", "Severity", "Outcome", "Expected → observed", "Time"]);
         for item in items {
             table.add_row(vec![
-                Cell::new(&item.id),
-                Cell::new(&item.title),
+                Cell::new(cell_text(&item.id)),
+                Cell::new(cell_text(&item.title)),
                 Cell::new(item.severity.as_str()),
                 outcome_cell(item, style.color),
-                Cell::new(detail(item)),
+                Cell::new(cell_text(&detail(item))),
                 Cell::new(if item.attempts == 0 { "—".to_string() } else { duration_text(item) }),
             ]);
         }
@@ -47,8 +81,9 @@ pub fn render(report: &Report, style: &Style) -> String {
     if !blocking.is_empty() {
         out.push_str("\nBlocking the launch:\n");
         for item in blocking {
-            let why = item.reason.clone().unwrap_or_else(|| item.outcome.as_str().to_string());
-            let owner = item.owner.as_ref().map(|o| format!(" [owner: {o}]")).unwrap_or_default();
+            let why = item.reason.as_deref().unwrap_or(item.outcome.as_str()).replace(['\n', '\r'], " ");
+            let why = cut(&why, MAX_REASON);
+            let owner = item.owner.as_ref().map(|o| format!(" [owner: {}]", cut(o, MAX_REASON))).unwrap_or_default();
             out.push_str(&format!(
                 "  - {} ({}, {}): {why}{owner}\n",
                 item.id,
@@ -72,7 +107,7 @@ fn duration_text(item: &ItemReport) -> String {
     if item.attempts > 1 { format!("{d} ({} tries)", item.attempts) } else { d }
 }
 
-fn outcome_text(item: &ItemReport) -> String {
+fn outcome_text(item: &ItemReport) -> &'static str {
     item.outcome_label()
 }
 
@@ -98,8 +133,7 @@ fn detail(item: &ItemReport) -> String {
     match item.outcome {
         Outcome::Error => lines.push(format!("error: {}", item.reason.as_deref().unwrap_or("unknown"))),
         Outcome::Skipped => lines.push(item.reason.clone().unwrap_or_default()),
-        Outcome::Manual => match item.attestation_line().filter(|_| item.manual_status == Some(ManualStatus::Attested))
-        {
+        Outcome::Manual => match item.attestation_line().filter(|_| item.state == State::ManualAttested) {
             Some(line) => lines.push(line),
             None => {
                 let owner = item.owner.as_ref().map(|o| format!(" (owner: {o})")).unwrap_or_default();
