@@ -258,7 +258,7 @@ fn deeply_nested_values_do_not_overflow_the_stack() {
     let mut expect =
         String::from("[[item]]\nid = \"a\"\nprobe = \"http\"\nurl = \"http://127.0.0.1:1/\"\nexpect = { headers = ");
     expect.push_str(&"{ a = ".repeat(n));
-    expect.push_str("1");
+    expect.push('1');
     expect.push_str(&" }".repeat(n));
     expect.push_str(" }\n");
     w.write("expect.toml", &expect);
@@ -267,4 +267,24 @@ fn deeply_nested_values_do_not_overflow_the_stack() {
         assert_eq!(out.status.code(), Some(2), "{file}: {}", stderr(&out));
         assert!(stderr(&out).contains("error[GL"), "{file}: {}", stderr(&out));
     }
+}
+
+#[test]
+fn a_writing_http_method_without_allow_write_fails_validation() {
+    let w = Workdir::new();
+    let item = |method: &str, extra: &str| {
+        format!("[[item]]\nid = \"a\"\nprobe = \"http\"\nurl = \"http://127.0.0.1:1/\"\nmethod = \"{method}\"\n{extra}")
+    };
+    for method in ["DELETE", "POST", "PUT", "PATCH"] {
+        w.write("w.toml", &item(method, ""));
+        let out = short(&w, "w.toml");
+        assert_eq!(out.status.code(), Some(2), "{method}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains("w.toml:5:10: error[GL003]: item `a`: method"), "{method}: {err}");
+        assert!(err.contains("allow_write = true"), "{method}: {err}");
+    }
+    w.write("w.toml", &item("DELETE", "allow_write = true\n"));
+    assert_eq!(short(&w, "w.toml").status.code(), Some(0));
+    w.write("w.toml", &item("HEAD", ""));
+    assert_eq!(short(&w, "w.toml").status.code(), Some(0));
 }

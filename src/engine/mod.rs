@@ -375,7 +375,10 @@ pub async fn run(checklist: &Checklist, opts: &RunOptions, observer: Arc<dyn Obs
     }
     let permits = Arc::new(Semaphore::new(opts.concurrency.max(1)));
     let mut tasks = Vec::new();
-    for ((index, item), tx) in items.iter().enumerate().zip(senders) {
+    // Dependencies first (the loader's topological order), so they take permits first.
+    let mut senders: Vec<Option<_>> = senders.into_iter().map(Some).collect();
+    let ordered = checklist.order.iter().filter_map(|&i| Some((i, items.get(i)?, senders.get_mut(i)?.take()?)));
+    for (index, item, tx) in ordered {
         if not_selected[index] {
             let r =
                 ItemResult::without_run(State::SkippedByFilter, format!("not selected ({})", opts.filter.describe()));

@@ -70,6 +70,23 @@ pub fn read(cx: &mut Ctx, vars: &mut Vars, spec: &'static ProbeSpec, draft: &mut
             }
         }
     }
+    // What the probe knows is wrong from the parameters alone (a writing HTTP method
+    // without allow_write…): an error now, not only when the item runs.
+    if let Some(check) = spec.check {
+        for problem in check(&draft.item.params) {
+            let at = draft
+                .params
+                .iter()
+                .find(|(k, _)| k.name == problem.param)
+                .map(|(_, v)| v.loc())
+                .unwrap_or_else(|| header.clone());
+            let mut d = Diagnostic::error(Code::InvalidValue, format!("{}: {}", draft.what, problem.message)).at(at);
+            if let Some(hint) = problem.hint {
+                d = d.hint(hint);
+            }
+            cx.diags.push(d);
+        }
+    }
 }
 
 /// A declared default written as in a checklist, as a value to convert like user input.
