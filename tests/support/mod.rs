@@ -2,7 +2,8 @@
 //! working directory to run the real `golive` binary in (workdir.rs).
 //! Everything binds 127.0.0.1 on a random port and stops when its handle is
 //! dropped: the in-process servers run on the current tokio runtime, Redis
-//! and PostgreSQL are real server processes (redis.rs, pg.rs).
+//! and PostgreSQL are real server processes (redis.rs, pg.rs), which also stop when the
+//! test binary ends (reaper.rs).
 //!
 //! Each test file compiles this module on its own and uses only part of it.
 #![allow(dead_code, unused_imports)]
@@ -12,6 +13,7 @@ pub mod dns;
 pub mod http;
 pub mod hung;
 pub mod pg;
+pub mod reaper;
 pub mod redis;
 pub mod tls;
 pub mod workdir;
