@@ -202,6 +202,9 @@ impl PgServer {
                 Err(e) => {
                     last_error = e;
                     server.stop_process();
+                    // Not dropped: its Drop would remove the directory (data/ included) that
+                    // the next attempt starts the server from again.
+                    std::mem::forget(server);
                 }
             }
         }
