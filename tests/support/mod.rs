@@ -1,7 +1,9 @@
-//! Local test servers and a throwaway PKI for golive's integration tests.
+//! The harness of golive's integration tests: local test servers, a throwaway PKI, and a
+//! working directory to run the real `golive` binary in (workdir.rs).
 //! Everything binds 127.0.0.1 on a random port and stops when its handle is
 //! dropped: the in-process servers run on the current tokio runtime, Redis
-//! is a real `redis-server` process (redis.rs).
+//! and PostgreSQL are real server processes (redis.rs, pg.rs), which also stop when the
+//! test binary ends (reaper.rs).
 //!
 //! Each test file compiles this module on its own and uses only part of it.
 #![allow(dead_code, unused_imports)]
@@ -11,8 +13,10 @@ pub mod dns;
 pub mod http;
 pub mod hung;
 pub mod pg;
+pub mod reaper;
 pub mod redis;
 pub mod tls;
+pub mod workdir;
 
 pub use certs::{LeafCert, TestPki, leaf_params};
 pub use dns::{DnsServer, TestRecord};
@@ -21,3 +25,4 @@ pub use hung::{HungListener, closed_port};
 pub use pg::{PgFixture, PgServer};
 pub use redis::{Monitor, RedisConfig, RedisServer, Resp, RespConn, Seen};
 pub use tls::TlsServer;
+pub use workdir::{Workdir, assert_outcome, fact, golive_binary, item, outcome, stderr, stdout};

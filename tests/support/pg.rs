@@ -6,9 +6,9 @@
 //! every server process runs as the `postgres` system user, which owns the directory.
 //!
 //! A server stops when its handle is dropped. Servers kept in a `static` are never dropped,
-//! so they are also stopped, and their directories removed, when the test process exits
-//! (an `atexit` hook), and the kernel sends the postmaster SIGQUIT (immediate shutdown) if
-//! the test process dies without exiting (PR_SET_PDEATHSIG).
+//! so they are also stopped, and their directories removed, when the test process exits,
+//! and the kernel sends the postmaster SIGQUIT (immediate shutdown) if the test process dies
+//! without exiting: reaper.rs says how.
 //!
 //! [`PgFixture`] is the setup the golive tests share: a well-configured primary with TLS and a
 //! misconfigured streaming standby of it, with roles, databases, extensions and migration
@@ -19,8 +19,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
@@ -28,6 +28,7 @@ use nix::unistd::{Gid, Pid, Uid, User, chown};
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Row, ValueRef};
 
 use super::certs::TestPki;
+use super::reaper;
 
 pub const SUPERUSER: &str = "golive_super";
 pub const SUPERUSER_PASSWORD: &str = "Super-s3cret-9d41";
@@ -80,28 +81,12 @@ fn server_user() -> (Uid, Gid, bool) {
     }
 }
 
-/// Servers to stop at process exit: postmaster pid and directory.
-static RUNNING: Mutex<Vec<(i32, PathBuf)>> = Mutex::new(Vec::new());
-static AT_EXIT: Once = Once::new();
-
-extern "C" fn stop_all_at_exit() {
-    let running = std::mem::take(&mut *RUNNING.lock().unwrap_or_else(|e| e.into_inner()));
-    for (pid, dir) in running {
-        stop_pid(pid);
-        let _ = fs::remove_dir_all(dir);
-    }
-}
-
-/// Immediate shutdown; waits until the postmaster is gone.
+/// Immediate shutdown; waits until the postmaster is gone (SIGKILL after 10 s).
 fn stop_pid(pid: i32) {
-    let pid = Pid::from_raw(pid);
-    if kill(pid, Signal::SIGQUIT).is_err() {
+    if kill(Pid::from_raw(pid), Signal::SIGQUIT).is_err() {
         return;
     }
-    let until = Instant::now() + Duration::from_secs(10);
-    while kill(pid, None).is_ok() && Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    reaper::wait_gone(pid, Duration::from_secs(10));
 }
 
 /// How to start one server.
@@ -203,7 +188,7 @@ impl PgServer {
                 args.extend(["-c".into(), format!("{k}={v}")]);
             }
             let log_file = fs::OpenOptions::new().create(true).append(true).open(&log).expect("open server log");
-            let (pid, exited) = spawn_postmaster(bin.join("postgres"), args, log_file);
+            let (pid, exited) = spawn_postmaster(bin.join("postgres"), args, log_file, &dir);
             let server = PgServer {
                 port,
                 dir: dir.clone(),
@@ -212,15 +197,14 @@ impl PgServer {
                 pid,
                 stopped: AtomicBool::new(false),
             };
-            RUNNING.lock().unwrap().push((pid, dir.clone()));
-            AT_EXIT.call_once(|| unsafe {
-                nix::libc::atexit(stop_all_at_exit);
-            });
             match server.wait_ready(&exited) {
                 Ok(()) => return server,
                 Err(e) => {
                     last_error = e;
                     server.stop_process();
+                    // Not dropped: its Drop would remove the directory (data/ included) that
+                    // the next attempt starts the server from again.
+                    std::mem::forget(server);
                 }
             }
         }
@@ -239,6 +223,11 @@ impl PgServer {
                 Err(_) => std::thread::sleep(Duration::from_millis(100)),
             }
         }
+    }
+
+    /// The postmaster's process id.
+    pub fn pid(&self) -> i32 {
+        self.pid
     }
 
     pub fn url(&self, user: &str, password: &str, database: &str) -> String {
@@ -329,8 +318,8 @@ impl PgServer {
 
     fn stop_process(&self) {
         if !self.stopped.swap(true, Ordering::SeqCst) {
+            reaper::unregister(self.pid);
             stop_pid(self.pid);
-            RUNNING.lock().unwrap_or_else(|e| e.into_inner()).retain(|(p, _)| *p != self.pid);
         }
     }
 }
@@ -342,28 +331,21 @@ impl Drop for PgServer {
     }
 }
 
-/// Starts the postmaster from a thread that lives as long as the process, so that its
-/// parent-death signal fires only when the test process ends; returns the pid and a flag
-/// set when the postmaster exits.
-fn spawn_postmaster(program: PathBuf, args: Vec<String>, log: fs::File) -> (i32, Arc<AtomicBool>) {
+/// Starts the postmaster (reaper.rs: stopped with SIGQUIT when the test process ends);
+/// returns its pid and a flag set when it exits.
+fn spawn_postmaster(program: PathBuf, args: Vec<String>, log: fs::File, dir: &Path) -> (i32, Arc<AtomicBool>) {
+    let mut command = as_server_user(Command::new(program));
+    command.args(args).stdin(Stdio::null()).stdout(log.try_clone().unwrap()).stderr(log);
+    let stop = reaper::Stop { signal: Signal::SIGQUIT, dir: Some(dir.to_path_buf()) };
+    let mut child = reaper::spawn(command, stop).expect("start postgres");
+    let pid = child.id() as i32;
     let exited = Arc::new(AtomicBool::new(false));
     let flag = exited.clone();
-    let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let mut command = as_server_user(Command::new(program));
-        command.args(args).stdin(Stdio::null()).stdout(log.try_clone().unwrap()).stderr(log);
-        unsafe {
-            command.pre_exec(|| {
-                nix::sys::prctl::set_pdeathsig(Signal::SIGQUIT).map_err(std::io::Error::from)?;
-                Ok(())
-            });
-        }
-        let mut child = command.spawn().expect("start postgres");
-        tx.send(child.id() as i32).unwrap();
         let _ = child.wait();
         flag.store(true, Ordering::SeqCst);
     });
-    (rx.recv().expect("postmaster pid"), exited)
+    (pid, exited)
 }
 
 fn as_server_user(mut command: Command) -> Command {
@@ -378,7 +360,10 @@ fn as_server_user(mut command: Command) -> Command {
 
 /// A fresh directory under /tmp owned by the server user.
 fn new_dir() -> PathBuf {
-    let dir = tempfile::Builder::new().prefix("golive-pg-").tempdir_in("/tmp").expect("temp dir").keep();
+    // The tag (reaper.rs) is in the postmaster's command line (`-D DIR/data`), for
+    // scripts/check-no-leftovers.sh.
+    let prefix = format!("golive-pg-{}-", reaper::tag());
+    let dir = tempfile::Builder::new().prefix(&prefix).tempdir_in("/tmp").expect("temp dir").keep();
     fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).unwrap();
     chown_to_server_user(&dir);
     dir

@@ -1,6 +1,7 @@
 //! Real `redis-server` processes for the Redis probe tests: each one runs from a generated
 //! config in its own temporary directory, listens on 127.0.0.1 on a random port (plus a TLS
-//! port when asked), and is killed when its handle is dropped, also when a test panics.
+//! port when asked), and is killed when its handle is dropped, also when a test panics, and
+//! when the test binary ends, also for servers kept in a `static` (reaper.rs).
 //!
 //! The harness talks to the servers with its own small RESP client (`RespConn`), not with
 //! the redis crate golive uses, so what it observes (keys, connection counts, the commands
@@ -15,6 +16,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::certs::TestPki;
+use super::reaper;
 
 /// How a server is configured before it starts.
 #[derive(Clone, Debug, Default)]
@@ -56,20 +58,27 @@ impl RedisConfig {
         let mut last_log = String::new();
         // A port picked free can be taken before the server binds it: try a few.
         for _ in 0..5 {
-            let dir = tempfile::tempdir().expect("temp dir");
+            // The tag in the directory's name, and so in the server's command line (its
+            // config file's path), lets scripts/check-no-leftovers.sh find it.
+            let dir = tempfile::Builder::new()
+                .prefix(&format!("golive-redis-{}-", reaper::tag()))
+                .tempdir()
+                .expect("temp dir");
             let port = free_port();
             let tls_port = self.tls.then(free_port);
             let ca_file = self.tls.then(|| write_tls_files(dir.path()));
             let conf = self.render(dir.path(), port, tls_port);
             std::fs::write(dir.path().join("redis.conf"), conf).expect("write redis.conf");
-            let child = Command::new(&binary)
+            let mut command = Command::new(&binary);
+            command
                 .arg(dir.path().join("redis.conf"))
                 .current_dir(dir.path())
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+                .stderr(Stdio::null());
+            let stop = reaper::Stop { signal: nix::sys::signal::Signal::SIGKILL, dir: Some(dir.path().to_path_buf()) };
+            let child =
+                reaper::spawn(command, stop).unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
             let mut server = RedisServer {
                 child,
                 dir,
@@ -96,6 +105,8 @@ impl RedisConfig {
             "daemonize no".into(),
             "save \"\"".into(),
             "appendonly no".into(),
+            // Keep the command line (with the config file's path) as the process title.
+            "set-proc-title no".into(),
         ];
         if let Some(password) = &self.password {
             conf.push(format!("requirepass \"{password}\""));
@@ -163,6 +174,11 @@ impl RedisServer {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The redis-server process.
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
     }
 
     /// The TLS port (servers started with [`RedisConfig::tls`]).
@@ -262,6 +278,7 @@ impl RedisServer {
 
 impl Drop for RedisServer {
     fn drop(&mut self) {
+        reaper::unregister(self.pid());
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
