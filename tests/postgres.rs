@@ -690,7 +690,6 @@ fn connection_errors_say_what_went_wrong() {
             ),
             "reachable = true, ssl_in_use = true",
         )
-        .item("nothing", "port = 5432", "reachable = true")
         .item(
             "slow-query",
             &format!("{}\ntimeout = \"1s\"\nquery = \"select pg_sleep(30)\"", url(&pg.primary.app_url("app"))),
@@ -704,7 +703,6 @@ fn connection_errors_say_what_went_wrong() {
         ("hung", "no answer from app@127.0.0.1"),
         ("tls-required", "TLS"),
         ("tls-untrusted", "TLS"),
-        ("nothing", "give `url`, or `host`"),
     ];
     for (id, text) in expect {
         assert_outcome(&report, id, "error");
@@ -712,6 +710,11 @@ fn connection_errors_say_what_went_wrong() {
         assert!(why.contains(text), "{id}: {why}");
         assert!(!why.contains(APP_PASSWORD) && !why.contains(wrong_password), "{id}: {why}");
     }
+    // Neither url nor host: known from the parameters alone, so `validate` refuses it.
+    w.write("nothing.toml", "[[item]]\nid = \"nothing\"\nprobe = \"postgres\"\nport = 5432\n");
+    let out = w.run_blocking(&["validate", "--format", "short", "nothing.toml"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("error[GL003]: item `nothing`: give `url`, or `host`"));
     assert!(reason(&report, "refused").starts_with("cannot connect to app@127.0.0.1:"));
     assert!(reason(&report, "wrong-password").starts_with("cannot log in to app@127.0.0.1:"));
     assert!(hung.connections() >= 1);

@@ -55,12 +55,6 @@ expect = {{ status = 301, redirect_location = {{ matches = "^https://" }} }}
 id = "default-expect"
 probe = "http"
 url = "${{api}}down"
-
-[[item]]
-id = "write-refused"
-probe = "http"
-method = "DELETE"
-url = "${{api}}health"
 "#
         ),
     );
@@ -84,8 +78,17 @@ url = "${{api}}health"
     assert_outcome(&report, "redirect", "pass");
     assert_eq!(fact(&report, "redirect", "redirect_location"), "https://example.test/new");
     assert_outcome(&report, "default-expect", "fail");
-    assert_outcome(&report, "write-refused", "error");
-    assert!(item(&report, "write-refused")["reason"].as_str().unwrap().contains("allow_write"));
+    // A writing method without allow_write is refused before anything runs.
+    w.write(
+        "write.toml",
+        &format!(
+            "[[item]]\nid = \"write-refused\"\nprobe = \"http\"\nmethod = \"DELETE\"\nurl = \"{}\"\n",
+            server.url("/health")
+        ),
+    );
+    let out = w.run(&["run", "write.toml"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("GL003") && stderr(&out).contains("allow_write"), "{}", stderr(&out));
 
     // The probe sent what the checklist said, and a DELETE never reached the server.
     let requests = server.requests();
