@@ -15,8 +15,6 @@
 //!     GOLIVE_FUZZ_CASES=20000 GOLIVE_FUZZ_SEED=7 cargo test --release --test loader_fuzz
 //!
 //! Failing cases are written to a directory that is kept and named in the failure message.
-//! Problems already known in the current loader (see [`known_finding`]) are listed but do
-//! not fail the test, unless `GOLIVE_FUZZ_STRICT=1`.
 //! Items that would run a program while loading (`exec` items run `PROGRAM --describe`) are
 //! never generated: cases containing `program` or a `\u` escape are skipped.
 
@@ -629,20 +627,6 @@ fn check_result(loaded: &Loaded) -> Result<(), String> {
     }
 }
 
-/// A problem of the current loader that is known and reported, so that the test stays green
-/// while the loader is rewritten: its description, when `problem` is one.
-///
-/// - An unknown key in a team's own catalogue check (`[checklist] checks = ["dir"]`, an
-///   item with `use =`) is reported in the using checklist's file, at the byte offsets of
-///   the key in the check's file, so past the end of golive.toml or on the wrong line:
-///   `golive.toml:8:1: error[GL002]: unknown key `x` in item `it``. Minimal input:
-///   golive.toml `[checklist] checks = ["mine"]`, `[[item]] id = "it" use = "ops.plan"`;
-///   mine/ops/plan.toml `[check] id = "ops.plan" probe = "manual" x = 1` (one per line).
-fn known_finding(problem: &str) -> Option<&'static str> {
-    (problem.contains("points outside its file") && problem.contains("error[GL002]: unknown key"))
-        .then_some("unknown key of a used catalogue check reported in the using file (wrong file id)")
-}
-
 enum Verdict {
     Ok { diagnostics: usize },
     Wrong(String),
@@ -724,9 +708,7 @@ fn the_loader_survives_mutated_checklists() {
     assert!(seeds.len() > 100, "seeds from checklists/ and checks/: {}", seeds.len());
     let mut rng = Rng(seed);
     let scratch = tempfile::Builder::new().prefix("golive-loader-fuzz-").tempdir().unwrap();
-    let strict = std::env::var("GOLIVE_FUZZ_STRICT").is_ok_and(|v| v == "1");
     let mut findings = Vec::new();
-    let mut known: std::collections::BTreeMap<&'static str, Vec<usize>> = Default::default();
     let (mut loaded, mut skipped, mut with_diagnostics) = (0, 0, 0);
     for number in 0..cases {
         let case = make_case(&mut rng, &seeds, number);
@@ -748,10 +730,6 @@ fn the_loader_survives_mutated_checklists() {
             Verdict::Panicked(message) => format!("panicked: {message}"),
             Verdict::Hung => format!("no result after {CASE_BOUND:?}"),
         };
-        if let Some(what) = known_finding(&problem).filter(|_| !strict) {
-            known.entry(what).or_default().push(number);
-            continue;
-        }
         findings.push(format!(
             "case {number} (seed {seed}, from {}; {}; {:?}) {problem}\n  files in {}",
             case.seed_name,
@@ -764,10 +742,6 @@ fn the_loader_survives_mutated_checklists() {
         "loader fuzz: seed {seed}, {cases} cases: {loaded} loaded ({with_diagnostics} with diagnostics), {skipped} skipped, {} findings",
         findings.len()
     );
-    for (what, numbers) in &known {
-        eprintln!("known finding, not failing the test ({} cases: {numbers:?}): {what}", numbers.len());
-    }
-    let loaded = loaded + known.values().map(Vec::len).sum::<usize>();
     // Most cases must really have been loaded, and most mutations must have been noticed.
     assert!(loaded + findings.len() >= cases * 9 / 10, "too many skipped: {skipped} of {cases}");
     assert!(with_diagnostics >= loaded / 2, "only {with_diagnostics} of {loaded} mutated cases had diagnostics");
@@ -780,13 +754,9 @@ fn the_loader_survives_mutated_checklists() {
 /// An include that names a FIFO (or /dev/stdin, or a terminal) must not block the loader
 /// forever: golive validate in CI would hang instead of reporting the checklist invalid.
 ///
-/// Ignored: the current loader reads included files with `std::fs::read`, which blocks in
-/// `open` until a writer comes (src/checklist/load.rs, `load_file`; the same for the
-/// attestations file and catalogue check files). `include = ["/dev/zero"]` would read
-/// until memory runs out (not tried here). src/fsread.rs has the bounded reader of
-/// regular files these could use. Remove the `#[ignore]` once they do.
+/// (`std::fs::read` blocks in `open` until a writer comes; the loader reads through
+/// `fsread`, which refuses what is not a regular file.)
 #[test]
-#[ignore = "known finding: an include naming a FIFO blocks the loader forever"]
 fn an_include_naming_a_fifo_does_not_block_the_loader() {
     let dir = tempfile::tempdir().unwrap();
     nix::unistd::mkfifo(&dir.path().join("pipe.toml"), nix::sys::stat::Mode::S_IRWXU).expect("mkfifo");
