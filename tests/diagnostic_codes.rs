@@ -42,8 +42,10 @@ fn item(id: &str, rest: &str) -> String {
     format!("[[item]]\nid = \"{id}\"\n{rest}")
 }
 
-/// (code, files, --var values)
-fn cases() -> Vec<(&'static str, Vec<(&'static str, String)>, Vec<(&'static str, &'static str)>)> {
+/// A code, the files of its checklist (the first is validated) and the --var values.
+type Case = (&'static str, Vec<(&'static str, String)>, Vec<(&'static str, &'static str)>);
+
+fn cases() -> Vec<Case> {
     let doubling: String = std::iter::once("[vars]\nv0 = \"xx\"\n".to_string())
         .chain((1..=21).map(|i| format!("v{i} = \"${{v{p}}}${{v{p}}}\"\n", p = i - 1)))
         .chain([item("a", "probe = \"tcp\"\naddress = \"${v21}\"\n")])
