@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::{Attestation, format_date};
+use super::model::{Attestation, format_date};
 use crate::value::format_time;
 
 /// The default attestations file of a checklist: `NAME.attestations.toml` beside `NAME.toml`.

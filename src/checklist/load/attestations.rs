@@ -14,7 +14,7 @@ use super::files::FileSet;
 use super::keys::{date, header_loc, instant, unknown_key, wrong_type};
 use super::sink::Diags;
 use crate::checklist::attestation::default_path;
-use crate::checklist::{Attestation, AttestationFile};
+use crate::checklist::model::{Attestation, AttestationFile};
 use crate::diag::{Code, Diagnostic, Level, Sources};
 use crate::fsread::read_bounded;
 use crate::lang::tree::{SKind, SValue, parse_document};

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::ctx::Ctx;
 use super::files::FileSet;
 use super::keys::{count, duration, severity, unknown_key, wrong_type};
-use crate::checklist::Severity;
+use crate::checklist::model::Severity;
 
 const DEFAULT_KEYS: &[&str] = &["timeout", "retries", "retry_delay", "severity", "section"];
 

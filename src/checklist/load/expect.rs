@@ -6,7 +6,7 @@
 use super::ctx::Ctx;
 use super::keys::wrong_type;
 use super::vars::Vars;
-use crate::checklist::Expectation;
+use crate::checklist::model::Expectation;
 use crate::diag::{Code, Diagnostic, Level, Loc, did_you_mean};
 use crate::lang::matcher;
 use crate::lang::tree::{SKey, SKind, SValue, parse_document};

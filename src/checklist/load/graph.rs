@@ -7,7 +7,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::ctx::Ctx;
-use crate::checklist::Item;
+use crate::checklist::model::Item;
 use crate::diag::{Code, Diagnostic, Level, Loc, did_you_mean};
 
 /// Checks ids and dependencies; returns the items' indexes in an order in which every

@@ -9,7 +9,7 @@ use super::ctx::Ctx;
 use super::defaults::{DEFAULT_RETRY_DELAY, DEFAULT_SECTION, DEFAULT_SEVERITY, DEFAULT_TIMEOUT, Defaults};
 use super::keys::{count, duration, header_loc, severity, strings, text, wrong_type};
 use super::vars::Vars;
-use crate::checklist::Item;
+use crate::checklist::model::Item;
 use crate::diag::{Code, Diagnostic, Loc, did_you_mean};
 use crate::lang::tree::{SKey, SValue};
 use crate::probe::{self, Params, ProbeSpec};

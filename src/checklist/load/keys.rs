@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::sink::Diags;
-use crate::checklist::{Severity, parse_date};
+use crate::checklist::model::{Severity, parse_date};
 use crate::diag::{Code, Diagnostic, FileId, Loc, did_you_mean};
 use crate::lang::tree::{SKey, SKind, SValue};
 use crate::value::parse_duration;

@@ -13,7 +13,7 @@ use std::collections::{BTreeSet, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::checklist::{Checklist, Item};
+use crate::checklist::model::{Checklist, Item};
 use crate::diag::{Diagnostic, Loc, Sources};
 use crate::lang::tree::{SKind, SValue};
 use crate::probe;
@@ -112,7 +112,7 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Loaded {
             files: files
                 .docs
                 .iter()
-                .map(|d| crate::checklist::LoadedFile {
+                .map(|d| crate::checklist::model::LoadedFile {
                     path: cx.sources.path(d.id).to_path_buf(),
                     sha256: d.sha256.clone(),
                 })

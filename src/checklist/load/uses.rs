@@ -14,8 +14,8 @@ use super::ctx::Ctx;
 use super::files::FileSet;
 use super::keys::{loc_of_key, unknown_key, wrong_type};
 use super::vars::{LocalScope, VarDef, Vars, scalar_text, var_defs};
-use crate::checklist::LoadedFile;
 use crate::checklist::catalogue::Catalogue;
+use crate::checklist::model::LoadedFile;
 use crate::diag::{Code, Diagnostic, Level, Loc, did_you_mean};
 use crate::lang::tree::{SKey, SKind, SValue, parse_document};
 

@@ -8,7 +8,7 @@ use super::ctx::Ctx;
 use super::files::FileSet;
 use super::keys::{date, header_loc, unknown_key, wrong_type};
 use super::sink::Diags;
-use crate::checklist::Waiver;
+use crate::checklist::model::Waiver;
 use crate::diag::{Code, Diagnostic, Level, Loc, Sources, did_you_mean};
 use crate::lang::tree::{SKind, SValue};
 

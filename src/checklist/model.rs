@@ -1,0 +1,185 @@
+//! The checklist model: what the loader produces from TOML files after every include, var
+//! and default is resolved and every item is validated against its probe's declaration.
+//! Plain data, below the loader's stages and the engine.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::diag::Loc;
+use crate::lang::matcher::Matcher;
+use crate::probe::{Params, ProbeSpec};
+use crate::redact::Redactor;
+use crate::value::Value;
+
+const DATE: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]");
+
+/// A calendar date written year-month-day (`2026-12-31`).
+pub fn parse_date(text: &str) -> Result<time::Date, time::error::Parse> {
+    time::Date::parse(text.trim(), DATE)
+}
+
+pub fn format_date(d: time::Date) -> String {
+    d.format(DATE).unwrap_or_else(|_| d.to_string())
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const NAMES: &'static [&'static str] = &["critical", "high", "medium", "low", "info"];
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        Some(match s {
+            "critical" => Severity::Critical,
+            "high" => Severity::High,
+            "medium" => Severity::Medium,
+            "low" => Severity::Low,
+            "info" => Severity::Info,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+            Severity::Info => "info",
+        }
+    }
+}
+
+/// A fully loaded, valid checklist.
+#[derive(Debug)]
+pub struct Checklist {
+    pub name: String,
+    pub version: Option<String>,
+    pub description: Option<String>,
+    /// Every file loaded (the roots and all includes), with its sha256.
+    pub files: Vec<LoadedFile>,
+    pub items: Vec<Arc<Item>>,
+    /// Indexes into `items`, every item after the items it depends on.
+    pub order: Vec<usize>,
+    /// `[[waiver]]` entries of every loaded file, at most one per item.
+    pub waivers: Vec<Waiver>,
+    /// `[signoff] roles`: the roles that must sign a report, in order, each once.
+    pub signoff_roles: Vec<String>,
+    /// The attestations file read for this run (it may not exist yet).
+    pub attestations: AttestationFile,
+    /// Every secret this checklist uses, for masking every output.
+    pub redactor: Redactor,
+}
+
+/// A `[[waiver]]`: an approved exception for one item until a date (inclusive, UTC).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Waiver {
+    pub item: String,
+    pub reason: String,
+    pub approved_by: String,
+    pub until: time::Date,
+    /// `file:line:column` of the `[[waiver]]` table.
+    pub source: String,
+}
+
+impl Waiver {
+    /// A waiver applies through the whole of its `until` day.
+    pub fn expired(&self, today: time::Date) -> bool {
+        today > self.until
+    }
+}
+
+/// One entry of the attestations file: a person confirmed a manual item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attestation {
+    pub item: String,
+    pub by: String,
+    pub at: time::OffsetDateTime,
+    pub evidence: String,
+    pub note: Option<String>,
+    /// Valid through this day (UTC); `None`: no end.
+    pub until: Option<time::Date>,
+    /// `file:line:column` of the `[[attestation]]` table.
+    pub source: String,
+}
+
+impl Attestation {
+    pub fn expired(&self, today: time::Date) -> bool {
+        self.until.is_some_and(|until| today > until)
+    }
+}
+
+/// The attestations file beside the checklist and what it holds.
+#[derive(Clone, Debug, Default)]
+pub struct AttestationFile {
+    pub path: PathBuf,
+    /// Hex SHA-256 of the file's bytes; `None` when the file does not exist.
+    pub sha256: Option<String>,
+    /// In file order, which is the order they were recorded.
+    pub entries: Vec<Attestation>,
+}
+
+impl AttestationFile {
+    /// The latest attestation of an item (the last one appended).
+    pub fn latest(&self, item: &str) -> Option<&Attestation> {
+        self.entries.iter().rev().find(|a| a.item == item)
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LoadedFile {
+    pub path: PathBuf,
+    pub sha256: String,
+}
+
+#[derive(Debug)]
+pub struct Item {
+    pub id: String,
+    pub title: String,
+    pub section: String,
+    pub severity: Severity,
+    pub tags: Vec<String>,
+    pub depends_on: Vec<String>,
+    /// Where `depends_on` is written, for diagnostics.
+    pub depends_on_loc: Option<Loc>,
+    pub timeout: Duration,
+    pub retries: u32,
+    pub retry_delay: Duration,
+    pub description: Option<String>,
+    pub references: Vec<String>,
+    pub owner: Option<String>,
+    pub probe: &'static ProbeSpec,
+    /// Parameters as the probe uses them (secrets included: never print these).
+    pub params: Params,
+    /// Parameters as reports show them: `${env:…}` references kept, URL passwords and
+    /// secret headers masked.
+    pub params_shown: BTreeMap<String, Value>,
+    pub expect: Vec<Expectation>,
+    /// Where the item is defined (`file:line:col` of its `[[item]]` table).
+    pub loc: Loc,
+    pub source: String,
+}
+
+impl Item {
+    pub fn is_manual(&self) -> bool {
+        self.probe.observe.is_none()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Expectation {
+    pub fact: String,
+    pub matcher: Matcher,
+}
