@@ -2,7 +2,6 @@
 //! and default is resolved and every item is validated against its probe's declaration.
 //! Plain data, below the loader's stages and the engine.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,9 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::diag::Loc;
 use crate::lang::matcher::Matcher;
-use crate::probe::{Params, ProbeSpec};
+use crate::probe::{ParamMap, Params, ProbeSpec};
 use crate::redact::Redactor;
-use crate::value::Value;
 
 const DATE: &[time::format_description::BorrowedFormatItem<'static>] =
     time::macros::format_description!("[year]-[month]-[day]");
@@ -163,9 +161,9 @@ pub struct Item {
     pub probe: &'static ProbeSpec,
     /// Parameters as the probe uses them (secrets included: never print these).
     pub params: Params,
-    /// Parameters as reports show them: `${env:…}` references kept, URL passwords and
-    /// secret headers masked.
-    pub params_shown: BTreeMap<String, Value>,
+    /// Parameters as reports show them (`${env:…}` references kept, URL passwords and
+    /// secret headers masked) when that differs from `params`: see `shown_params`.
+    pub params_shown: Option<ParamMap>,
     pub expect: Vec<Expectation>,
     /// Where the item is defined (`file:line:col` of its `[[item]]` table).
     pub loc: Loc,
@@ -173,6 +171,12 @@ pub struct Item {
 }
 
 impl Item {
+    /// Parameters as reports show them: `${env:…}` references kept, URL passwords and
+    /// secret headers masked.
+    pub fn shown_params(&self) -> &ParamMap {
+        self.params_shown.as_ref().unwrap_or(&self.params.values)
+    }
+
     pub fn is_manual(&self) -> bool {
         self.probe.observe.is_none()
     }

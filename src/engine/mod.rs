@@ -687,7 +687,7 @@ mod tests {
             owner: None,
             probe,
             params: Default::default(),
-            params_shown: Default::default(),
+            params_shown: None,
             expect: vec![crate::checklist::Expectation {
                 fact: "answer".into(),
                 matcher: Matcher::Equals(Value::Int(42)),

@@ -81,11 +81,29 @@ impl SValue {
 }
 
 /// Parses a whole TOML document; a syntax error becomes a diagnostic at its position.
+///
+/// A long checklist is mostly `[[item]]` tables, and the TOML parser holds a token for
+/// every few bytes of its input: a 6 MB file took 170 MB to parse in one piece. So a
+/// document is cut before each top-level `[[item]]` line and the pieces are parsed one by
+/// one, each converted and dropped before the next, their spans moved to the document's
+/// offsets. Whenever a piece does not parse, or the pieces name one top-level key twice in
+/// a way only the whole document can judge, the whole document is parsed instead: the
+/// result, and every error message, are exactly the TOML parser's.
 pub fn parse_document(file: FileId, text: &str) -> Result<SValue, Diagnostic> {
+    let cuts = item_cuts(text);
+    if cuts.len() > 1
+        && let Some(doc) = parse_pieces(file, text, &cuts)
+    {
+        return Ok(doc);
+    }
+    parse_whole(file, text)
+}
+
+fn parse_whole(file: FileId, text: &str) -> Result<SValue, Diagnostic> {
     match DeTable::parse(text) {
         Ok(table) => {
             let span = table.span();
-            Ok(SValue { kind: SKind::Table(convert_table(file, table.get_ref())), span, file })
+            Ok(SValue { kind: SKind::Table(convert_table(file, table.get_ref(), 0)), span, file })
         }
         Err(err) => {
             let span = err.span().unwrap_or(0..0);
@@ -97,17 +115,121 @@ pub fn parse_document(file: FileId, text: &str) -> Result<SValue, Diagnostic> {
     }
 }
 
-fn convert_table(file: FileId, table: &DeTable<'_>) -> Vec<(SKey, SValue)> {
+/// Parses the pieces between `cuts` (byte offsets; the first is 0) and joins them: the
+/// `item` arrays are appended, any other top-level key may appear in one piece only.
+/// `None` when that does not hold or a piece does not parse.
+fn parse_pieces(file: FileId, text: &str, cuts: &[usize]) -> Option<SValue> {
+    let mut root: Vec<(SKey, SValue)> = Vec::new();
+    let mut span = 0..0;
+    for (n, &start) in cuts.iter().enumerate() {
+        let end = cuts.get(n + 1).copied().unwrap_or(text.len());
+        let piece = DeTable::parse(&text[start..end]).ok()?;
+        if n == 0 {
+            span = piece.span();
+        }
+        for (key, value) in convert_table(file, piece.get_ref(), start) {
+            if n == 0 && key.name == "item" {
+                // Before the first cut `item` may be an inline array: only the whole
+                // document can tell whether later `[[item]]` tables may extend it.
+                return None;
+            }
+            match root.iter_mut().find(|(k, _)| k.name == key.name) {
+                None => root.push((key, value)),
+                Some((_, existing)) if key.name == "item" => match (&mut existing.kind, value.kind) {
+                    (SKind::Array(all), SKind::Array(more)) => all.extend(more),
+                    _ => return None,
+                },
+                Some(_) => return None,
+            }
+        }
+    }
+    Some(SValue { kind: SKind::Table(root), span, file })
+}
+
+/// Byte offsets where a top-level `[[item]]` line starts (after 0), found by following
+/// strings, comments and brackets, so a line inside a multi-line string or array is never
+/// taken for a header.
+fn item_cuts(text: &str) -> Vec<usize> {
+    let bytes = text.as_bytes();
+    let mut cuts = vec![0];
+    let mut depth: usize = 0;
+    let mut i = 0;
+    let mut line_start = true;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if line_start && depth == 0 {
+            let rest = &bytes[i..];
+            let indent = rest.iter().take_while(|c| **c == b' ' || **c == b'\t').count();
+            if rest[indent..].starts_with(b"[[item]]") && i > 0 {
+                cuts.push(i);
+            }
+        }
+        line_start = false;
+        match b {
+            b'\n' => line_start = true,
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'[' | b'{' => depth += 1,
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            b'"' | b'\'' => {
+                let multi = bytes[i..].starts_with(if b == b'"' { b"\"\"\"" } else { b"'''" });
+                i = skip_string(bytes, i, b, multi);
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    cuts
+}
+
+/// The offset just past the string that opens at `start` (a single-line string also ends
+/// at its line's end, where the TOML parser will report it).
+fn skip_string(bytes: &[u8], start: usize, quote: u8, multi: bool) -> usize {
+    let mut i = start + if multi { 3 } else { 1 };
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if quote == b'"' => i += 2,
+            b'\n' if !multi => return i,
+            q if q == quote => {
+                if !multi {
+                    return i + 1;
+                }
+                if bytes[i..].starts_with(&[quote; 3]) {
+                    // A closing run may hold one or two more quotes (`""""`).
+                    let mut end = i + 3;
+                    while end < bytes.len() && bytes[end] == quote && end < i + 5 {
+                        end += 1;
+                    }
+                    return end;
+                }
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    bytes.len()
+}
+
+fn convert_table(file: FileId, table: &DeTable<'_>, base: usize) -> Vec<(SKey, SValue)> {
     table
         .iter()
         .map(|(k, v)| {
-            let key = SKey { name: k.get_ref().to_string(), span: k.span() };
-            (key, convert(file, v.get_ref(), v.span()))
+            let key = SKey { name: k.get_ref().to_string(), span: shift(k.span(), base) };
+            (key, convert(file, v.get_ref(), shift(v.span(), base), base))
         })
         .collect()
 }
 
-fn convert(file: FileId, value: &DeValue<'_>, span: Range<usize>) -> SValue {
+fn shift(span: Range<usize>, base: usize) -> Range<usize> {
+    span.start + base..span.end + base
+}
+
+fn convert(file: FileId, value: &DeValue<'_>, span: Range<usize>, base: usize) -> SValue {
     let kind = match value {
         DeValue::String(s) => SKind::Str(s.to_string()),
         DeValue::Integer(i) => {
@@ -126,8 +248,10 @@ fn convert(file: FileId, value: &DeValue<'_>, span: Range<usize>) -> SValue {
         }),
         DeValue::Boolean(b) => SKind::Bool(*b),
         DeValue::Datetime(d) => SKind::Datetime(d.to_string()),
-        DeValue::Array(items) => SKind::Array(items.iter().map(|v| convert(file, v.get_ref(), v.span())).collect()),
-        DeValue::Table(t) => SKind::Table(convert_table(file, t)),
+        DeValue::Array(items) => {
+            SKind::Array(items.iter().map(|v| convert(file, v.get_ref(), shift(v.span(), base), base)).collect())
+        }
+        DeValue::Table(t) => SKind::Table(convert_table(file, t, base)),
     };
     SValue { kind, span, file }
 }
@@ -146,6 +270,22 @@ mod tests {
         assert_eq!(&text[key.span.clone()], "id");
         assert_eq!(&text[value.span.clone()], "\"a\"");
         assert!(matches!(items[0].get("timeout").unwrap().kind, SKind::Int(16)));
+    }
+
+    /// Parsed in pieces or whole, a document gives the same tree and the same spans.
+    #[test]
+    fn pieces_give_the_whole_document() {
+        let text = "[checklist]\nname = \"x\" # [[item]]\n\n[[item]]\nid = \"a\"\ndesc = \"\"\"\n[[item]]\n\"\"\"\ntags = [\n  \"[[item]]\",\n]\n[item.expect]\nok = true\n\n  [[item]]\nid = 'b'\n\n[[waiver]]\nitem = \"a\"\n[[item]]\nid = \"c\"\n";
+        assert_eq!(item_cuts(text).len(), 4, "{:?}", item_cuts(text));
+        let pieces = parse_pieces(0, text, &item_cuts(text)).expect("pieces parse");
+        let whole = parse_whole(0, text).unwrap();
+        assert_eq!(format!("{pieces:?}"), format!("{whole:?}"));
+        // A key given twice across pieces: the whole document decides (here: an error).
+        let twice = "[vars]\na = 1\n[[item]]\nid = \"a\"\n[vars]\nb = 2\n";
+        assert!(parse_document(0, twice).is_err());
+        let broken = "[[item]]\nid = \"a\"\n[[item]]\nid = \n";
+        let err = parse_document(0, broken).unwrap_err();
+        assert_eq!(err.loc.unwrap().span, parse_whole(0, broken).unwrap_err().loc.unwrap().span);
     }
 
     #[test]

@@ -37,6 +37,7 @@ pub fn describe(cx: &mut Ctx, vars: &mut Vars, table: &SValue, draft: &mut Draft
         program = base.join(&program);
     }
     let item = &mut draft.item;
+    let params_shown = &mut draft.shown;
     let what = &draft.what;
     item.params.values.insert("program".into(), Value::Str(program.display().to_string()));
     let described = match probe::exec::describe(&program) {
@@ -51,7 +52,7 @@ pub fn describe(cx: &mut Ctx, vars: &mut Vars, table: &SValue, draft: &mut Draft
         }
     };
     let given = table.get("params").and_then(|p| p.as_table()).unwrap_or_default();
-    let (mut real, mut shown) = match (item.params.values.get("params"), item.params_shown.get("params")) {
+    let (mut real, mut shown) = match (item.params.values.get("params"), params_shown.get("params")) {
         (Some(Value::Map(r)), Some(Value::Map(s))) => (r.clone(), s.clone()),
         _ => (BTreeMap::new(), BTreeMap::new()),
     };
@@ -109,6 +110,6 @@ pub fn describe(cx: &mut Ctx, vars: &mut Vars, table: &SValue, draft: &mut Draft
         }
     }
     item.params.values.insert("params".into(), Value::Map(real));
-    item.params_shown.insert("params".into(), Value::Map(shown));
+    params_shown.insert("params".into(), Value::Map(shown));
     Some(described.spec)
 }

@@ -20,7 +20,7 @@ pub fn read(
     what: &str,
     header: &Loc,
 ) -> Vec<Expectation> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(expect.and_then(|e| e.as_table()).map_or(spec.default_expect.len(), <[_]>::len));
     match expect {
         None => {
             for (fact, text) in spec.default_expect {

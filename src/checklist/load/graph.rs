@@ -5,6 +5,7 @@
 //! long loop, not a deep recursion.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use super::ctx::Ctx;
 use crate::checklist::model::Item;
@@ -12,7 +13,7 @@ use crate::diag::{Code, Diagnostic, Level, Loc, did_you_mean};
 
 /// Checks ids and dependencies; returns the items' indexes in an order in which every
 /// item comes after the items it depends on (checklist order where nothing constrains it).
-pub fn check(cx: &mut Ctx, ids: &[(String, Loc)], items: &[Item]) -> Vec<usize> {
+pub fn check(cx: &mut Ctx, ids: &[(String, Loc)], items: &[Arc<Item>]) -> Vec<usize> {
     let mut first: HashMap<&str, &Loc> = HashMap::with_capacity(ids.len());
     for (id, loc) in ids {
         match first.get(id.as_str()) {
@@ -52,7 +53,7 @@ pub fn check(cx: &mut Ctx, ids: &[(String, Loc)], items: &[Item]) -> Vec<usize> 
 
 /// Depth-first over `depends_on` with an explicit stack, reporting each cycle once and
 /// emitting items after their dependencies (post-order).
-fn order(cx: &mut Ctx, items: &[Item]) -> Vec<usize> {
+fn order(cx: &mut Ctx, items: &[Arc<Item>]) -> Vec<usize> {
     // The first item with each id (a duplicate is reported above).
     let mut index: HashMap<&str, usize> = HashMap::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {

@@ -3,8 +3,6 @@
 //! over the file's defaults. What is left (the probe's parameters and `expect`) is handed
 //! on in a `Draft` for the params, exec and expect stages.
 
-use std::collections::BTreeMap;
-
 use super::ctx::Ctx;
 use super::defaults::{DEFAULT_RETRY_DELAY, DEFAULT_SECTION, DEFAULT_SEVERITY, DEFAULT_TIMEOUT, Defaults};
 use super::keys::{count, duration, header_loc, severity, strings, text, wrong_type};
@@ -12,7 +10,7 @@ use super::vars::Vars;
 use crate::checklist::model::Item;
 use crate::diag::{Code, Diagnostic, Loc, did_you_mean};
 use crate::lang::tree::{SKey, SValue};
-use crate::probe::{self, Params, ProbeSpec};
+use crate::probe::{self, ParamMap, Params, ProbeSpec};
 
 /// The keys every item takes, whatever its probe.
 pub const ITEM_KEYS: &[&str] = &[
@@ -41,6 +39,8 @@ pub struct Draft<'t> {
     /// Keys that are not common item keys: the probe's parameters, or unknown keys.
     pub params: Vec<&'t (SKey, SValue)>,
     pub expect: Option<&'t SValue>,
+    /// The parameters as reports show them (`Item::params_shown` once the item is done).
+    pub shown: ParamMap,
     /// `item `ID``, for messages.
     pub what: String,
 }
@@ -98,7 +98,7 @@ pub fn read<'t>(cx: &mut Ctx, vars: &mut Vars, table: &'t SValue, defaults: &Def
         owner: None,
         probe: probe.unwrap_or(&probe::manual::SPEC),
         params: Params::default(),
-        params_shown: BTreeMap::new(),
+        params_shown: None,
         expect: Vec::new(),
         source: cx.sources.position(&header),
         loc: header.clone(),
@@ -140,7 +140,10 @@ pub fn read<'t>(cx: &mut Ctx, vars: &mut Vars, table: &'t SValue, defaults: &Def
             _ => params.push(entry),
         }
     }
-    ItemKeys { id: Some((id, header)), draft: Some(Draft { item, probe, params, expect, what }) }
+    ItemKeys {
+        id: Some((id, header)),
+        draft: Some(Draft { item, probe, params, expect, shown: ParamMap::default(), what }),
+    }
 }
 
 fn probe_kind(cx: &mut Ctx, table: &SValue, what: &str, header: &Loc) -> Option<&'static ProbeSpec> {

@@ -83,13 +83,13 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Loaded {
     let defaults = defaults::per_file(&mut cx, &files);
 
     let mut ids: Vec<(String, Loc)> = Vec::new();
-    let mut items: Vec<Item> = Vec::new();
+    let mut items: Vec<Arc<Item>> = Vec::new();
     for (index, doc_defaults) in defaults.iter().enumerate() {
         // Each item table is taken out of the tree, read once and dropped.
         for table in take_items(&mut files.docs[index].root) {
             let (id, item) = build_item(&mut cx, &mut vars, &mut checks, &table, doc_defaults);
             ids.extend(id);
-            items.extend(item);
+            items.extend(item.map(Arc::new));
         }
     }
     vars.check_cli_names(&mut cx, &opts.vars);
@@ -118,7 +118,7 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Loaded {
                 })
                 .chain(checks.files.iter().cloned())
                 .collect(),
-            items: items.into_iter().map(Arc::new).collect(),
+            items,
             order,
             waivers,
             signoff_roles,
@@ -183,12 +183,26 @@ fn item_stages(
         match exec::describe(cx, vars, table, &mut draft) {
             Some(described) => described,
             // The program could not describe itself (reported): its facts are unknown.
-            None => return (id, Some(draft.item)),
+            None => return (id, Some(finish(draft))),
         }
     } else {
         spec
     };
     let header = draft.item.loc.clone();
     draft.item.expect = expect::read(cx, vars, facts_of, draft.expect, &draft.what, &header);
-    (id, Some(draft.item))
+    (id, Some(finish(draft)))
+}
+
+/// The item of a draft, its shown parameters kept only where they differ (a masked
+/// password, a `${env:…}` reference): most items share one map.
+fn finish(draft: item::Draft<'_>) -> Item {
+    let mut item = draft.item;
+    item.params.values.shrink_to_fit();
+    if draft.shown != item.params.values {
+        let mut shown = draft.shown;
+        shown.shrink_to_fit();
+        item.params_shown = Some(shown);
+    }
+    item.expect.shrink_to_fit();
+    item
 }

@@ -30,7 +30,7 @@ pub fn read(cx: &mut Ctx, vars: &mut Vars, spec: &'static ProbeSpec, draft: &mut
                 seen.push(param.name);
                 if let Some((real, shown)) = convert(cx, vars, param, value, &draft.what) {
                     draft.item.params.values.insert(param.name.to_string(), real);
-                    draft.item.params_shown.insert(param.name.to_string(), shown);
+                    draft.shown.insert(param.name.to_string(), shown);
                 }
             }
             None => {
@@ -66,7 +66,7 @@ pub fn read(cx: &mut Ctx, vars: &mut Vars, spec: &'static ProbeSpec, draft: &mut
             let v = SValue { kind: default_kind(param.ty, default), span: header.span.clone(), file: header.file };
             if let Some((real, shown)) = convert(cx, vars, param, &v, &draft.what) {
                 draft.item.params.values.insert(param.name.to_string(), real);
-                draft.item.params_shown.insert(param.name.to_string(), shown);
+                draft.shown.insert(param.name.to_string(), shown);
             }
         }
     }
