@@ -4,7 +4,7 @@
 #
 # What it does:
 #   1. builds the release binary (unless GOLIVE names one);
-#   2. starts a throwaway PostgreSQL as the test harness does (tests/support/pg.rs): initdb
+#   2. starts a throwaway PostgreSQL as the test harness does (tests/it/support/pg.rs): initdb
 #      and postgres from the system's binaries (initdb on PATH or /usr/lib/postgresql/*/bin),
 #      in a directory under /tmp, on 127.0.0.1 and a free port, with log_connections = on,
 #      SCRAM passwords, pgcrypto, a small table; as the `postgres` user when run as root;

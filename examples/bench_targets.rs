@@ -28,7 +28,7 @@
 //! Exit status: 0 all outcomes as expected (and targets met with --strict), 1 otherwise,
 //! 2 bad usage or setup failure.
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 mod support;
 
 use std::collections::BTreeMap;

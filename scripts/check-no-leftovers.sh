@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Runs test binaries and then checks that they left no server running and no server
+# Runs integration tests and then checks that they left no server running and no server
 # directory behind: the redis-server and PostgreSQL processes the harness starts
-# (tests/support/reaper.rs) must all be gone when `cargo test` returns, also those kept in
+# (tests/it/support/reaper.rs) must all be gone when `cargo test` returns, also those kept in
 # statics and those of failed tests.
 #
-#     scripts/check-no-leftovers.sh                    # cargo test --test redis
-#     scripts/check-no-leftovers.sh redis postgres     # several test binaries
+#     scripts/check-no-leftovers.sh                    # cargo test --test it redis::
+#     scripts/check-no-leftovers.sh redis:: postgres:: # tests whose names match (several runs)
+#     scripts/check-no-leftovers.sh ""                 # the whole integration-test binary
 #
 # Every server of this run has GOLIVE_TEST_SERVER_TAG in its directory's name and so in its
 # command line, so servers of other test runs on the same machine do not count.
@@ -14,14 +15,14 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 tests=("$@")
-[ ${#tests[@]} -gt 0 ] || tests=(redis)
+[ ${#tests[@]} -gt 0 ] || tests=(redis::)
 tag="leftover-check-$$-$RANDOM"
 export GOLIVE_TEST_SERVER_TAG="$tag"
 
-args=()
-for t in "${tests[@]}"; do args+=(--test "$t"); done
-cargo test "${args[@]}"
-status=$?
+args=(--test it)
+status=0
+for t in "${tests[@]}"; do cargo test --test it -- "$t" || status=$?; done
+args+=("${tests[@]}")
 # A test run that fails still must not leave servers behind: check either way.
 
 left=0

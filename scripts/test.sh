@@ -12,7 +12,7 @@ required=(
   "openssl:openssl"    # signing tests verify a signature with OpenSSL, as docs/signing.md shows
   "python3:python3"    # the independent verifiers (securesystemslib, junitparser)
   "chromium:chromium"  # the HTML report is checked in a real headless browser
-  "redis-server:redis-server"  # the redis probe tests start real servers (tests/support/redis.rs)
+  "redis-server:redis-server"  # the redis probe tests start real servers (tests/it/support/redis.rs)
   "initdb:postgresql"  # the postgres tests start real servers (initdb, postgres, pg_basebackup)
   "jq:jq"              # the pgBackRest and restic examples in docs/backups.md use jq
   "gzip:gzip"          # backup restore-test tests run gzip -t

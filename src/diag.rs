@@ -177,7 +177,8 @@ pub struct Sources {
 
 impl Sources {
     pub fn add(&mut self, path: PathBuf, text: String) -> FileId {
-        let starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        let newlines = text.bytes().enumerate().filter(|(_, b)| *b == b'\n');
+        let starts = std::iter::once(0).chain(newlines.map(|(i, _)| i + 1)).collect();
         self.line_starts.push(starts);
         self.files.push((path, text));
         self.files.len() - 1

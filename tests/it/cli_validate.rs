@@ -1,7 +1,7 @@
 //! `golive validate` and load-time errors: every problem in every file at once, each at its
 //! file:line:column with a stable code and a hint; exit 2 for an invalid checklist.
 
-mod common;
+use crate::support as common;
 
 use assert_cmd::Command;
 use common::Workdir;

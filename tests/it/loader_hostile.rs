@@ -3,7 +3,7 @@
 //! or crash. A hang guard kills golive after two minutes (far above what any case needs)
 //! so a regression fails the test instead of blocking CI; no case asserts a duration.
 
-mod common;
+use crate::support as common;
 
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};

@@ -1,9 +1,9 @@
-//! The servers a test binary starts do not outlive it (tests/support/reaper.rs): each test
+//! The servers a test binary starts do not outlive it (tests/it/support/reaper.rs): each test
 //! here runs this binary again as a child, which starts real servers, keeps them in
 //! `static`s (never dropped), and then exits, panics, or is killed with SIGKILL. Once the
 //! child has ended, its servers must be gone; when it exited, their directories too.
 
-mod support;
+use crate::support;
 
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -28,7 +28,7 @@ fn run_child(mode: &str, servers: &str) -> (ExitStatus, Vec<(i32, PathBuf)>, Str
     let scratch = tempfile::tempdir().unwrap();
     let pidfile = scratch.path().join("pids");
     let out = Command::new(std::env::current_exe().unwrap())
-        .args(["child_keeps_servers_in_statics", "--exact", "--ignored", "--nocapture"])
+        .args(["no_leftovers::child_keeps_servers_in_statics", "--exact", "--ignored", "--nocapture"])
         .env(MODE, mode)
         .env(PIDFILE, &pidfile)
         .env(SERVERS, servers)

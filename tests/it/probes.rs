@@ -2,8 +2,8 @@
 //! DNS server, a listener that never answers, files, processes and this host. Each test
 //! runs the real binary and reads the facts and outcomes from its JSON report.
 
-mod common;
-mod support;
+use crate::support as common;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

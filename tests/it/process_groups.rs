@@ -2,7 +2,7 @@
 //! (answered, failed or timed out) and a `command` item each end their whole process group,
 //! so a background child (`sleep 300 &`) is gone soon after golive is done with them.
 
-mod common;
+use crate::support as common;
 
 use std::time::{Duration, Instant};
 

@@ -3,7 +3,7 @@
 //! names; reports written before `state` and `fact_types` existed render as they did; a
 //! plugin's duration and bytes facts read back from JSON as the run showed them.
 
-mod common;
+use crate::support as common;
 
 use common::{Workdir, item, stderr, stdout};
 use serde_json::Value;

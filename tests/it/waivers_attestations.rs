@@ -2,7 +2,7 @@
 //! `waived` until its date and says when it has expired; `golive attest` appends to the
 //! attestations file, a run reads it, and dependents of an attested manual item run.
 
-mod common;
+use crate::support as common;
 
 use common::{Workdir, assert_outcome, item, stderr, stdout};
 

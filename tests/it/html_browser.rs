@@ -2,7 +2,7 @@
 //! script, and the test reads the rendered DOM (verdict, counts, filters applied from the
 //! address, sign-off states) and takes a screenshot.
 
-mod common;
+use crate::support as common;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -4,7 +4,7 @@
 //! backup files with set modification times, real gzip files (valid and truncated), a real
 //! PostgreSQL custom-format dump read by the real `pg_restore`, and restore-test commands.
 
-mod common;
+use crate::support as common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

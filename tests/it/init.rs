@@ -1,7 +1,7 @@
 //! `golive init`: from nothing to a first real run in two commands.
 
-mod common;
-mod support;
+use crate::support as common;
+use crate::support;
 
 use common::{Workdir, assert_outcome, stderr, stdout};
 use support::{DnsServer, HttpServer, Route, TestRecord, closed_port};

@@ -1,8 +1,8 @@
 //! The check catalogue: items that `use` a check, override its keys, merge its
 //! expectations and set its vars; teams' own catalogue directories; built-in checklists.
 
-mod common;
-mod support;
+use crate::support as common;
+use crate::support;
 
 use common::{Workdir, assert_outcome, item, stderr, stdout};
 use support::{TestPki, TlsServer};

@@ -3,7 +3,7 @@
 //! over-full directories all end, with the checks found or a clear error. Real directories,
 //! symlinks and FIFOs made here; the library API and the `golive` binary.
 
-mod common;
+use crate::support as common;
 
 use std::os::unix::fs::symlink;
 use std::path::Path;

@@ -1,9 +1,6 @@
 //! Helpers for CLI tests: a temporary working directory with checklist files, and the real
 //! `golive` binary run in it (from async tests without blocking their servers); the report
 //! accessors (`item`, `outcome`, `fact`, `assert_outcome`).
-//!
-//! Also compiled on its own as `tests/common/mod.rs` (a shim for the test files that still
-//! write `mod common;`), so it uses nothing else from support/.
 #![allow(dead_code)]
 
 use std::path::PathBuf;

@@ -11,8 +11,8 @@
 //! replaced through their vars by stand-ins with the same contract, and the default
 //! commands are run too where the outcome does not depend on the machine.
 
-mod common;
-mod support;
+use crate::support as common;
+use crate::support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;

@@ -3,8 +3,8 @@
 //! against config files written here, `secrets_scan` against a tree with planted fake
 //! secrets that no output may contain.
 
-mod common;
-mod support;
+use crate::support as common;
+use crate::support;
 
 use common::{Workdir, assert_outcome, fact, item, stderr, stdout};
 use serde_json::json;

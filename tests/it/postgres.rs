@@ -1,9 +1,9 @@
 //! The `postgres` probe against real PostgreSQL servers started by the harness
-//! (tests/support/pg.rs): a well-configured primary with TLS and a misconfigured streaming
+//! (tests/it/support/pg.rs): a well-configured primary with TLS and a misconfigured streaming
 //! standby of it. Both start once for this test binary and are shared by every test.
 
-mod common;
-mod support;
+use crate::support as common;
+use crate::support;
 
 use std::fmt::Write as _;
 use std::sync::OnceLock;

@@ -2,7 +2,7 @@
 //! file is checked with an independent parser (Python's junitparser); every format renders
 //! the same from a saved JSON report as from the run itself.
 
-mod common;
+use crate::support as common;
 
 use std::process::Command;
 

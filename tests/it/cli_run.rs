@@ -2,8 +2,8 @@
 //! several outputs in one run, exit codes and the gate, filters, dependencies, retries,
 //! the run deadline, and secrets that never appear in any output.
 
-mod common;
-mod support;
+use crate::support as common;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

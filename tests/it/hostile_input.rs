@@ -2,7 +2,7 @@
 //! table slow or huge (`golive list`, `run`, `report`, `checks`), while JSON keeps it whole;
 //! counts of one read "1 item", not "1 items".
 
-mod common;
+use crate::support as common;
 
 use common::{Workdir, item, stderr, stdout};
 

@@ -3,7 +3,7 @@
 //! facts, an error, invalid JSON, undeclared or mistyped facts, a failing exit, a hang, and
 //! broken `--describe` output that `golive validate` must report.
 
-mod common;
+use crate::support as common;
 
 use std::path::Path;
 use std::time::Duration;

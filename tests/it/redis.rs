@@ -4,8 +4,8 @@
 //! denied), secrets in every output, the read-only allow-list as MONITOR sees it, and one
 //! shared connection for many items.
 
-mod common;
-mod support;
+use crate::support as common;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

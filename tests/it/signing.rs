@@ -3,7 +3,7 @@
 //! an independent verifier (Python's securesystemslib DSSE) and OpenSSL accept golive's
 //! envelopes.
 
-mod common;
+use crate::support as common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Output};

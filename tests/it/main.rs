@@ -1,0 +1,31 @@
+//! golive's integration tests, one module per area, built as one test binary: one link
+//! and one copy of the shared servers (tests/it/support) instead of one per file. Run one
+//! area with `cargo test --test it redis::`.
+
+mod support;
+
+mod catalogue;
+mod catalogue_dirs;
+mod cli_run;
+mod cli_validate;
+mod coverage;
+mod diagnostic_codes;
+mod docs_sync;
+mod exec_probe;
+mod hostile_input;
+mod html_browser;
+mod init;
+mod loader_fuzz;
+mod loader_hostile;
+mod no_leftovers;
+mod outcome_model;
+mod postgres;
+mod probes;
+mod process_groups;
+mod redis;
+mod report_formats;
+mod security_probes;
+mod shipped_checklists;
+mod signing;
+mod system_probes;
+mod waivers_attestations;
