@@ -36,6 +36,9 @@ mod uses;
 mod vars;
 mod waivers;
 
+#[cfg(test)]
+mod tests;
+
 pub use ctx::LoadMode;
 pub use defaults::{DEFAULT_SECTION, DEFAULT_SEVERITY, DEFAULT_TIMEOUT};
 pub use files::{MAX_INCLUDE_DEPTH, MAX_TOTAL_BYTES as MAX_FILES_BYTES};

@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use super::ctx::{Ctx, LoadMode};
 use super::defaults::Defaults;
-use super::files::{self, FileDoc, FileSet};
+use super::files::{FileDoc, FileSet};
 use super::vars::Vars;
-use super::{expect, item, params, vars};
+use crate::checklist::load;
 use crate::checklist::model::Item;
 use crate::diag::{Code, Diagnostic, Level, Loc};
 use crate::lang::tree::{SKind, SValue, parse_document};
@@ -86,7 +86,7 @@ fn set(cx: &mut Ctx, specs: &[(&str, &str, &[usize])]) -> FileSet {
 /// The vars of a file set as `load` builds them.
 fn vars_for(cx: &mut Ctx, files: &FileSet, cli: &[(&str, &str)]) -> Vars {
     let cli: Vec<(String, String)> = cli.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
-    let merged = vars::merge(cx, files, &cli);
+    let merged = load::vars::merge(cx, files, &cli);
     let declared: Vec<String> = files
         .docs
         .iter()
@@ -121,12 +121,12 @@ fn build(cx: &mut Ctx, vars: &mut Vars, text: &str) -> Option<(Item, ParamMap)> 
 }
 
 fn build_table(cx: &mut Ctx, vars: &mut Vars, table: &SValue, defaults: &Defaults) -> Option<(Item, ParamMap)> {
-    let keys = item::read(cx, vars, table, defaults);
+    let keys = load::item::read(cx, vars, table, defaults);
     let mut draft = keys.draft?;
     let spec = draft.probe?;
-    params::read(cx, vars, spec, &mut draft);
+    load::params::read(cx, vars, spec, &mut draft);
     let header = draft.item.loc.clone();
-    draft.item.expect = expect::read(cx, vars, spec, draft.expect, &draft.what, &header);
+    draft.item.expect = load::expect::read(cx, vars, spec, draft.expect, &draft.what, &header);
     Some((draft.item, draft.shown))
 }
 
@@ -143,7 +143,7 @@ fn tree(specs: &[(&str, &str)]) -> tempfile::TempDir {
 
 fn read(cx: &mut Ctx, dir: &Path, roots: &[&str]) -> FileSet {
     let paths: Vec<PathBuf> = roots.iter().map(|r| dir.join(r)).collect();
-    files::read(cx, &paths)
+    load::files::read(cx, &paths)
 }
 
 fn name_of(cx: &Ctx, files: &FileSet, index: usize) -> String {
@@ -226,7 +226,7 @@ mod files {
     #[test]
     fn a_builtin_includes_its_siblings_as_builtins() {
         let mut cx = validate();
-        let files = files::read(&mut cx, &[PathBuf::from("golive:go-live")]);
+        let files = load::files::read(&mut cx, &[PathBuf::from("golive:go-live")]);
         assert_eq!(cx.diags.total(), 0, "{:?}", take(&mut cx));
         assert!(files.docs.len() >= 5, "go-live includes four checklists");
         for doc in &files.docs {
@@ -281,18 +281,16 @@ mod files {
 
     #[test]
     fn top_level_keys_are_checked() {
-        let dir = tree(&[(
-            "golive.toml",
-            "[checklist]\nname = 3\nnmae = \"x\"\n\n[[itme]]\nid = \"a\"\n\n[signoff]\nroles = []\n\nvars = 1\n",
-        )]);
+        let dir = tree(&[("golive.toml", "vars = 1\n[checklist]\nname = 3\nnmae = \"x\"\n\n[[itme]]\nid = \"a\"\n")]);
         let mut cx = validate();
         read(&mut cx, dir.path(), &["golive.toml"]);
         let ds = take(&mut cx);
-        assert_eq!(codes(&ds), [Code::InvalidValue, Code::UnknownKey, Code::UnknownKey]);
-        assert_eq!(pos_of(&cx, &ds[0]), "golive.toml:2:8");
-        assert_eq!(ds[1].hint.as_deref(), Some("did you mean `name`?"));
-        assert_eq!(pos_of(&cx, &ds[2]), "golive.toml:5:3");
-        assert_eq!(ds[2].hint.as_deref(), Some("did you mean `item`?"));
+        assert_eq!(codes(&ds), [Code::InvalidValue, Code::InvalidValue, Code::UnknownKey, Code::UnknownKey]);
+        assert_eq!(pos_of(&cx, &ds[0]), "golive.toml:1:8");
+        assert_eq!(pos_of(&cx, &ds[1]), "golive.toml:3:8");
+        assert_eq!(ds[2].hint.as_deref(), Some("did you mean `name`?"));
+        assert_eq!(pos_of(&cx, &ds[3]), "golive.toml:6:3");
+        assert_eq!(ds[3].hint.as_deref(), Some("did you mean `item`?"));
     }
 
     #[test]
@@ -324,7 +322,7 @@ mod vars {
                 ("inc.toml", "[vars]\nport = \"80\"\nhost = \"db\"\n", &[]),
             ],
         );
-        let merged = vars::merge(&mut cx, &files, &[]);
+        let merged = load::vars::merge(&mut cx, &files, &[]);
         assert_eq!(cx.diags.total(), 0);
         assert_eq!(merged["port"].value.as_deref(), Some("8080"));
         assert_eq!(pos(&cx, &merged["port"].loc), "root.toml:2:1");
@@ -342,7 +340,7 @@ mod vars {
                 ("inc.toml", "[vars]\nport = 80\n", &[]),
             ],
         );
-        let merged = vars::merge(&mut cx, &files, &[]);
+        let merged = load::vars::merge(&mut cx, &files, &[]);
         assert_eq!(cx.diags.total(), 0);
         assert_eq!(merged["port"].value.as_deref(), Some("80"));
     }
@@ -356,7 +354,7 @@ mod vars {
         ];
         let mut cx = validate();
         let files = set(&mut cx, specs);
-        vars::merge(&mut cx, &files, &[]);
+        load::vars::merge(&mut cx, &files, &[]);
         let ds = take(&mut cx);
         assert_eq!(codes(&ds), [Code::VarConflict]);
         assert_eq!(pos_of(&cx, &ds[0]), "b.toml:2:1");
@@ -365,9 +363,20 @@ mod vars {
 
         let mut cx = validate();
         let files = set(&mut cx, specs);
-        let merged = vars::merge(&mut cx, &files, &[("x".into(), "3".into())]);
+        let merged = load::vars::merge(&mut cx, &files, &[("x".into(), "3".into())]);
         assert_eq!(cx.diags.total(), 0, "--var settles it");
         assert_eq!(merged["x"].value.as_deref(), Some("3"));
+    }
+
+    #[test]
+    fn two_files_on_the_command_line_disagreeing_is_a_conflict() {
+        let mut cx = validate();
+        let mut files = set(&mut cx, &[("a.toml", "[vars]\nx = \"1\"\n", &[]), ("b.toml", "[vars]\nx = \"2\"\n", &[])]);
+        files.roots = vec![0, 1];
+        load::vars::merge(&mut cx, &files, &[]);
+        let ds = take(&mut cx);
+        assert_eq!(codes(&ds), [Code::VarConflict]);
+        assert_eq!(pos_of(&cx, &ds[0]), "b.toml:2:1");
     }
 
     #[test]
@@ -381,7 +390,7 @@ mod vars {
                 ("b.toml", "[vars]\nx = \"2\"\n", &[]),
             ],
         );
-        let merged = vars::merge(&mut cx, &files, &[]);
+        let merged = load::vars::merge(&mut cx, &files, &[]);
         assert_eq!(cx.diags.total(), 0);
         assert_eq!(merged["x"].value.as_deref(), Some("0"));
     }
@@ -398,7 +407,7 @@ mod vars {
                 ("common.toml", "[vars]\nx = \"c\"\n", &[]),
             ],
         );
-        let merged = vars::merge(&mut cx, &files, &[]);
+        let merged = load::vars::merge(&mut cx, &files, &[]);
         assert_eq!(cx.diags.total(), 0);
         assert_eq!(merged["x"].value.as_deref(), Some("c"));
     }
@@ -567,7 +576,7 @@ mod vars {
             &mut cx,
             &[("vars.toml", "[vars]\na = [1]\nb = { descripton = \"x\" }\nc = { default = [] }\nd = true\n", &[])],
         );
-        let merged = vars::merge(&mut cx, &files, &[]);
+        let merged = load::vars::merge(&mut cx, &files, &[]);
         assert_eq!(merged["d"].value.as_deref(), Some("true"));
         assert_eq!(merged["a"].value, None);
         let ds = take(&mut cx);
@@ -640,8 +649,9 @@ mod uses {
     const CHECK: &str = "[check]\ntitle = \"Ping ${path}\"\nprobe = \"http\"\nurl = \"${base_url}${path}\"\nseverity = \"low\"\nsection = \"web\"\nexpect = { status = 200, body = { contains = \"ok\" } }\n\n[vars]\nbase_url = { description = \"where\" }\npath = { description = \"the path\", default = \"/health\" }\nretries_hint = { default = \"3\" }\n";
 
     fn setup(items: &str) -> (tempfile::TempDir, Ctx, FileSet) {
-        let root = format!("[checklist]\nchecks = [\"mine\"]\n\n[vars]\nbase_url = \"https://global.example\"\n\n{items}");
-        let dir = tree(&[("golive.toml", &root), ("mine/web/ping.toml", CHECK)]);
+        let root =
+            format!("[checklist]\nchecks = [\"mine\"]\n\n[vars]\nbase_url = \"https://global.example\"\n\n{items}");
+        let dir = tree(&[("golive.toml", root.as_str()), ("mine/web/ping.toml", CHECK)]);
         let mut cx = validate();
         let files = read(&mut cx, dir.path(), &["golive.toml"]);
         assert_eq!(cx.diags.total(), 0);
@@ -689,10 +699,8 @@ mod uses {
         );
         let mut checks = catalogue(&mut cx, &files);
         let mut vars = vars_for(&mut cx, &files, &[]);
-        let results: Vec<bool> = tables(&files.docs[0].root)
-            .iter()
-            .map(|t| expand(&mut cx, &mut checks, &mut vars, t).is_some())
-            .collect();
+        let results: Vec<bool> =
+            tables(&files.docs[0].root).iter().map(|t| expand(&mut cx, &mut checks, &mut vars, t).is_some()).collect();
         assert_eq!(results, [true, true, false, false]);
         assert_eq!(checks.files.len(), 1, "web.ping read once");
         let ds = take(&mut cx);
@@ -737,7 +745,7 @@ mod item {
         let mut cx = validate();
         let mut vars = no_vars();
         let table = item_table(&mut cx, "\n[[item]]\nid = \"a\"\nprobe = \"manual\"\n");
-        let keys = item::read(&mut cx, &mut vars, &table, &defaults());
+        let keys = load::item::read(&mut cx, &mut vars, &table, &defaults());
         let draft = keys.draft.unwrap();
         let it = &draft.item;
         assert_eq!((it.timeout, it.retries, it.retry_delay), (Duration::from_secs(30), 3, Duration::from_secs(5)));
@@ -750,13 +758,19 @@ mod item {
             &mut cx,
             "[[item]]\nid = \"b\"\nprobe = \"manual\"\nseverity = \"critical\"\ntimeout = \"1s\"\nretries = 0\nsection = \"db\"\n",
         );
-        let it = item::read(&mut cx, &mut vars, &table, &defaults()).draft.unwrap().item;
-        assert_eq!((it.severity, it.timeout, it.retries, it.section.as_str()), (Severity::Critical, Duration::from_secs(1), 0, "db"));
+        let it = load::item::read(&mut cx, &mut vars, &table, &defaults()).draft.unwrap().item;
+        assert_eq!(
+            (it.severity, it.timeout, it.retries, it.section.as_str()),
+            (Severity::Critical, Duration::from_secs(1), 0, "db")
+        );
         assert_eq!(it.retry_delay, Duration::from_secs(5));
 
         let table = item_table(&mut cx, "[[item]]\nid = \"c\"\nprobe = \"manual\"\n");
-        let it = item::read(&mut cx, &mut vars, &table, &Defaults::default()).draft.unwrap().item;
-        assert_eq!((it.severity, it.timeout, it.section.as_str()), (DEFAULT_SEVERITY, DEFAULT_TIMEOUT, DEFAULT_SECTION));
+        let it = load::item::read(&mut cx, &mut vars, &table, &Defaults::default()).draft.unwrap().item;
+        assert_eq!(
+            (it.severity, it.timeout, it.section.as_str()),
+            (DEFAULT_SEVERITY, DEFAULT_TIMEOUT, DEFAULT_SECTION)
+        );
         assert_eq!(cx.diags.total(), 0);
     }
 
@@ -768,10 +782,10 @@ mod item {
             &mut cx,
             "[[item]]\nid = \"a\"\nprobe = \"manual\"\ndescription = \"What it is.\"\nrationale = \"Why it matters.\"\n",
         );
-        let it = item::read(&mut cx, &mut vars, &table, &Defaults::default()).draft.unwrap().item;
+        let it = load::item::read(&mut cx, &mut vars, &table, &Defaults::default()).draft.unwrap().item;
         assert_eq!(it.description.as_deref(), Some("What it is.\nWhy it matters."));
         let table = item_table(&mut cx, "[[item]]\nid = \"b\"\nprobe = \"manual\"\nrationale = \"Only why.\"\n");
-        let it = item::read(&mut cx, &mut vars, &table, &Defaults::default()).draft.unwrap().item;
+        let it = load::item::read(&mut cx, &mut vars, &table, &Defaults::default()).draft.unwrap().item;
         assert_eq!(it.description.as_deref(), Some("Only why."));
     }
 
@@ -783,7 +797,7 @@ mod item {
             &mut cx,
             "[[item]]\nid = \"web.up\"\nprobe = \"http\"\ntitle = \"Up on ${host}\"\ntags = [\"a\", \"b\"]\ndepends_on = [\"net\"]\nowner = \"ops\"\nreferences = [\"r\"]\nurl = \"https://x\"\nbogus = 1\nexpect = { status = 200 }\n",
         );
-        let keys = item::read(&mut cx, &mut vars, &table, &Defaults::default());
+        let keys = load::item::read(&mut cx, &mut vars, &table, &Defaults::default());
         assert_eq!(cx.diags.total(), 0);
         let draft = keys.draft.unwrap();
         assert_eq!(draft.probe.map(|p| p.kind), Some("http"));
@@ -813,7 +827,7 @@ mod item {
         ];
         for (text, code, has_id, has_probe) in cases {
             let table = item_table(&mut cx, text);
-            let keys = item::read(&mut cx, &mut vars, &table, &Defaults::default());
+            let keys = load::item::read(&mut cx, &mut vars, &table, &Defaults::default());
             assert_eq!(keys.id.is_some(), has_id, "{text}");
             assert_eq!(keys.draft.as_ref().and_then(|d| d.probe).is_some(), has_probe, "{text}");
             let ds = take(&mut cx);
@@ -852,7 +866,13 @@ mod params {
 
     #[test]
     fn bad_ports_are_reported_at_the_entry() {
-        for (ports, at) in [("[0]", "items.toml:4:10"), ("[22, 70000]", "items.toml:4:14"), ("[\"5-3\"]", "items.toml:4:10"), ("[\"http\"]", "items.toml:4:10"), ("22", "items.toml:4:9")] {
+        for (ports, at) in [
+            ("[0]", "items.toml:4:10"),
+            ("[22, 70000]", "items.toml:4:14"),
+            ("[\"5-3\"]", "items.toml:4:10"),
+            ("[\"http\"]", "items.toml:4:10"),
+            ("22", "items.toml:4:9"),
+        ] {
             let mut cx = validate();
             let mut vars = no_vars();
             let text = format!("[[item]]\nid = \"p\"\nprobe = \"ports\"\nports = {ports}\nhost = \"h\"\n");
@@ -937,7 +957,8 @@ mod params {
     fn an_invalid_url_is_reported() {
         let mut cx = validate();
         let mut vars = no_vars();
-        let (item, _) = build(&mut cx, &mut vars, "[[item]]\nid = \"u\"\nprobe = \"http\"\nurl = \"not a url\"\n").unwrap();
+        let (item, _) =
+            build(&mut cx, &mut vars, "[[item]]\nid = \"u\"\nprobe = \"http\"\nurl = \"not a url\"\n").unwrap();
         assert!(item.params.get("url").is_none());
         let ds = take(&mut cx);
         assert_eq!(codes(&ds), [Code::InvalidValue]);
@@ -992,7 +1013,9 @@ mod params {
     fn declared_defaults_fill_in_and_required_ones_are_missing() {
         let mut cx = validate();
         let mut vars = no_vars();
-        let (item, _) = build(&mut cx, &mut vars, "[[item]]\nid = \"d\"\nprobe = \"http\"\nurl = \"https://example.com\"\n").unwrap();
+        let (item, _) =
+            build(&mut cx, &mut vars, "[[item]]\nid = \"d\"\nprobe = \"http\"\nurl = \"https://example.com\"\n")
+                .unwrap();
         assert_eq!(cx.diags.total(), 0);
         assert_eq!(item.params.str("method"), Some("GET"));
         assert_eq!(item.params.get("follow_redirects"), Some(&Value::Bool(false)));
@@ -1000,7 +1023,7 @@ mod params {
         assert_eq!(item.params.int("max_body"), Some(1_048_576));
         assert!(item.params.get("headers").is_none(), "optional, no default");
 
-        let (_, _) = build(&mut cx, &mut vars, "[[item]]\nid = \"e\"\nprobe = \"http\"\nzzzz = 1\n").unwrap();
+        build(&mut cx, &mut vars, "[[item]]\nid = \"e\"\nprobe = \"http\"\nzzzz = 1\n").unwrap();
         let ds = take(&mut cx);
         assert_eq!(codes(&ds), [Code::UnknownKey, Code::MissingKey]);
         assert!(ds[0].hint.as_deref().unwrap().starts_with("probe `http` takes: url, method"), "{:?}", ds[0].hint);
@@ -1090,7 +1113,8 @@ mod expect {
         let mut cx = validate();
         let mut vars = no_vars();
         let (item, _) =
-            build(&mut cx, &mut vars, "[[item]]\nid = \"h\"\nprobe = \"http\"\nurl = \"https://example.com\"\n").unwrap();
+            build(&mut cx, &mut vars, "[[item]]\nid = \"h\"\nprobe = \"http\"\nurl = \"https://example.com\"\n")
+                .unwrap();
         assert_eq!(facts(&item), ["status"]);
         assert!(
             matches!(&item.expect[0].matcher, Matcher::Compare(CmpOp::Lt, Value::Int(400), text) if text == "400"),
@@ -1121,6 +1145,38 @@ mod expect {
     }
 
     #[test]
+    fn an_operand_may_come_from_a_var() {
+        let mut cx = run();
+        let mut vars = vars_from(&mut cx, "[vars]\nmax = \"2s\"\n");
+        let (item, _) = build(
+            &mut cx,
+            &mut vars,
+            "[[item]]\nid = \"h\"\nprobe = \"http\"\nurl = \"https://example.com\"\nexpect = { latency = \"< ${max}\" }\n",
+        )
+        .unwrap();
+        assert_eq!(cx.diags.total(), 0, "{:?}", take(&mut cx));
+        assert!(matches!(
+            &item.expect[0].matcher,
+            Matcher::Compare(CmpOp::Lt, Value::Duration(d), text) if *d == std::time::Duration::from_secs(2) && text == "2s"
+        ));
+    }
+
+    #[test]
+    #[ignore = "bug in expect.rs: while validating, a string in `expect` that uses a var without a value (or an unset ${env:…}) expands to \"\" and is a GL007 error, not only the GL016/GL014 warning (params.rs skips incomplete values; expect.rs drops `incomplete`)"]
+    fn validate_only_warns_about_a_valueless_var_in_expect() {
+        let mut cx = validate();
+        let mut vars = vars_from(&mut cx, "[vars]\nmax = { description = \"slowest\" }\n");
+        build(
+            &mut cx,
+            &mut vars,
+            "[[item]]\nid = \"h\"\nprobe = \"http\"\nurl = \"https://example.com\"\nexpect = { latency = \"< ${max}\" }\n",
+        )
+        .unwrap();
+        assert!(!cx.diags.has_errors(), "{:?}", take(&mut cx));
+        assert_eq!(codes(&take(&mut cx)), [Code::VarMissing]);
+    }
+
+    #[test]
     fn a_matcher_that_does_not_fit_the_fact_is_reported() {
         let mut cx = validate();
         let mut vars = no_vars();
@@ -1141,7 +1197,8 @@ mod expect {
         let mut cx = validate();
         let mut vars = no_vars();
         build(&mut cx, &mut vars, "[[item]]\nid = \"m\"\nprobe = \"manual\"\nexpect = { x = 1 }\n").unwrap();
-        build(&mut cx, &mut vars, "[[item]]\nid = \"h\"\nprobe = \"http\"\nurl = \"https://e.x\"\nexpect = 200\n").unwrap();
+        build(&mut cx, &mut vars, "[[item]]\nid = \"h\"\nprobe = \"http\"\nurl = \"https://e.x\"\nexpect = 200\n")
+            .unwrap();
         let ds = take(&mut cx);
         assert_eq!(codes(&ds), [Code::UnknownKey, Code::InvalidValue]);
         assert_eq!(ds[0].message, "item `m`: a manual item has no `expect`");
@@ -1158,9 +1215,10 @@ mod graph {
         let mut vars = no_vars();
         let (mut ids, mut items) = (Vec::new(), Vec::new());
         for table in tables(&root) {
-            let keys = item::read(cx, &mut vars, &table, &Defaults::default());
+            let keys = load::item::read(cx, &mut vars, &table, &Defaults::default());
             ids.extend(keys.id);
-            items.extend(keys.draft.map(|d| Arc::new(d.item)));
+            // As `load` does: an item without a known probe is not built.
+            items.extend(keys.draft.filter(|d| d.probe.is_some()).map(|d| Arc::new(d.item)));
         }
         (ids, items)
     }
@@ -1196,7 +1254,7 @@ mod graph {
         // The first `a` has no probe: no item, but its id is taken.
         let text = format!("[[item]]\nid = \"a\"\n\n{}", manual("a", &[]));
         let (ids, items) = items(&mut cx, &text);
-        assert_eq!((ids.len(), items.len()), (2, 2));
+        assert_eq!((ids.len(), items.len()), (2, 1));
         take(&mut cx);
         check(&mut cx, &ids, &items);
         assert_eq!(codes(&take(&mut cx)), [Code::DuplicateId]);
@@ -1263,7 +1321,13 @@ mod graph {
     fn a_long_chain_is_ordered_without_recursion() {
         let mut cx = validate();
         let n = 5_000;
-        let text: String = (0..n).map(|i| if i + 1 < n { manual(&format!("i{i}"), &[&format!("i{}", i + 1)]) } else { manual(&format!("i{i}"), &[]) }).collect();
+        let text: String = (0..n)
+            .map(|i| {
+                let next = format!("i{}", i + 1);
+                let deps: &[&str] = if i + 1 < n { &[next.as_str()] } else { &[] };
+                manual(&format!("i{i}"), deps)
+            })
+            .collect();
         let (ids, items) = items(&mut cx, &text);
         let order = check(&mut cx, &ids, &items);
         assert_eq!(cx.diags.total(), 0);
@@ -1325,7 +1389,11 @@ mod waivers {
         let mut cx = validate();
         let files = set(
             &mut cx,
-            &[("golive.toml", "[[waiver]]\nitem = \"infra.cdn\"\nreason = \" \"\nuntil = \"31/12/2026\"\nby = \"x\"\n", &[])],
+            &[(
+                "golive.toml",
+                "[[waiver]]\nitem = \"infra.cdn\"\nreason = \" \"\nuntil = \"31/12/2026\"\nby = \"x\"\n",
+                &[],
+            )],
         );
         let known = HashSet::from(["infra.cdn"]);
         assert!(read(&mut cx, &files, &known).is_empty());
