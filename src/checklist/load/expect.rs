@@ -64,7 +64,9 @@ fn expectation(
     out: &mut Vec<Expectation>,
 ) {
     if let Some(f) = spec.fact(fact) {
-        let value = interpolate_tree(cx, vars, value);
+        // A value that could not be expanded was reported (or, while validating, warned
+        // about as not known yet): there is no matcher to check.
+        let Some(value) = interpolate_tree(cx, vars, value) else { return };
         match matcher::parse(&value, f.ty) {
             Ok(m) => out.push(Expectation { fact: fact.to_string(), matcher: m }),
             Err(d) => {
@@ -98,15 +100,28 @@ fn expectation(
     cx.diags.push(d);
 }
 
-/// A copy of a value with `${…}` expanded in every string.
-fn interpolate_tree(cx: &mut Ctx, vars: &mut Vars, v: &SValue) -> SValue {
+/// A copy of a value with `${…}` expanded in every string; `None` when a string could not
+/// be expanded (reported) or holds a value not known until run time (validate).
+fn interpolate_tree(cx: &mut Ctx, vars: &mut Vars, v: &SValue) -> Option<SValue> {
     let kind = match &v.kind {
-        SKind::Str(s) => SKind::Str(vars.interpolate(cx, v, s).map(|i| i.value).unwrap_or_default()),
-        SKind::Array(items) => SKind::Array(items.iter().map(|i| interpolate_tree(cx, vars, i)).collect()),
+        SKind::Str(s) => {
+            let i = vars.interpolate(cx, v, s)?;
+            if i.incomplete {
+                return None;
+            }
+            SKind::Str(i.value)
+        }
+        // Every entry is expanded (each problem reported) before any is given up on.
+        SKind::Array(items) => {
+            let all: Vec<Option<SValue>> = items.iter().map(|i| interpolate_tree(cx, vars, i)).collect();
+            SKind::Array(all.into_iter().collect::<Option<_>>()?)
+        }
         SKind::Table(entries) => {
-            SKind::Table(entries.iter().map(|(k, x)| (k.clone(), interpolate_tree(cx, vars, x))).collect())
+            let all: Vec<Option<(SKey, SValue)>> =
+                entries.iter().map(|(k, x)| Some((k.clone(), interpolate_tree(cx, vars, x)?))).collect();
+            SKind::Table(all.into_iter().collect::<Option<_>>()?)
         }
         other => other.clone(),
     };
-    SValue { kind, span: v.span.clone(), file: v.file }
+    Some(SValue { kind, span: v.span.clone(), file: v.file })
 }
