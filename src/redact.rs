@@ -12,7 +12,11 @@ pub const MIN_SEARCHED_LEN: usize = 4;
 
 #[derive(Clone, Debug, Default)]
 pub struct Redactor {
+    /// Longest first, so a secret that contains another is masked whole.
     secrets: Vec<String>,
+    /// The same secrets, to add each once in constant time (an `${env:…}` value is met
+    /// once per item that uses it).
+    known: std::collections::HashSet<String>,
 }
 
 impl Redactor {
@@ -26,12 +30,11 @@ impl Redactor {
             variants.push(encoded);
         }
         for v in variants {
-            if !self.secrets.contains(&v) {
-                self.secrets.push(v);
+            if self.known.insert(v.clone()) {
+                let at = self.secrets.partition_point(|s| s.len() >= v.len());
+                self.secrets.insert(at, v);
             }
         }
-        // Longest first, so a secret that contains another is masked whole.
-        self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
     }
 
     pub fn is_empty(&self) -> bool {

@@ -288,3 +288,20 @@ fn a_writing_http_method_without_allow_write_fails_validation() {
     w.write("w.toml", &item("HEAD", ""));
     assert_eq!(short(&w, "w.toml").status.code(), Some(0));
 }
+
+/// A message that quotes a long secret is cut short in every form; the secret is masked
+/// before the cut, so no prefix of it survives.
+#[test]
+fn a_long_secret_in_a_clipped_message_is_masked_whole() {
+    let w = Workdir::new();
+    w.write("s.toml", "[[item]]\nid = \"a\"\nprobe = \"http\"\nurl = \"http://127.0.0.1:1/\"\nmethod = \"${env:GOLIVE_CLIP_SECRET}\"\n");
+    let secret = format!("S3cr{}", "q".repeat(3000));
+    for format in ["short", "text", "json"] {
+        let out =
+            w.command(&["validate", "--format", format, "s.toml"]).env("GOLIVE_CLIP_SECRET", &secret).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{format}: {}", stderr(&out));
+        let all = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(all.contains("must be one of"), "{format}: {all}");
+        assert!(!all.contains("S3crqqqq") && !all.contains("qqqqqqqqqqqqqqqq"), "{format}: a part of the secret shows");
+    }
+}

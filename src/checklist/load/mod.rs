@@ -129,10 +129,22 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Loaded {
             redactor: cx.redactor.clone(),
         }
     });
+    // Masked here, before any form cuts a long message short: a cut through a secret would
+    // leave a prefix the redactor no longer recognises.
+    let diagnostics = cx
+        .diags
+        .finish()
+        .into_iter()
+        .map(|d| Diagnostic {
+            message: cx.redactor.redact(&d.message).into_owned(),
+            hint: d.hint.as_deref().map(|h| cx.redactor.redact(h).into_owned()),
+            ..d
+        })
+        .collect();
     Loaded {
         checklist,
         sources: cx.sources,
-        diagnostics: cx.diags.finish(),
+        diagnostics,
         redactor: cx.redactor,
         declared_vars: vars.declared().cloned().collect(),
     }
