@@ -4,6 +4,7 @@
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label, Severity as CsSeverity};
 use codespan_reporting::files::SimpleFiles;
@@ -170,18 +171,25 @@ impl Diagnostic {
 /// The text of every loaded file, for positions and rendering.
 #[derive(Default, Debug, Clone)]
 pub struct Sources {
-    files: Vec<(PathBuf, String)>,
+    files: Vec<(PathBuf, Arc<str>)>,
+    /// Each path as printed in positions (formatted once: every item keeps its position).
+    shown: Vec<String>,
     /// Byte offsets where each file's lines start, for positions in O(log n).
     line_starts: Vec<Vec<usize>>,
 }
 
 impl Sources {
     pub fn add(&mut self, path: PathBuf, text: String) -> FileId {
-        let newlines = text.bytes().enumerate().filter(|(_, b)| *b == b'\n');
-        let starts = std::iter::once(0).chain(newlines.map(|(i, _)| i + 1)).collect();
+        let starts = std::iter::once(0).chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1)).collect();
         self.line_starts.push(starts);
-        self.files.push((path, text));
+        self.shown.push(path.display().to_string());
+        self.files.push((path, text.into()));
         self.files.len() - 1
+    }
+
+    /// The text of a file, shared (for a loader thread that parses while others read).
+    pub fn shared_text(&self, id: FileId) -> Arc<str> {
+        Arc::clone(&self.files[id].1)
     }
 
     pub fn path(&self, id: FileId) -> &Path {
@@ -217,7 +225,7 @@ impl Sources {
     /// `path:line:column` of a location.
     pub fn position(&self, loc: &Loc) -> String {
         let (line, col) = self.line_col(loc.file, loc.span.start);
-        format!("{}:{line}:{col}", self.path(loc.file).display())
+        format!("{}:{line}:{col}", self.shown[loc.file])
     }
 }
 
@@ -241,9 +249,16 @@ pub fn clip(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
 /// label is quoted on its first line only, and not at all on a line longer than
 /// `MAX_QUOTED_LINE`.
 pub fn render(sources: &Sources, diagnostics: &[Diagnostic]) -> String {
+    if diagnostics.is_empty() {
+        return String::new();
+    }
+    // Only the files a diagnostic points into are given to codespan (it indexes the lines
+    // of every file it is given); the others keep their place, empty, so ids still match.
+    let used: std::collections::HashSet<FileId> =
+        diagnostics.iter().flat_map(|d| d.loc.iter().chain(d.related.iter().map(|(l, _)| l))).map(|l| l.file).collect();
     let mut files = SimpleFiles::new();
-    for (path, text) in &sources.files {
-        files.add(path.display().to_string(), text.as_str());
+    for (id, (path, text)) in sources.files.iter().enumerate() {
+        files.add(path.display().to_string(), if used.contains(&id) { &**text } else { "" });
     }
     let config = term::Config::default();
     let mut out = String::new();

@@ -73,5 +73,8 @@ pub fn run(args: ValidateArgs) -> u8 {
             }
         }
     }
+    // The process ends now: freeing 50,000 items one by one only costs time (about 4% of
+    // a large validate), so the loaded checklist is left to the operating system.
+    std::mem::forget(loaded);
     if failed { exit::INVALID } else { exit::PASSED }
 }

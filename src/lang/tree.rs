@@ -99,6 +99,105 @@ pub fn parse_document(file: FileId, text: &str) -> Result<SValue, Diagnostic> {
     parse_whole(file, text)
 }
 
+/// Where a checklist's `[[item]]` tables are: parsed already, or a range of the text that
+/// holds only item tables, parsed when the loader reaches it (`parse_items`).
+#[derive(Debug)]
+pub enum Segment {
+    Parsed(Vec<SValue>),
+    Lazy(Range<usize>),
+}
+
+/// How many bytes of item tables a lazy segment gathers (from whole pieces).
+const LAZY_SEGMENT_BYTES: usize = 64 * 1024;
+
+/// A checklist file: its top-level tree and, in order, where its items are. When the
+/// document was parsed in one piece, `root` holds `item` and `items` is empty.
+#[derive(Debug)]
+pub struct Document {
+    pub root: SValue,
+    pub items: Vec<Segment>,
+}
+
+/// Parses a checklist file like `parse_document`, except that the pieces that hold only
+/// `[[item]]` tables are checked for nothing yet and left as `Segment::Lazy`: the loader
+/// parses each when it reaches it and drops its tree once the items are built, so a file
+/// of 50,000 items never holds all their trees at once. When a lazy piece then does not
+/// parse, `whole_document_error` gives the error the TOML parser gives for the whole file.
+pub fn parse_checklist(file: FileId, text: &str) -> Result<Document, Diagnostic> {
+    let pieces = item_pieces(text);
+    if pieces.len() > 1
+        && let Some(doc) = parse_segments(file, text, &pieces)
+    {
+        return Ok(doc);
+    }
+    parse_whole(file, text).map(|root| Document { root, items: Vec::new() })
+}
+
+/// The item tables of a lazy segment; `None` when it does not parse.
+pub fn parse_items(file: FileId, text: &str, range: Range<usize>) -> Option<Vec<SValue>> {
+    let start = range.start;
+    let piece = DeTable::parse(&text[range]).ok()?;
+    let mut items = Vec::new();
+    for (key, value) in convert_table(file, piece.get_ref(), start) {
+        match (key.name.as_str(), value.kind) {
+            ("item", SKind::Array(tables)) => items.extend(tables),
+            _ => return None,
+        }
+    }
+    Some(items)
+}
+
+/// The syntax error of the whole document (after a lazy segment failed to parse).
+pub fn whole_document_error(file: FileId, text: &str) -> Diagnostic {
+    match parse_whole(file, text) {
+        Err(d) => d,
+        // A piece can fail where the whole parses only if cutting was wrong; say so plainly.
+        Ok(_) => Diagnostic::error(Code::Syntax, "invalid TOML: an [[item]] table could not be read on its own")
+            .at(Loc { file, span: 0..0 })
+            .hint("check quoting and brackets around the [[item]] lines"),
+    }
+}
+
+/// `parse_pieces` with the pieces that hold only items left lazy and every item kept
+/// out of `root`, in `items`.
+fn parse_segments(file: FileId, text: &str, pieces: &[(usize, bool)]) -> Option<Document> {
+    let mut root: Vec<(SKey, SValue)> = Vec::new();
+    let mut items = Vec::new();
+    let mut span = 0..0;
+    for (n, &(start, only_items)) in pieces.iter().enumerate() {
+        let end = pieces.get(n + 1).map_or(text.len(), |p| p.0);
+        if only_items {
+            match items.last_mut() {
+                // Neighbouring pieces are read together, up to a small size: one parse per
+                // item costs more than the item, and one parse for all would hold all.
+                Some(Segment::Lazy(range)) if range.end == start && range.len() < LAZY_SEGMENT_BYTES => range.end = end,
+                _ => items.push(Segment::Lazy(start..end)),
+            }
+            continue;
+        }
+        let piece = DeTable::parse(&text[start..end]).ok()?;
+        if n == 0 {
+            span = piece.span();
+        }
+        for (key, value) in convert_table(file, piece.get_ref(), start) {
+            if key.name == "item" {
+                // Before the first cut `item` may be an inline array: only the whole
+                // document can tell whether later `[[item]]` tables may extend it.
+                match value.kind {
+                    SKind::Array(tables) if n > 0 => items.push(Segment::Parsed(tables)),
+                    _ => return None,
+                }
+                continue;
+            }
+            if root.iter().any(|(k, _)| k.name == key.name) {
+                return None;
+            }
+            root.push((key, value));
+        }
+    }
+    Some(Document { root: SValue { kind: SKind::Table(root), span, file }, items })
+}
+
 fn parse_whole(file: FileId, text: &str) -> Result<SValue, Diagnostic> {
     match DeTable::parse(text) {
         Ok(table) => {
@@ -150,8 +249,15 @@ fn parse_pieces(file: FileId, text: &str, cuts: &[usize]) -> Option<SValue> {
 /// strings, comments and brackets, so a line inside a multi-line string or array is never
 /// taken for a header.
 fn item_cuts(text: &str) -> Vec<usize> {
+    item_pieces(text).into_iter().map(|(cut, _)| cut).collect()
+}
+
+/// `item_cuts`, each with whether its piece holds only item tables: it starts with
+/// `[[item]]` and every other table header in it is `[item.…]` or `[[item.…]]`, a table of
+/// that item. The first piece never counts as one.
+fn item_pieces(text: &str) -> Vec<(usize, bool)> {
     let bytes = text.as_bytes();
-    let mut cuts = vec![0];
+    let mut cuts = vec![(0, false)];
     let mut depth: usize = 0;
     let mut i = 0;
     let mut line_start = true;
@@ -160,8 +266,16 @@ fn item_cuts(text: &str) -> Vec<usize> {
         if line_start && depth == 0 {
             let rest = &bytes[i..];
             let indent = rest.iter().take_while(|c| **c == b' ' || **c == b'\t').count();
-            if rest[indent..].starts_with(b"[[item]]") && i > 0 {
-                cuts.push(i);
+            let line = &rest[indent..];
+            if line.starts_with(b"[[item]]") {
+                if i > 0 {
+                    cuts.push((i, true));
+                }
+            } else if line.starts_with(b"[") && !line.starts_with(b"[item.") && !line.starts_with(b"[[item.") {
+                // Another table (or a header written unusually): not only items.
+                if let Some(last) = cuts.last_mut() {
+                    last.1 = false;
+                }
             }
         }
         line_start = false;
@@ -286,6 +400,34 @@ mod tests {
         let broken = "[[item]]\nid = \"a\"\n[[item]]\nid = \n";
         let err = parse_document(0, broken).unwrap_err();
         assert_eq!(err.loc.unwrap().span, parse_whole(0, broken).unwrap_err().loc.unwrap().span);
+    }
+
+    /// A checklist read in segments (items lazily) gives the items, the other tables and
+    /// the spans of the document parsed whole.
+    #[test]
+    fn segments_give_the_items_of_the_whole_document() {
+        let text = "[checklist]\nname = \"x\"\n[[item]]\nid = \"a\"\n[item.expect]\nok = true\n[[item]]\nid = \"b\"\n[[item.more]]\nx = 1\n[[waiver]]\nitem = \"a\"\n[[item]]\nid = \"c\"\n[[item]]\nid = \"d\"\n";
+        let doc = parse_checklist(0, text).expect("parses");
+        assert!(doc.root.get("item").is_none());
+        assert!(doc.root.get("waiver").is_some() && doc.root.get("checklist").is_some());
+        let lazy = doc.items.iter().filter(|s| matches!(s, Segment::Lazy(_))).count();
+        assert!(lazy >= 2, "{:?}", doc.items);
+        let items: Vec<SValue> = doc
+            .items
+            .into_iter()
+            .flat_map(|s| match s {
+                Segment::Parsed(t) => t,
+                Segment::Lazy(r) => parse_items(0, text, r).expect("a lazy segment parses"),
+            })
+            .collect();
+        let whole = parse_whole(0, text).unwrap();
+        let Some(SKind::Array(want)) = whole.get("item").map(|v| &v.kind) else { panic!("items") };
+        assert_eq!(format!("{items:?}"), format!("{want:?}"));
+        // An unusual header (`[ vars ]`) keeps its piece eager: the whole document decides.
+        let odd = "[checklist]\nname = \"x\"\n[[item]]\nid = \"a\"\n[[item]]\nid = \"b\"\n[ vars ]\nx = \"1\"\n";
+        let doc = parse_checklist(0, odd).expect("parses");
+        assert!(doc.root.get("vars").is_some());
+        assert!(matches!(doc.items.as_slice(), [Segment::Lazy(_), Segment::Parsed(_)]), "{:?}", doc.items);
     }
 
     #[test]

@@ -374,7 +374,7 @@ impl Report {
                     probe: item.probe.kind.to_string(),
                     source: item.source.clone(),
                     depends_on: item.depends_on.clone(),
-                    params: item.shown_params().iter().map(|(k, v)| (k.clone(), value(v))).collect(),
+                    params: item.shown_params().iter().map(|(k, v)| (k.to_string(), value(v))).collect(),
                     outcome: verdict.outcome(),
                     state: r.state,
                     manual_status: r.state.manual_status(),

@@ -39,7 +39,7 @@ pub fn describe(cx: &mut Ctx, vars: &mut Vars, table: &SValue, draft: &mut Draft
     let item = &mut draft.item;
     let params_shown = &mut draft.shown;
     let what = &draft.what;
-    item.params.values.insert("program".into(), Value::Str(program.display().to_string()));
+    item.params.values.insert("program", Value::Str(program.display().to_string()));
     let described = match probe::exec::describe(&program) {
         Ok(d) => d,
         Err(why) => {
@@ -109,7 +109,7 @@ pub fn describe(cx: &mut Ctx, vars: &mut Vars, table: &SValue, draft: &mut Draft
             );
         }
     }
-    item.params.values.insert("params".into(), Value::Map(real));
-    params_shown.insert("params".into(), Value::Map(shown));
+    item.params.values.insert("params", Value::Map(real));
+    params_shown.insert("params", Value::Map(shown));
     Some(described.spec)
 }

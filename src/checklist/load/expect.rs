@@ -3,14 +3,17 @@
 //! table under a fact family (`headers = { server = … }`) names facts below it. Without
 //! `expect`, the probe's declared default expectations apply.
 
+use std::sync::OnceLock;
+
 use super::ctx::Ctx;
 use super::keys::wrong_type;
+use super::sink::Diags;
 use super::vars::Vars;
 use crate::checklist::model::Expectation;
 use crate::diag::{Code, Diagnostic, Level, Loc, did_you_mean};
 use crate::lang::matcher;
 use crate::lang::tree::{SKey, SKind, SValue, parse_document};
-use crate::probe::ProbeSpec;
+use crate::probe::{ProbeSpec, registry};
 
 pub fn read(
     cx: &mut Ctx,
@@ -22,19 +25,10 @@ pub fn read(
 ) -> Vec<Expectation> {
     let mut out = Vec::with_capacity(expect.and_then(|e| e.as_table()).map_or(spec.default_expect.len(), <[_]>::len));
     match expect {
-        None => {
-            for (fact, text) in spec.default_expect {
-                let fact_spec = spec.fact(fact).expect("default expectations name declared facts");
-                let doc =
-                    parse_document(header.file, &format!("x = {text}")).expect("default expectations are valid TOML");
-                let mut v = doc.get("x").cloned().expect("parsed");
-                v.span = header.span.clone();
-                match matcher::parse(&v, fact_spec.ty) {
-                    Ok(matcher) => out.push(Expectation { fact: fact.to_string(), matcher }),
-                    Err(d) => cx.diags.push(d),
-                }
-            }
-        }
+        None => match shared_defaults(spec) {
+            Some(defaults) => out.extend(defaults.iter().cloned()),
+            None => out.extend(default_expectations(&mut cx.diags, spec, header)),
+        },
         Some(v) if spec.observe.is_none() => cx.diags.push(
             Diagnostic::error(Code::UnknownKey, format!("{what}: a manual item has no `expect`"))
                 .at(v.loc())
@@ -50,6 +44,39 @@ pub fn read(
         },
     }
     out
+}
+
+/// The declared default expectations of a probe, parsed as if written in the item at
+/// `header`.
+fn default_expectations(diags: &mut Diags, spec: &ProbeSpec, header: &Loc) -> Vec<Expectation> {
+    let mut out = Vec::new();
+    for (fact, text) in spec.default_expect {
+        let fact_spec = spec.fact(fact).expect("default expectations name declared facts");
+        let doc = parse_document(header.file, &format!("x = {text}")).expect("default expectations are valid TOML");
+        let mut v = doc.get("x").cloned().expect("parsed");
+        v.span = header.span.clone();
+        match matcher::parse(&v, fact_spec.ty) {
+            Ok(matcher) => out.push(Expectation { fact: fact.to_string(), matcher }),
+            Err(d) => diags.push(d),
+        }
+    }
+    out
+}
+
+/// The default expectations of a registered probe kind, parsed once per process (they
+/// were parsed again, as TOML, for every item without `expect`). `None` for a kind outside
+/// the registry.
+fn shared_defaults(spec: &'static ProbeSpec) -> Option<&'static [Expectation]> {
+    static CACHE: OnceLock<Vec<Vec<Expectation>>> = OnceLock::new();
+    let all = CACHE.get_or_init(|| {
+        let mut diags = Diags::default();
+        let nowhere = Loc { file: 0, span: 0..0 };
+        let all = registry().iter().map(|spec| default_expectations(&mut diags, spec, &nowhere)).collect();
+        debug_assert!(diags.finish().is_empty(), "built-in default expectations parse");
+        all
+    });
+    let index = registry().iter().position(|s| std::ptr::eq(*s, spec))?;
+    Some(&all[index])
 }
 
 #[allow(clippy::too_many_arguments)]

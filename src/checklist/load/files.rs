@@ -6,6 +6,7 @@
 //! Every file's top-level keys are checked here.
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -15,7 +16,7 @@ use super::keys::{is_array_of_tables, unknown_key, wrong_type};
 use crate::checklist::catalogue::{BUILTIN_PREFIX, builtin_checklist, builtin_checklist_names};
 use crate::diag::{Code, Diagnostic, FileId, Loc};
 use crate::fsread::{MAX_INPUT_BYTES, read_bounded};
-use crate::lang::tree::{SKind, SValue, parse_document};
+use crate::lang::tree::{SKind, SValue, Segment, parse_checklist, parse_items};
 
 /// How deep includes may nest.
 pub const MAX_INCLUDE_DEPTH: usize = 64;
@@ -25,10 +26,18 @@ pub const MAX_TOTAL_BYTES: u64 = 4 * MAX_INPUT_BYTES;
 const TOP_KEYS: &[&str] = &["checklist", "vars", "defaults", "item", "waiver", "signoff"];
 const CHECKLIST_KEYS: &[&str] = &["name", "version", "description", "include", "attestations", "checks"];
 
+/// Lazy item segments of at least this many bytes in one file are parsed by a second
+/// thread, ahead of the loader building the items (parsing is half the work of loading).
+const PARSE_AHEAD_BYTES: usize = 1024 * 1024;
+/// How many parsed segments that thread may hold ready (each about 64 KiB of text).
+const PARSE_AHEAD_SEGMENTS: usize = 4;
+
 /// One file read and parsed.
 pub struct FileDoc {
     pub id: FileId,
     pub root: SValue,
+    /// Where its `[[item]]` tables are, when the file was read in pieces (else in `root`).
+    pub items: Vec<Segment>,
     pub sha256: String,
     /// The files it includes, as indexes into `FileSet::docs`.
     pub includes: Vec<usize>,
@@ -160,15 +169,15 @@ impl Reader<'_> {
         let sha256 = hex::encode(Sha256::digest(&bytes));
         let text = String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
         let id = self.cx.sources.add(path.to_path_buf(), text);
-        let root = match parse_document(id, self.cx.sources.text(id)) {
-            Ok(root) => root,
+        let (root, items) = match parse_checklist(id, self.cx.sources.text(id)) {
+            Ok(doc) => (doc.root, doc.items),
             Err(d) => {
                 self.cx.diags.push(d);
                 return None;
             }
         };
         let index = self.set.docs.len();
-        self.set.docs.push(FileDoc { id, root, sha256, includes: Vec::new(), parent });
+        self.set.docs.push(FileDoc { id, root, items, sha256, includes: Vec::new(), parent });
         self.by_path.insert(canonical.clone(), index);
         check_top_level(self.cx, &self.set.docs[index]);
 
@@ -243,4 +252,63 @@ fn check_top_level(cx: &mut Ctx, doc: &FileDoc) {
             _ => cx.diags.push(unknown_key(doc.id, key, "the checklist file", TOP_KEYS)),
         }
     }
+}
+
+/// Hands every item table of a file's segments to `build`, in order, parsing each lazy
+/// segment when it is reached (its tree is dropped once its items are built). With much to
+/// parse, a second thread parses ahead. `false` when a lazy segment does not parse:
+/// nothing from it or after it is handed on (the caller reports the file's syntax error).
+pub fn each_item(cx: &mut Ctx, file: FileId, segments: Vec<Segment>, build: &mut dyn FnMut(&mut Ctx, SValue)) -> bool {
+    let text = cx.sources.shared_text(file);
+    let lazy: Vec<Range<usize>> = segments
+        .iter()
+        .filter_map(|s| match s {
+            Segment::Lazy(range) => Some(range.clone()),
+            Segment::Parsed(_) => None,
+        })
+        .collect();
+    let mut segments = Some(segments);
+    if lazy.iter().map(Range::len).sum::<usize>() >= PARSE_AHEAD_BYTES {
+        let done = std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Option<Vec<SValue>>>(PARSE_AHEAD_SEGMENTS);
+            let shared = &text;
+            let ahead = std::thread::Builder::new().name("golive-parse".into()).spawn_scoped(scope, move || {
+                for range in lazy {
+                    let parsed = parse_items(file, shared, range);
+                    let failed = parsed.is_none();
+                    if tx.send(parsed).is_err() || failed {
+                        return;
+                    }
+                }
+            });
+            // Without a thread (the system refused one), the segments are parsed below.
+            ahead.ok().map(|_| hand_on(cx, segments.take().unwrap_or_default(), build, |_| rx.recv().ok().flatten()))
+        });
+        if let Some(done) = done {
+            return done;
+        }
+    }
+    hand_on(cx, segments.unwrap_or_default(), build, |range| parse_items(file, &text, range))
+}
+
+/// `each_item` with lazy segments' tables from `next`.
+fn hand_on(
+    cx: &mut Ctx,
+    segments: Vec<Segment>,
+    build: &mut dyn FnMut(&mut Ctx, SValue),
+    mut next: impl FnMut(Range<usize>) -> Option<Vec<SValue>>,
+) -> bool {
+    for segment in segments {
+        let tables = match segment {
+            Segment::Parsed(tables) => tables,
+            Segment::Lazy(range) => match next(range) {
+                Some(tables) => tables,
+                None => return false,
+            },
+        };
+        for table in tables {
+            build(cx, table);
+        }
+    }
+    true
 }

@@ -4,7 +4,9 @@
 //! handed to the engine. Every walk is iterative: a chain of 20,000 dependencies is a
 //! long loop, not a deep recursion.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use foldhash::{HashMap, HashMapExt};
 use std::sync::Arc;
 
 use super::ctx::Ctx;

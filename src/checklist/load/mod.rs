@@ -9,13 +9,13 @@
 //! imports a later one. This module only runs the stages in order. docs/architecture.md
 //! explains the design.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::checklist::model::{Checklist, Item};
 use crate::diag::{Diagnostic, Loc, Sources};
-use crate::lang::tree::{SKind, SValue};
+use crate::lang::tree::{SKind, SValue, whole_document_error};
 use crate::probe;
 use crate::redact::Redactor;
 
@@ -88,16 +88,32 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Loaded {
     let mut ids: Vec<(String, Loc)> = Vec::new();
     let mut items: Vec<Arc<Item>> = Vec::new();
     for (index, doc_defaults) in defaults.iter().enumerate() {
-        // Each item table is taken out of the tree, read once and dropped.
-        for table in take_items(&mut files.docs[index].root) {
-            let (id, item) = build_item(&mut cx, &mut vars, &mut checks, &table, doc_defaults);
+        // Each item table is taken out of the tree (or parsed only now), read once and
+        // dropped.
+        let file = files.docs[index].id;
+        let eager = take_items(&mut files.docs[index].root);
+        let segments = std::mem::take(&mut files.docs[index].items);
+        let mark = (cx.diags.mark(), ids.len(), items.len());
+        let mut build = |cx: &mut Ctx, table: SValue| {
+            let (id, item) = build_item(cx, &mut vars, &mut checks, &table, doc_defaults);
             ids.extend(id);
             items.extend(item.map(Arc::new));
+        };
+        eager.into_iter().for_each(|table| build(&mut cx, table));
+        if !files::each_item(&mut cx, file, segments, &mut build) {
+            // As if the file had been parsed whole: its syntax error, and nothing of its
+            // items.
+            let (diags, n_ids, n_items) = mark;
+            cx.diags.rollback(diags);
+            ids.truncate(n_ids);
+            items.truncate(n_items);
+            let text = cx.sources.shared_text(file);
+            cx.diags.push(whole_document_error(file, &text));
         }
     }
     vars.check_cli_names(&mut cx, &opts.vars);
     let order = graph::check(&mut cx, &ids, &items);
-    let known: HashSet<&str> = ids.iter().map(|(id, _)| id.as_str()).collect();
+    let known: foldhash::HashSet<&str> = ids.iter().map(|(id, _)| id.as_str()).collect();
     let waivers = waivers::read(&mut cx, &files, &known);
     let signoff_roles = signoff::read(&mut cx, &files);
     let manual: Vec<&str> = items.iter().filter(|i| i.is_manual()).map(|i| i.id.as_str()).collect();

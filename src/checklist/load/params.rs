@@ -5,14 +5,16 @@
 
 use std::collections::BTreeMap;
 
-use super::ctx::Ctx;
+use std::sync::OnceLock;
+
+use super::ctx::{Ctx, LoadMode};
 use super::item::{Draft, ITEM_KEYS};
 use super::keys::{duration, unknown_key, wrong_type};
 use super::vars::Vars;
 use crate::diag::{Code, Diagnostic};
 use crate::lang::tree::{SKind, SValue};
 use crate::probe::ports::parse_port_range;
-use crate::probe::{ParamSpec, ParamType, ProbeSpec};
+use crate::probe::{self, ParamMap, ParamSpec, ParamType, ProbeSpec};
 use crate::redact::{MASK, mask_url_password, url_password};
 use crate::value::Value;
 
@@ -23,14 +25,17 @@ const SECRET_HEADERS: &[&str] =
 /// Reads the draft's parameters against its probe's declaration.
 pub fn read(cx: &mut Ctx, vars: &mut Vars, spec: &'static ProbeSpec, draft: &mut Draft<'_>) {
     let header = draft.item.loc.clone();
+    let defaults = shared_defaults(spec);
+    draft.item.params.values = ParamMap::with_defaults(defaults);
+    draft.shown = ParamMap::with_defaults(defaults);
     let mut seen = Vec::new();
     for (key, value) in draft.params.iter().map(|e| (&e.0, &e.1)) {
         match spec.param(&key.name) {
             Some(param) => {
                 seen.push(param.name);
                 if let Some((real, shown)) = convert(cx, vars, param, value, &draft.what) {
-                    draft.item.params.values.insert(param.name.to_string(), real);
-                    draft.shown.insert(param.name.to_string(), shown);
+                    draft.item.params.values.insert(param.name, real);
+                    draft.shown.insert(param.name, shown);
                 }
             }
             None => {
@@ -63,10 +68,13 @@ pub fn read(cx: &mut Ctx, vars: &mut Vars, spec: &'static ProbeSpec, draft: &mut
                 .hint(format!("add {} = … ({}: {})", param.name, param.ty.describe(), param.doc)),
             );
         } else if let Some(default) = param.default {
+            if defaults.iter().any(|(name, _)| *name == param.name) {
+                continue;
+            }
             let v = SValue { kind: default_kind(param.ty, default), span: header.span.clone(), file: header.file };
             if let Some((real, shown)) = convert(cx, vars, param, &v, &draft.what) {
-                draft.item.params.values.insert(param.name.to_string(), real);
-                draft.shown.insert(param.name.to_string(), shown);
+                draft.item.params.values.insert(param.name, real);
+                draft.shown.insert(param.name, shown);
             }
         }
     }
@@ -87,6 +95,36 @@ pub fn read(cx: &mut Ctx, vars: &mut Vars, spec: &'static ProbeSpec, draft: &mut
             cx.diags.push(d);
         }
     }
+}
+
+/// The declared defaults of a probe kind as values, converted once per process and shared
+/// by every item of that kind (an item stores only what it sets). A default that would
+/// be shown differently from its value (a secret) is left out: each item converts it.
+fn shared_defaults(spec: &'static ProbeSpec) -> &'static [(&'static str, Value)] {
+    static CACHE: OnceLock<Vec<&'static [(&'static str, Value)]>> = OnceLock::new();
+    let all = CACHE.get_or_init(|| {
+        probe::registry()
+            .iter()
+            .map(|spec| {
+                let mut cx = Ctx::new(LoadMode::Validate);
+                let mut vars = Vars::new(BTreeMap::new(), Vec::new());
+                let mut values: Vec<(&'static str, Value)> = Vec::new();
+                for param in spec.params.iter().filter(|p| !p.secret) {
+                    let Some(default) = param.default else { continue };
+                    let v = SValue { kind: default_kind(param.ty, default), span: 0..0, file: 0 };
+                    if let Some((real, shown)) = convert(&mut cx, &mut vars, param, &v, spec.kind)
+                        && real == shown
+                    {
+                        values.push((param.name, real));
+                    }
+                }
+                values.sort_by(|a, b| a.0.cmp(b.0));
+                &*Box::leak(values.into_boxed_slice())
+            })
+            .collect()
+    });
+    // By address: a probe kind declared outside the registry (tests) has no shared table.
+    probe::registry().iter().position(|s| std::ptr::eq(*s, spec)).map_or(&[], |i| all[i])
 }
 
 /// A declared default written as in a checklist, as a value to convert like user input.

@@ -20,6 +20,14 @@ pub struct Diags {
     once: HashSet<String>,
 }
 
+/// What `Diags::mark` saved.
+pub struct Mark {
+    kept: usize,
+    counts: BTreeMap<(Code, u8), usize>,
+    errors: usize,
+    once: HashSet<String>,
+}
+
 fn level_key(level: Level) -> u8 {
     match level {
         Level::Error => 0,
@@ -59,6 +67,20 @@ impl Diags {
         if self.once.insert(key) {
             self.push(Diagnostic { level: Level::Warning, ..d });
         }
+    }
+
+    /// The state to come back to with `rollback`.
+    pub fn mark(&self) -> Mark {
+        Mark { kept: self.kept.len(), counts: self.counts.clone(), errors: self.errors, once: self.once.clone() }
+    }
+
+    /// Forgets every diagnostic found since `mark` (the items of a file that turned out
+    /// not to parse: only its syntax error is reported, as when it is parsed whole).
+    pub fn rollback(&mut self, mark: Mark) {
+        self.kept.truncate(mark.kept);
+        self.counts = mark.counts;
+        self.errors = mark.errors;
+        self.once = mark.once;
     }
 
     /// How many diagnostics were pushed or counted so far.

@@ -7,8 +7,10 @@
 //! at every level end in a diagnostic, not in an out-of-memory abort. Environment values
 //! are secrets: they go to the redactor and reports show `${env:NAME}` instead.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
+
+use foldhash::{HashMap, HashMapExt, HashSet};
 
 use super::ctx::{Ctx, LoadMode};
 use super::files::FileSet;
@@ -327,7 +329,7 @@ impl Vars {
         }
         // (layer, name, where it is referred to), and the same as a set for cycle checks.
         let mut stack: Vec<(Layer, String, Loc)> = vec![(layer, name.to_string(), at.clone())];
-        let mut on_stack: HashSet<(Layer, String)> = HashSet::from([(layer, name.to_string())]);
+        let mut on_stack: HashSet<(Layer, String)> = HashSet::from_iter([(layer, name.to_string())]);
         while let Some((layer, name, at)) = stack.last().cloned() {
             if self.memo(layer, &name).is_some() {
                 on_stack.remove(&(layer, name));

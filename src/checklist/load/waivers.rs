@@ -2,7 +2,9 @@
 //! (reason, approver, end date), read with exact positions; each must name a known item,
 //! and an item has at most one.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+
+use foldhash::HashSet;
 
 use super::ctx::Ctx;
 use super::files::FileSet;

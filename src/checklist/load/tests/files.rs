@@ -61,7 +61,7 @@ fn a_builtin_include_is_read_from_the_binary() {
     assert_eq!(files.docs.len(), 2);
     assert_eq!(cx.sources.path(files.docs[1].id), Path::new("golive:quickstart"));
     assert_eq!(files.docs[0].includes, [1]);
-    assert!(!tables(&files.docs[1].root).is_empty(), "the built-in holds items");
+    assert!(!doc_tables(&cx, &files.docs[1]).is_empty(), "the built-in holds items");
 }
 
 #[test]
@@ -146,4 +146,60 @@ fn meta_comes_from_the_first_root_that_sets_it() {
     assert_eq!(files.meta("name").as_deref(), Some("bee"));
     assert_eq!(files.meta("version").as_deref(), Some("1"));
     assert_eq!(files.meta("description"), None);
+}
+
+/// `n` valid tcp items, about 100 bytes each.
+fn many_items(n: usize) -> String {
+    (0..n)
+        .map(|i| format!("[[item]]\nid = \"i{i}\"\nprobe = \"tcp\"\naddress = \"127.0.0.1:{}\"\n\n", 1024 + i % 1000))
+        .collect()
+}
+
+fn load_dir(dir: &Path, name: &str) -> load::Loaded {
+    let opts = load::LoadOptions { vars: Vec::new(), mode: LoadMode::Validate, attestations: None };
+    load::load(&[dir.join(name)], &opts)
+}
+
+/// Items read piece by piece (and, past `PARSE_AHEAD_BYTES`, parsed by a second thread)
+/// come out in file order, those of a piece that also holds another table included.
+#[test]
+fn items_read_lazily_keep_their_order_on_both_paths() {
+    for n in [50, 20_000] {
+        let text = format!(
+            "[checklist]\nname = \"x\"\n\n{}[[waiver]]\nitem = \"i0\"\nreason = \"r\"\napproved_by = \"a\"\nuntil = 2999-01-01\n\n{}",
+            many_items(n),
+            many_items(n + 3).replacen("[[item]]\nid = \"i", "[[item]]\nid = \"j", n + 3)
+        );
+        assert_eq!(n > 10_000, text.len() > 2 * 1024 * 1024, "the large case takes the thread path");
+        let dir = tree(&[("c.toml", &text)]);
+        let loaded = load_dir(dir.path(), "c.toml");
+        assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics.first());
+        let c = loaded.checklist.expect("valid");
+        let ids: Vec<String> = c.items.iter().map(|i| i.id.clone()).collect();
+        let want: Vec<String> = (0..n).map(|i| format!("i{i}")).chain((0..n + 3).map(|i| format!("j{i}"))).collect();
+        assert_eq!(ids, want);
+        assert_eq!(c.waivers.len(), 1);
+    }
+}
+
+/// A syntax error late in a long file reports exactly what parsing the whole file reports,
+/// and nothing about the items before it (they were built before the error was met).
+#[test]
+fn a_syntax_error_after_many_items_is_only_that_error() {
+    for n in [50, 20_000] {
+        let bad = format!(
+            "[checklist]\nname = \"x\"\n{}[[item]]\nid = \"i{n}\"\nprobe = \"tcp\"\naddress = \n",
+            many_items(n)
+        )
+        // Problems in the items before the error must not be reported either.
+        .replacen("probe = \"tcp\"", "probe = \"tcpp\"", 1);
+        let dir = tree(&[("c.toml", &bad)]);
+        let loaded = load_dir(dir.path(), "c.toml");
+        assert!(loaded.checklist.is_none());
+        let codes: Vec<Code> = loaded.diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(codes, [Code::Syntax], "{n} items: {:?}", loaded.diagnostics.first());
+        let whole = crate::lang::tree::parse_document(0, &bad).expect_err("invalid");
+        assert_eq!(loaded.diagnostics[0].message, whole.message);
+        assert_eq!(loaded.diagnostics[0].loc.as_ref().map(|l| l.span.clone()), whole.loc.map(|l| l.span));
+    }
 }

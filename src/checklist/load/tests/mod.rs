@@ -13,7 +13,7 @@ use super::vars::Vars;
 use crate::checklist::load;
 use crate::checklist::model::Item;
 use crate::diag::{Code, Diagnostic, Level, Loc};
-use crate::lang::tree::{SKind, SValue, parse_document};
+use crate::lang::tree::{SKind, SValue, Segment, parse_document, parse_items};
 use crate::probe::ParamMap;
 
 fn validate() -> Ctx {
@@ -64,6 +64,20 @@ fn tables(root: &SValue) -> Vec<SValue> {
     }
 }
 
+/// The `[[item]]` tables of a file read by the files stage: those in its tree and those
+/// of its segments (parsed here, as the loader parses them when it reaches them).
+fn doc_tables(cx: &Ctx, doc: &FileDoc) -> Vec<SValue> {
+    let text = cx.sources.text(doc.id);
+    let mut out = tables(&doc.root);
+    for segment in &doc.items {
+        match segment {
+            Segment::Parsed(t) => out.extend(t.iter().cloned()),
+            Segment::Lazy(r) => out.extend(parse_items(doc.id, text, r.clone()).expect("a segment parses")),
+        }
+    }
+    out
+}
+
 /// The first `[[item]]` of a text, added as `items.toml`.
 fn item_table(cx: &mut Ctx, text: &str) -> SValue {
     let root = doc(cx, "items.toml", text);
@@ -77,7 +91,14 @@ fn set(cx: &mut Ctx, specs: &[(&str, &str, &[usize])]) -> FileSet {
     for (index, (path, text, includes)) in specs.iter().enumerate() {
         let root = doc(cx, path, text);
         let parent = specs.iter().position(|(_, _, inc)| inc.contains(&index));
-        out.docs.push(FileDoc { id: root.file, root, sha256: String::new(), includes: includes.to_vec(), parent });
+        out.docs.push(FileDoc {
+            id: root.file,
+            root,
+            items: Vec::new(),
+            sha256: String::new(),
+            includes: includes.to_vec(),
+            parent,
+        });
     }
     out.roots.push(0);
     out

@@ -140,7 +140,7 @@ fn a_choice_is_case_insensitive_and_written_as_declared() {
         "[[item]]\nid = \"d\"\nprobe = \"http\"\nurl = \"https://example.com\"\nmethod = \"FETCH\"\n",
     )
     .unwrap();
-    assert!(item.params.get("method").is_none());
+    assert_eq!(item.params.str("method"), Some("GET"), "the invalid value is not kept: the default reads through");
     let ds = take(&mut cx);
     assert_eq!(codes(&ds), [Code::InvalidValue]);
     assert!(ds[0].message.contains("must be one of GET, HEAD"), "{}", ds[0].message);

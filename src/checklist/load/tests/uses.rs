@@ -21,7 +21,7 @@ fn a_use_merges_the_check_under_the_item() {
     );
     let mut checks = catalogue(&mut cx, &files);
     let mut vars = vars_for(&mut cx, &files, &[]);
-    let table = tables(&files.docs[0].root).remove(0);
+    let table = doc_tables(&cx, &files.docs[0]).remove(0);
     let (merged, scope) = expand(&mut cx, &mut checks, &mut vars, &table).expect("the check is used");
     assert_eq!(cx.diags.total(), 0, "{:?}", take(&mut cx));
     assert_eq!(merged.get("id").and_then(SValue::as_str), Some("web.ping"));
@@ -56,7 +56,7 @@ fn a_check_file_is_read_once_and_unknowns_are_reported() {
     let mut checks = catalogue(&mut cx, &files);
     let mut vars = vars_for(&mut cx, &files, &[]);
     let results: Vec<bool> =
-        tables(&files.docs[0].root).iter().map(|t| expand(&mut cx, &mut checks, &mut vars, t).is_some()).collect();
+        doc_tables(&cx, &files.docs[0]).iter().map(|t| expand(&mut cx, &mut checks, &mut vars, t).is_some()).collect();
     assert_eq!(results, [true, true, false, false]);
     assert_eq!(checks.files.len(), 1, "web.ping read once");
     let ds = take(&mut cx);

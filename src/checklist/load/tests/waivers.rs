@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::checklist::load::waivers::read;
-use std::collections::HashSet;
+use foldhash::HashSet;
 
 const W: &str =
     "[[waiver]]\nitem = \"infra.cdn\"\nreason = \"no CDN in phase 1\"\napproved_by = \"CTO\"\nuntil = 2026-12-31\n\n";
@@ -11,7 +11,7 @@ const W: &str =
 fn a_waiver_is_read_with_its_position() {
     let mut cx = validate();
     let files = set(&mut cx, &[("golive.toml", W, &[])]);
-    let known = HashSet::from(["infra.cdn"]);
+    let known = HashSet::from_iter(["infra.cdn"]);
     let out = read(&mut cx, &files, &known);
     assert_eq!(cx.diags.total(), 0);
     assert_eq!(out.len(), 1);
@@ -26,7 +26,7 @@ fn a_waiver_is_read_with_its_position() {
 fn a_waiver_for_an_unknown_item_is_reported() {
     let mut cx = validate();
     let files = set(&mut cx, &[("golive.toml", &W.replace("infra.cdn", "infra.cnd"), &[])]);
-    let known = HashSet::from(["infra.cdn", "db.up"]);
+    let known = HashSet::from_iter(["infra.cdn", "db.up"]);
     assert!(read(&mut cx, &files, &known).is_empty());
     let ds = take(&mut cx);
     assert_eq!(codes(&ds), [Code::UnknownWaiverItem]);
@@ -38,7 +38,7 @@ fn a_waiver_for_an_unknown_item_is_reported() {
 fn two_waivers_for_one_item_across_files_are_reported() {
     let mut cx = validate();
     let files = set(&mut cx, &[("golive.toml", W, &[1]), ("inc.toml", &format!("\n{W}"), &[])]);
-    let known = HashSet::from(["infra.cdn"]);
+    let known = HashSet::from_iter(["infra.cdn"]);
     let out = read(&mut cx, &files, &known);
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].source, "golive.toml:1:1", "the first is kept");
@@ -59,7 +59,7 @@ fn an_incomplete_waiver_is_dropped_with_every_problem() {
             &[],
         )],
     );
-    let known = HashSet::from(["infra.cdn"]);
+    let known = HashSet::from_iter(["infra.cdn"]);
     assert!(read(&mut cx, &files, &known).is_empty());
     let ds = take(&mut cx);
     assert_eq!(codes(&ds), [Code::UnknownKey, Code::InvalidValue, Code::MissingKey, Code::InvalidValue]);
