@@ -222,7 +222,7 @@ fn build_client(key: &ClientKey) -> Result<reqwest::Client, ProbeError> {
 
 /// `tls_verify = false`: accepts any certificate, but still checks the handshake signatures.
 #[derive(Debug)]
-struct AnyCertificate(Arc<CryptoProvider>);
+pub(super) struct AnyCertificate(pub(super) Arc<CryptoProvider>);
 
 impl ServerCertVerifier for AnyCertificate {
     fn verify_server_cert(

@@ -27,6 +27,7 @@ pub mod postgres_pool;
 pub mod postgres_values;
 pub mod redis;
 pub mod redis_conn;
+pub mod resp;
 pub mod secrets_scan;
 pub mod sshd;
 pub mod systemd;

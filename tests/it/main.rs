@@ -13,6 +13,7 @@ mod diagnostic_codes;
 mod docs_sync;
 mod exec_probe;
 mod hostile_input;
+mod hostile_servers;
 mod html_browser;
 mod init;
 mod loader_fuzz;
