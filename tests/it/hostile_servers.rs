@@ -1,11 +1,15 @@
 //! Hostile servers on loopback (support/hostile.rs): a Redis port that announces a 1 GiB
-//! reply or answers with invalid RESP. Each ends as `error`, and golive's memory stays
-//! bounded (its peak RSS, as the kernel counts it for the golive process alone).
+//! reply or answers with invalid RESP, an HTTP server that sends a body of 1 GiB, and
+//! servers that break the protocol of every probe that speaks one (Redis, PostgreSQL, HTTP,
+//! TLS, DNS). Each ends as `error` within its timeout, and golive's memory stays bounded
+//! (its peak RSS, as the kernel counts it for the golive process alone).
 
 use crate::support;
 
+use sha2::Digest;
+
 use support::hostile::{Answer, RawServer, Then, run_measuring_memory};
-use support::{Workdir, assert_outcome, item, stderr};
+use support::{HttpServer, Route, Workdir, assert_outcome, fact, item, stderr};
 
 /// golive's peak memory may not go past this, whatever a server sends. A run of a few items
 /// takes about 20-40 MiB; buffering the hostile replies below would take gigabytes.
@@ -153,4 +157,184 @@ async fn invalid_resp_is_an_error_never_a_pass_or_a_fail() {
     assert!(reason(&report, "not-info").contains("not field:value"), "{}", reason(&report, "not-info"));
     assert!(reason(&report, "odd-config").contains("CONFIG GET was answered"), "{}", reason(&report, "odd-config"));
     assert!(reason(&report, "text-dbsize").contains("not an integer"), "{}", reason(&report, "text-dbsize"));
+}
+
+const GIB: u64 = 1 << 30;
+
+/// An HTTP server that announces a 1 GiB body and sends 512 MiB of it as fast as it can,
+/// then nothing more: no item can read the whole body, whatever the machine's speed.
+async fn gigabyte_body() -> RawServer {
+    let head = format!("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {GIB}\r\n\r\n");
+    RawServer::always(head.into_bytes(), Then::Stream { chunk: vec![b'a'; 64 * 1024], total: GIB / 2 }).await
+}
+
+fn http_item(id: &str, port: u16, extra: &str, expect: &str) -> String {
+    format!(
+        "[[item]]\nid = \"{id}\"\nprobe = \"http\"\nurl = \"http://127.0.0.1:{port}/\"\n{extra}\nexpect = {{ {expect} }}\n\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_gigabyte_body_ends_at_the_timeout_with_bounded_memory() {
+    let server = gigabyte_body().await;
+    let w = Workdir::new();
+    let max = "max_body = 2147483648";
+    let body = [
+        http_item("hash", server.port(), max, &format!("body_sha256 = \"{}\"", "0".repeat(64))),
+        http_item("length", server.port(), max, "body_bytes = \">= 1GiB\""),
+        http_item("excerpt", server.port(), max, "body_excerpt = { contains = \"b\" }"),
+    ]
+    .concat();
+    w.write("golive.toml", &checklist(&body));
+    let (report, out, rss) = run_measured(&w).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    for id in ["hash", "length", "excerpt"] {
+        assert_outcome(&report, id, "error");
+        assert!(reason(&report, id).contains("timed out after 2s"), "{id}: {}", reason(&report, id));
+        // The timeout covers reading the body: the engine stops the item at 2 s and waits at
+        // most 2 s more for it to wind down, well before 3 × the timeout.
+        let took = item(&report, id)["duration_ms"].as_f64().unwrap();
+        assert!(took < 6000.0, "{id} took {took} ms");
+    }
+    assert!(rss < MEMORY_BOUND_KIB, "golive's peak RSS was {} MiB while streaming the body", rss / 1024);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_gigabyte_body_that_an_expectation_needs_still_ends_at_the_timeout() {
+    let server = gigabyte_body().await;
+    let w = Workdir::new();
+    let max = "max_body = 2147483648";
+    let body = [
+        http_item("body", server.port(), max, "body = { contains = \"needle\" }"),
+        http_item("json", server.port(), max, "\"body_json./ok\" = true"),
+    ]
+    .concat();
+    w.write("golive.toml", &checklist(&body));
+    let (report, out) = w.run_json("golive.toml", &[]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    for id in ["body", "json"] {
+        assert_outcome(&report, id, "error");
+        assert!(reason(&report, id).contains("timed out after 2s"), "{id}: {}", reason(&report, id));
+        let took = item(&report, id)["duration_ms"].as_f64().unwrap();
+        assert!(took < 6000.0, "{id} took {took} ms");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn body_facts_are_streamed_and_the_body_is_kept_only_when_asked_for() {
+    let text = "ok: ".to_string() + &"0123456789".repeat(100);
+    let server = HttpServer::start(vec![Route::new("/page").body(text.clone())]).await;
+    let url = server.url("/page");
+    let w = Workdir::new();
+    let item = |id: &str, extra: &str, expect: &str| {
+        format!("[[item]]\nid = \"{id}\"\nprobe = \"http\"\nurl = \"{url}\"\n{extra}\nexpect = {{ {expect} }}\n\n")
+    };
+    let sha = hex::encode(sha2::Sha256::digest(text.as_bytes()));
+    let first_100 = hex::encode(sha2::Sha256::digest(&text.as_bytes()[..100]));
+    let body = [
+        item("streamed", "", &format!("body_sha256 = \"{sha}\", body_bytes = {}, body_truncated = false", text.len())),
+        item(
+            "capped",
+            "max_body = 100",
+            &format!("body_sha256 = \"{first_100}\", body_bytes = 100, body_truncated = true"),
+        ),
+        item("kept", "", "body = { contains = \"ok: 0123\" }"),
+        item("excerpt", "", "body_excerpt = { matches = \"^ok: 0123\" }"),
+    ]
+    .concat();
+    w.write("golive.toml", &checklist(&body));
+    let (report, out) = w.run_json("golive.toml", &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for id in ["streamed", "capped", "kept", "excerpt"] {
+        assert_outcome(&report, id, "pass");
+    }
+    // Only an item that names `body` keeps it; the excerpt is bounded.
+    for id in ["streamed", "capped", "excerpt"] {
+        assert!(fact(&report, id, "body").is_null(), "{id} kept the body");
+    }
+    assert_eq!(fact(&report, "kept", "body").as_str(), Some(text.as_str()));
+    let excerpt = fact(&report, "streamed", "body_excerpt").as_str().unwrap();
+    assert_eq!(excerpt, format!("{}…", &text[..512]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn http_protocol_violations_are_errors() {
+    let not_http = RawServer::always(b"SSH-2.0-OpenSSH_9.2\r\n".to_vec(), Then::Close).await;
+    let bad_length = RawServer::always(b"HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n".to_vec(), Then::Close).await;
+    let cut_short =
+        RawServer::always(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort".to_vec(), Then::Close).await;
+    let bad_chunks = RawServer::always(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nnot hex\r\n".to_vec(),
+        Then::Close,
+    )
+    .await;
+    let w = Workdir::new();
+    let body = [
+        http_item("not-http", not_http.port(), "", "status = 200"),
+        http_item("bad-length", bad_length.port(), "", "status = 200"),
+        http_item("cut-short", cut_short.port(), "", "body = { contains = \"short\" }"),
+        http_item("cut-short-hash", cut_short.port(), "", "body_bytes = 5"),
+        http_item("bad-chunks", bad_chunks.port(), "", "body_bytes = 0"),
+    ]
+    .concat();
+    w.write("golive.toml", &checklist(&body));
+    let (report, out) = w.run_json("golive.toml", &[]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    for id in ["not-http", "bad-length", "cut-short", "cut-short-hash", "bad-chunks"] {
+        assert_outcome(&report, id, "error");
+        assert!(!reason(&report, id).contains("timed out"), "{id}: {}", reason(&report, id));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tls_postgres_and_dns_protocol_violations_are_errors() {
+    let http = RawServer::always(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n".to_vec(), Then::Close).await;
+    // A TLS record header that announces a handshake, then bytes that are not one.
+    let broken_tls = RawServer::always(b"\x16\x03\x03\x00\x05hello".to_vec(), Then::Hang).await;
+    // A PostgreSQL-style message of an unknown type, and a well-formed authentication
+    // request of a kind that does not exist.
+    let unknown_message = RawServer::always(b"~\x00\x00\x00\x04".to_vec(), Then::Hang).await;
+    let bad_auth = RawServer::always(b"R\x00\x00\x00\x08\x00\x00\x00\x63".to_vec(), Then::Hang).await;
+    let dns = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let dns_port = dns.local_addr().unwrap().port();
+    let dns_task = tokio::spawn(async move {
+        let mut buf = [0u8; 512];
+        while let Ok((n, from)) = dns.recv_from(&mut buf).await {
+            // The query's id, then garbage that is no DNS message.
+            let mut answer = buf[..2.min(n)].to_vec();
+            answer.extend_from_slice(b"\x81\x80\xff\xff\xff\xffnot dns");
+            let _ = dns.send_to(&answer, from).await;
+        }
+    });
+    let w = Workdir::new();
+    let tls_item = |id: &str, port: u16| {
+        format!(
+            "[[item]]\nid = \"{id}\"\nprobe = \"tls\"\naddress = \"127.0.0.1:{port}\"\nexpect = {{ chain_trusted = false }}\n\n"
+        )
+    };
+    let pg_item = |id: &str, port: u16| {
+        format!(
+            "[[item]]\nid = \"{id}\"\nprobe = \"postgres\"\nurl = \"postgres://app:pw@127.0.0.1:{port}/app?sslmode=disable\"\nexpect = {{ reachable = true }}\n\n"
+        )
+    };
+    let body = [
+        tls_item("tls.http", http.port()),
+        tls_item("tls.broken", broken_tls.port()),
+        pg_item("postgres.http", http.port()),
+        pg_item("postgres.unknown-message", unknown_message.port()),
+        pg_item("postgres.bad-auth", bad_auth.port()),
+        format!(
+            "[[item]]\nid = \"dns.garbage\"\nprobe = \"dns\"\nname = \"api.example.test\"\nserver = \"127.0.0.1:{dns_port}\"\nexpect = {{ resolves = false }}\n\n"
+        ),
+    ]
+    .concat();
+    w.write("golive.toml", &checklist(&body));
+    let (report, out) = w.run_json("golive.toml", &[]).await;
+    dns_task.abort();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    for id in
+        ["tls.http", "tls.broken", "postgres.http", "postgres.unknown-message", "postgres.bad-auth", "dns.garbage"]
+    {
+        assert_outcome(&report, id, "error");
+    }
 }
