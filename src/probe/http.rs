@@ -324,7 +324,7 @@ fn observe<'a>(input: &'a ProbeInput, shared: &'a Shared) -> BoxFuture<'a, Resul
             facts.set("redirect_location", Value::str(location));
         }
         for (name, values) in &headers {
-            facts.set(format!("headers.{name}"), Value::str(values.join(", ")));
+            set_header(&mut facts, format!("headers.{name}"), name, values);
         }
         if SECURITY_FACTS.iter().any(|f| input.wants(f)) {
             let origin = p.map("headers").into_iter().find(|(k, _)| k.eq_ignore_ascii_case("origin")).map(|(_, v)| v);
@@ -335,7 +335,7 @@ fn observe<'a>(input: &'a ProbeInput, shared: &'a Shared) -> BoxFuture<'a, Resul
             if let Some(name) = wanted.strip_prefix("headers.")
                 && let Some(values) = headers.get(&name.to_ascii_lowercase())
             {
-                facts.set(wanted.clone(), Value::str(values.join(", ")));
+                set_header(&mut facts, wanted.clone(), &name.to_ascii_lowercase(), values);
             }
         }
         if BODY_FACTS.iter().any(|f| input.wants(f)) {
@@ -381,6 +381,45 @@ fn observe<'a>(input: &'a ProbeInput, shared: &'a Shared) -> BoxFuture<'a, Resul
         }
         Ok(facts)
     })
+}
+
+/// Response headers that carry credentials as a whole: matched, but shown as `***`.
+const CREDENTIAL_HEADERS: &[&str] = &["authorization", "proxy-authorization", "cookie", "x-api-key"];
+
+/// A `headers.<name>` fact. Headers with credentials are matched as sent and shown masked:
+/// `Set-Cookie` as `session=***; Path=/; HttpOnly` (the attributes stay readable, the
+/// values are secrets), the credential headers above as `***`. URL passwords in any header
+/// (`Location: http://user:password@…`) are masked in every output.
+fn set_header(facts: &mut Facts, fact: String, name: &str, values: &[String]) {
+    let joined = Value::str(values.join(", "));
+    if CREDENTIAL_HEADERS.contains(&name) {
+        facts.set_secret(fact, joined);
+    } else if name == "set-cookie" {
+        let mut hidden = Vec::new();
+        let shown: Vec<String> = values
+            .iter()
+            .map(|cookie| {
+                let (pair, attributes) = match cookie.split_once(';') {
+                    Some((pair, rest)) => (pair, Some(rest)),
+                    None => (cookie.as_str(), None),
+                };
+                let masked = match pair.split_once('=') {
+                    Some((cookie_name, value)) if !value.trim().is_empty() => {
+                        hidden.push(value.trim().to_string());
+                        format!("{cookie_name}={}", crate::redact::MASK)
+                    }
+                    _ => pair.to_string(),
+                };
+                match attributes {
+                    Some(rest) => format!("{masked};{rest}"),
+                    None => masked,
+                }
+            })
+            .collect();
+        facts.set_partly_secret(fact, joined, Value::str(shown.join(", ")), hidden);
+    } else {
+        facts.set(fact, joined);
+    }
 }
 
 /// Facts derived from the response headers; computed (and reported) only for items that ask

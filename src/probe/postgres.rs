@@ -708,10 +708,27 @@ async fn settings_facts(
             }
         };
         if let Some(value) = value {
-            facts.set(format!("setting.{name}"), value);
+            let fact = format!("setting.{name}");
+            match value.as_text().and_then(conninfo_password) {
+                // primary_conninfo holds a libpq connection string: its password is a secret.
+                Some((shown, password)) => facts.set_partly_secret(fact, value, Value::Str(shown), vec![password]),
+                None => facts.set(fact, value),
+            }
         }
     }
     Ok(())
+}
+
+/// A libpq connection string's `password=…` (primary_conninfo): the string with the
+/// password masked, and the password.
+fn conninfo_password(text: &str) -> Option<(String, String)> {
+    static PASSWORD: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let pattern = PASSWORD
+        .get_or_init(|| regex::Regex::new(r"(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s']+)").expect("valid regex"));
+    let found = pattern.captures(text)?;
+    let password = found.get(2)?.as_str().trim_matches('\'').to_string();
+    let shown = pattern.replace_all(text, format!("${{1}}{}", crate::redact::MASK)).into_owned();
+    Some((shown, password))
 }
 
 fn setting_value(vartype: &str, setting: Option<String>) -> Value {
@@ -897,6 +914,16 @@ mod tests {
 
     fn params(pairs: &[(&str, Value)]) -> Params {
         Params { values: pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect() }
+    }
+
+    #[test]
+    fn a_connection_string_setting_shows_no_password() {
+        let (shown, password) = conninfo_password("user=replicator password='s3 cr\\'et' host=db port=5432").unwrap();
+        assert_eq!(shown, "user=replicator password=*** host=db port=5432");
+        assert_eq!(password, "s3 cr\\'et");
+        let (shown, _) = conninfo_password("host=db PASSWORD=plain sslmode=require").unwrap();
+        assert_eq!(shown, "host=db PASSWORD=*** sslmode=require");
+        assert!(conninfo_password("host=db user=x").is_none());
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod html_browser;
 mod init;
 mod loader_fuzz;
 mod loader_hostile;
+mod masking;
 mod no_leftovers;
 mod outcome_model;
 mod postgres;
