@@ -222,6 +222,30 @@ impl Sources {
         start..end.max(start)
     }
 
+    /// The same files with every secret and URL password in their text (and paths) masked
+    /// byte for byte, so every location still points at the same place: what the
+    /// diagnostics quote and underline, without the secrets.
+    pub fn masked(&self, redactor: &crate::redact::Redactor) -> Sources {
+        let files = self
+            .files
+            .iter()
+            .map(|(path, text)| {
+                let shown = path.to_string_lossy();
+                let path = match redactor.redact(&shown) {
+                    std::borrow::Cow::Owned(masked) => PathBuf::from(masked),
+                    std::borrow::Cow::Borrowed(_) => path.clone(),
+                };
+                let text = match redactor.redact_keeping_offsets(text) {
+                    std::borrow::Cow::Owned(masked) => Arc::from(masked),
+                    std::borrow::Cow::Borrowed(_) => Arc::clone(text),
+                };
+                (path, text)
+            })
+            .collect::<Vec<_>>();
+        let shown = files.iter().map(|(path, _)| path.display().to_string()).collect();
+        Sources { files, shown, line_starts: self.line_starts.clone() }
+    }
+
     /// `path:line:column` of a location.
     pub fn position(&self, loc: &Loc) -> String {
         let (line, col) = self.line_col(loc.file, loc.span.start);

@@ -1,6 +1,12 @@
 //! Secret redaction. Secrets are known at load time (values of `${env:…}`, passwords in URLs,
-//! secret headers and parameters); every output passes through one `Redactor` last, so a
-//! secret echoed back by a server or quoted in an error message is still never shown.
+//! secret headers and parameters); every output masks them, so a secret echoed back by a
+//! server or quoted in an error message is still never shown. Passwords in URLs
+//! (`scheme://user:password@host`) are masked in any text, known secret or not.
+//!
+//! Masking is structural: outputs mask the *values* of their model (a report's fields, a
+//! diagnostic's message, a quoted source line) before rendering, never the rendered text, so
+//! keys, markup and fixed words (`"probe":`, `<testcase`, `error[GL003]`) never change,
+//! whatever a secret happens to spell.
 
 use std::borrow::Cow;
 
@@ -41,7 +47,16 @@ impl Redactor {
         self.secrets.is_empty()
     }
 
+    /// `text` with every known secret and every URL password masked (free text and values).
     pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let known = self.mask_known(text);
+        match mask_url_passwords(&known) {
+            Cow::Borrowed(_) => known,
+            Cow::Owned(masked) => Cow::Owned(masked),
+        }
+    }
+
+    fn mask_known<'a>(&self, text: &'a str) -> Cow<'a, str> {
         if !self.secrets.iter().any(|s| text.contains(s.as_str())) {
             return Cow::Borrowed(text);
         }
@@ -54,31 +69,54 @@ impl Redactor {
         Cow::Owned(out)
     }
 
-    /// Redacts every string in a JSON document (keys included).
-    pub fn redact_json(&self, value: &mut serde_json::Value) {
-        if self.is_empty() {
-            return;
+    /// Like [`Redactor::redact`], but every masked byte becomes one `*`, so byte offsets into
+    /// the text stay valid (the source lines a diagnostic quotes and underlines).
+    pub fn redact_keeping_offsets<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let mut spans: Vec<std::ops::Range<usize>> = Vec::new();
+        for s in &self.secrets {
+            for (at, found) in text.match_indices(s.as_str()) {
+                spans.push(at..at + found.len());
+            }
         }
-        match value {
-            serde_json::Value::String(s) => {
-                if let Cow::Owned(r) = self.redact(s) {
-                    *s = r;
+        if text.contains("://") {
+            for caps in url_userinfo().captures_iter(text) {
+                if let Some(password) = caps.get(2).filter(|p| p.as_str() != MASK) {
+                    spans.push(password.range());
                 }
             }
-            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| self.redact_json(v)),
-            serde_json::Value::Object(map) => {
-                map.values_mut().for_each(|v| self.redact_json(v));
-                // Rebuild the map only when a key itself holds a secret (rare).
-                if map.keys().any(|k| matches!(self.redact(k), Cow::Owned(_))) {
-                    let entries: Vec<_> = std::mem::take(map).into_iter().collect();
-                    for (k, v) in entries {
-                        map.insert(self.redact(&k).into_owned(), v);
-                    }
-                }
-            }
-            _ => {}
         }
+        if spans.is_empty() {
+            return Cow::Borrowed(text);
+        }
+        let mut bytes = text.as_bytes().to_vec();
+        for span in spans {
+            bytes[span].fill(b'*');
+        }
+        // Whole secrets and whole passwords are replaced, so no multi-byte character is cut;
+        // overlapping matches only add stars.
+        Cow::Owned(String::from_utf8_lossy(&bytes).into_owned())
     }
+}
+
+/// `scheme://user:password@`: the user part (1) and the password (2).
+fn url_userinfo() -> &'static regex::Regex {
+    static PATTERN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    PATTERN.get_or_init(|| {
+        regex::Regex::new(r"([A-Za-z][A-Za-z0-9+.\-]*://[^\s/?#@:]*):([^\s/?#@]+)@").expect("valid regex")
+    })
+}
+
+/// Masks the password of every URL in `text` (`see https://ci:***@git.example/repo`), known
+/// secret or not; other text is unchanged.
+pub fn mask_url_passwords(text: &str) -> Cow<'_, str> {
+    if !text.contains("://") {
+        return Cow::Borrowed(text);
+    }
+    let pattern = url_userinfo();
+    if !pattern.captures_iter(text).any(|c| c.get(2).is_some_and(|p| p.as_str() != MASK)) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(pattern.replace_all(text, format!("${{1}}:{MASK}@")).into_owned())
 }
 
 /// Masks the password of a URL (`postgres://app:***@db/app`); other text is unchanged.
@@ -141,11 +179,31 @@ mod tests {
         r.add("p@ss word!");
         assert_eq!(r.redact("auth failed for p@ss word!"), "auth failed for ***");
         assert_eq!(r.redact("postgres://u:p%40ss%20word%21@h/db"), "postgres://u:***@h/db");
-        let mut json = serde_json::json!({"error": "bad p@ss word!", "p@ss word!": [1]});
-        r.redact_json(&mut json);
-        assert_eq!(json, serde_json::json!({"error": "bad ***", "***": [1]}));
     }
 
+    #[test]
+    fn url_passwords_are_masked_in_any_text_known_or_not() {
+        let r = Redactor::default();
+        assert_eq!(
+            r.redact("redirected to http://admin:hunter2@10.0.0.1:8080/x and https://ci:t0k%40n@git.example/r"),
+            "redirected to http://admin:***@10.0.0.1:8080/x and https://ci:***@git.example/r"
+        );
+        assert_eq!(
+            r.redact("http://user@host/ and mailto:a@b and a:b@c"),
+            "http://user@host/ and mailto:a@b and a:b@c"
+        );
+        assert!(matches!(r.redact("postgres://app:***@db/app"), Cow::Borrowed(_)), "already masked");
+    }
+
+    #[test]
+    fn masking_that_keeps_offsets_replaces_byte_for_byte() {
+        let mut r = Redactor::default();
+        r.add("probe");
+        let text = "url = \"http://u:s3cret@h/\" # a probe";
+        let masked = r.redact_keeping_offsets(text);
+        assert_eq!(masked, "url = \"http://u:******@h/\" # a *****");
+        assert_eq!(masked.len(), text.len());
+    }
     #[test]
     fn short_secrets_are_not_searched() {
         let mut r = Redactor::default();

@@ -106,15 +106,15 @@ impl Value {
         }
     }
 
-    /// A copy with every secret in its strings masked.
+    /// A copy with every secret (and URL password) in its strings masked. The keys of a
+    /// table are names (a query's columns, a JSON document's fields) and stay as they are:
+    /// masking never changes a value's structure.
     pub fn redacted(&self, redactor: &crate::redact::Redactor) -> Value {
         match self {
             Value::Str(s) => Value::Str(redactor.redact(s).into_owned()),
             Value::Version(s) => Value::Version(redactor.redact(s).into_owned()),
             Value::List(items) => Value::List(items.iter().map(|v| v.redacted(redactor)).collect()),
-            Value::Map(map) => {
-                Value::Map(map.iter().map(|(k, v)| (redactor.redact(k).into_owned(), v.redacted(redactor))).collect())
-            }
+            Value::Map(map) => Value::Map(map.iter().map(|(k, v)| (k.clone(), v.redacted(redactor))).collect()),
             other => other.clone(),
         }
     }

@@ -78,28 +78,31 @@ pub fn run(args: AttestArgs) -> u8 {
         eprintln!("error: --until {} is already past (today is {} UTC)", format_date(until), format_date(now.date()));
         return exit::INVALID;
     }
+    // What the attester typed is stored masked, like every output: a checklist secret in it
+    // never reaches the attestations file.
+    let mask = |text: &str| loaded.redactor.redact(text.trim()).into_owned();
     let entry = Attestation {
         item: args.item.clone(),
-        by: args.by.trim().to_string(),
+        by: mask(&args.by),
         at: now.replace_nanosecond(0).unwrap_or(now),
-        evidence: args.evidence.trim().to_string(),
-        note: args.note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()),
+        evidence: mask(&args.evidence),
+        note: args.note.map(|n| mask(&n)).filter(|n| !n.is_empty()),
         until: args.until,
         source: String::new(),
     };
     let path = &checklist.attestations.path;
-    if let Err(e) = append(path, &entry, &checklist.name) {
+    if let Err(e) = append(path, &entry, &loaded.redactor.redact(&checklist.name)) {
         eprintln!("golive: cannot append to the attestations file {}: {e}", path.display());
         return exit::INTERNAL;
     }
     let until = entry.until.map(|u| format!(", valid until {}", format_date(u))).unwrap_or_default();
-    let text = format!(
+    // The values are masked, not the sentence: a secret spelling `recorded` leaves it be.
+    print!(
         "recorded: `{}` attested by {} at {}{until}\nappended to {}\n",
         entry.item,
         entry.by,
         format_time(entry.at),
-        path.display()
+        mask(&path.display().to_string())
     );
-    print!("{}", loaded.redactor.redact(&text));
     exit::PASSED
 }

@@ -43,7 +43,9 @@ pub fn run(args: ChecksArgs) -> u8 {
         match source.read() {
             Ok(bytes) => {
                 println!("# {}", source.display_path().display());
-                print!("{}", String::from_utf8_lossy(&bytes));
+                // A check's own text holds no known secret, but a URL with a password in it
+                // is masked here as in every output.
+                print!("{}", crate::redact::mask_url_passwords(&String::from_utf8_lossy(&bytes)));
                 exit::PASSED
             }
             Err(e) => {
@@ -62,6 +64,7 @@ pub fn run(args: ChecksArgs) -> u8 {
         for id in &ids {
             let text = catalogue.get(id).and_then(|s| s.read().ok()).unwrap_or_default();
             let (probe, severity, title) = summary(&String::from_utf8_lossy(&text));
+            let title = crate::redact::mask_url_passwords(&title).into_owned();
             table.add_row(vec![cell_text(id), cell_text(&probe), cell_text(&severity), cell_text(&title)]);
         }
         println!("{table}");

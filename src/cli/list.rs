@@ -31,15 +31,19 @@ pub fn run(args: ListArgs) -> u8 {
     table.set_width(super::terminal_width().unwrap_or(120));
     table.force_no_tty();
     table.set_header(["ID", "Section", "Severity", "Probe", "Title", "Depends on", "Tags"]);
+    // The checklist's text is masked as `run` masks it, value by value, before a cell can
+    // cut it short; ids and probe kinds are names.
+    let mask = |text: &str| loaded.redactor.redact(text).into_owned();
     for item in &checklist.items {
+        let tags: Vec<String> = item.tags.iter().map(|t| mask(t)).collect();
         table.add_row(vec![
             cell_text(&item.id),
-            cell_text(&item.section),
+            cell_text(&mask(&item.section)),
             item.severity.as_str().to_string(),
             item.probe.kind.to_string(),
-            cell_text(&item.title),
+            cell_text(&mask(&item.title)),
             cell_text(&item.depends_on.join(", ")),
-            cell_text(&item.tags.join(", ")),
+            cell_text(&tags.join(", ")),
         ]);
     }
     println!("{table}");

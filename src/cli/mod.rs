@@ -98,8 +98,8 @@ fn parse_var(s: &str) -> Result<(String, String), String> {
 fn load_and_report(files: &[PathBuf], opts: &LoadOptions) -> (Loaded, bool) {
     let loaded = load(files, opts);
     if !loaded.diagnostics.is_empty() {
-        let text = diag::render(&loaded.sources, &loaded.diagnostics);
-        eprint!("{}", loaded.redactor.redact(&text));
+        // Messages were masked when loading; the quoted source lines are masked here.
+        eprint!("{}", diag::render(&loaded.sources.masked(&loaded.redactor), &loaded.diagnostics));
     }
     let ok = loaded.checklist.is_some();
     (loaded, ok)

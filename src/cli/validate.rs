@@ -45,21 +45,28 @@ pub fn run(args: ValidateArgs) -> u8 {
         load(&args.files, &LoadOptions { vars: args.vars, mode: LoadMode::Validate, attestations: args.attestations });
     let errors = loaded.diagnostics.iter().filter(|d| d.level == Level::Error).count();
     let warnings = loaded.diagnostics.len() - errors;
+    // Messages and hints were masked when loading; the sources (quoted lines, paths) are
+    // masked here. The rendered text is not searched: `error[GL003]` stays as it is.
+    // Without diagnostics nothing quotes a source: a large file is not scanned for nothing.
+    let masked;
+    let sources = if loaded.diagnostics.is_empty() {
+        &loaded.sources
+    } else {
+        masked = loaded.sources.masked(&loaded.redactor);
+        &masked
+    };
     match args.format {
         DiagFormat::Json => {
-            let json = diag::to_json(&loaded.sources, &loaded.diagnostics);
-            let mut json = json;
-            loaded.redactor.redact_json(&mut json);
+            let json = diag::to_json(sources, &loaded.diagnostics);
             println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
         }
-        DiagFormat::Text => eprint!("{}", loaded.redactor.redact(&diag::render(&loaded.sources, &loaded.diagnostics))),
-        DiagFormat::Short => {
-            eprint!("{}", loaded.redactor.redact(&diag::render_short(&loaded.sources, &loaded.diagnostics)))
-        }
+        DiagFormat::Text => eprint!("{}", diag::render(sources, &loaded.diagnostics)),
+        DiagFormat::Short => eprint!("{}", diag::render_short(sources, &loaded.diagnostics)),
     }
     let failed = errors > 0 || (args.strict && warnings > 0);
     if args.format != DiagFormat::Json {
-        let files: Vec<String> = args.files.iter().map(|f| f.display().to_string()).collect();
+        let files: Vec<String> =
+            args.files.iter().map(|f| loaded.redactor.redact(&f.display().to_string()).into_owned()).collect();
         match &loaded.checklist {
             Some(c) if !failed => eprintln!(
                 "{}: valid: {} in {}{}",

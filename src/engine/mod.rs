@@ -587,7 +587,7 @@ pub fn judge(item: &Item, observed: Result<Facts, ObserveError>) -> ItemResult {
                 });
             }
             result.facts = facts.values.keys().filter_map(|k| Some((k.clone(), facts.shown(k)?))).collect();
-            result.secret_values = facts.secret.iter().filter_map(|k| facts.get(k)).map(|v| v.to_string()).collect();
+            result.secret_values = facts.secret_values();
         }
     }
     result

@@ -52,7 +52,12 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             ParamType::Path,
             "PEM file of CA certificates to trust in addition to the system's",
         ),
-        ParamSpec::with_default("max_body", ParamType::Integer, "1048576", "read at most this many bytes of the body"),
+        ParamSpec::with_default(
+            "max_body",
+            ParamType::Integer,
+            "1048576",
+            "read at most this many bytes of the body (the item's timeout covers reading it)",
+        ),
         ParamSpec::with_default(
             "allow_write",
             ParamType::Bool,
@@ -73,7 +78,11 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             FactType::String,
             "a response header by name, case-insensitive (several values joined with \", \")",
         ),
-        FactSpec::new("body", FactType::String, "the response body as text (up to max_body bytes)"),
+        FactSpec::new(
+            "body",
+            FactType::String,
+            "the response body as text (up to max_body bytes); kept only when expect names it",
+        ),
         FactSpec::new(
             "body_json.<pointer>",
             FactType::Any,
@@ -125,6 +134,18 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             "exposed_paths",
             FactType::StringList,
             "the entries of paths that answered 2xx (each fetched with GET, redirects not followed)",
+        ),
+        FactSpec::new("body_bytes", FactType::Bytes, "how many bytes of the body were read (at most max_body)"),
+        FactSpec::new("body_sha256", FactType::String, "hex SHA-256 of the body bytes read, computed as they arrive"),
+        FactSpec::new(
+            "body_truncated",
+            FactType::Bool,
+            "the body was longer than max_body: only max_body bytes were read",
+        ),
+        FactSpec::new(
+            "body_excerpt",
+            FactType::String,
+            "the first 512 bytes of the body as text, to show in reports (set whenever the body is read)",
         ),
     ],
     default_expect: &[("status", "\"< 400\"")],
@@ -222,7 +243,7 @@ fn build_client(key: &ClientKey) -> Result<reqwest::Client, ProbeError> {
 
 /// `tls_verify = false`: accepts any certificate, but still checks the handshake signatures.
 #[derive(Debug)]
-struct AnyCertificate(Arc<CryptoProvider>);
+pub(super) struct AnyCertificate(pub(super) Arc<CryptoProvider>);
 
 impl ServerCertVerifier for AnyCertificate {
     fn verify_server_cert(
@@ -303,7 +324,7 @@ fn observe<'a>(input: &'a ProbeInput, shared: &'a Shared) -> BoxFuture<'a, Resul
             facts.set("redirect_location", Value::str(location));
         }
         for (name, values) in &headers {
-            facts.set(format!("headers.{name}"), Value::str(values.join(", ")));
+            set_header(&mut facts, format!("headers.{name}"), name, values);
         }
         if SECURITY_FACTS.iter().any(|f| input.wants(f)) {
             let origin = p.map("headers").into_iter().find(|(k, _)| k.eq_ignore_ascii_case("origin")).map(|(_, v)| v);
@@ -314,24 +335,39 @@ fn observe<'a>(input: &'a ProbeInput, shared: &'a Shared) -> BoxFuture<'a, Resul
             if let Some(name) = wanted.strip_prefix("headers.")
                 && let Some(values) = headers.get(&name.to_ascii_lowercase())
             {
-                facts.set(wanted.clone(), Value::str(values.join(", ")));
+                set_header(&mut facts, wanted.clone(), &name.to_ascii_lowercase(), values);
             }
         }
-        if input.wants("body") || input.wants("body_json") {
-            let max = p.int("max_body").unwrap_or(1 << 20).max(0) as usize;
-            let body = read_body(response, max).await?;
-            let text = String::from_utf8_lossy(&body).into_owned();
-            if input.wants("body_json") {
-                match serde_json::from_slice::<serde_json::Value>(&body) {
-                    Ok(json) => super::json_pointer_facts(&mut facts, &input.wanted, "body_json", &json),
-                    Err(e) => {
-                        return Err(ProbeError::new(format!(
-                            "the body is not JSON ({e}); body_json needs a JSON response"
-                        )));
+        if BODY_FACTS.iter().any(|f| input.wants(f)) {
+            let max = p.int("max_body").unwrap_or(1 << 20).max(0) as u64;
+            // Only `body` and `body_json` need the bytes kept; the other facts are computed
+            // as the body streams past.
+            let keep = input.wants("body") || input.wants("body_json");
+            let body = read_body(response, max, keep, input.wants("body_sha256")).await?;
+            facts.set("body_bytes", Value::Bytes(body.length));
+            facts.set("body_truncated", Value::Bool(body.truncated));
+            facts.set("body_excerpt", Value::Str(excerpt(&body.head, body.length)));
+            if let Some(hash) = body.sha256 {
+                facts.set("body_sha256", Value::Str(hash));
+            }
+            if let Some(bytes) = body.kept {
+                if input.wants("body_json") {
+                    match serde_json::from_slice::<serde_json::Value>(&bytes) {
+                        Ok(json) => super::json_pointer_facts(&mut facts, &input.wanted, "body_json", &json),
+                        Err(e) => {
+                            return Err(ProbeError::new(format!(
+                                "the body is not JSON ({e}); body_json needs a JSON response"
+                            )));
+                        }
                     }
                 }
+                if input.wants("body") {
+                    // Valid UTF-8 becomes the text without a copy.
+                    let text =
+                        String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+                    facts.set("body", Value::Str(text));
+                }
             }
-            facts.set("body", Value::Str(text));
         }
         if input.wants("exposed_paths") {
             // A redirect (to a login page, say) does not expose a path: never follow them here.
@@ -345,6 +381,45 @@ fn observe<'a>(input: &'a ProbeInput, shared: &'a Shared) -> BoxFuture<'a, Resul
         }
         Ok(facts)
     })
+}
+
+/// Response headers that carry credentials as a whole: matched, but shown as `***`.
+const CREDENTIAL_HEADERS: &[&str] = &["authorization", "proxy-authorization", "cookie", "x-api-key"];
+
+/// A `headers.<name>` fact. Headers with credentials are matched as sent and shown masked:
+/// `Set-Cookie` as `session=***; Path=/; HttpOnly` (the attributes stay readable, the
+/// values are secrets), the credential headers above as `***`. URL passwords in any header
+/// (`Location: http://user:password@…`) are masked in every output.
+fn set_header(facts: &mut Facts, fact: String, name: &str, values: &[String]) {
+    let joined = Value::str(values.join(", "));
+    if CREDENTIAL_HEADERS.contains(&name) {
+        facts.set_secret(fact, joined);
+    } else if name == "set-cookie" {
+        let mut hidden = Vec::new();
+        let shown: Vec<String> = values
+            .iter()
+            .map(|cookie| {
+                let (pair, attributes) = match cookie.split_once(';') {
+                    Some((pair, rest)) => (pair, Some(rest)),
+                    None => (cookie.as_str(), None),
+                };
+                let masked = match pair.split_once('=') {
+                    Some((cookie_name, value)) if !value.trim().is_empty() => {
+                        hidden.push(value.trim().to_string());
+                        format!("{cookie_name}={}", crate::redact::MASK)
+                    }
+                    _ => pair.to_string(),
+                };
+                match attributes {
+                    Some(rest) => format!("{masked};{rest}"),
+                    None => masked,
+                }
+            })
+            .collect();
+        facts.set_partly_secret(fact, joined, Value::str(shown.join(", ")), hidden);
+    } else {
+        facts.set(fact, joined);
+    }
 }
 
 /// Facts derived from the response headers; computed (and reported) only for items that ask
@@ -464,20 +539,75 @@ async fn exposed_paths(
     Ok(exposed)
 }
 
-async fn read_body(mut response: reqwest::Response, max: usize) -> Result<Vec<u8>, ProbeError> {
-    let mut body = Vec::new();
+/// The facts that need the body read.
+const BODY_FACTS: &[&str] = &["body", "body_json", "body_bytes", "body_sha256", "body_truncated", "body_excerpt"];
+
+/// How many bytes of the body `body_excerpt` shows.
+const EXCERPT_BYTES: usize = 512;
+
+/// What was read of a body: never more than `max` bytes, and the bytes themselves only when
+/// an expectation needs them.
+struct Body {
+    length: u64,
+    truncated: bool,
+    /// The first [`EXCERPT_BYTES`].
+    head: Vec<u8>,
+    sha256: Option<String>,
+    kept: Option<Vec<u8>>,
+}
+
+/// Streams the body: counts, hashes (when asked) and keeps (when `keep`) at most `max`
+/// bytes, chunk by chunk, so memory follows what the item's expectations need. Bounded in
+/// time by the item's timeout, like the rest of the request.
+async fn read_body(mut response: reqwest::Response, max: u64, keep: bool, hash: bool) -> Result<Body, ProbeError> {
+    use futures::FutureExt;
+    use sha2::Digest;
+    let announced = response.content_length();
+    let mut body = Body { length: 0, truncated: false, head: Vec::new(), sha256: None, kept: keep.then(Vec::new) };
+    let mut hasher = hash.then(sha2::Sha256::new);
     while let Some(chunk) = response
         .chunk()
         .await
         .map_err(|e| ProbeError::new(format!("reading the body failed: {}", describe_error(&e))))?
     {
-        let room = max.saturating_sub(body.len());
-        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if body.len() >= max {
+        let room = max - body.length;
+        let take = &chunk[..chunk.len().min(usize::try_from(room).unwrap_or(usize::MAX))];
+        if body.head.len() < EXCERPT_BYTES {
+            body.head.extend_from_slice(&take[..take.len().min(EXCERPT_BYTES - body.head.len())]);
+        }
+        if let Some(h) = hasher.as_mut() {
+            h.update(take);
+        }
+        if let Some(kept) = body.kept.as_mut() {
+            kept.extend_from_slice(take);
+        }
+        body.length += take.len() as u64;
+        if take.len() < chunk.len() {
+            body.truncated = true;
+        }
+        if body.length >= max {
+            // Past max_body: said by the length the server announced, or by bytes already
+            // here (never waited for: the server may send nothing more).
+            body.truncated |= announced.is_some_and(|n| n > max)
+                || matches!(response.chunk().now_or_never(), Some(Ok(Some(more))) if !more.is_empty());
             break;
         }
     }
+    body.sha256 = hasher.map(|h| hex::encode(h.finalize()));
     Ok(body)
+}
+
+/// The start of a body as text, cut on a character boundary.
+fn excerpt(head: &[u8], length: u64) -> String {
+    let mut text = String::from_utf8_lossy(head).into_owned();
+    if length > head.len() as u64 {
+        // The last character may be cut in half (lossy decoding shows it as U+FFFD).
+        if text.ends_with('\u{FFFD}') {
+            text.pop();
+        }
+        text.push('…');
+    }
+    text
 }
 
 fn version_name(v: reqwest::Version) -> &'static str {

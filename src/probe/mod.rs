@@ -28,6 +28,7 @@ pub mod postgres_pool;
 pub mod postgres_values;
 pub mod redis;
 pub mod redis_conn;
+pub mod resp;
 pub mod secrets_scan;
 pub mod sshd;
 pub mod systemd;
@@ -367,11 +368,16 @@ impl ProbeInput {
     }
 }
 
-/// Facts observed by a probe. A fact marked secret is used for matching but shown as `***`.
+/// Facts observed by a probe. A fact marked secret is used for matching but shown as `***`;
+/// a fact with secret parts (a `Set-Cookie` header's values) is shown with those masked.
 #[derive(Clone, Debug, Default)]
 pub struct Facts {
     pub values: BTreeMap<String, Value>,
     pub secret: BTreeSet<String>,
+    /// How facts with secret parts are shown.
+    pub partly_secret: BTreeMap<String, Value>,
+    /// The secret parts themselves: every output masks them, wherever they turn up.
+    pub hidden: Vec<String>,
 }
 
 impl Facts {
@@ -385,14 +391,36 @@ impl Facts {
         self.values.insert(name, value);
     }
 
+    /// A fact matched as `value` and shown as `shown`, in which the `hidden` parts of it are
+    /// masked.
+    pub fn set_partly_secret(&mut self, name: impl Into<String>, value: Value, shown: Value, hidden: Vec<String>) {
+        let name = name.into();
+        self.hidden.extend(hidden);
+        self.partly_secret.insert(name.clone(), shown);
+        self.values.insert(name, value);
+    }
+
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.values.get(name)
     }
 
-    /// The value shown in reports: `***` for secret facts.
+    /// The value shown in reports: `***` for secret facts, the masked form for facts with
+    /// secret parts.
     pub fn shown(&self, name: &str) -> Option<Value> {
         let value = self.values.get(name)?;
-        Some(if self.secret.contains(name) { Value::str("***") } else { value.clone() })
+        Some(if self.secret.contains(name) {
+            Value::str("***")
+        } else if let Some(shown) = self.partly_secret.get(name) {
+            shown.clone()
+        } else {
+            value.clone()
+        })
+    }
+
+    /// Every secret value observed, to be masked in every output.
+    pub fn secret_values(&self) -> Vec<String> {
+        let whole = self.secret.iter().filter_map(|k| self.values.get(k)).map(|v| v.to_string());
+        whole.chain(self.hidden.iter().cloned()).collect()
     }
 }
 

@@ -5,9 +5,12 @@
 //! Read-only by construction: every statement of an item runs inside one
 //! `BEGIN READ ONLY` transaction (with `statement_timeout` set to the item's timeout, and a
 //! snapshot taken first so the transaction cannot be switched to read-write), which is
-//! rolled back at the end. A fact is computed only when the item's `expect` names it, so an
-//! item costs only its own queries. Items with the same connection settings share one small
-//! pool per run (see postgres_pool.rs).
+//! rolled back at the end. A user's `query` runs only when the connecting role cannot write
+//! around that transaction (no superuser, no COPY TO roles, no dblink, postgres_fdw,
+//! adminpack, lo_import/lo_export or untrusted-language functions it may execute), unless
+//! the item sets `allow_write_functions`. A fact is computed only when the item's `expect`
+//! names it, so an item costs only its own queries. Items with the same connection settings
+//! share one small pool per run (see postgres_pool.rs).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -73,6 +76,12 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             "values for $1, $2 … in query, sent as text (cast in SQL when needed: $1::int)",
         ),
         ParamSpec::with_default("max_rows", ParamType::Integer, "1000", "keep at most this many rows in the rows fact"),
+        ParamSpec::with_default(
+            "allow_write_functions",
+            ParamType::Bool,
+            "false",
+            "run query even when the connecting role can write around the read-only transaction (a superuser, COPY TO roles, dblink, postgres_fdw, adminpack, lo_import/lo_export, untrusted-language functions); refused otherwise",
+        ),
         ParamSpec::optional(
             "role",
             ParamType::String,
@@ -664,6 +673,9 @@ async fn gather(lease: &mut Lease, input: &ProbeInput, target: &str) -> Result<F
     }
 
     if let Some(sql) = input.params.str("query") {
+        if !input.params.bool("allow_write_functions") {
+            refuse_if_role_can_write(conn, &ctx).await?;
+        }
         query_facts(conn, &ctx, sql, &mut facts).await?;
     } else if ctx.wants_any(&["value", "rows", "row_count"]) {
         return Err(ProbeError::new("value, rows and row_count come from `query`; set query = \"select …\""));
@@ -708,10 +720,27 @@ async fn settings_facts(
             }
         };
         if let Some(value) = value {
-            facts.set(format!("setting.{name}"), value);
+            let fact = format!("setting.{name}");
+            match value.as_text().and_then(conninfo_password) {
+                // primary_conninfo holds a libpq connection string: its password is a secret.
+                Some((shown, password)) => facts.set_partly_secret(fact, value, Value::Str(shown), vec![password]),
+                None => facts.set(fact, value),
+            }
         }
     }
     Ok(())
+}
+
+/// A libpq connection string's `password=…` (primary_conninfo): the string with the
+/// password masked, and the password.
+fn conninfo_password(text: &str) -> Option<(String, String)> {
+    static PASSWORD: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let pattern = PASSWORD
+        .get_or_init(|| regex::Regex::new(r"(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s']+)").expect("valid regex"));
+    let found = pattern.captures(text)?;
+    let password = found.get(2)?.as_str().trim_matches('\'').to_string();
+    let shown = pattern.replace_all(text, format!("${{1}}{}", crate::redact::MASK)).into_owned();
+    Some((shown, password))
 }
 
 fn setting_value(vartype: &str, setting: Option<String>) -> Value {
@@ -851,6 +880,79 @@ async fn hba_facts(conn: &mut PgConnection, ctx: &Ctx<'_>, facts: &mut Facts) ->
     Ok(())
 }
 
+/// What lets a role write although its statements run in a read-only transaction: each
+/// row is (kind, name). Superusers and members of pg_execute_server_program or
+/// pg_write_server_files (COPY … TO a program or file); functions that act outside the
+/// transaction and are executable by the role or a role it may become: those of the
+/// dblink, postgres_fdw and adminpack extensions, lo_import and lo_export (server files),
+/// and functions in untrusted procedural languages (plpython3u, plperlu…). Large-object
+/// writes through lo_create, lowrite, lo_put… stay inside the transaction, which golive
+/// rolls back, and are not listed.
+const WRITE_CAPABILITIES: &str = "\
+    with member as (select oid, rolname, rolsuper from pg_roles where pg_has_role(current_user, oid, 'MEMBER')) \
+    select 'superuser', rolname::text from member where rolsuper \
+    union all \
+    select 'role', rolname::text from member where rolname in ('pg_execute_server_program', 'pg_write_server_files') \
+    union all \
+    (select 'function', p.oid::regprocedure::text from pg_proc p \
+     where (exists (select 1 from pg_depend d join pg_extension e on e.oid = d.refobjid \
+                    where d.classid = 'pg_proc'::regclass and d.objid = p.oid and d.refclassid = 'pg_extension'::regclass \
+                      and d.deptype = 'e' and e.extname in ('dblink', 'postgres_fdw', 'adminpack')) \
+            or (p.pronamespace = 'pg_catalog'::regnamespace and p.proname in ('lo_import', 'lo_export')) \
+            or exists (select 1 from pg_language l where l.oid = p.prolang and l.lanispl and not l.lanpltrusted)) \
+       and exists (select 1 from member m where has_function_privilege(m.oid, p.oid, 'EXECUTE')) \
+     order by 2)";
+
+/// How many functions a refusal names before "and N more".
+const NAMED_FUNCTIONS: usize = 6;
+
+/// Refuses a user `query` when the connecting role could write despite the read-only
+/// transaction (see [`WRITE_CAPABILITIES`]), unless the item sets allow_write_functions.
+async fn refuse_if_role_can_write(conn: &mut PgConnection, ctx: &Ctx<'_>) -> Result<(), ProbeError> {
+    let what = "query";
+    let found = rows(conn, ctx, what, sqlx::query(WRITE_CAPABILITIES)).await?;
+    let mut superusers = Vec::new();
+    let mut roles = Vec::new();
+    let mut functions = Vec::new();
+    for row in &found {
+        let (kind, name): (String, String) = (get(row, 0, what)?, get(row, 1, what)?);
+        match kind.as_str() {
+            "superuser" => superusers.push(name),
+            "role" => roles.push(name),
+            _ => functions.push(name),
+        }
+    }
+    let how = if !superusers.is_empty() {
+        format!(
+            "it is a superuser, or may become one ({}), and a superuser can write anywhere (COPY … TO PROGRAM, lo_export, any extension)",
+            superusers.join(", ")
+        )
+    } else {
+        let mut parts = Vec::new();
+        for role in &roles {
+            let what =
+                if role == "pg_execute_server_program" { "COPY … TO PROGRAM" } else { "COPY … TO a server file" };
+            parts.push(format!("it is a member of {role} ({what})"));
+        }
+        if !functions.is_empty() {
+            let mut named = functions.iter().take(NAMED_FUNCTIONS).cloned().collect::<Vec<_>>().join(", ");
+            if functions.len() > NAMED_FUNCTIONS {
+                named.push_str(&format!(" and {} more", functions.len() - NAMED_FUNCTIONS));
+            }
+            parts.push(format!("it may execute {named}, which act outside the transaction"));
+        }
+        if parts.is_empty() {
+            return Ok(());
+        }
+        parts.join("; ")
+    };
+    Err(ProbeError::new(format!(
+        "query not run: the connecting role can write despite the read-only transaction: {how}. \
+         Connect as a role that cannot (docs/postgres.md, \"A role that cannot write\"), \
+         or set allow_write_functions = true if this item must run as it"
+    )))
+}
+
 async fn query_facts(conn: &mut PgConnection, ctx: &Ctx<'_>, sql: &str, facts: &mut Facts) -> Result<(), ProbeError> {
     let what = "query";
     let max_rows = ctx.input.params.int("max_rows").unwrap_or(1000).max(0) as usize;
@@ -897,6 +999,16 @@ mod tests {
 
     fn params(pairs: &[(&str, Value)]) -> Params {
         Params { values: pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect() }
+    }
+
+    #[test]
+    fn a_connection_string_setting_shows_no_password() {
+        let (shown, password) = conninfo_password("user=replicator password='s3 cr\\'et' host=db port=5432").unwrap();
+        assert_eq!(shown, "user=replicator password=*** host=db port=5432");
+        assert_eq!(password, "s3 cr\\'et");
+        let (shown, _) = conninfo_password("host=db PASSWORD=plain sslmode=require").unwrap();
+        assert_eq!(shown, "host=db PASSWORD=*** sslmode=require");
+        assert!(conninfo_password("host=db user=x").is_none());
     }
 
     #[test]

@@ -8,7 +8,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures::future::BoxFuture;
 
-use super::redis_conn::{SendError, Target, command_name, send};
+use super::redis_conn::{Connection, SendError, Target, command_name, expect_pong};
+use super::resp::Reply;
 use super::{FactSpec, Facts, ParamSpec, ParamType, ProbeError, ProbeInput, ProbeSpec, Shared};
 use crate::value::{FactType, Value};
 
@@ -132,24 +133,24 @@ fn observe<'a>(input: &'a ProbeInput, shared: &'a Shared) -> BoxFuture<'a, Resul
         if !needs_connection {
             return Ok(facts);
         }
-        let conn = shared.redis.connection(&target, input.timeout).await?;
-        let mut session = Session { conn, target: &target, shared, limit: input.timeout };
+        let conn = shared.redis.connection(&target);
+        let mut session = Session { conn, target: &target, limit: input.timeout };
         session.observe(input, &mut facts).await?;
         Ok(facts)
     })
 }
 
 struct Session<'a> {
-    conn: ::redis::aio::MultiplexedConnection,
+    conn: std::sync::Arc<Connection>,
     target: &'a Target,
-    shared: &'a Shared,
     limit: Duration,
 }
 
 impl Session<'_> {
     async fn observe(&mut self, input: &ProbeInput, facts: &mut Facts) -> Result<(), ProbeError> {
         if input.wanted.is_empty() || input.wants("reachable") {
-            self.run(&["PING"]).await?;
+            let reply = self.run(&["PING"]).await?;
+            expect_pong(reply).map_err(|e| self.failed(&["PING"], e))?;
             facts.set("reachable", Value::Bool(true));
         }
 
@@ -180,8 +181,14 @@ impl Session<'_> {
         }
         let mut info: BTreeMap<String, HashMap<String, String>> = BTreeMap::new();
         for section in sections {
-            let reply = self.run(&["INFO", &section]).await?;
-            info.insert(section, parse_info(&text(&reply).unwrap_or_default()));
+            let args = ["INFO", section.as_str()];
+            let reply = self.run(&args).await?;
+            let fields = match reply {
+                Reply::Bulk(Some(bytes)) => parse_info(&String::from_utf8_lossy(&bytes)),
+                other => Err(format!("INFO was answered with {}, not a bulk string", other.kind())),
+            };
+            let fields = fields.map_err(|why| self.failed(&args, SendError::Protocol(why)))?;
+            info.insert(section, fields);
         }
         let field = |section: &str, name: &str| info.get(section).and_then(|fields| fields.get(name)).cloned();
 
@@ -216,8 +223,11 @@ impl Session<'_> {
         if input.wants("keys") {
             let reply = self.run(&["DBSIZE"]).await?;
             match reply {
-                ::redis::Value::Int(n) => facts.set("keys", Value::Int(n)),
-                other => return Err(ProbeError::new(format!("DBSIZE gave an unexpected reply: {other:?}"))),
+                Reply::Int(n) => facts.set("keys", Value::Int(n)),
+                other => {
+                    let why = format!("DBSIZE was answered with {}, not an integer", other.kind());
+                    return Err(self.failed(&["DBSIZE"], SendError::Protocol(why)));
+                }
             }
         }
         if input.wants("protected_mode") {
@@ -245,12 +255,17 @@ impl Session<'_> {
                 "config.{parameter}: name one setting, not a pattern (e.g. config.maxmemory-policy)"
             )));
         }
-        let reply = self.run(&["CONFIG", "GET", parameter]).await?;
-        let pairs: Vec<String> = match reply {
-            ::redis::Value::Array(items) => items.iter().filter_map(text).collect(),
-            ::redis::Value::Map(entries) => entries.iter().flat_map(|(k, v)| [text(k), text(v)]).flatten().collect(),
-            _ => Vec::new(),
+        let args = ["CONFIG", "GET", parameter];
+        let reply = self.run(&args).await?;
+        // Names and values, as bulk strings: anything else is not a CONFIG GET reply.
+        let pairs: Option<Vec<String>> = match &reply {
+            Reply::Array(Some(items)) if items.len() % 2 == 0 => items.iter().map(Reply::text).collect(),
+            _ => None,
         };
+        let pairs = pairs.ok_or_else(|| {
+            let why = format!("CONFIG GET was answered with {}, not pairs of names and values", reply.kind());
+            self.failed(&args, SendError::Protocol(why))
+        })?;
         let found = pairs.chunks(2).find(|kv| kv.len() == 2 && kv[0].eq_ignore_ascii_case(parameter));
         match (found, pairs.as_slice()) {
             (Some(kv), _) => Ok(kv[1].clone()),
@@ -263,14 +278,18 @@ impl Session<'_> {
         }
     }
 
-    /// Sends one command through the read-only allow-list; a broken connection is forgotten
-    /// so that a retry opens a new one.
-    async fn run(&mut self, args: &[&str]) -> Result<::redis::Value, ProbeError> {
+    /// Sends one command through the read-only allow-list (a broken connection is opened
+    /// again by the next command).
+    async fn run(&mut self, args: &[&str]) -> Result<Reply, ProbeError> {
+        self.conn.send(args, self.limit).await.map_err(|e| self.failed(args, e))
+    }
+
+    /// Why a command gave no usable reply, naming it and the server.
+    fn failed(&self, args: &[&str], e: SendError) -> ProbeError {
         let name = command_name(args);
         let address = self.target.address();
-        match send(&mut self.conn, args, self.limit).await {
-            Ok(value) => Ok(value),
-            Err(SendError::Server { code, detail }) => {
+        match e {
+            SendError::Server { code, detail } => {
                 let why = if code == "ERR" && detail.starts_with("unknown command") {
                     format!(
                         "{code} {detail} (the command is renamed or disabled on this server, so this fact cannot be observed)"
@@ -282,13 +301,11 @@ impl Session<'_> {
                 } else {
                     format!("{code} {detail}")
                 };
-                Err(ProbeError::new(format!("{name} on redis at {address} failed: {why}")))
+                ProbeError::new(format!("{name} on redis at {address} failed: {why}"))
             }
-            Err(e @ SendError::NotReadOnly(_)) => Err(ProbeError::new(e.to_string())),
-            Err(e) => {
-                self.shared.redis.forget(self.target);
-                Err(ProbeError::new(format!("{name} on redis at {address} failed: {e}")))
-            }
+            e @ SendError::NotReadOnly(_) => ProbeError::new(e.to_string()),
+            SendError::Open(message) => ProbeError::new(message),
+            e => ProbeError::new(format!("{name} on redis at {address} failed: {e}")),
         }
     }
 }
@@ -300,24 +317,21 @@ fn is_credential(setting: &str) -> bool {
     setting.contains("pass") || setting.contains("auth")
 }
 
-/// The text of a string reply.
-fn text(value: &::redis::Value) -> Option<String> {
-    match value {
-        ::redis::Value::BulkString(bytes) => Some(String::from_utf8_lossy(bytes).into_owned()),
-        ::redis::Value::SimpleString(s) => Some(s.clone()),
-        ::redis::Value::VerbatimString { text, .. } => Some(text.clone()),
-        ::redis::Value::Int(i) => Some(i.to_string()),
-        _ => None,
+/// `field:value` lines of an INFO reply; `# Section` headers and blank lines are skipped. A
+/// line of another form means the reply is not INFO.
+fn parse_info(text: &str) -> Result<HashMap<String, String>, String> {
+    let mut fields = HashMap::new();
+    for line in text.lines() {
+        let line = line.trim_end_matches('\r');
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((k, v)) = line.split_once(':') else {
+            return Err("INFO was answered with lines that are not field:value".into());
+        };
+        fields.insert(k.trim().to_string(), v.trim().to_string());
     }
-}
-
-/// `field:value` lines of an INFO reply; `# Section` headers and blank lines are skipped.
-fn parse_info(text: &str) -> HashMap<String, String> {
-    text.lines()
-        .filter(|line| !line.starts_with('#'))
-        .filter_map(|line| line.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect()
+    Ok(fields)
 }
 
 fn integer(text: &str) -> Option<Value> {
@@ -354,11 +368,13 @@ mod tests {
     fn info_replies_parse_into_fields() {
         let fields = parse_info(
             "# Server\r\nredis_version:7.0.15\r\nredis_mode:standalone\r\n\r\n# Keyspace\r\ndb0:keys=3,expires=0,avg_ttl=0\r\n",
-        );
+        )
+        .unwrap();
         assert_eq!(fields["redis_version"], "7.0.15");
         assert_eq!(fields["redis_mode"], "standalone");
         assert_eq!(fields["db0"], "keys=3,expires=0,avg_ttl=0");
         assert_eq!(fields.len(), 3);
+        assert!(parse_info("PONG").is_err(), "not INFO");
     }
 
     #[test]

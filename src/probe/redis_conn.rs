@@ -1,10 +1,12 @@
 //! Connections for the `redis` probe: where an item connects (a URL or separate fields), one
-//! multiplexed connection per distinct setting shared by every item of a run, and the
-//! read-only allow-list that every command golive sends to Redis passes through.
+//! connection per distinct setting shared by every item of a run, and the read-only
+//! allow-list that every command golive sends to Redis passes through.
 //!
-//! golive does its own connection setup (AUTH, SELECT) through the same allow-list: the
-//! redis crate is told to send nothing by itself (RESP2, no `CLIENT SETINFO`), so `send` is
-//! the only way a command reaches the server.
+//! golive speaks RESP2 itself (`resp.rs`): it connects (TCP, or TLS with rustls), sends
+//! AUTH and SELECT through the same allow-list, and reads every reply through a parser that
+//! bounds its size and refuses whatever is not RESP2. So `Connection::send` is the only way
+//! a command reaches the server, and no server can make golive buffer more than
+//! [`resp::MAX_REPLY_BYTES`] for one reply.
 
 use crate::redact::percent_decode;
 use std::collections::HashMap;
@@ -14,12 +16,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ::redis::aio::MultiplexedConnection;
-use ::redis::{
-    AsyncConnectionConfig, Client, ConnectionAddr, IntoConnectionInfo, ProtocolVersion, RedisConnectionInfo,
-    RedisError, TlsCertificates,
-};
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
 use tokio::sync::OnceCell;
+
+use super::resp::{self, ReadError, Reply};
 
 use super::{ParamProblem, Params, ProbeError};
 
@@ -43,35 +45,6 @@ pub fn is_read_only(args: &[&str]) -> bool {
     })
 }
 
-/// Why a command did not give a reply.
-#[derive(Debug)]
-pub enum SendError {
-    /// Not on the allow-list: never sent.
-    NotReadOnly(String),
-    /// The server answered with an error (`NOAUTH`, `NOPERM`, `ERR unknown command`…).
-    Server {
-        code: String,
-        detail: String,
-    },
-    Timeout(Duration),
-    /// The connection failed or broke.
-    Connection(String),
-}
-
-impl fmt::Display for SendError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SendError::NotReadOnly(name) => {
-                write!(f, "{name} is not a read-only command; golive sends Redis read commands only")
-            }
-            SendError::Server { code, detail } if detail.is_empty() => f.write_str(code),
-            SendError::Server { code, detail } => write!(f, "{code} {detail}"),
-            SendError::Timeout(limit) => write!(f, "no answer within {}", humantime::format_duration(*limit)),
-            SendError::Connection(e) => f.write_str(e),
-        }
-    }
-}
-
 /// The command's name as shown in messages: never its arguments (AUTH carries a password).
 pub fn command_name(args: &[&str]) -> String {
     match args {
@@ -87,46 +60,52 @@ pub fn command_name(args: &[&str]) -> String {
     }
 }
 
-/// Sends one command and waits at most `limit` for its reply. Every command golive sends to
-/// Redis goes through here, and anything not on [`READ_ONLY_COMMANDS`] is refused unsent.
-pub async fn send(
-    conn: &mut MultiplexedConnection,
-    args: &[&str],
-    limit: Duration,
-) -> Result<::redis::Value, SendError> {
-    if !is_read_only(args) {
-        return Err(SendError::NotReadOnly(command_name(args)));
-    }
-    let mut cmd = ::redis::cmd(args[0]);
-    for arg in &args[1..] {
-        cmd.arg(*arg);
-    }
-    match tokio::time::timeout(limit, cmd.query_async::<::redis::Value>(conn)).await {
-        Err(_) => Err(SendError::Timeout(limit)),
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(e)) => Err(describe(&e)),
+/// Why a command did not give a reply.
+#[derive(Debug)]
+pub enum SendError {
+    /// Not on the allow-list: never sent.
+    NotReadOnly(String),
+    /// The server answered with an error (`NOAUTH`, `NOPERM`, `ERR unknown command`…).
+    Server {
+        code: String,
+        detail: String,
+    },
+    Timeout(Duration),
+    /// The connection could not be opened, or authentication or SELECT failed: the whole
+    /// message, naming the server.
+    Open(String),
+    /// The connection failed or broke.
+    Connection(String),
+    /// The reply is not RESP2, or not what the command answers (a PING not answered PONG).
+    Protocol(String),
+    /// The reply is larger than golive reads (`resp::MAX_REPLY_BYTES`).
+    TooLarge(String),
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendError::NotReadOnly(name) => {
+                write!(f, "{name} is not a read-only command; golive sends Redis read commands only")
+            }
+            SendError::Server { code, detail } if detail.is_empty() => f.write_str(code),
+            SendError::Server { code, detail } => write!(f, "{code} {detail}"),
+            SendError::Timeout(limit) => write!(f, "no answer within {}", humantime::format_duration(*limit)),
+            SendError::Open(e) | SendError::Connection(e) | SendError::Protocol(e) | SendError::TooLarge(e) => {
+                f.write_str(e)
+            }
+        }
     }
 }
 
-fn describe(e: &RedisError) -> SendError {
-    if let Some(code) = e.code() {
-        return SendError::Server { code: code.to_string(), detail: e.detail().unwrap_or_default().to_string() };
+impl From<ReadError> for SendError {
+    fn from(e: ReadError) -> Self {
+        match e {
+            ReadError::Io(_) => SendError::Connection(e.to_string()),
+            ReadError::Protocol(_) => SendError::Protocol(e.to_string()),
+            ReadError::TooLarge(_) => SendError::TooLarge(e.to_string()),
+        }
     }
-    if e.is_timeout() {
-        return SendError::Connection("timed out".into());
-    }
-    SendError::Connection(root_cause(e))
-}
-
-/// The innermost cause of an error ("Connection refused (os error 111)").
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut last = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        last = s.to_string();
-        source = s.source();
-    }
-    last
 }
 
 /// Where and how an item connects. Two items with equal targets share a connection.
@@ -315,27 +294,214 @@ impl Target {
     }
 }
 
-type Slot<T> = Arc<OnceCell<T>>;
+/// A byte stream to a server: TCP, or TLS over TCP.
+trait Stream: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Stream for T {}
+
+/// An open connection, buffered for reading replies.
+type Io = BufReader<Box<dyn Stream>>;
+
+/// Writes one command and reads its reply. An error reply (`-ERR …`) is a reply: the
+/// connection stays usable; any other error leaves it out of step with the server.
+async fn exchange(io: &mut Io, args: &[&str]) -> Result<Reply, SendError> {
+    let broken = |e: std::io::Error| SendError::Connection(e.to_string());
+    io.get_mut().write_all(&resp::encode(args)).await.map_err(broken)?;
+    io.get_mut().flush().await.map_err(broken)?;
+    Ok(resp::read_reply(io).await?)
+}
+
+/// An error reply as [`SendError::Server`]; other replies as they are.
+fn server_error(reply: Reply) -> Result<Reply, SendError> {
+    match reply {
+        Reply::Error(text) => {
+            let (code, detail) = text.split_once(' ').unwrap_or((text.as_str(), ""));
+            Err(SendError::Server { code: code.to_string(), detail: detail.to_string() })
+        }
+        other => Ok(other),
+    }
+}
+
+/// A reply to AUTH or SELECT: `+OK`, else the server does not speak Redis.
+fn expect_ok(name: &str, reply: Reply) -> Result<(), SendError> {
+    match server_error(reply)? {
+        Reply::Simple(s) if s == "OK" => Ok(()),
+        other => Err(SendError::Protocol(format!("{name} was answered with {}, not OK", other.kind()))),
+    }
+}
+
+/// One connection of a run, shared by every item with the same [`Target`]. Commands take
+/// turns on it. A command that does not finish (its item timed out, the connection broke,
+/// the reply was not RESP) takes the connection with it, and the next command opens a new
+/// one, authenticated and in its db: a reply is never read by the wrong command.
+pub struct Connection {
+    target: Target,
+    /// Send AUTH and SELECT after connecting (false for the `auth_required` check).
+    authenticate: bool,
+    io: tokio::sync::Mutex<Option<Io>>,
+    opened: Arc<AtomicUsize>,
+}
+
+impl Connection {
+    /// Sends one command and waits at most `limit` for its reply, opening the connection
+    /// first when needed (that counts toward `limit` too). Every command golive sends to
+    /// Redis goes through here, and anything not on [`READ_ONLY_COMMANDS`] is refused
+    /// unsent.
+    pub async fn send(&self, args: &[&str], limit: Duration) -> Result<Reply, SendError> {
+        if !is_read_only(args) {
+            return Err(SendError::NotReadOnly(command_name(args)));
+        }
+        let work = async {
+            let mut slot = self.io.lock().await;
+            // Taken out while the command runs: dropped half-way, it is gone for good.
+            let mut io = match slot.take() {
+                Some(io) => io,
+                None => self.open(limit).await?,
+            };
+            let reply = exchange(&mut io, args).await?;
+            *slot = Some(io);
+            server_error(reply)
+        };
+        tokio::time::timeout(limit, work).await.unwrap_or(Err(SendError::Timeout(limit)))
+    }
+
+    async fn open(&self, limit: Duration) -> Result<Io, SendError> {
+        let target = &self.target;
+        let address = target.address();
+        self.opened.fetch_add(1, Ordering::SeqCst);
+        let mut io = connect(target, limit)
+            .await
+            .map_err(|e| SendError::Open(format!("cannot connect to redis at {address}: {e}")))?;
+        if !self.authenticate {
+            return Ok(io);
+        }
+        if let Some(password) = &target.password {
+            let mut args = vec!["AUTH"];
+            if let Some(username) = &target.username {
+                args.push(username);
+            }
+            args.push(password);
+            let answer = match exchange(&mut io, &args).await {
+                Ok(reply) => expect_ok("AUTH", reply),
+                Err(e) => Err(e),
+            };
+            match answer {
+                Ok(()) => {}
+                Err(SendError::Server { code, detail }) => {
+                    let why = match code.as_str() {
+                        "WRONGPASS" => "wrong username or password".to_string(),
+                        _ if detail.contains("no password is set") => {
+                            "the server has no password set, yet the item gives one".to_string()
+                        }
+                        _ => format!("{code} {detail}"),
+                    };
+                    return Err(SendError::Open(format!("authentication to redis at {address} failed: {why}")));
+                }
+                Err(e) => return Err(SendError::Open(format!("authentication to redis at {address} failed: {e}"))),
+            }
+        }
+        if target.db != 0 {
+            let db = target.db.to_string();
+            let answer = match exchange(&mut io, &["SELECT", &db]).await {
+                Ok(reply) => expect_ok("SELECT", reply),
+                Err(e) => Err(e),
+            };
+            answer.map_err(|e| SendError::Open(format!("cannot select db {db} on redis at {address}: {e}")))?;
+        }
+        Ok(io)
+    }
+}
+
+/// Opens TCP, then TLS when the target asks for it.
+async fn connect(target: &Target, limit: Duration) -> Result<Io, String> {
+    let connecting = async {
+        let tcp = TcpStream::connect((target.host.as_str(), target.port)).await.map_err(|e| e.to_string())?;
+        let _ = tcp.set_nodelay(true);
+        if !target.tls {
+            return Ok(BufReader::new(Box::new(tcp) as Box<dyn Stream>));
+        }
+        let config = tls_config(target)?;
+        let name =
+            ServerName::try_from(target.host.clone()).map_err(|_| format!("invalid server name {:?}", target.host))?;
+        let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+            .connect(name, tcp)
+            .await
+            .map_err(|e| format!("TLS handshake failed: {}", root_cause(&e)))?;
+        Ok(BufReader::new(Box::new(tls) as Box<dyn Stream>))
+    };
+    match tokio::time::timeout(limit, connecting).await {
+        Err(_) => Err(format!("no answer within {}", humantime::format_duration(limit))),
+        Ok(result) => result,
+    }
+}
+
+/// rustls with the ring provider: the system's CAs, or `ca_file` instead; with
+/// `tls_verify = false`, any certificate (handshake signatures are still checked).
+fn tls_config(target: &Target) -> Result<rustls::ClientConfig, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS setup failed: {e}"))?;
+    if !target.tls_verify {
+        return Ok(builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(super::http::AnyCertificate(provider)))
+            .with_no_client_auth());
+    }
+    let roots = match &target.ca_file {
+        Some(path) => {
+            let pem = std::fs::read(path).map_err(|e| format!("cannot read ca_file {}: {e}", path.display()))?;
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+                let cert = cert.map_err(|e| format!("invalid PEM in ca_file {}: {e}", path.display()))?;
+                roots.add(cert).map_err(|e| format!("unusable certificate in ca_file {}: {e}", path.display()))?;
+            }
+            if roots.is_empty() {
+                return Err(format!("ca_file {} holds no PEM certificate", path.display()));
+            }
+            roots
+        }
+        None => super::tls_inspect::build_root_store(None).map_err(|e| e.to_string())?,
+    };
+    Ok(builder.with_root_certificates(roots).with_no_client_auth())
+}
+
+/// The innermost cause of an error ("invalid peer certificate: UnknownIssuer").
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        last = s.to_string();
+        source = s.source();
+    }
+    last
+}
 
 /// Redis connections of one run: one per distinct [`Target`], opened by the first item that
-/// needs it while the others wait, and whether each server requires authentication.
+/// sends on it while the others wait, and whether each server requires authentication.
 #[derive(Default)]
 pub struct ConnectionCache {
-    connections: Mutex<HashMap<Target, Slot<MultiplexedConnection>>>,
-    auth_required: Mutex<HashMap<Target, Slot<bool>>>,
-    opened: AtomicUsize,
+    connections: Mutex<HashMap<Target, Arc<Connection>>>,
+    auth_required: Mutex<HashMap<Target, Arc<OnceCell<bool>>>>,
+    opened: Arc<AtomicUsize>,
 }
 
 impl ConnectionCache {
-    /// The run's connection for `target`, authenticated and in its db.
-    pub async fn connection(&self, target: &Target, limit: Duration) -> Result<MultiplexedConnection, ProbeError> {
-        let slot = self.connections.lock().unwrap().entry(target.clone()).or_default().clone();
-        slot.get_or_try_init(|| self.open(target, limit, true)).await.cloned()
-    }
-
-    /// Forgets a broken connection, so the next item (or a retry) opens a new one.
-    pub fn forget(&self, target: &Target) {
-        self.connections.lock().unwrap().remove(target);
+    /// The run's connection for `target`: authenticated and in its db once it is opened by
+    /// its first command.
+    pub fn connection(&self, target: &Target) -> Arc<Connection> {
+        self.connections
+            .lock()
+            .unwrap()
+            .entry(target.clone())
+            .or_insert_with(|| {
+                Arc::new(Connection {
+                    target: target.clone(),
+                    authenticate: true,
+                    io: Default::default(),
+                    opened: self.opened.clone(),
+                })
+            })
+            .clone()
     }
 
     /// Whether a connection without credentials is refused with NOAUTH. Asked once per server
@@ -345,14 +511,20 @@ impl ConnectionCache {
         let slot = self.auth_required.lock().unwrap().entry(anonymous.clone()).or_default().clone();
         let answer = slot
             .get_or_try_init(|| async {
-                let mut conn = self.open(&anonymous, limit, false).await?;
-                match send(&mut conn, &["PING"], limit).await {
-                    Ok(_) => Ok(false),
+                let conn = Connection {
+                    target: anonymous.clone(),
+                    authenticate: false,
+                    io: Default::default(),
+                    opened: self.opened.clone(),
+                };
+                let failed = |e: SendError| match e {
+                    SendError::Open(message) => ProbeError::new(message),
+                    e => ProbeError::new(format!("PING without credentials to redis at {}: {e}", anonymous.address())),
+                };
+                match conn.send(&["PING"], limit).await {
+                    Ok(reply) => expect_pong(reply).map(|_| false).map_err(failed),
                     Err(SendError::Server { code, .. }) if code == "NOAUTH" => Ok(true),
-                    Err(e) => Err(ProbeError::new(format!(
-                        "PING without credentials to redis at {}: {e}",
-                        anonymous.address()
-                    ))),
+                    Err(e) => Err(failed(e)),
                 }
             })
             .await?;
@@ -363,97 +535,14 @@ impl ConnectionCache {
     pub fn opened(&self) -> usize {
         self.opened.load(Ordering::SeqCst)
     }
-
-    async fn open(
-        &self,
-        target: &Target,
-        limit: Duration,
-        authenticate: bool,
-    ) -> Result<MultiplexedConnection, ProbeError> {
-        let address = target.address();
-        let client = client(target)?;
-        let config = AsyncConnectionConfig::new().set_connection_timeout(Some(limit)).set_response_timeout(None);
-        self.opened.fetch_add(1, Ordering::SeqCst);
-        let connected = tokio::time::timeout(limit, client.get_multiplexed_async_connection_with_config(&config)).await;
-        let mut conn = match connected {
-            Err(_) => {
-                return Err(ProbeError::new(format!(
-                    "cannot connect to redis at {address}: no answer within {}",
-                    humantime::format_duration(limit)
-                )));
-            }
-            Ok(Err(e)) => {
-                let cause = match describe(&e) {
-                    SendError::Server { code, detail } => format!("{code} {detail}"),
-                    other => other.to_string(),
-                };
-                return Err(ProbeError::new(format!("cannot connect to redis at {address}: {cause}")));
-            }
-            Ok(Ok(conn)) => conn,
-        };
-        if !authenticate {
-            return Ok(conn);
-        }
-        if let Some(password) = &target.password {
-            let mut args = vec!["AUTH"];
-            if let Some(username) = &target.username {
-                args.push(username);
-            }
-            args.push(password);
-            match send(&mut conn, &args, limit).await {
-                Ok(_) => {}
-                Err(SendError::Server { code, detail }) => {
-                    let why = match code.as_str() {
-                        "WRONGPASS" => "wrong username or password".to_string(),
-                        _ if detail.contains("no password is set") => {
-                            "the server has no password set, yet the item gives one".to_string()
-                        }
-                        _ => format!("{code} {detail}"),
-                    };
-                    return Err(ProbeError::new(format!("authentication to redis at {address} failed: {why}")));
-                }
-                Err(e) => return Err(ProbeError::new(format!("authentication to redis at {address} failed: {e}"))),
-            }
-        }
-        if target.db != 0 {
-            let db = target.db.to_string();
-            send(&mut conn, &["SELECT", &db], limit)
-                .await
-                .map_err(|e| ProbeError::new(format!("cannot select db {db} on redis at {address}: {e}")))?;
-        }
-        Ok(conn)
-    }
 }
 
-/// A client that sends nothing on connect: no credentials (golive authenticates through
-/// `send`), RESP2 (no HELLO), no `CLIENT SETINFO`.
-fn client(target: &Target) -> Result<Client, ProbeError> {
-    // The redis crate builds its rustls config from the process default provider: ring.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let addr = if target.tls {
-        ConnectionAddr::TcpTls {
-            host: target.host.clone(),
-            port: target.port,
-            insecure: !target.tls_verify,
-            tls_params: None,
-        }
-    } else {
-        ConnectionAddr::Tcp(target.host.clone(), target.port)
-    };
-    let settings = RedisConnectionInfo::default().set_protocol(ProtocolVersion::RESP2).set_skip_set_lib_name();
-    let info = addr
-        .into_connection_info()
-        .map_err(|e| ProbeError::new(format!("invalid redis address: {e}")))?
-        .set_redis_settings(settings);
-    let built = match (&target.ca_file, target.tls) {
-        (Some(path), true) => {
-            let pem = std::fs::read(path)
-                .map_err(|e| ProbeError::new(format!("cannot read ca_file {}: {e}", path.display())))?;
-            Client::build_with_tls(info, TlsCertificates { client_tls: None, root_cert: Some(pem) })
-        }
-        _ => Client::open(info),
-    };
-    built.map_err(|e| ProbeError::new(format!("cannot set up the redis client: {}", root_cause(&e))))
+/// PING is answered `+PONG`; anything else is not a Redis server.
+pub fn expect_pong(reply: Reply) -> Result<(), SendError> {
+    match reply {
+        Reply::Simple(s) if s == "PONG" => Ok(()),
+        other => Err(SendError::Protocol(format!("PING was answered with {}, not PONG", other.kind()))),
+    }
 }
 
 #[cfg(test)]
@@ -509,18 +598,19 @@ mod tests {
 
     #[tokio::test]
     async fn a_write_command_is_refused_before_anything_is_sent() {
-        // A listener that records whether anything arrives: a refused command must not even
-        // be written to the socket.
+        // A listener that records everything that arrives until the client goes: the
+        // refused commands must not even be written to the socket, only the PING after them.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let received = tokio::spawn(async move {
             use tokio::io::AsyncReadExt;
             let (mut socket, _) = listener.accept().await.unwrap();
+            let mut all = Vec::new();
             let mut buf = vec![0u8; 1024];
-            match tokio::time::timeout(Duration::from_millis(500), socket.read(&mut buf)).await {
-                Ok(Ok(n)) => buf[..n].to_vec(),
-                _ => Vec::new(),
+            while let Ok(Ok(n @ 1..)) = tokio::time::timeout(Duration::from_secs(5), socket.read(&mut buf)).await {
+                all.extend_from_slice(&buf[..n]);
             }
+            all
         });
         let target = Target {
             host: "127.0.0.1".into(),
@@ -533,12 +623,15 @@ mod tests {
             db: 0,
         };
         let cache = ConnectionCache::default();
-        let mut conn = cache.connection(&target, Duration::from_secs(5)).await.unwrap();
+        let conn = cache.connection(&target);
         for write in [&["SET", "k", "v"][..], &["FLUSHALL"], &["CONFIG", "SET", "maxmemory", "1"]] {
-            let err = send(&mut conn, write, Duration::from_secs(1)).await.unwrap_err();
+            let err = conn.send(write, Duration::from_secs(1)).await.unwrap_err();
             assert!(matches!(err, SendError::NotReadOnly(_)), "{err}");
         }
-        assert_eq!(received.await.unwrap(), b"", "nothing reaches the server");
+        // The listener never answers: the PING times out and its connection is closed.
+        let err = conn.send(&["PING"], Duration::from_millis(300)).await.unwrap_err();
+        assert!(matches!(err, SendError::Timeout(_)), "{err}");
+        assert_eq!(received.await.unwrap(), resp::encode(&["PING"]), "only the PING reached the server");
     }
 
     fn params(pairs: &[(&str, Value)]) -> Params {

@@ -1,14 +1,11 @@
 //! The JSON report: the canonical machine-readable form (schema in docs/report-json.md and
-//! docs/report.schema.json). Secrets are masked in the JSON tree itself, so a secret that
-//! JSON escaping would alter is still found.
+//! docs/report.schema.json). The report it writes is already masked, value by value
+//! (`Report::mask`), so keys and fixed values (`"outcome": "error"`) are never touched.
 
 use super::{RenderError, Report};
-use crate::redact::Redactor;
 
-pub fn render(report: &Report, redactor: &Redactor) -> Result<String, RenderError> {
-    let mut tree = serde_json::to_value(report)?;
-    redactor.redact_json(&mut tree);
-    let mut text = serde_json::to_string_pretty(&tree)?;
+pub fn render(report: &Report) -> Result<String, RenderError> {
+    let mut text = serde_json::to_string_pretty(report)?;
     text.push('\n');
     Ok(text)
 }

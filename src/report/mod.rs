@@ -1,6 +1,7 @@
 //! The report: one data model built once from the checklist and the run, and rendered by
-//! every output format (each format is one file here, behind `Format`). Every rendered
-//! output passes through the checklist's redactor last.
+//! every output format (each format is one file here, behind `Format`). Secrets are masked
+//! in the model, value by value (`Report::mask`), before any format renders it: keys,
+//! markup and fixed words are never masked, and no truncation can cut through a secret.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -335,8 +336,8 @@ pub enum OutputSpecError {
 }
 
 impl Report {
-    /// Builds the report; every text in it is already masked with `redactor`, so no later
-    /// truncation or wrapping can split a secret past the final redaction pass.
+    /// Builds the report; every value in it is already masked with `redactor`
+    /// ([`Report::mask`]), so no later truncation or wrapping can split a secret.
     pub fn build(
         checklist: &Checklist,
         run: &RunResult,
@@ -344,8 +345,6 @@ impl Report {
         fail_on: Severity,
         redactor: &Redactor,
     ) -> Report {
-        let text = |s: &str| redactor.redact(s).into_owned();
-        let value = |v: &Value| v.redacted(redactor);
         let mut summary = Summary { total: run.results.len(), ..Default::default() };
         let mut blocking_ids = Vec::new();
         let items: Vec<ItemReport> = checklist
@@ -364,7 +363,7 @@ impl Report {
                 }
                 ItemReport {
                     id: item.id.clone(),
-                    title: text(&item.title),
+                    title: item.title.clone(),
                     section: item.section.clone(),
                     severity: item.severity,
                     tags: item.tags.clone(),
@@ -374,35 +373,31 @@ impl Report {
                     probe: item.probe.kind.to_string(),
                     source: item.source.clone(),
                     depends_on: item.depends_on.clone(),
-                    params: item.shown_params().iter().map(|(k, v)| (k.to_string(), value(v))).collect(),
+                    params: item.shown_params().iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
                     outcome: verdict.outcome(),
                     state: r.state,
                     manual_status: r.state.manual_status(),
                     attestation: r.attestation.as_ref().map(|a| AttestationReport {
-                        by: text(&a.attestation.by),
+                        by: a.attestation.by.clone(),
                         at: format_time(a.attestation.at),
-                        evidence: text(&a.attestation.evidence),
-                        note: a.attestation.note.as_deref().map(text),
+                        evidence: a.attestation.evidence.clone(),
+                        note: a.attestation.note.clone(),
                         until: a.attestation.until.map(format_date),
                         expired: a.expired,
                         source: a.attestation.source.clone(),
                     }),
                     waiver: r.waiver.as_ref().map(|w| WaiverReport {
-                        reason: text(&w.waiver.reason),
-                        approved_by: text(&w.waiver.approved_by),
+                        reason: w.waiver.reason.clone(),
+                        approved_by: w.waiver.approved_by.clone(),
                         until: format_date(w.waiver.until),
                         status: w.status,
                         original_outcome: w.original,
                         source: w.waiver.source.clone(),
                     }),
-                    reason: r.reason.as_deref().map(text),
-                    expectations: r
-                        .expectations
-                        .iter()
-                        .map(|e| ExpectationResult { observed: e.observed.as_ref().map(value), ..e.clone() })
-                        .collect(),
-                    facts: r.facts.iter().map(|(k, v)| (k.clone(), value(v))).collect(),
-                    fact_types: r.facts.iter().map(|(k, v)| (k.clone(), ValueType::of(&value(v)))).collect(),
+                    reason: r.reason.clone(),
+                    expectations: r.expectations.clone(),
+                    facts: r.facts.clone(),
+                    fact_types: r.facts.iter().map(|(k, v)| (k.clone(), ValueType::of(v))).collect(),
                     attempts: r.attempts,
                     started_at: format_time(r.started_at),
                     duration_ms: duration_ms(r.duration),
@@ -411,7 +406,7 @@ impl Report {
             })
             .collect();
         let Filter { tags, sections, only, skip } = opts.filter.clone();
-        Report {
+        let mut report = Report {
             schema: SCHEMA.to_string(),
             golive_version: env!("CARGO_PKG_VERSION").to_string(),
             run_id: uuid::Uuid::new_v4().to_string(),
@@ -444,6 +439,75 @@ impl Report {
             gate: Gate { passed: blocking_ids.is_empty(), fail_on, blocking: blocking_ids },
             signoff: SignoffInfo { roles: checklist.signoff_roles.clone() },
             signatures: None,
+        };
+        report.mask(redactor);
+        report
+    }
+
+    /// Masks every secret, and every URL password, in the report's values and free text:
+    /// titles, descriptions, owners, references, sections, tags, parameters, reasons,
+    /// expectations, facts, attestations, waivers, the checklist's name and files, the host,
+    /// the sign-off roles. Never keys, and never the fixed vocabulary and identifiers that
+    /// give the report its structure (ids, probe kinds, outcomes, states, severities, fact
+    /// and parameter names, schema, run id, times, digests): they are golive's own words or
+    /// names, so masking them would only break the report. Masking twice changes nothing.
+    pub fn mask(&mut self, redactor: &Redactor) {
+        let text = |s: &mut String| {
+            if let std::borrow::Cow::Owned(masked) = redactor.redact(s) {
+                *s = masked;
+            }
+        };
+        let opt = |s: &mut Option<String>| {
+            if let Some(s) = s {
+                text(s);
+            }
+        };
+        let all = |list: &mut Vec<String>| list.iter_mut().for_each(text);
+        let path = |p: &mut PathBuf| {
+            let shown = p.to_string_lossy().into_owned();
+            if let std::borrow::Cow::Owned(masked) = redactor.redact(&shown) {
+                *p = PathBuf::from(masked);
+            }
+        };
+        let value = |v: &mut Value| *v = v.redacted(redactor);
+        text(&mut self.host.hostname);
+        text(&mut self.host.os);
+        opt(&mut self.host.user);
+        let c = &mut self.checklist;
+        text(&mut c.name);
+        opt(&mut c.version);
+        opt(&mut c.description);
+        c.files.iter_mut().for_each(|f| path(&mut f.path));
+        path(&mut c.attestations.path);
+        let o = &mut self.options;
+        all(&mut o.tags);
+        all(&mut o.sections);
+        all(&mut self.signoff.roles);
+        for item in &mut self.items {
+            text(&mut item.title);
+            text(&mut item.section);
+            all(&mut item.tags);
+            opt(&mut item.owner);
+            opt(&mut item.description);
+            all(&mut item.references);
+            item.params.values_mut().for_each(value);
+            opt(&mut item.reason);
+            for e in &mut item.expectations {
+                text(&mut e.expected);
+                if let Some(v) = e.observed.as_mut() {
+                    value(v);
+                }
+            }
+            item.facts.values_mut().for_each(value);
+            if let Some(a) = item.attestation.as_mut() {
+                text(&mut a.by);
+                text(&mut a.evidence);
+                opt(&mut a.note);
+            }
+            if let Some(w) = item.waiver.as_mut() {
+                text(&mut w.reason);
+                text(&mut w.approved_by);
+            }
         }
     }
 
@@ -671,10 +735,10 @@ impl Format {
         }
     }
 
-    fn render(self, report: &Report, style: &Style, redactor: &Redactor) -> Result<String, RenderError> {
+    fn render(self, report: &Report, style: &Style) -> Result<String, RenderError> {
         match self {
             Format::Table => Ok(table::render(report, style)),
-            Format::Json => json::render(report, redactor),
+            Format::Json => json::render(report),
             Format::Junit => junit::render(report),
             Format::Markdown => Ok(markdown::render(report)),
             Format::Html => Ok(html::render(report)),
@@ -735,10 +799,13 @@ pub fn run_redactor(checklist: &Checklist, run: &RunResult) -> Redactor {
     redactor
 }
 
-/// Renders one format, with every secret masked.
+/// Renders one format, with every secret masked: the report's values are masked (again:
+/// a saved report read back may predate a rule), then rendered; the rendered text is not
+/// searched, so keys and markup stay intact.
 pub fn render(format: Format, report: &Report, style: &Style, redactor: &Redactor) -> Result<String, RenderError> {
-    let text = format.render(report, style, redactor)?;
-    Ok(redactor.redact(&text).into_owned())
+    let mut masked = report.clone();
+    masked.mask(redactor);
+    format.render(&masked, style)
 }
 
 #[cfg(test)]

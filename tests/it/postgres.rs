@@ -594,7 +594,9 @@ fn writes_are_refused_and_the_database_is_unchanged() {
     let tables_before = pg.primary.scalar("legacy", "select count(*) from pg_tables where schemaname = 'public'");
     let sequence_before = pg.primary.scalar("legacy", "select last_value from users_id_seq");
     let w = Workdir::new();
-    let su = url(&pg.primary.super_url("legacy"));
+    // A superuser can write around the transaction: its queries run only when allowed, and
+    // then the read-only transaction still refuses every plain write.
+    let su = format!("{}\nallow_write_functions = true", url(&pg.primary.super_url("legacy")));
     let app = url(&pg.primary.app_url("legacy"));
     let writes = [
         ("delete", &app, "delete from users"),
@@ -764,6 +766,7 @@ port = {port}
 user = "golive_super"
 password = "{super_pw}"
 database = "postgres"
+allow_write_functions = true
 query = "select current_setting('application_name') || ' {super_pw}'"
 expect = {{ value = "nothing like this" }}
 
@@ -892,7 +895,7 @@ fn an_idle_connection_the_server_closed_is_replaced() {
     items.item(
         "terminate",
         &format!(
-            "{superuser}\ndepends_on = [\"first\"]\nquery = \"select count(pg_terminate_backend(pid)) from pg_stat_activity where usename = 'pooled' and datname = 'diesel_app'\""
+            "{superuser}\ndepends_on = [\"first\"]\nallow_write_functions = true\nquery = \"select count(pg_terminate_backend(pid)) from pg_stat_activity where usename = 'pooled' and datname = 'diesel_app'\""
         ),
         "value = 1",
     );
@@ -1017,7 +1020,7 @@ fn database_checks_pass_on_a_well_configured_server_and_fail_on_a_misconfigured_
 
     // The standby: no TLS, trust lines, no slow-query log, failing archiving, no standbys of
     // its own; the `legacy` database: no extensions, a failed migration, test rows left; and
-    // the application connecting as a superuser.
+    // the application connecting as a superuser, so the checks that run a query refuse to.
     let bad = checks_checklist(
         &w,
         "bad",
@@ -1029,18 +1032,128 @@ fn database_checks_pass_on_a_well_configured_server_and_fail_on_a_misconfigured_
         ],
     );
     let (report, out) = run_json(&w, &bad, &[]);
-    // Listening on loopback only, autovacuum on and small tables are true of the standby too.
+    // Listening on loopback only is true of the standby too.
     let still_fine = [
         "database.postgres-version",
         "database.connection-headroom",
         "database.superuser-count",
         "database.listen-local",
-        "database.vacuum-analyze",
-        "database.unindexed-scans",
     ];
+    let queries =
+        ["database.vacuum-analyze", "database.unindexed-scans", "database.test-data-removed", "database.memory-tuned"];
     for entry in report["items"].as_array().unwrap() {
         let id = entry["id"].as_str().unwrap();
-        assert_outcome(&report, id, if still_fine.contains(&id) { "pass" } else { "fail" });
+        let expected = if still_fine.contains(&id) {
+            "pass"
+        } else if queries.contains(&id) {
+            "error"
+        } else {
+            "fail"
+        };
+        assert_outcome(&report, id, expected);
+        if queries.contains(&id) {
+            assert!(reason(&report, id).contains("is a superuser"), "{id}: {}", reason(&report, id));
+        }
     }
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+}
+
+/// The recipe docs/postgres.md gives for a role that cannot write: the SQL block after the
+/// comment naming this test.
+fn documented_recipe() -> String {
+    let doc = std::fs::read_to_string(format!("{}/docs/postgres.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let marker = "postgres::a_role_that_can_write_around_the_read_only_transaction_has_its_query_refused";
+    let after = &doc[doc.find(marker).expect("docs/postgres.md names this test at its recipe")..];
+    let start = after.find("```sql\n").expect("a SQL block follows") + "```sql\n".len();
+    let end = after[start..].find("```").unwrap();
+    after[start..start + end].to_string()
+}
+
+#[test]
+fn a_role_that_can_write_around_the_read_only_transaction_has_its_query_refused() {
+    let pg = pg();
+    let db = "golive_write_paths";
+    let (role, password) = ("golive_ro", "Golive-ro-s3cret-61a2");
+    pg.primary.sql("postgres", &format!("create database {db}"));
+    // dblink and postgres_fdw installed (their functions executable by PUBLIC), and a
+    // function in an untrusted language (plpgsql's handler, declared without TRUSTED).
+    pg.primary.sql(
+        db,
+        &format!(
+            "create extension dblink;
+             create extension postgres_fdw;
+             create language golive_plu handler plpgsql_call_handler inline plpgsql_inline_handler validator plpgsql_validator;
+             create function golive_untrusted() returns int language golive_plu as 'begin return 1; end';
+             create table t (x int);
+             create role {role} login password '{password}';
+             grant pg_monitor to {role};
+             grant select on t to {role};"
+        ),
+    );
+    let golive_ro = url(&pg.primary.url(role, password, db));
+    let su = url(&pg.primary.super_url(db));
+    // dblink connects on its own: as the superuser, with a password, to this database.
+    let dblink = format!(
+        "select dblink_exec('host=127.0.0.1 port={} dbname={db} user=golive_super password={SUPERUSER_PASSWORD}', 'insert into t values (1)')",
+        pg.primary.port
+    );
+    let count = || pg.primary.scalar(db, "select count(*) from t");
+    let w = Workdir::new();
+    let report = Items::new()
+        .item("dblink", &format!("{golive_ro}\nquery = \"{dblink}\""), "row_count = 1")
+        .item("plain", &format!("{golive_ro}\nquery = \"select count(*) from t\""), "value = 0")
+        .item("superuser", &format!("{su}\nquery = \"select 1\""), "value = 1")
+        .item("no-query", &golive_ro, "reachable = true")
+        .run(&w);
+    for id in ["dblink", "plain", "superuser"] {
+        assert_outcome(&report, id, "error");
+        assert!(
+            reason(&report, id).starts_with("query not run: the connecting role can write"),
+            "{id}: {}",
+            reason(&report, id)
+        );
+        assert!(reason(&report, id).contains("allow_write_functions = true"), "{id}: {}", reason(&report, id));
+    }
+    let why = reason(&report, "dblink");
+    for named in ["dblink", "more", "which act outside the transaction"] {
+        assert!(why.contains(named), "{why}");
+    }
+    assert!(reason(&report, "superuser").contains("superuser"), "{}", reason(&report, "superuser"));
+    assert_outcome(&report, "no-query", "pass");
+    assert_eq!(count(), "0", "nothing was written");
+
+    // Allowed explicitly, the same query writes: the refusal was no false alarm.
+    let report = Items::new()
+        .item(
+            "allowed",
+            &format!("{golive_ro}\nallow_write_functions = true\nquery = \"{dblink}\""),
+            "value = \"INSERT 0 1\"",
+        )
+        .item("superuser-allowed", &format!("{su}\nallow_write_functions = true\nquery = \"select 1\""), "value = 1")
+        .run(&w);
+    assert_outcome(&report, "allowed", "pass");
+    assert_outcome(&report, "superuser-allowed", "pass");
+    assert_eq!(count(), "1");
+
+    // After the documented recipe, the role's queries run, and dblink is denied to it.
+    pg.primary.sql(db, &documented_recipe());
+    let objects = || pg.primary.scalar(db, "select count(*) from pg_largeobject_metadata");
+    let large_objects_before = objects();
+    let report = Items::new()
+        .item("plain", &format!("{golive_ro}\nquery = \"select count(*) from t\""), "value = 1")
+        .item("dblink", &format!("{golive_ro}\nquery = \"{dblink}\""), "row_count = 1")
+        .item("untrusted", &format!("{golive_ro}\nquery = \"select golive_untrusted()\""), "value = 1")
+        // Large-object writes stay inside the transaction golive rolls back.
+        .item("large-object", &format!("{golive_ro}\nquery = \"select lo_from_bytea(0, 'golive')\""), "row_count = 1")
+        .item("superuser", &format!("{su}\nquery = \"select 1\""), "value = 1")
+        .run(&w);
+    assert_outcome(&report, "plain", "pass");
+    assert_outcome(&report, "large-object", "pass");
+    for id in ["dblink", "untrusted"] {
+        assert_outcome(&report, id, "error");
+        assert!(reason(&report, id).contains("permission denied for function"), "{id}: {}", reason(&report, id));
+    }
+    assert_outcome(&report, "superuser", "error");
+    assert_eq!(count(), "1", "nothing more was written");
+    assert_eq!(objects(), large_objects_before, "no large object is left");
 }

@@ -154,6 +154,7 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Loaded {
         .map(|d| Diagnostic {
             message: cx.redactor.redact(&d.message).into_owned(),
             hint: d.hint.as_deref().map(|h| cx.redactor.redact(h).into_owned()),
+            related: d.related.into_iter().map(|(loc, what)| (loc, cx.redactor.redact(&what).into_owned())).collect(),
             ..d
         })
         .collect();

@@ -10,6 +10,7 @@
 
 pub mod certs;
 pub mod dns;
+pub mod hostile;
 pub mod http;
 pub mod hung;
 pub mod pg;
