@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Semaphore, watch};
 
 use crate::checklist::{Attestation, Checklist, Expectation, Item, Severity, Waiver};
+use crate::lang::matcher::Matcher;
 use crate::probe::{Facts, ProbeInput, Shared};
 use crate::value::{Value, format_duration};
 
@@ -209,6 +210,70 @@ pub struct ExpectationResult {
     /// `None` when the probe did not produce the fact.
     pub observed: Option<Value>,
     pub passed: bool,
+    /// A long observed value (many lines, a long text or list) in a few lines: the lines
+    /// the expectation looks for, or the first ones, numbered. Outputs for people show
+    /// this instead of the whole value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub excerpt: Option<String>,
+    /// Why it failed, from the facts the probe declares as explaining this one
+    /// (`probe::explain`): `verify_error: unknown issuer (…)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<String>,
+}
+
+/// Observed values longer than this many characters (or of more than one line) are shown
+/// as an excerpt.
+pub const EXCERPT_OVER_CHARS: usize = 160;
+/// At most this many lines (or list entries) in an excerpt, each cut to `EXCERPT_OVER_CHARS`.
+pub const EXCERPT_LINES: usize = 5;
+
+impl ExpectationResult {
+    /// The observed value as a person reads it: the excerpt when there is one.
+    pub fn observed_text(&self) -> String {
+        match (&self.excerpt, &self.observed) {
+            (Some(excerpt), _) => excerpt.clone(),
+            (None, Some(v)) => v.to_string(),
+            (None, None) => "not observed".to_string(),
+        }
+    }
+}
+
+/// A long value in a few lines: for text, the lines `matcher` looks for (a `contains` or
+/// `matches`), else the first ones, each with its line number; for a list, its first
+/// entries. `None` when the value is short enough to show whole.
+pub fn excerpt(value: &Value, matcher: &Matcher) -> Option<String> {
+    let clip = |s: &str| crate::diag::clip(s, EXCERPT_OVER_CHARS).into_owned();
+    match value {
+        Value::Str(text) if text.trim_end().contains('\n') || text.chars().count() > EXCERPT_OVER_CHARS => {
+            let lines: Vec<&str> = text.lines().collect();
+            let wanted = |line: &str| match matcher {
+                Matcher::Contains(s) => line.contains(s.as_str()),
+                Matcher::Matches(re) => re.is_match(line),
+                Matcher::Not(inner) => match inner.as_ref() {
+                    Matcher::Contains(s) => line.contains(s.as_str()),
+                    Matcher::Matches(re) => re.is_match(line),
+                    _ => false,
+                },
+                _ => false,
+            };
+            let mut picked: Vec<usize> = (0..lines.len()).filter(|&i| wanted(lines[i])).take(EXCERPT_LINES).collect();
+            if picked.is_empty() {
+                picked = (0..lines.len().min(EXCERPT_LINES)).collect();
+            }
+            let mut out: Vec<String> = picked.iter().map(|&i| format!("line {}: {}", i + 1, clip(lines[i]))).collect();
+            if lines.len() > picked.len() {
+                out.push(format!("… ({} lines, {} bytes in all)", lines.len(), text.len()));
+            }
+            Some(out.join("\n"))
+        }
+        Value::List(items) if items.len() > EXCERPT_LINES || value.to_string().chars().count() > EXCERPT_OVER_CHARS => {
+            // One line: a list reads as a list, its first entries and how many more.
+            let first: Vec<String> = items.iter().take(EXCERPT_LINES).map(|v| clip(&v.to_string())).collect();
+            let more = items.len().saturating_sub(EXCERPT_LINES);
+            Some(if more > 0 { format!("{} … and {more} more", first.join(", ")) } else { first.join(", ") })
+        }
+        _ => None,
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -549,6 +614,31 @@ async fn observe_once(item: &Item, input: &Arc<ProbeInput>, shared: &Arc<Shared>
     }
 }
 
+/// The observed facts that say why an expectation on `fact` failed, as `name: value`
+/// (masked, long values cut), or `None` when the probe observed none of them.
+fn explanation(item: &Item, facts: &Facts, fact: &str) -> Option<String> {
+    let parts: Vec<String> = crate::probe::explain::explained_by(item.probe.kind, fact)
+        .iter()
+        .filter(|name| **name != fact)
+        .filter_map(|name| {
+            let v = facts.shown(name)?;
+            // An empty stderr or an empty list explains nothing.
+            if matches!(&v, Value::Str(s) if s.trim().is_empty()) || matches!(&v, Value::List(l) if l.is_empty()) {
+                return None;
+            }
+            let text = match &v {
+                Value::List(items) if items.len() > EXCERPT_LINES => {
+                    let first: Vec<String> = items.iter().take(EXCERPT_LINES).map(Value::to_string).collect();
+                    format!("{}, … and {} more", first.join(", "), items.len() - EXCERPT_LINES)
+                }
+                other => other.to_string().replace(['\n', '\r'], " "),
+            };
+            Some(format!("{name}: {}", crate::diag::clip(&text, 2 * EXCERPT_OVER_CHARS)))
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
 /// Judges observed facts against the item's expectations.
 pub fn judge(item: &Item, observed: Result<Facts, ObserveError>) -> ItemResult {
     let mut result = ItemResult::without_run(State::Pass, String::new());
@@ -565,6 +655,8 @@ pub fn judge(item: &Item, observed: Result<Facts, ObserveError>) -> ItemResult {
                     expected: e.matcher.to_string(),
                     observed: None,
                     passed: false,
+                    excerpt: None,
+                    explanation: None,
                 })
                 .collect();
         }
@@ -572,11 +664,18 @@ pub fn judge(item: &Item, observed: Result<Facts, ObserveError>) -> ItemResult {
             for e in &item.expect {
                 let passed = e.matcher.eval(facts.get(&e.fact));
                 let shown = facts.shown(&e.fact);
+                let excerpt = shown.as_ref().and_then(|v| excerpt(v, &e.matcher));
+                let explanation = if passed { None } else { explanation(item, &facts, &e.fact) };
                 if !passed && result.state == State::Pass {
                     result.state = State::Fail;
-                    result.reason = Some(match &shown {
-                        Some(v) => format!("{}: expected {}, observed {}", e.fact, e.matcher, v),
-                        None => format!("{}: expected {}, but it was not observed", e.fact, e.matcher),
+                    let because = explanation.as_ref().map(|x| format!(" ({x})")).unwrap_or_default();
+                    let (fact, m) = (&e.fact, &e.matcher);
+                    result.reason = Some(match (&excerpt, &shown) {
+                        // The why before a long excerpt, so a line cut short still shows it.
+                        (Some(x), _) if x.contains('\n') => format!("{fact}: expected {m}{because}, observed:\n{x}"),
+                        (Some(x), _) => format!("{fact}: expected {m}, observed {x}{because}"),
+                        (None, Some(v)) => format!("{fact}: expected {m}, observed {v}{because}"),
+                        (None, None) => format!("{fact}: expected {m}, but it was not observed{because}"),
                     });
                 }
                 result.expectations.push(ExpectationResult {
@@ -584,6 +683,8 @@ pub fn judge(item: &Item, observed: Result<Facts, ObserveError>) -> ItemResult {
                     expected: e.matcher.to_string(),
                     observed: shown,
                     passed,
+                    excerpt,
+                    explanation,
                 });
             }
             result.facts = facts.values.keys().filter_map(|k| Some((k.clone(), facts.shown(k)?))).collect();

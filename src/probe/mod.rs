@@ -17,6 +17,7 @@ pub mod dns;
 pub mod dns_lookup;
 pub mod env;
 pub mod exec;
+pub mod explain;
 pub mod file;
 pub mod host;
 pub mod http;

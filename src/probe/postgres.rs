@@ -171,6 +171,11 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             FactType::Integer,
             "migrations recorded as failed (sqlx and Flyway success = false, golang-migrate dirty)",
         ),
+        FactSpec::new(
+            "migrations_failed",
+            FactType::StringList,
+            "the failed migrations: version, and description where the table records one",
+        ),
         FactSpec::new("migrations_pending", FactType::StringList, "versions in migrations_dir that are not applied"),
         FactSpec::new(
             "migrations_pending_count",
@@ -252,6 +257,7 @@ const MIGRATION_FACTS: &[&str] = &[
     "migrations_applied_count",
     "migrations_latest_version",
     "migrations_failed_count",
+    "migrations_failed",
     "migrations_pending",
     "migrations_pending_count",
 ];
@@ -811,22 +817,47 @@ async fn migration_facts(conn: &mut PgConnection, ctx: &Ctx<'_>, facts: &mut Fac
             failed = "dirty";
         }
     }
+    // sqlx and Flyway record what each migration is: a failed one is named by it.
+    let described = get::<bool>(
+        &one(
+            conn,
+            ctx,
+            what,
+            sqlx::query(
+                "select exists(select 1 from pg_attribute where attrelid = to_regclass($1::text) \
+                 and attname = 'description' and not attisdropped)",
+            )
+            .bind(table.clone()),
+        )
+        .await?,
+        0,
+        what,
+    )?;
     let sql = format!(
-        "select {}::text, coalesce({failed}, false) from {}",
+        "select {}::text, coalesce({failed}, false), {} from {}",
         migrations::quote_ident(&column),
+        if described { "description::text" } else { "null::text" },
         migrations::quote_ident(&table)
     );
     let found = rows(conn, ctx, what, sqlx::query(AssertSqlSafe(sql))).await?;
     let mut applied: Vec<String> = Vec::new();
-    let mut failed_count = 0;
+    let mut failed_list: Vec<String> = Vec::new();
     for row in &found {
         let version: Option<String> = get(row, 0, what)?;
         if get::<bool>(row, 1, what)? {
-            failed_count += 1;
+            let description: Option<String> = get(row, 2, what)?;
+            let version = version.unwrap_or_else(|| "(no version)".into());
+            failed_list.push(match description {
+                Some(d) if !d.is_empty() => format!("{version} {d}"),
+                _ => version,
+            });
         } else if let Some(v) = version {
             applied.push(v);
         }
     }
+    let failed_count = failed_list.len() as i64;
+    failed_list.sort_by(|a, b| compare_versions(a, b));
+    facts.set("migrations_failed", Value::string_list(failed_list));
     facts.set("migrations_table", Value::Str(table.clone()));
     facts.set("migrations_applied_count", Value::Int(applied.len() as i64));
     facts.set("migrations_failed_count", Value::Int(failed_count));

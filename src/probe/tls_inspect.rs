@@ -153,11 +153,11 @@ pub async fn inspect(target: &TlsTarget<'_>) -> Result<TlsObservation, TlsError>
         X509Certificate::from_der(leaf_der.as_ref()).map_err(|e| TlsError::Parse(format!("leaf certificate: {e}")))?;
     let not_before = leaf.validity().not_before.to_datetime();
     let not_after = leaf.validity().not_after.to_datetime();
-    let days_remaining = floor_days(not_after, now);
+    let days_remaining = whole_days(not_after, now);
     let chain_min_days_remaining = chain
         .iter()
         .filter_map(|der| X509Certificate::from_der(der.as_ref()).ok())
-        .map(|(_, c)| floor_days(c.validity().not_after.to_datetime(), now))
+        .map(|(_, c)| whole_days(c.validity().not_after.to_datetime(), now))
         .min()
         .unwrap_or(days_remaining)
         .min(days_remaining);
@@ -469,13 +469,13 @@ fn describe_error(err: &rustls::Error, ctx: &ErrorContext<'_>) -> String {
     }
 }
 
-/// "N days ago", with N rounded up so it matches `-days_remaining` of the expired certificate.
+/// "N days ago", N rounded toward zero as `days_remaining` is: it reads `-days_remaining`.
 fn days_ago(elapsed_secs: i64) -> String {
-    if elapsed_secs < SECONDS_PER_DAY {
-        return "less than a day ago".to_string();
+    match elapsed_secs / SECONDS_PER_DAY {
+        0 => "less than a day ago".to_string(),
+        1 => "1 day ago".to_string(),
+        days => format!("{days} days ago"),
     }
-    let days = -(-elapsed_secs).div_euclid(SECONDS_PER_DAY);
-    format!("{days} days ago")
 }
 
 fn protocol_name(version: Option<ProtocolVersion>) -> String {
@@ -567,8 +567,11 @@ fn signature_algorithm_name(cert: &X509Certificate<'_>) -> String {
 }
 
 /// floor((later - earlier) / 1 day), correct for negative spans.
-fn floor_days(later: OffsetDateTime, earlier: OffsetDateTime) -> i64 {
-    (later.unix_timestamp() - earlier.unix_timestamp()).div_euclid(SECONDS_PER_DAY)
+/// Whole days from `earlier` to `later`, rounded toward zero on both sides of it: a
+/// certificate that expired 5 days and 3 hours ago is at -5, as one that expires in 5 days
+/// and 3 hours is at 5 (and "5 days ago" says the same).
+fn whole_days(later: OffsetDateTime, earlier: OffsetDateTime) -> i64 {
+    (later.unix_timestamp() - earlier.unix_timestamp()) / SECONDS_PER_DAY
 }
 
 fn unix_time_of(t: OffsetDateTime) -> UnixTime {
@@ -590,4 +593,24 @@ fn format_utc(t: OffsetDateTime) -> String {
         t.minute(),
         t.second()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The same rounding on both sides of zero: 5 days and some hours is 5 either way, and
+    /// the expiry message says what `days_remaining` says.
+    #[test]
+    fn days_round_toward_zero_on_both_sides() {
+        let now = OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("a time");
+        let hours = |h: i64| time::Duration::hours(h);
+        assert_eq!(whole_days(now + hours(5 * 24 + 3), now), 5);
+        assert_eq!(whole_days(now - hours(5 * 24 + 3), now), -5);
+        assert_eq!(whole_days(now - hours(5 * 24), now), -5);
+        assert_eq!(whole_days(now - hours(3), now), 0);
+        assert_eq!(days_ago(5 * SECONDS_PER_DAY + 3 * 3600), "5 days ago");
+        assert_eq!(days_ago(SECONDS_PER_DAY + 1), "1 day ago");
+        assert_eq!(days_ago(3 * 3600), "less than a day ago");
+    }
 }

@@ -254,8 +254,11 @@ fn item_rows(h: &mut String, item: &ItemReport) {
     if !item.expectations.is_empty() {
         h.push_str("<h4>Expectations</h4>\n<table class=\"kvt expectations\"><tr><th>Fact</th><th>Expected</th><th>Observed</th><th></th></tr>\n");
         for x in &item.expectations {
-            let observed =
+            let mut observed =
                 x.observed.as_ref().map(|v| e(&v.to_string())).unwrap_or_else(|| "<i>not observed</i>".into());
+            if let Some(why) = &x.explanation {
+                observed.push_str(&format!("</code><br><small>because {}</small><code>", e(why)));
+            }
             let _ = writeln!(
                 h,
                 "<tr class=\"{}\"><td><code>{}</code></td><td><code>{}</code></td><td><code>{observed}</code></td><td>{}</td></tr>",
@@ -297,7 +300,10 @@ fn summary_cell(item: &ItemReport) -> String {
     let mut expectations: Vec<_> = item.expectations.iter().collect();
     expectations.sort_by_key(|x| x.passed);
     for x in expectations.iter().take(4) {
-        let observed = x.observed.as_ref().map(|v| v.to_string()).unwrap_or_else(|| "not observed".into());
+        let mut observed = x.observed_text().replace('\n', " ");
+        if let Some(why) = x.explanation.as_ref().filter(|_| !x.passed) {
+            observed.push_str(&format!(" (because {why})"));
+        }
         let observed: String = if observed.chars().count() > 80 {
             format!("{}…", observed.chars().take(79).collect::<String>())
         } else {

@@ -119,9 +119,13 @@ fn details(item: &ItemReport) -> String {
     let mut expectations: Vec<_> = item.expectations.iter().collect();
     expectations.sort_by_key(|e| e.passed);
     for e in expectations {
-        let observed = e.observed.as_ref().map(|v| v.to_string()).unwrap_or_else(|| "not observed".into());
+        let observed = e.observed_text();
         let mark = if e.passed { "ok  " } else { "FAIL" };
-        lines.push(format!("{mark} {}: expected {}, observed {observed}", e.fact, e.expected));
+        let observed = if observed.contains('\n') { format!(":\n{observed}") } else { format!(" {observed}") };
+        lines.push(format!("{mark} {}: expected {}, observed{observed}", e.fact, e.expected));
+        if let Some(why) = &e.explanation {
+            lines.push(format!("     because {why}"));
+        }
     }
     let unjudged = item.waiver.as_ref().is_some_and(|w| w.original_outcome != Outcome::Fail);
     if item.outcome == Outcome::Waived

@@ -198,9 +198,12 @@ fn detail(item: &ItemReport) -> String {
     let mut expectations: Vec<_> = item.expectations.iter().collect();
     expectations.sort_by_key(|e| e.passed);
     for e in expectations {
-        let observed = e.observed.as_ref().map(|v| v.to_string()).unwrap_or_else(|| "not observed".into());
+        let observed = e.observed_text();
         let mark = if e.passed { "✓" } else { "✗" };
         lines.push(format!("{mark} {} {} → {}", e.fact, e.expected, shorten(&observed, 120)));
+        if let Some(why) = &e.explanation {
+            lines.push(format!("because {}", shorten(why, 240)));
+        }
     }
     if let Some(w) = item.waiver_line() {
         lines.push(w);

@@ -497,6 +497,8 @@ impl Report {
                 if let Some(v) = e.observed.as_mut() {
                     value(v);
                 }
+                opt(&mut e.excerpt);
+                opt(&mut e.explanation);
             }
             item.facts.values_mut().for_each(value);
             if let Some(a) = item.attestation.as_mut() {

@@ -154,12 +154,16 @@ fn detail(item: &ItemReport) -> String {
         let mut expectations: Vec<_> = item.expectations.iter().collect();
         expectations.sort_by_key(|e| e.passed);
         for e in expectations {
-            let observed = match &e.observed {
-                Some(v) => short(v),
-                None => "not observed".to_string(),
+            let observed = match (&e.excerpt, &e.observed) {
+                (Some(excerpt), _) => excerpt.lines().map(|l| cut(l, MAX_OBSERVED)).collect::<Vec<_>>().join("\n  "),
+                (None, Some(v)) => short(v),
+                (None, None) => "not observed".to_string(),
             };
             let mark = if e.passed { "✓" } else { "✗" };
             lines.push(format!("{mark} {} {} → {observed}", e.fact, e.expected));
+            if let Some(why) = &e.explanation {
+                lines.push(format!("  because {}", cut(why, 2 * MAX_OBSERVED)));
+            }
         }
     }
     lines.join("\n")

@@ -12,6 +12,7 @@ mod coverage;
 mod diagnostic_codes;
 mod docs_sync;
 mod exec_probe;
+mod explanations;
 mod hostile_input;
 mod hostile_servers;
 mod html_browser;
