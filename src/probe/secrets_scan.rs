@@ -37,6 +37,12 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             "more paths to skip, as gitignore globs, e.g. [\"tests/fixtures/**\", \"*.min.js\"]",
         ),
         ParamSpec::with_default(
+            "git",
+            ParamType::Choice(&["off", "head", "history"]),
+            "off",
+            "also scan the repository's commits (needs `git`, read-only): `head` every file of the HEAD commit, `history` every line ever added in any commit of any branch or tag (a secret removed from the work tree but committed still leaks); `off` only the directory",
+        ),
+        ParamSpec::with_default(
             "max_file_size",
             ParamType::Integer,
             "1048576",
@@ -47,7 +53,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
         FactSpec::new(
             "findings",
             FactType::StringList,
-            "each finding as \"path:line: kind\" (path relative to the scanned directory; the secret itself is never shown)",
+            "each finding as \"path:line: kind\" (path relative to the scanned directory; from git: \"HEAD:path:line: kind\" or \"COMMIT:path:line: kind\" with the commit's first 12 hex digits and the path from the repository's root; the secret itself is never shown)",
         ),
         FactSpec::new("count", FactType::Integer, "how many findings"),
         FactSpec::new(
@@ -285,16 +291,181 @@ pub fn scan(
     Ok(result)
 }
 
+#[derive(Clone, Copy, PartialEq)]
+enum GitScope {
+    Head,
+    History,
+}
+
+/// `git` reading the repository at `root`, with no configuration but the repository's own,
+/// no prompt, no pager and no external diff program: read-only.
+fn git(root: &Path, args: &[&str]) -> std::process::Command {
+    let mut c = std::process::Command::new("git");
+    c.arg("-C").arg(root).args(["-c", "core.quotepath=off", "-c", "log.showRoot=true", "--no-pager"]).args(args);
+    c.env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_OPTIONAL_LOCKS", "0")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    c
+}
+
+fn git_error(what: &str, output: &[u8]) -> ProbeError {
+    let text = String::from_utf8_lossy(output);
+    ProbeError::new(format!("git {what}: {}", crate::diag::clip(text.trim(), 300)))
+}
+
+/// Adds the findings in the repository's HEAD commit or its whole history to `result`.
+fn git_scan(
+    root: &Path,
+    scope: GitScope,
+    max_file_size: u64,
+    deadline: Instant,
+    result: &mut ScanResult,
+) -> Result<(), ProbeError> {
+    let check = git(root, &["rev-parse", "--verify", "--quiet", "HEAD"])
+        .output()
+        .map_err(|e| ProbeError::new(format!("git = \"history\"/\"head\" needs git: {e}")))?;
+    if !check.status.success() {
+        return Err(match git(root, &["rev-parse", "--git-dir"]).output() {
+            Ok(o) if !o.status.success() => git_error(&format!("cannot read {}", root.display()), &o.stderr),
+            _ => ProbeError::new(format!("{}: the repository has no commit yet", root.display())),
+        });
+    }
+    let mut cmd = match scope {
+        // Every file of HEAD, as a diff from the empty tree: each of its lines is "added".
+        GitScope::Head => {
+            let empty = git(root, &["hash-object", "-t", "tree", "/dev/null"])
+                .output()
+                .map_err(|e| ProbeError::new(format!("cannot run git: {e}")))?;
+            let empty = String::from_utf8_lossy(&empty.stdout).trim().to_string();
+            git(
+                root,
+                &[
+                    "diff",
+                    "--no-color",
+                    "--no-ext-diff",
+                    "--no-renames",
+                    "--src-prefix=a/",
+                    "--dst-prefix=b/",
+                    "-U0",
+                    &empty,
+                    "HEAD",
+                    "--",
+                    ".",
+                ],
+            )
+        }
+        GitScope::History => git(
+            root,
+            &[
+                "log",
+                "--all",
+                "--format=%x00commit %H",
+                "--no-color",
+                "--no-ext-diff",
+                "--no-renames",
+                "--src-prefix=a/",
+                "--dst-prefix=b/",
+                "-p",
+                "-U0",
+                "--",
+                ".",
+            ],
+        ),
+    };
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| ProbeError::new(format!("cannot run git: {e}")))?;
+    let stdout = child.stdout.take().expect("piped");
+    let mut reader = std::io::BufReader::new(stdout);
+    let mut commit = if scope == GitScope::Head { "HEAD".to_string() } else { String::new() };
+    let (mut path, mut code_file, mut line_no, mut file_bytes) = (None::<String>, false, 0usize, 0u64);
+    let mut raw = Vec::new();
+    let mut read = 0usize;
+    loop {
+        raw.clear();
+        let n = std::io::BufRead::read_until(&mut reader, b'\n', &mut raw)
+            .map_err(|e| ProbeError::new(format!("cannot read git's output: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        read += 1;
+        if read.is_multiple_of(4096) && Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(ProbeError::new(
+                "the git history scan did not finish within the item's timeout; raise timeout".to_string(),
+            ));
+        }
+        let line = String::from_utf8_lossy(&raw);
+        let line = line.trim_end_matches(['\n', '\r']);
+        if let Some(id) = line.strip_prefix("\0commit ") {
+            commit = id.chars().take(12).collect();
+            path = None;
+        } else if let Some(added) = line.strip_prefix("+++ ") {
+            path = added.strip_prefix("b/").map(str::to_string);
+            file_bytes = 0;
+            if let Some(p) = &path {
+                code_file = Path::new(p)
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| CODE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
+                let name = p.rsplit('/').next().unwrap_or(p);
+                if is_env_file(name) {
+                    result.findings.push(format!("{commit}:{p}: env_file"));
+                }
+                result.files_scanned += 1;
+            }
+        } else if line.starts_with("--- ") || line.starts_with("diff --git ") {
+            continue;
+        } else if let Some(hunk) = line.strip_prefix("@@ ") {
+            // `@@ -a,b +c,d @@`: added lines are numbered from c.
+            line_no = hunk
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix('+'))
+                .and_then(|c| c.split(',').next()?.parse().ok())
+                .unwrap_or(1);
+        } else if let (Some(text), Some(p)) = (line.strip_prefix('+'), &path) {
+            file_bytes += text.len() as u64 + 1;
+            if file_bytes <= max_file_size {
+                let mut kinds = BTreeSet::new();
+                scan_line(text, code_file, &mut kinds);
+                for kind in kinds {
+                    result.findings.push(format!("{commit}:{p}:{line_no}: {kind}"));
+                }
+            }
+            line_no += 1;
+        }
+    }
+    let mut stderr = Vec::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_end(&mut stderr);
+    }
+    let status = child.wait().map_err(|e| ProbeError::new(format!("git: {e}")))?;
+    if !status.success() {
+        return Err(git_error("failed", &stderr));
+    }
+    Ok(())
+}
+
 fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Result<Facts, ProbeError>> {
     let p = &input.params;
     let root = PathBuf::from(p.str("path").unwrap_or("."));
     let gitignore = p.bool("gitignore");
     let exclude = p.list("exclude");
     let max = p.int("max_file_size").unwrap_or(1 << 20).max(0) as u64;
+    let git = p.str("git").unwrap_or("off").to_string();
     // The engine gives up at the timeout; the scan thread stops then too.
     let deadline = Instant::now() + input.timeout + Duration::from_millis(100);
     Box::pin(blocking(move || {
-        let result = scan(&root, gitignore, &exclude, max, deadline)?;
+        let mut result = scan(&root, gitignore, &exclude, max, deadline)?;
+        match git.as_str() {
+            "head" => git_scan(&root, GitScope::Head, max, deadline, &mut result)?,
+            "history" => git_scan(&root, GitScope::History, max, deadline, &mut result)?,
+            _ => {}
+        }
         let kinds: BTreeSet<String> =
             result.findings.iter().filter_map(|f| f.rsplit_once(": ").map(|(_, k)| k.to_string())).collect();
         let mut facts = Facts::default();

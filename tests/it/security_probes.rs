@@ -526,3 +526,69 @@ allowed = ["${allowed_ports}"]
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("`ports`: \"${scan_ports}\" is not a port"), "{}", stderr(&out));
 }
+
+/// `git = "head"` reads what HEAD commits (a file deleted only from the work tree still
+/// counts), `git = "history"` every line ever added on any branch (a key removed by a later
+/// commit still leaks); neither shows a secret; a directory that is not a repository is
+/// an error when git is asked for.
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_scan_reads_the_head_commit_and_the_whole_history() {
+    let w = Workdir::new();
+    let repo = w.path("repo");
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&repo)
+            .args(["-c", "user.email=t@golive.test", "-c", "user.name=golive test", "-c", "commit.gpgsign=false"])
+            .args(args)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", w.dir.path())
+            .output()
+            .expect("git runs");
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&["init", "-q", "-b", "main"]);
+    w.write("repo/config/prod.exs", "config :app,\n  aws_key: \"AKIAPLANTEDHISTORY12\"\n");
+    w.write("repo/deploy/old.sh", "export DEPLOY_TOKEN='planted-head-token-5521'\n");
+    w.write("repo/README.md", "hello\n");
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "first"]);
+    // The key is removed by a commit; the deploy script only from the work tree.
+    git(&["rm", "-q", "config/prod.exs"]);
+    git(&["commit", "-q", "-m", "remove the key"]);
+    std::fs::remove_file(w.path("repo/deploy/old.sh")).unwrap();
+    std::fs::create_dir_all(w.path("plain")).unwrap();
+    w.write("plain/notes.txt", "nothing here\n");
+    let items: String = [
+        ("tree", "repo", "off"),
+        ("head", "repo", "head"),
+        ("history", "repo", "history"),
+        ("not-a-repo", "plain", "history"),
+    ]
+    .iter()
+    .map(|(id, path, g)| {
+        format!("[[item]]\nid = \"{id}\"\nprobe = \"secrets_scan\"\npath = \"{path}\"\ngit = \"{g}\"\n\n")
+    })
+    .collect();
+    w.write("golive.toml", &items);
+    let (report, out) = w.run_json("golive.toml", &["-o", "table"]).await;
+
+    assert_outcome(&report, "tree", "pass");
+    assert_outcome(&report, "head", "fail");
+    assert_eq!(fact(&report, "head", "findings"), &json!(["HEAD:deploy/old.sh:1: token_assignment"]));
+    assert_outcome(&report, "history", "fail");
+    let history: Vec<String> =
+        serde_json::from_value(fact(&report, "history", "findings").clone()).expect("a list of findings");
+    assert!(history.iter().any(|f| f.ends_with(":config/prod.exs:2: aws_access_key_id")), "{history:?}");
+    assert!(history.iter().any(|f| f.ends_with(":deploy/old.sh:1: token_assignment")), "{history:?}");
+    let commit = history[0].split(':').next().unwrap();
+    assert!(commit.len() == 12 && commit.chars().all(|c| c.is_ascii_hexdigit()), "{commit}");
+    assert_outcome(&report, "not-a-repo", "error");
+    assert!(item(&report, "not-a-repo")["reason"].as_str().unwrap().contains("not a git repository"));
+
+    let everything = format!("{report}{}{}", stdout(&out), stderr(&out));
+    for secret in ["AKIAPLANTEDHISTORY12", "planted-head-token-5521"] {
+        assert!(!everything.contains(secret), "{secret} shown");
+    }
+}

@@ -207,6 +207,7 @@ async fn good_site(w: &Workdir) -> Site {
         0o644,
     );
     write_mode(&source.join("Cargo.lock"), "# stand-in lock file\n", 0o644);
+    commit_all(&source);
     write_mode(&source.join(".gitignore"), ".env\n", 0o644);
     write_mode(&source.join(".env"), "DATABASE_URL=postgres://dev:devpass@localhost/dev\n", 0o600);
     write_migrations(&root.join("migrations"));
@@ -322,6 +323,7 @@ async fn bad_site(w: &Workdir) -> Site {
     let source = root.join("src-tree");
     write_mode(&source.join("config/prod.yml"), "aws_access_key_id: AKIAQ3EXAMPLE7KEY2ZX\n", 0o644);
     write_mode(&source.join(".env"), "DATABASE_URL=postgres://app:hunter2hunter2@db/app\n", 0o644);
+    commit_all(&source);
     write_migrations(&root.join("migrations"));
 
     // Two dumps three and four days old, the newer one cut short.
@@ -382,6 +384,22 @@ async fn bad_site(w: &Workdir) -> Site {
         vars: v,
         env: vec![("SSL_CERT_FILE".into(), ca.to_str().unwrap().into()), ("TZ".into(), "UTC".into())],
         scratch_db: String::new(),
+    }
+}
+
+/// Makes `dir` a git repository with everything in it committed (the secrets check scans
+/// the history by default).
+fn commit_all(dir: &Path) {
+    for args in [&["init", "-q"][..], &["add", "-A"], &["commit", "-q", "-m", "release"]] {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["-c", "user.email=t@golive.test", "-c", "user.name=golive test", "-c", "commit.gpgsign=false"])
+            .args(args)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .output()
+            .expect("git runs");
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     }
 }
 
@@ -536,6 +554,12 @@ async fn security_passes_on_a_hardened_site_and_names_each_weakness_of_a_careles
     let findings = fact(&report, "security.no-committed-secrets", "findings").to_string();
     assert!(findings.contains("config/prod.yml:1: aws_access_key_id"), "{findings}");
     assert!(findings.contains("\".env: env_file\""), "{findings}");
+    // The same secrets, committed: found in the history too.
+    assert!(findings.contains(":config/prod.yml:1: aws_access_key_id"), "{findings}");
+    assert!(
+        regex::Regex::new(r#""[0-9a-f]{12}:config/prod.yml:1: aws_access_key_id""#).unwrap().is_match(&findings),
+        "{findings}"
+    );
     assert_fails_with(
         &report,
         "security.env-file-permissions",
