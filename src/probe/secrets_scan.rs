@@ -94,7 +94,7 @@ fn assignment() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         Regex::new(
-            r#"(?i)(?:^|[^A-Za-z0-9_.-])([A-Za-z0-9_.-]*?(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret))["']?\s*(?::=|=>|=|:)\s*"#,
+            r#"(?i)(?:^|[^A-Za-z0-9_.-])([A-Za-z0-9_.-]*?(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret|secret[_-]?key[_-]?base))["']?\s*(?::=|=>|=|:)\s*"#,
         )
         .expect("valid regex")
     })
@@ -518,6 +518,8 @@ mod tests {
         assert_eq!(kinds("url = postgres://app:s3cr3tpw@db:5432/app", false), ["url_credentials"]);
         assert!(kinds("url = postgres://app:${DB_PW}@db:5432/app", false).is_empty());
         assert_eq!(kinds("key = AKIAIOSFODNN7EXAMPLE", false), ["aws_access_key_id"]);
+        // Phoenix's session signing key, a literal in config/prod.exs.
+        assert_eq!(kinds("  secret_key_base: \"f3Jq9sLx0pZr7Yk2Vb8Nw4Tg6Hc1Md5Ue\",", true), ["secret_assignment"]);
         assert_eq!(kinds("-----BEGIN OPENSSH PRIVATE KEY-----", false), ["private_key"]);
         assert!(kinds("-----BEGIN PUBLIC KEY-----", false).is_empty());
     }
