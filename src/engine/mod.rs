@@ -637,6 +637,7 @@ mod tests {
         default_expect: &[],
         observe: Some(panics),
         check: None,
+        notes: &[],
     };
     static HANGS: ProbeSpec = ProbeSpec {
         kind: "t",
@@ -646,6 +647,7 @@ mod tests {
         default_expect: &[],
         observe: Some(hangs),
         check: None,
+        notes: &[],
     };
     static BLOCKS: ProbeSpec = ProbeSpec {
         kind: "t",
@@ -655,6 +657,7 @@ mod tests {
         default_expect: &[],
         observe: Some(blocks_thread),
         check: None,
+        notes: &[],
     };
     static ANSWERS: ProbeSpec = ProbeSpec {
         kind: "t",
@@ -664,6 +667,7 @@ mod tests {
         default_expect: &[],
         observe: Some(answers),
         check: None,
+        notes: &[],
     };
 
     fn item(id: &str, probe: &'static ProbeSpec, depends_on: &[&str]) -> Arc<Item> {

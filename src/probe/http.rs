@@ -3,6 +3,7 @@
 //! share one client, so requests to one host reuse kept-alive connections.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -51,6 +52,11 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             "ca_file",
             ParamType::Path,
             "PEM file of CA certificates to trust in addition to the system's",
+        ),
+        ParamSpec::optional(
+            "connect_to",
+            ParamType::String,
+            "connect to another address than DNS gives, keeping the URL's name for Host, SNI and the certificate check: \"HOST:PORT:ADDRESS:PORT\" as curl --connect-to (several separated by commas; an empty HOST or PORT matches any); a URL that names a port keeps it",
         ),
         ParamSpec::with_default(
             "max_body",
@@ -151,6 +157,9 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     default_expect: &[("status", "\"< 400\"")],
     observe: Some(observe),
     check: Some(check),
+    notes: &[
+        "**Pinned addresses.** `connect_to = \"api.example.com:443:10.0.0.5:443\"` sends the TCP connection for `https://api.example.com/` to 10.0.0.5:443 while the request keeps `Host: api.example.com`, sends SNI `api.example.com` and checks the certificate against that name, with verification on: a new load balancer is checked before DNS points at it. The first entry whose HOST and PORT match the url's host and port (80/443 when the url names none) applies; the address may be a name, looked up when the item runs. A url that names a port (`https://api.example.com:8443/`) can be pinned to another address on that same port only; an entry that would change it is an error. Redirects back to the same host use the pinned address too.",
+    ],
 };
 
 /// Why a method may not be used: `None` for the read-only ones, and for any method when
@@ -185,6 +194,8 @@ struct ClientKey {
     tls_verify: bool,
     ca_file: Option<PathBuf>,
     follow_redirects: bool,
+    /// `connect_to`: the URL's host and the addresses to connect to for it.
+    pinned: Option<(String, Vec<SocketAddr>)>,
 }
 
 /// One client per distinct TLS/redirect setting, for the whole run.
@@ -233,7 +244,11 @@ fn build_client(key: &ClientKey) -> Result<reqwest::Client, ProbeError> {
     tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let policy =
         if key.follow_redirects { reqwest::redirect::Policy::limited(10) } else { reqwest::redirect::Policy::none() };
-    reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder();
+    if let Some((host, addrs)) = &key.pinned {
+        builder = builder.resolve_to_addrs(host, addrs);
+    }
+    builder
         .tls_backend_preconfigured(tls)
         .redirect(policy)
         .user_agent(concat!("golive/", env!("CARGO_PKG_VERSION")))
@@ -289,11 +304,14 @@ fn observe<'a>(input: &'a ProbeInput, shared: &'a Shared) -> BoxFuture<'a, Resul
         if let Some(refusal) = write_refusal(p) {
             return Err(ProbeError::new(refusal));
         }
-        let client = shared.http.get(ClientKey {
+        let pinned = pinned_addresses(url, p.str("connect_to").unwrap_or_default()).await?;
+        let key = ClientKey {
             tls_verify: p.bool("tls_verify"),
-            ca_file: p.str("ca_file").map(PathBuf::from),
+            ca_file: p.str("ca_file").filter(|f| !f.is_empty()).map(PathBuf::from),
             follow_redirects: p.bool("follow_redirects"),
-        })?;
+            pinned,
+        };
+        let client = shared.http.get(key.clone())?;
         let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| ProbeError::new(e.to_string()))?;
         let mut request = client.request(method, url);
         for (name, value) in p.map("headers") {
@@ -371,16 +389,46 @@ fn observe<'a>(input: &'a ProbeInput, shared: &'a Shared) -> BoxFuture<'a, Resul
         }
         if input.wants("exposed_paths") {
             // A redirect (to a login page, say) does not expose a path: never follow them here.
-            let plain = shared.http.get(ClientKey {
-                tls_verify: p.bool("tls_verify"),
-                ca_file: p.str("ca_file").map(PathBuf::from),
-                follow_redirects: false,
-            })?;
+            let plain = shared.http.get(ClientKey { follow_redirects: false, ..key })?;
             let exposed = exposed_paths(&plain, url, &p.list("paths"), &p.map("headers")).await?;
             facts.set("exposed_paths", Value::string_list(exposed));
         }
         Ok(facts)
     })
+}
+
+/// `connect_to` for the URL's host: the host and the addresses to connect to instead, or
+/// `None` when no entry matches it. The address may be a name: it is looked up here. reqwest
+/// keeps a port the URL names, so an entry that would change it is refused, not ignored.
+async fn pinned_addresses(url: &str, connect_to: &str) -> Result<Option<(String, Vec<SocketAddr>)>, ProbeError> {
+    let pins = super::connect_to::parse(connect_to).map_err(|e| ProbeError::new(e.0))?;
+    if pins.is_empty() {
+        return Ok(None);
+    }
+    let parsed = reqwest::Url::parse(url).map_err(|e| ProbeError::new(format!("invalid url: {e}")))?;
+    let (Some(host), Some(port)) = (parsed.host_str(), parsed.port_or_known_default()) else {
+        return Ok(None);
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+    let Some((to_host, to_port)) = super::connect_to::target(&pins, &host, port) else {
+        return Ok(None);
+    };
+    if parsed.port().is_some() && to_port != port {
+        return Err(ProbeError::new(format!(
+            "connect_to sends {host}:{port} to port {to_port}, but the url names port {port}: the http probe can pin the address of a url with a port, not change its port; write the url without :{port} or keep the port"
+        )));
+    }
+    let addrs: Vec<SocketAddr> = match to_host.parse::<std::net::IpAddr>() {
+        Ok(ip) => vec![SocketAddr::new(ip, to_port)],
+        Err(_) => tokio::net::lookup_host((to_host.as_str(), to_port))
+            .await
+            .map_err(|e| ProbeError::new(format!("connect_to: cannot resolve {to_host}: {e}")))?
+            .collect(),
+    };
+    if addrs.is_empty() {
+        return Err(ProbeError::new(format!("connect_to: {to_host} has no address")));
+    }
+    Ok(Some((host, addrs)))
 }
 
 /// Response headers that carry credentials as a whole: matched, but shown as `***`.

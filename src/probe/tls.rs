@@ -6,6 +6,7 @@ use std::path::Path;
 
 use futures::future::BoxFuture;
 
+use super::connect_to;
 use super::tls_inspect::{TlsTarget, inspect};
 use super::{FactSpec, Facts, ParamSpec, ParamType, ProbeError, ProbeInput, ProbeSpec, Shared};
 use crate::value::{FactType, Value};
@@ -24,6 +25,11 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             "ca_file",
             ParamType::Path,
             "PEM file of CA certificates to trust in addition to the system's",
+        ),
+        ParamSpec::optional(
+            "connect_to",
+            ParamType::String,
+            "open the TCP connection to another address, keeping address's host for SNI and the name check: \"HOST:PORT:ADDRESS:PORT\" as curl --connect-to (several separated by commas; an empty HOST or PORT matches any)",
         ),
     ],
     facts: &[
@@ -64,22 +70,30 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     default_expect: &[("chain_trusted", "true"), ("hostname_valid", "true"), ("days_remaining", "\">= 14\"")],
     observe: Some(observe),
     check: None,
+    notes: &[
+        "**Pinned addresses.** `connect_to = \"api.example.com:443:10.0.0.5:443\"` with `address = \"api.example.com:443\"` opens the TCP connection to 10.0.0.5:443 and still sends SNI `api.example.com` and checks the certificate against that name (or `server_name`). The first entry whose HOST and PORT match address applies; an empty HOST or PORT matches any, an empty target port keeps address's port.",
+    ],
 };
 
 fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Result<Facts, ProbeError>> {
     Box::pin(async move {
         let p = &input.params;
         let address = p.str("address").unwrap_or_default();
-        let host = match address.rsplit_once(':') {
-            Some((host, _)) => host.trim_start_matches('[').trim_end_matches(']'),
+        let (host, port) = match address.rsplit_once(':') {
+            Some((host, port)) => (host.trim_start_matches('[').trim_end_matches(']'), port),
             None => {
                 return Err(ProbeError::new(format!("address {address:?} has no port; write host:port")));
             }
         };
+        let pins = connect_to::parse(p.str("connect_to").unwrap_or_default()).map_err(|e| ProbeError::new(e.0))?;
+        let tcp_address = match port.parse::<u16>().ok().and_then(|port| connect_to::target(&pins, host, port)) {
+            Some((to_host, to_port)) => connect_to::join(&to_host, to_port),
+            None => address.to_string(),
+        };
         let target = TlsTarget {
-            address,
+            address: &tcp_address,
             server_name: p.str("server_name").unwrap_or(host),
-            ca_file: p.str("ca_file").map(Path::new),
+            ca_file: p.str("ca_file").filter(|f| !f.is_empty()).map(Path::new),
         };
         let o = inspect(&target).await.map_err(|e| ProbeError::new(e.to_string()))?;
         let mut facts = Facts::default();
