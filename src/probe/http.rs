@@ -159,6 +159,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     check: Some(check),
     notes: &[
         "**Pinned addresses.** `connect_to = \"api.example.com:443:10.0.0.5:443\"` sends the TCP connection for `https://api.example.com/` to 10.0.0.5:443 while the request keeps `Host: api.example.com`, sends SNI `api.example.com` and checks the certificate against that name, with verification on: a new load balancer is checked before DNS points at it. The first entry whose HOST and PORT match the url's host and port (80/443 when the url names none) applies; the address may be a name, looked up when the item runs. A url that names a port (`https://api.example.com:8443/`) can be pinned to another address on that same port only; an entry that would change it is an error. Redirects back to the same host use the pinned address too.",
+        "**Trust.** With `tls_verify = true` the server's certificate must chain to the system's store or to a certificate of `ca_file`. The system's store is the platform's, or, when `SSL_CERT_FILE` or `SSL_CERT_DIR` is set, only those (a PEM file; directories separated by ':', every PEM file in each), as OpenSSL reads them. A self-signed certificate that is itself in `ca_file` is trusted even with `CA:TRUE` (what `openssl req -x509` makes), as curl and OpenSSL trust it, when it is valid now and for the url's name. A relative `ca_file` resolves against the directory of the checklist file in which the item is written (for an item made by `use` from a catalogue check, the file of that `[[item]]`), as `include` does, not the working directory.",
     ],
 };
 
@@ -235,9 +236,9 @@ fn build_client(key: &ClientKey) -> Result<reqwest::Client, ProbeError> {
         .with_safe_default_protocol_versions()
         .map_err(|e| ProbeError::new(format!("TLS setup failed: {e}")))?;
     let mut tls = if key.tls_verify {
-        let roots =
-            super::tls_inspect::build_root_store(key.ca_file.as_deref()).map_err(|e| ProbeError::new(e.to_string()))?;
-        builder.with_root_certificates(roots).with_no_client_auth()
+        let trust = super::trust::load(key.ca_file.as_deref()).map_err(ProbeError::new)?;
+        let verifier = super::trust::AnchoredVerifier::new(&trust, &provider).map_err(ProbeError::new)?;
+        builder.dangerous().with_custom_certificate_verifier(Arc::new(verifier)).with_no_client_auth()
     } else {
         builder.dangerous().with_custom_certificate_verifier(Arc::new(AnyCertificate(provider))).with_no_client_auth()
     };

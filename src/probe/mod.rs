@@ -36,6 +36,7 @@ pub mod systemd;
 pub mod tcp;
 pub mod tls;
 pub mod tls_inspect;
+pub mod trust;
 
 /// Every probe kind golive knows, in the order `golive probes` lists them.
 pub fn registry() -> &'static [&'static ProbeSpec] {

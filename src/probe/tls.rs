@@ -72,6 +72,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     check: None,
     notes: &[
         "**Pinned addresses.** `connect_to = \"api.example.com:443:10.0.0.5:443\"` with `address = \"api.example.com:443\"` opens the TCP connection to 10.0.0.5:443 and still sends SNI `api.example.com` and checks the certificate against that name (or `server_name`). The first entry whose HOST and PORT match address applies; an empty HOST or PORT matches any, an empty target port keeps address's port.",
+        "**Trust.** `chain_trusted` and `verify_error` judge whether the server's certificate chains to the system's store or to a certificate of `ca_file`. The system's store is the platform's, or, when `SSL_CERT_FILE` or `SSL_CERT_DIR` is set, only those (a PEM file; directories separated by ':', every PEM file in each), as OpenSSL reads them. A self-signed certificate that is itself in `ca_file` is trusted even with `CA:TRUE` (what `openssl req -x509` makes), as curl and OpenSSL trust it, when it is valid now and for server_name. A relative `ca_file` resolves against the directory of the checklist file in which the item is written (for an item made by `use` from a catalogue check, the file of that `[[item]]`), as `include` does, not the working directory.",
     ],
 };
 

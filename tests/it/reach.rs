@@ -76,8 +76,7 @@ ca_file = "${{ca}}"
 [[item]]
 id = "shipped-health-check"
 use = "infrastructure.health-endpoint"
-vars = {{ base_url = "https://api.golive.test", connect_to = "api.golive.test:443:127.0.0.1:{hp}", max_latency = "10s" }}
-ca_file = "${{ca}}"
+vars = {{ base_url = "https://api.golive.test", connect_to = "api.golive.test:443:127.0.0.1:{hp}", ca_file = "golive-test-ca.pem", max_latency = "10s" }}
 "#,
             ca = ca.display()
         ),
@@ -124,4 +123,192 @@ fn a_malformed_connect_to_is_an_error_that_says_how_to_write_it() {
     assert_outcome(&report, "bad", "error");
     let reason = item(&report, "bad")["reason"].as_str().unwrap();
     assert!(reason.contains("HOST:PORT:ADDRESS:PORT"), "{reason}");
+}
+
+/// A self-signed `CA:TRUE` certificate (what `openssl req -x509` makes) that is itself in
+/// `ca_file` is trusted by `http` and `tls`, as curl and OpenSSL trust it; the same kind of
+/// certificate that is not in `ca_file`, or served for another name, is not.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_self_signed_ca_certificate_in_ca_file_is_trusted_and_only_that_one() {
+    let pki = TestPki::new();
+    let own = pki.self_signed_ca_leaf(&["api.golive.test"]);
+    let stranger = pki.self_signed_ca_leaf(&["api.golive.test"]);
+    let https = HttpServer::start_tls(vec![Route::new("/").body("private")], own.server_config()).await;
+    let tls = TlsServer::with_cert(&own).await;
+    let other = TlsServer::with_cert(&stranger).await;
+    let w = Workdir::new();
+    w.write("deploy/certs/api.pem", &own.cert_chain_pem);
+    let (hp, tp, op) = (https.port(), tls.port(), other.port());
+    // Relative ca_file: resolved against deploy/, where the checklist is, not the working
+    // directory golive runs in.
+    w.write(
+        "deploy/golive.toml",
+        &format!(
+            r#"
+[[item]]
+id = "http-own"
+probe = "http"
+url = "https://api.golive.test/"
+connect_to = "api.golive.test:443:127.0.0.1:{hp}"
+ca_file = "certs/api.pem"
+expect = {{ status = 200, body = "private" }}
+
+[[item]]
+id = "http-no-ca-file"
+probe = "http"
+url = "https://api.golive.test/"
+connect_to = "api.golive.test:443:127.0.0.1:{hp}"
+
+[[item]]
+id = "http-other-name"
+probe = "http"
+url = "https://www.golive.test/"
+connect_to = "www.golive.test:443:127.0.0.1:{hp}"
+ca_file = "certs/api.pem"
+
+[[item]]
+id = "tls-own"
+probe = "tls"
+address = "api.golive.test:443"
+connect_to = "api.golive.test:443:127.0.0.1:{tp}"
+ca_file = "certs/api.pem"
+expect = {{ chain_trusted = true, hostname_valid = true, verify_error = {{ present = false }} }}
+
+[[item]]
+id = "tls-other-name"
+probe = "tls"
+address = "www.golive.test:443"
+connect_to = "www.golive.test:443:127.0.0.1:{tp}"
+ca_file = "certs/api.pem"
+
+[[item]]
+id = "tls-stranger"
+probe = "tls"
+address = "api.golive.test:443"
+connect_to = "api.golive.test:443:127.0.0.1:{op}"
+ca_file = "certs/api.pem"
+"#
+        ),
+    );
+    let (report, out) = w.run_json("deploy/golive.toml", &[]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_outcome(&report, "http-own", "pass");
+    assert_outcome(&report, "tls-own", "pass");
+
+    assert_outcome(&report, "http-no-ca-file", "error");
+    assert_outcome(&report, "http-other-name", "error");
+    let reason = item(&report, "http-other-name")["reason"].as_str().unwrap();
+    assert!(reason.contains("not valid for name") && reason.contains("www.golive.test"), "{reason}");
+
+    assert_outcome(&report, "tls-other-name", "fail");
+    assert_eq!(fact(&report, "tls-other-name", "hostname_valid"), false);
+    let why = fact(&report, "tls-other-name", "verify_error").as_str().unwrap();
+    assert!(why.contains("not valid for name \"www.golive.test\""), "{why}");
+
+    assert_outcome(&report, "tls-stranger", "fail");
+    assert_eq!(fact(&report, "tls-stranger", "chain_trusted"), false);
+    let why = fact(&report, "tls-stranger", "verify_error").as_str().unwrap();
+    assert!(why.contains("CA certificate") && why.contains("not in ca_file"), "{why}");
+}
+
+/// Relative paths resolve against the file that wrote them: an included file's own
+/// directory, and for a value built from vars too.
+#[tokio::test(flavor = "multi_thread")]
+async fn relative_ca_files_resolve_against_the_file_that_wrote_them() {
+    let pki = TestPki::new();
+    let cert = pki.valid(&["api.golive.test"]);
+    let tls = TlsServer::with_cert(&cert).await;
+    let w = Workdir::new();
+    for dir in ["parts", "root/certs"] {
+        std::fs::create_dir_all(w.path(dir)).unwrap();
+        pki.write_ca_file(&w.path(dir));
+    }
+    let tp = tls.port();
+    let item = |id: &str, ca: &str| {
+        format!(
+            "[[item]]\nid = \"{id}\"\nprobe = \"tls\"\naddress = \"api.golive.test:443\"\nconnect_to = \"api.golive.test:443:127.0.0.1:{tp}\"\nca_file = \"{ca}\"\n"
+        )
+    };
+    w.write("parts/tls.toml", &item("included", "golive-test-ca.pem"));
+    w.write(
+        "root/golive.toml",
+        &format!(
+            "[checklist]\ninclude = [\"../parts/tls.toml\"]\n[vars]\ncerts = \"certs\"\n{}{}",
+            item("from-var", "${certs}/golive-test-ca.pem"),
+            item("missing", "golive-test-ca.pem")
+        ),
+    );
+    let (report, out) = w.run_json("root/golive.toml", &[]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_outcome(&report, "included", "pass");
+    assert_outcome(&report, "from-var", "pass");
+    // root/golive-test-ca.pem does not exist: the error names the path it was resolved to.
+    assert_outcome(&report, "missing", "error");
+    let reason = item_reason(&report, "missing");
+    assert!(reason.contains("root/golive-test-ca.pem"), "{reason}");
+}
+
+fn item_reason(report: &serde_json::Value, id: &str) -> String {
+    item(report, id)["reason"].as_str().unwrap_or_default().to_string()
+}
+
+/// `SSL_CERT_FILE` and `SSL_CERT_DIR` replace the system store, as with OpenSSL: a private
+/// CA given only there is trusted by `http` and `tls` without `ca_file`.
+#[tokio::test(flavor = "multi_thread")]
+async fn ssl_cert_file_and_dir_replace_the_system_store() {
+    let pki = TestPki::new();
+    let cert = pki.valid(&["api.golive.test"]);
+    let https = HttpServer::start_tls(vec![Route::new("/").body("ok")], cert.server_config()).await;
+    let tls = TlsServer::with_cert(&cert).await;
+    let w = Workdir::new();
+    for dir in ["file", "dir"] {
+        std::fs::create_dir_all(w.path(dir)).unwrap();
+    }
+    let ca_file = pki.write_ca_file(&w.path("file"));
+    pki.write_ca_file(&w.path("dir"));
+    w.write(
+        "golive.toml",
+        &format!(
+            r#"
+[[item]]
+id = "http"
+probe = "http"
+url = "https://api.golive.test/"
+connect_to = "api.golive.test:443:127.0.0.1:{}"
+
+[[item]]
+id = "tls"
+probe = "tls"
+address = "api.golive.test:443"
+connect_to = "api.golive.test:443:127.0.0.1:{}"
+"#,
+            https.port(),
+            tls.port()
+        ),
+    );
+    let args = ["run", "golive.toml", "--output", "json=report.json", "--quiet"];
+    let run = |env: Vec<(&'static str, String)>| {
+        let w = &w;
+        async move {
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let out = w.run_env(&args, &env).await;
+            let report: serde_json::Value = serde_json::from_str(&w.read("report.json")).unwrap();
+            (report, out)
+        }
+    };
+    let (report, out) = run(vec![("SSL_CERT_FILE", ca_file.display().to_string())]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_outcome(&report, "http", "pass");
+    assert_outcome(&report, "tls", "pass");
+
+    let (report, out) = run(vec![("SSL_CERT_DIR", w.path("dir").display().to_string())]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_outcome(&report, "tls", "pass");
+
+    // An empty directory: the private CA is not trusted without it.
+    std::fs::create_dir_all(w.path("empty")).unwrap();
+    let (report, _) = run(vec![("SSL_CERT_DIR", w.path("empty").display().to_string())]).await;
+    assert_outcome(&report, "http", "error");
+    assert_outcome(&report, "tls", "fail");
+    assert_eq!(fact(&report, "tls", "chain_trusted"), false);
 }

@@ -117,6 +117,20 @@ impl TestPki {
         self.issue(leaf_params(&["wrong.example.test"]))
     }
 
+    /// What `openssl req -x509 -subj /CN=HOST -addext subjectAltName=DNS:HOST` makes: a
+    /// self-signed certificate with `CA:TRUE`, no key usage and no extended key usage,
+    /// valid from yesterday for 90 days. Its PEM is the whole chain.
+    pub fn self_signed_ca_leaf(&self, hosts: &[&str]) -> LeafCert {
+        let mut params = leaf_params(hosts);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = Vec::new();
+        params.extended_key_usages = Vec::new();
+        params.use_authority_key_identifier_extension = false;
+        let key = KeyPair::generate().expect("generate key");
+        let cert = params.self_signed(&key).expect("self-sign");
+        LeafCert::new(&params, cert.pem(), vec![cert.der().clone()], &key)
+    }
+
     /// For localhost/127.0.0.1, signed by its own key instead of the CA.
     pub fn self_signed(&self) -> LeafCert {
         let params = leaf_params(LOCAL);
