@@ -54,6 +54,24 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             "PEM file of CA certificates to trust in addition to the system's",
         ),
         ParamSpec::optional(
+            "client_cert",
+            ParamType::Path,
+            "PEM client certificate (then any intermediates) to present to a server that requires one (mTLS); needs client_key",
+        ),
+        ParamSpec::optional(
+            "client_key",
+            ParamType::Path,
+            "PEM private key of client_cert: PKCS#8, PKCS#1, SEC1, or encrypted PKCS#8 with client_key_password",
+        ),
+        ParamSpec {
+            name: "client_key_password",
+            ty: ParamType::String,
+            required: false,
+            default: None,
+            secret: true,
+            doc: "password of an encrypted client_key, e.g. \"${env:CLIENT_KEY_PASSWORD}\"; never shown",
+        },
+        ParamSpec::optional(
             "connect_to",
             ParamType::String,
             "connect to another address than DNS gives, keeping the URL's name for Host, SNI and the certificate check: \"HOST:PORT:ADDRESS:PORT\" as curl --connect-to (several separated by commas; an empty HOST or PORT matches any); a URL that names a port keeps it",
@@ -160,6 +178,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     notes: &[
         "**Pinned addresses.** `connect_to = \"api.example.com:443:10.0.0.5:443\"` sends the TCP connection for `https://api.example.com/` to 10.0.0.5:443 while the request keeps `Host: api.example.com`, sends SNI `api.example.com` and checks the certificate against that name, with verification on: a new load balancer is checked before DNS points at it. The first entry whose HOST and PORT match the url's host and port (80/443 when the url names none) applies; the address may be a name, looked up when the item runs. A url that names a port (`https://api.example.com:8443/`) can be pinned to another address on that same port only; an entry that would change it is an error. Redirects back to the same host use the pinned address too.",
         "**Trust.** With `tls_verify = true` the server's certificate must chain to the system's store or to a certificate of `ca_file`. The system's store is the platform's, or, when `SSL_CERT_FILE` or `SSL_CERT_DIR` is set, only those (a PEM file; directories separated by ':', every PEM file in each), as OpenSSL reads them. A self-signed certificate that is itself in `ca_file` is trusted even with `CA:TRUE` (what `openssl req -x509` makes), as curl and OpenSSL trust it, when it is valid now and for the url's name. A relative `ca_file` resolves against the directory of the checklist file in which the item is written (for an item made by `use` from a catalogue check, the file of that `[[item]]`), as `include` does, not the working directory.",
+        "**Client certificates (mTLS).** `client_cert` (PEM, the client's certificate first, then any intermediates) and `client_key` (PEM: PKCS#8, PKCS#1 or SEC1, or encrypted PKCS#8 `ENCRYPTED PRIVATE KEY` as `openssl pkcs8 -topk8 -v2 aes-256-cbc` writes, with `client_key_password`) are presented to a server that asks for a client certificate; set both or neither. Write the password as `${env:NAME}`: like every secret parameter it is masked in every output, and errors name the key file, never the password. Relative paths resolve like `ca_file`.",
     ],
 };
 
@@ -197,6 +216,8 @@ struct ClientKey {
     follow_redirects: bool,
     /// `connect_to`: the URL's host and the addresses to connect to for it.
     pinned: Option<(String, Vec<SocketAddr>)>,
+    /// `client_cert`, `client_key`, `client_key_password`.
+    identity: Option<(PathBuf, PathBuf, Option<String>)>,
 }
 
 /// One client per distinct TLS/redirect setting, for the whole run.
@@ -235,12 +256,22 @@ fn build_client(key: &ClientKey) -> Result<reqwest::Client, ProbeError> {
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| ProbeError::new(format!("TLS setup failed: {e}")))?;
-    let mut tls = if key.tls_verify {
+    let verifier: Arc<dyn ServerCertVerifier> = if key.tls_verify {
         let trust = super::trust::load(key.ca_file.as_deref()).map_err(ProbeError::new)?;
-        let verifier = super::trust::AnchoredVerifier::new(&trust, &provider).map_err(ProbeError::new)?;
-        builder.dangerous().with_custom_certificate_verifier(Arc::new(verifier)).with_no_client_auth()
+        Arc::new(super::trust::AnchoredVerifier::new(&trust, &provider).map_err(ProbeError::new)?)
     } else {
-        builder.dangerous().with_custom_certificate_verifier(Arc::new(AnyCertificate(provider))).with_no_client_auth()
+        Arc::new(AnyCertificate(provider))
+    };
+    let builder = builder.dangerous().with_custom_certificate_verifier(verifier);
+    let mut tls = match &key.identity {
+        Some((cert, private_key, password)) => {
+            let (chain, private_key) =
+                super::trust::load_client_identity(cert, private_key, password.as_deref()).map_err(ProbeError::new)?;
+            builder
+                .with_client_auth_cert(chain, private_key)
+                .map_err(|e| ProbeError::new(format!("client_cert and client_key do not fit together: {e}")))?
+        }
+        None => builder.with_no_client_auth(),
     };
     tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let policy =
@@ -311,6 +342,7 @@ fn observe<'a>(input: &'a ProbeInput, shared: &'a Shared) -> BoxFuture<'a, Resul
             ca_file: p.str("ca_file").filter(|f| !f.is_empty()).map(PathBuf::from),
             follow_redirects: p.bool("follow_redirects"),
             pinned,
+            identity: client_identity(p)?,
         };
         let client = shared.http.get(key.clone())?;
         let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| ProbeError::new(e.to_string()))?;
@@ -396,6 +428,18 @@ fn observe<'a>(input: &'a ProbeInput, shared: &'a Shared) -> BoxFuture<'a, Resul
         }
         Ok(facts)
     })
+}
+
+/// `client_cert` and `client_key`, both or neither, and the key's password.
+fn client_identity(p: &Params) -> Result<Option<(PathBuf, PathBuf, Option<String>)>, ProbeError> {
+    let path = |name| p.str(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    match (path("client_cert"), path("client_key")) {
+        (Some(cert), Some(key)) => {
+            Ok(Some((cert, key, p.str("client_key_password").filter(|v| !v.is_empty()).map(str::to_string))))
+        }
+        (None, None) => Ok(None),
+        _ => Err(ProbeError::new("client_cert and client_key go together: set both, or neither")),
+    }
 }
 
 /// `connect_to` for the URL's host: the host and the addresses to connect to instead, or

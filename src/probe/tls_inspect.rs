@@ -37,6 +37,8 @@ pub struct TlsTarget<'a> {
     pub server_name: &'a str,
     /// Optional PEM bundle of extra trust anchors, added to the system roots.
     pub ca_file: Option<&'a Path>,
+    /// A client certificate and key to present when the server asks for one.
+    pub client_identity: Option<&'a trust::ClientIdentity>,
 }
 
 /// What was observed about the server's certificate and the TLS connection.
@@ -114,8 +116,13 @@ pub async fn inspect(target: &TlsTarget<'_>) -> Result<TlsObservation, TlsError>
         .with_safe_default_protocol_versions()
         .map_err(|e| TlsError::Config(e.to_string()))?
         .dangerous()
-        .with_custom_certificate_verifier(verifier.clone())
-        .with_no_client_auth();
+        .with_custom_certificate_verifier(verifier.clone());
+    let config = match target.client_identity {
+        Some((chain, key)) => config
+            .with_client_auth_cert(chain.clone(), key.clone_key())
+            .map_err(|e| TlsError::Config(format!("client_cert and client_key do not fit together: {e}")))?,
+        None => config.with_no_client_auth(),
+    };
     let connector = TlsConnector::from(Arc::new(config));
 
     let tcp =

@@ -187,3 +187,38 @@ impl ServerCertVerifier for AnchoredVerifier {
         self.provider.signature_verification_algorithms.supported_schemes()
     }
 }
+
+/// A client certificate chain and its private key, for servers that require one (mTLS).
+pub type ClientIdentity = (Vec<CertificateDer<'static>>, rustls::pki_types::PrivateKeyDer<'static>);
+
+/// Reads `client_cert` (PEM, the client's certificate first, then any intermediates) and
+/// `client_key` (PEM: PKCS#8, PKCS#1 or SEC1; or encrypted PKCS#8, `ENCRYPTED PRIVATE KEY`,
+/// which needs `password`). Errors name the files, never the password.
+pub fn load_client_identity(cert: &Path, key: &Path, password: Option<&str>) -> Result<ClientIdentity, String> {
+    let pem = std::fs::read(cert).map_err(|e| format!("cannot read client_cert {}: {e}", cert.display()))?;
+    let chain: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut pem.as_slice())
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("invalid PEM in client_cert {}: {e}", cert.display()))?;
+    if chain.is_empty() {
+        return Err(format!("client_cert {} contains no PEM certificate", cert.display()));
+    }
+    let text = std::fs::read_to_string(key).map_err(|e| format!("cannot read client_key {}: {e}", key.display()))?;
+    let key_der = if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
+        let Some(password) = password.filter(|p| !p.is_empty()) else {
+            return Err(format!("client_key {} is encrypted; set client_key_password", key.display()));
+        };
+        let (_, document) = pkcs8::SecretDocument::from_pem(&text)
+            .map_err(|e| format!("invalid PEM in client_key {}: {e}", key.display()))?;
+        let encrypted = pkcs8::EncryptedPrivateKeyInfo::try_from(document.as_bytes())
+            .map_err(|e| format!("invalid encrypted key in client_key {}: {e}", key.display()))?;
+        let decrypted = encrypted.decrypt(password).map_err(|_| {
+            format!("cannot decrypt client_key {}: wrong client_key_password, or an unsupported cipher", key.display())
+        })?;
+        rustls::pki_types::PrivateKeyDer::Pkcs8(decrypted.as_bytes().to_vec().into())
+    } else {
+        rustls_pemfile::private_key(&mut text.as_bytes())
+            .map_err(|e| format!("invalid PEM in client_key {}: {e}", key.display()))?
+            .ok_or_else(|| format!("client_key {} contains no private key", key.display()))?
+    };
+    Ok((chain, key_der))
+}

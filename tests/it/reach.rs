@@ -312,3 +312,90 @@ connect_to = "api.golive.test:443:127.0.0.1:{}"
     assert_outcome(&report, "tls", "fail");
     assert_eq!(fact(&report, "tls", "chain_trusted"), false);
 }
+
+/// The password of the encrypted client key: it must appear in no output.
+const KEY_PASSWORD: &str = "golive-mtls-pw-7f3a91";
+
+/// mTLS: `http` and `tls` present `client_cert`/`client_key` (plain, or encrypted PKCS#8
+/// with `client_key_password` from the environment) to servers that require a client
+/// certificate; without one the server refuses; the password is shown nowhere.
+#[tokio::test(flavor = "multi_thread")]
+async fn client_certificates_for_servers_that_require_them_and_the_password_stays_secret() {
+    let pki = TestPki::new();
+    let server_cert = pki.valid(&["api.golive.test"]);
+    let config = server_cert.server_config_requiring_client_cert(&pki);
+    let https = HttpServer::start_tls(vec![Route::new("/").body("mutual")], config.clone()).await;
+    let tls = TlsServer::start(config).await;
+    let w = Workdir::new();
+    pki.write_ca_file(w.dir.path());
+    let client = pki.client("deployer.golive.test");
+    std::fs::write(w.path("client.pem"), &client.cert_chain_pem).unwrap();
+    std::fs::write(w.path("client.key"), &client.key_pem).unwrap();
+    let encrypted = std::process::Command::new("openssl")
+        .args(["pkcs8", "-topk8", "-v2", "aes-256-cbc", "-in", "client.key", "-out", "client.enc.key"])
+        .arg("-passout")
+        .arg(format!("pass:{KEY_PASSWORD}"))
+        .current_dir(w.dir.path())
+        .output()
+        .expect("openssl runs");
+    assert!(encrypted.status.success(), "{}", String::from_utf8_lossy(&encrypted.stderr));
+    assert!(w.read("client.enc.key").contains("ENCRYPTED PRIVATE KEY"));
+    let (hp, tp) = (https.port(), tls.port());
+    let http_item = |id: &str, extra: &str| {
+        format!(
+            "[[item]]\nid = \"{id}\"\nprobe = \"http\"\nurl = \"https://api.golive.test/\"\nconnect_to = \"api.golive.test:443:127.0.0.1:{hp}\"\nca_file = \"golive-test-ca.pem\"\n{extra}\n"
+        )
+    };
+    let checklist = [
+        http_item(
+            "http-mtls",
+            "client_cert = \"client.pem\"\nclient_key = \"client.key\"\nexpect = { status = 200, body = \"mutual\" }",
+        ),
+        http_item(
+            "http-mtls-encrypted",
+            "client_cert = \"client.pem\"\nclient_key = \"client.enc.key\"\nclient_key_password = \"${env:KEY_PASSWORD}\"",
+        ),
+        http_item(
+            "http-wrong-password",
+            "client_cert = \"client.pem\"\nclient_key = \"client.enc.key\"\nclient_key_password = \"${env:WRONG_PASSWORD}\"",
+        ),
+        http_item("http-no-password", "client_cert = \"client.pem\"\nclient_key = \"client.enc.key\""),
+        http_item("http-no-client-cert", ""),
+        format!(
+            "[[item]]\nid = \"tls-mtls\"\nprobe = \"tls\"\naddress = \"api.golive.test:443\"\nconnect_to = \"api.golive.test:443:127.0.0.1:{tp}\"\nca_file = \"golive-test-ca.pem\"\nclient_cert = \"client.pem\"\nclient_key = \"client.enc.key\"\nclient_key_password = \"${{env:KEY_PASSWORD}}\"\n"
+        ),
+    ]
+    .concat();
+    w.write("golive.toml", &checklist);
+    let out = w
+        .run_env(
+            &["run", "golive.toml", "--output", "json=report.json", "--output", "junit=report.xml"],
+            &[("KEY_PASSWORD", KEY_PASSWORD), ("WRONG_PASSWORD", "not-the-password")],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&w.read("report.json")).unwrap();
+
+    assert_outcome(&report, "http-mtls", "pass");
+    assert_outcome(&report, "http-mtls-encrypted", "pass");
+    assert_outcome(&report, "tls-mtls", "pass");
+    assert!(tls.client_certificates() >= 1, "the tls probe presented no client certificate");
+
+    assert_outcome(&report, "http-wrong-password", "error");
+    assert!(item_reason(&report, "http-wrong-password").contains("wrong client_key_password"));
+    assert_outcome(&report, "http-no-password", "error");
+    assert!(item_reason(&report, "http-no-password").contains("set client_key_password"));
+    assert_outcome(&report, "http-no-client-cert", "error");
+
+    for (what, text) in [
+        ("stdout", support::stdout(&out)),
+        ("stderr", stderr(&out)),
+        ("report.json", w.read("report.json")),
+        ("report.xml", w.read("report.xml")),
+    ] {
+        assert!(!text.contains(KEY_PASSWORD), "{what} shows the client key password");
+        assert!(!text.contains("not-the-password"), "{what} shows the wrong password");
+    }
+    let shown = &item(&report, "http-mtls-encrypted")["params"]["client_key_password"];
+    assert_eq!(shown, "***");
+}
