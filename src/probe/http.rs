@@ -72,6 +72,11 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             doc: "password of an encrypted client_key, e.g. \"${env:CLIENT_KEY_PASSWORD}\"; never shown",
         },
         ParamSpec::optional(
+            "proxy",
+            ParamType::Url,
+            "HTTP proxy for this item's requests, e.g. \"http://proxy.internal:3128\" (https:// URLs go through it with CONNECT; a password in it is never shown); without it the environment's HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY apply",
+        ),
+        ParamSpec::optional(
             "connect_to",
             ParamType::String,
             "connect to another address than DNS gives, keeping the URL's name for Host, SNI and the certificate check: \"HOST:PORT:ADDRESS:PORT\" as curl --connect-to (several separated by commas; an empty HOST or PORT matches any); a URL that names a port keeps it",
@@ -179,6 +184,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
         "**Pinned addresses.** `connect_to = \"api.example.com:443:10.0.0.5:443\"` sends the TCP connection for `https://api.example.com/` to 10.0.0.5:443 while the request keeps `Host: api.example.com`, sends SNI `api.example.com` and checks the certificate against that name, with verification on: a new load balancer is checked before DNS points at it. The first entry whose HOST and PORT match the url's host and port (80/443 when the url names none) applies; the address may be a name, looked up when the item runs. A url that names a port (`https://api.example.com:8443/`) can be pinned to another address on that same port only; an entry that would change it is an error. Redirects back to the same host use the pinned address too.",
         "**Trust.** With `tls_verify = true` the server's certificate must chain to the system's store or to a certificate of `ca_file`. The system's store is the platform's, or, when `SSL_CERT_FILE` or `SSL_CERT_DIR` is set, only those (a PEM file; directories separated by ':', every PEM file in each), as OpenSSL reads them. A self-signed certificate that is itself in `ca_file` is trusted even with `CA:TRUE` (what `openssl req -x509` makes), as curl and OpenSSL trust it, when it is valid now and for the url's name. A relative `ca_file` resolves against the directory of the checklist file in which the item is written (for an item made by `use` from a catalogue check, the file of that `[[item]]`), as `include` does, not the working directory.",
         "**Client certificates (mTLS).** `client_cert` (PEM, the client's certificate first, then any intermediates) and `client_key` (PEM: PKCS#8, PKCS#1 or SEC1, or encrypted PKCS#8 `ENCRYPTED PRIVATE KEY` as `openssl pkcs8 -topk8 -v2 aes-256-cbc` writes, with `client_key_password`) are presented to a server that asks for a client certificate; set both or neither. Write the password as `${env:NAME}`: like every secret parameter it is masked in every output, and errors name the key file, never the password. Relative paths resolve like `ca_file`.",
+        "**Proxies.** Without `proxy`, the environment's proxy settings apply as curl reads them: `HTTPS_PROXY` for https:// urls, `HTTP_PROXY` for http://, `ALL_PROXY` for both (upper or lower case), and `NO_PROXY` (comma-separated host names, domains and addresses) for the hosts that are reached directly. `proxy = \"http://proxy.internal:3128\"` sends the item's requests through that proxy (an https:// url through a CONNECT tunnel, so the certificate check is still end to end); `NO_PROXY` still applies. A password in the proxy URL is masked in every output. An item with `connect_to` that matches its url connects directly, never through a proxy; `connect_to` together with `proxy` is an error.",
     ],
 };
 
@@ -216,6 +222,8 @@ struct ClientKey {
     follow_redirects: bool,
     /// `connect_to`: the URL's host and the addresses to connect to for it.
     pinned: Option<(String, Vec<SocketAddr>)>,
+    /// `proxy`: every request goes through it (NO_PROXY from the environment still applies).
+    proxy: Option<String>,
     /// `client_cert`, `client_key`, `client_key_password`.
     identity: Option<(PathBuf, PathBuf, Option<String>)>,
 }
@@ -278,7 +286,13 @@ fn build_client(key: &ClientKey) -> Result<reqwest::Client, ProbeError> {
         if key.follow_redirects { reqwest::redirect::Policy::limited(10) } else { reqwest::redirect::Policy::none() };
     let mut builder = reqwest::Client::builder();
     if let Some((host, addrs)) = &key.pinned {
-        builder = builder.resolve_to_addrs(host, addrs);
+        // A pinned address is connected to directly: a proxy would resolve the name itself.
+        builder = builder.resolve_to_addrs(host, addrs).no_proxy();
+    } else if let Some(url) = &key.proxy {
+        let proxy = reqwest::Proxy::all(url)
+            .map_err(|e| ProbeError::new(format!("invalid proxy: {e}")))?
+            .no_proxy(reqwest::NoProxy::from_env());
+        builder = builder.proxy(proxy);
     }
     builder
         .tls_backend_preconfigured(tls)
@@ -337,10 +351,16 @@ fn observe<'a>(input: &'a ProbeInput, shared: &'a Shared) -> BoxFuture<'a, Resul
             return Err(ProbeError::new(refusal));
         }
         let pinned = pinned_addresses(url, p.str("connect_to").unwrap_or_default()).await?;
+        if pinned.is_some() && p.str("proxy").is_some_and(|v| !v.is_empty()) {
+            return Err(ProbeError::new(
+                "connect_to and proxy do not go together: a pinned address is connected to directly, a proxy connects by name",
+            ));
+        }
         let key = ClientKey {
             tls_verify: p.bool("tls_verify"),
             ca_file: p.str("ca_file").filter(|f| !f.is_empty()).map(PathBuf::from),
             follow_redirects: p.bool("follow_redirects"),
+            proxy: p.str("proxy").filter(|v| !v.is_empty()).map(str::to_string),
             pinned,
             identity: client_identity(p)?,
         };

@@ -4,7 +4,7 @@
 
 use crate::support;
 
-use support::{HttpServer, Route, TestPki, TlsServer, Workdir, assert_outcome, fact, item, stderr};
+use support::{ConnectProxy, HttpServer, Route, TestPki, TlsServer, Workdir, assert_outcome, fact, item, stderr};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn connect_to_checks_the_public_name_on_a_pinned_loopback_address() {
@@ -398,4 +398,93 @@ async fn client_certificates_for_servers_that_require_them_and_the_password_stay
     }
     let shown = &item(&report, "http-mtls-encrypted")["params"]["client_key_password"];
     assert_eq!(shown, "***");
+}
+
+/// `proxy` sends https requests through an HTTP CONNECT proxy (the certificate is still
+/// checked end to end, for the public name); without it `HTTPS_PROXY` applies and
+/// `NO_PROXY` names the hosts reached directly; `connect_to` never goes through a proxy.
+#[tokio::test(flavor = "multi_thread")]
+async fn proxy_param_and_environment_send_requests_through_a_connect_proxy() {
+    let pki = TestPki::new();
+    let cert = pki.valid(&["api.golive.test", "localhost"]);
+    let https = HttpServer::start_tls(vec![Route::new("/").body("via proxy")], cert.server_config()).await;
+    let proxy = ConnectProxy::start(&[("api.golive.test:443", https.addr())]).await;
+    let w = Workdir::new();
+    pki.write_ca_file(w.dir.path());
+    let hp = https.port();
+    let url = proxy.url();
+    w.write(
+        "golive.toml",
+        &format!(
+            r#"
+[defaults]
+timeout = "10s"
+
+[[item]]
+id = "proxy-param"
+probe = "http"
+url = "https://api.golive.test/"
+proxy = "{url}"
+ca_file = "golive-test-ca.pem"
+expect = {{ status = 200, body = "via proxy" }}
+
+[[item]]
+id = "proxy-and-connect-to"
+probe = "http"
+url = "https://api.golive.test/"
+proxy = "{url}"
+connect_to = "api.golive.test:443:127.0.0.1:{hp}"
+ca_file = "golive-test-ca.pem"
+"#
+        ),
+    );
+    let (report, out) = w.run_json("golive.toml", &[]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_outcome(&report, "proxy-param", "pass");
+    assert_outcome(&report, "proxy-and-connect-to", "error");
+    assert!(item_reason(&report, "proxy-and-connect-to").contains("do not go together"));
+    assert_eq!(proxy.targets(), ["api.golive.test:443"]);
+
+    // The environment: HTTPS_PROXY for api.golive.test; NO_PROXY=localhost goes direct; a
+    // pinned address goes direct too.
+    w.write(
+        "env.toml",
+        &format!(
+            r#"
+[[item]]
+id = "env-proxy"
+probe = "http"
+url = "https://api.golive.test/"
+ca_file = "golive-test-ca.pem"
+expect = {{ status = 200, body = "via proxy" }}
+
+[[item]]
+id = "no-proxy"
+probe = "http"
+url = "https://localhost:{hp}/"
+ca_file = "golive-test-ca.pem"
+expect = {{ status = 200 }}
+
+[[item]]
+id = "pinned-direct"
+probe = "http"
+url = "https://api.golive.test/"
+connect_to = "api.golive.test:443:127.0.0.1:{hp}"
+ca_file = "golive-test-ca.pem"
+expect = {{ status = 200 }}
+"#
+        ),
+    );
+    let out = w
+        .run_env(
+            &["run", "env.toml", "--output", "json=env.json", "--quiet"],
+            &[("HTTPS_PROXY", url.as_str()), ("NO_PROXY", "localhost")],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&w.read("env.json")).unwrap();
+    for id in ["env-proxy", "no-proxy", "pinned-direct"] {
+        assert_outcome(&report, id, "pass");
+    }
+    assert_eq!(proxy.targets(), ["api.golive.test:443", "api.golive.test:443"], "only env-proxy used the proxy");
 }
