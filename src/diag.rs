@@ -53,7 +53,8 @@ pub enum Code {
     /// `${name}` names no var.
     #[serde(rename = "GL013")]
     UnknownVar,
-    /// `${env:NAME}` names an environment variable that is not set.
+    /// `${env:NAME}` names an environment variable that is not set, or `${file:PATH}` a
+    /// file that cannot be read.
     #[serde(rename = "GL014")]
     EnvNotSet,
     /// Two included files give one var different values.

@@ -128,6 +128,14 @@ pub fn markdown(spec: &ProbeSpec) -> String {
     if spec.observe.is_some() {
         out.push_str(&format!("\nAn item without `expect` expects: {}.\n", default_expect(spec)));
     }
+    if !spec.notes.is_empty() {
+        out.push_str("\n## How it connects\n");
+        for paragraph in spec.notes {
+            out.push('\n');
+            out.push_str(paragraph);
+            out.push('\n');
+        }
+    }
     out
 }
 

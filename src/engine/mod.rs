@@ -738,6 +738,7 @@ mod tests {
         default_expect: &[],
         observe: Some(panics),
         check: None,
+        notes: &[],
     };
     static HANGS: ProbeSpec = ProbeSpec {
         kind: "t",
@@ -747,6 +748,7 @@ mod tests {
         default_expect: &[],
         observe: Some(hangs),
         check: None,
+        notes: &[],
     };
     static BLOCKS: ProbeSpec = ProbeSpec {
         kind: "t",
@@ -756,6 +758,7 @@ mod tests {
         default_expect: &[],
         observe: Some(blocks_thread),
         check: None,
+        notes: &[],
     };
     static ANSWERS: ProbeSpec = ProbeSpec {
         kind: "t",
@@ -765,6 +768,7 @@ mod tests {
         default_expect: &[],
         observe: Some(answers),
         check: None,
+        notes: &[],
     };
 
     fn item(id: &str, probe: &'static ProbeSpec, depends_on: &[&str]) -> Arc<Item> {

@@ -57,6 +57,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     default_expect: &[("count", "\">= 1\"")],
     observe: Some(observe),
     check: None,
+    notes: &[],
 };
 
 struct Found {

@@ -51,6 +51,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     default_expect: &[("exit_code", "0")],
     observe: Some(observe),
     check: Some(check),
+    notes: &[],
 };
 
 const EMPTY_ARGV: &str = "argv is empty; give the program to run";

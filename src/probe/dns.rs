@@ -40,6 +40,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     default_expect: &[("resolves", "true")],
     observe: Some(observe),
     check: None,
+    notes: &[],
 };
 
 fn observe<'a>(input: &'a ProbeInput, shared: &'a Shared) -> BoxFuture<'a, Result<Facts, ProbeError>> {

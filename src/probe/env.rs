@@ -26,6 +26,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     default_expect: &[("set", "true")],
     observe: Some(observe),
     check: None,
+    notes: &[],
 };
 
 fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Result<Facts, ProbeError>> {

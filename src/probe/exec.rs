@@ -45,6 +45,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     default_expect: &[],
     observe: Some(observe),
     check: None,
+    notes: &[],
 };
 
 /// The types a program may give its parameters.
@@ -265,6 +266,7 @@ pub fn parse_description(program: &str, json: &[u8]) -> Result<Description, Desc
         default_expect: &[],
         observe: Some(observe),
         check: None,
+        notes: &[],
     }));
     Ok(Description { summary: raw.summary, params, spec })
 }

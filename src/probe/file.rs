@@ -50,6 +50,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     default_expect: &[("exists", "true")],
     observe: Some(observe),
     check: None,
+    notes: &[],
 };
 
 fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Result<Facts, ProbeError>> {

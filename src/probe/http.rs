@@ -3,6 +3,7 @@
 //! share one client, so requests to one host reuse kept-alive connections.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -51,6 +52,34 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             "ca_file",
             ParamType::Path,
             "PEM file of CA certificates to trust in addition to the system's",
+        ),
+        ParamSpec::optional(
+            "client_cert",
+            ParamType::Path,
+            "PEM client certificate (then any intermediates) to present to a server that requires one (mTLS); needs client_key",
+        ),
+        ParamSpec::optional(
+            "client_key",
+            ParamType::Path,
+            "PEM private key of client_cert: PKCS#8, PKCS#1, SEC1, or encrypted PKCS#8 with client_key_password",
+        ),
+        ParamSpec {
+            name: "client_key_password",
+            ty: ParamType::String,
+            required: false,
+            default: None,
+            secret: true,
+            doc: "password of an encrypted client_key, e.g. \"${env:CLIENT_KEY_PASSWORD}\"; never shown",
+        },
+        ParamSpec::optional(
+            "proxy",
+            ParamType::Url,
+            "HTTP proxy for this item's requests, e.g. \"http://proxy.internal:3128\" (https:// URLs go through it with CONNECT; a password in it is never shown); without it the environment's HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY apply",
+        ),
+        ParamSpec::optional(
+            "connect_to",
+            ParamType::String,
+            "connect to another address than DNS gives, keeping the URL's name for Host, SNI and the certificate check: \"HOST:PORT:ADDRESS:PORT\" as curl --connect-to (several separated by commas; an empty HOST or PORT matches any); a URL that names a port keeps it",
         ),
         ParamSpec::with_default(
             "max_body",
@@ -151,6 +180,12 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     default_expect: &[("status", "\"< 400\"")],
     observe: Some(observe),
     check: Some(check),
+    notes: &[
+        "**Pinned addresses.** `connect_to = \"api.example.com:443:10.0.0.5:443\"` sends the TCP connection for `https://api.example.com/` to 10.0.0.5:443 while the request keeps `Host: api.example.com`, sends SNI `api.example.com` and checks the certificate against that name, with verification on: a new load balancer is checked before DNS points at it. The first entry whose HOST and PORT match the url's host and port (80/443 when the url names none) applies; the address may be a name, looked up when the item runs. A url that names a port (`https://api.example.com:8443/`) can be pinned to another address on that same port only; an entry that would change it is an error. Redirects back to the same host use the pinned address too.",
+        "**Trust.** With `tls_verify = true` the server's certificate must chain to the system's store or to a certificate of `ca_file`. The system's store is the platform's, or, when `SSL_CERT_FILE` or `SSL_CERT_DIR` is set, only those (a PEM file; directories separated by ':', every PEM file in each), as OpenSSL reads them. A self-signed certificate that is itself in `ca_file` is trusted even with `CA:TRUE` (what `openssl req -x509` makes), as curl and OpenSSL trust it, when it is valid now and for the url's name. A relative `ca_file` resolves against the directory of the checklist file in which the item is written (for an item made by `use` from a catalogue check, the file of that `[[item]]`), as `include` does, not the working directory.",
+        "**Client certificates (mTLS).** `client_cert` (PEM, the client's certificate first, then any intermediates) and `client_key` (PEM: PKCS#8, PKCS#1 or SEC1, or encrypted PKCS#8 `ENCRYPTED PRIVATE KEY` as `openssl pkcs8 -topk8 -v2 aes-256-cbc` writes, with `client_key_password`) are presented to a server that asks for a client certificate; set both or neither. Write the password as `${env:NAME}`: like every secret parameter it is masked in every output, and errors name the key file, never the password. Relative paths resolve like `ca_file`.",
+        "**Proxies.** Without `proxy`, the environment's proxy settings apply as curl reads them: `HTTPS_PROXY` for https:// urls, `HTTP_PROXY` for http://, `ALL_PROXY` for both (upper or lower case), and `NO_PROXY` (comma-separated host names, domains and addresses) for the hosts that are reached directly. `proxy = \"http://proxy.internal:3128\"` sends the item's requests through that proxy (an https:// url through a CONNECT tunnel, so the certificate check is still end to end); `NO_PROXY` still applies. A password in the proxy URL is masked in every output. An item with `connect_to` that matches its url connects directly, never through a proxy; `connect_to` together with `proxy` is an error.",
+    ],
 };
 
 /// Why a method may not be used: `None` for the read-only ones, and for any method when
@@ -185,6 +220,12 @@ struct ClientKey {
     tls_verify: bool,
     ca_file: Option<PathBuf>,
     follow_redirects: bool,
+    /// `connect_to`: the URL's host and the addresses to connect to for it.
+    pinned: Option<(String, Vec<SocketAddr>)>,
+    /// `proxy`: every request goes through it (NO_PROXY from the environment still applies).
+    proxy: Option<String>,
+    /// `client_cert`, `client_key`, `client_key_password`.
+    identity: Option<(PathBuf, PathBuf, Option<String>)>,
 }
 
 /// One client per distinct TLS/redirect setting, for the whole run.
@@ -223,17 +264,37 @@ fn build_client(key: &ClientKey) -> Result<reqwest::Client, ProbeError> {
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| ProbeError::new(format!("TLS setup failed: {e}")))?;
-    let mut tls = if key.tls_verify {
-        let roots =
-            super::tls_inspect::build_root_store(key.ca_file.as_deref()).map_err(|e| ProbeError::new(e.to_string()))?;
-        builder.with_root_certificates(roots).with_no_client_auth()
+    let verifier: Arc<dyn ServerCertVerifier> = if key.tls_verify {
+        let trust = super::trust::load(key.ca_file.as_deref()).map_err(ProbeError::new)?;
+        Arc::new(super::trust::AnchoredVerifier::new(&trust, &provider).map_err(ProbeError::new)?)
     } else {
-        builder.dangerous().with_custom_certificate_verifier(Arc::new(AnyCertificate(provider))).with_no_client_auth()
+        Arc::new(AnyCertificate(provider))
+    };
+    let builder = builder.dangerous().with_custom_certificate_verifier(verifier);
+    let mut tls = match &key.identity {
+        Some((cert, private_key, password)) => {
+            let (chain, private_key) =
+                super::trust::load_client_identity(cert, private_key, password.as_deref()).map_err(ProbeError::new)?;
+            builder
+                .with_client_auth_cert(chain, private_key)
+                .map_err(|e| ProbeError::new(format!("client_cert and client_key do not fit together: {e}")))?
+        }
+        None => builder.with_no_client_auth(),
     };
     tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let policy =
         if key.follow_redirects { reqwest::redirect::Policy::limited(10) } else { reqwest::redirect::Policy::none() };
-    reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder();
+    if let Some((host, addrs)) = &key.pinned {
+        // A pinned address is connected to directly: a proxy would resolve the name itself.
+        builder = builder.resolve_to_addrs(host, addrs).no_proxy();
+    } else if let Some(url) = &key.proxy {
+        let proxy = reqwest::Proxy::all(url)
+            .map_err(|e| ProbeError::new(format!("invalid proxy: {e}")))?
+            .no_proxy(reqwest::NoProxy::from_env());
+        builder = builder.proxy(proxy);
+    }
+    builder
         .tls_backend_preconfigured(tls)
         .redirect(policy)
         .user_agent(concat!("golive/", env!("CARGO_PKG_VERSION")))
@@ -289,11 +350,21 @@ fn observe<'a>(input: &'a ProbeInput, shared: &'a Shared) -> BoxFuture<'a, Resul
         if let Some(refusal) = write_refusal(p) {
             return Err(ProbeError::new(refusal));
         }
-        let client = shared.http.get(ClientKey {
+        let pinned = pinned_addresses(url, p.str("connect_to").unwrap_or_default()).await?;
+        if pinned.is_some() && p.str("proxy").is_some_and(|v| !v.is_empty()) {
+            return Err(ProbeError::new(
+                "connect_to and proxy do not go together: a pinned address is connected to directly, a proxy connects by name",
+            ));
+        }
+        let key = ClientKey {
             tls_verify: p.bool("tls_verify"),
-            ca_file: p.str("ca_file").map(PathBuf::from),
+            ca_file: p.str("ca_file").filter(|f| !f.is_empty()).map(PathBuf::from),
             follow_redirects: p.bool("follow_redirects"),
-        })?;
+            proxy: p.str("proxy").filter(|v| !v.is_empty()).map(str::to_string),
+            pinned,
+            identity: client_identity(p)?,
+        };
+        let client = shared.http.get(key.clone())?;
         let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| ProbeError::new(e.to_string()))?;
         let mut request = client.request(method, url);
         for (name, value) in p.map("headers") {
@@ -371,16 +442,58 @@ fn observe<'a>(input: &'a ProbeInput, shared: &'a Shared) -> BoxFuture<'a, Resul
         }
         if input.wants("exposed_paths") {
             // A redirect (to a login page, say) does not expose a path: never follow them here.
-            let plain = shared.http.get(ClientKey {
-                tls_verify: p.bool("tls_verify"),
-                ca_file: p.str("ca_file").map(PathBuf::from),
-                follow_redirects: false,
-            })?;
+            let plain = shared.http.get(ClientKey { follow_redirects: false, ..key })?;
             let exposed = exposed_paths(&plain, url, &p.list("paths"), &p.map("headers")).await?;
             facts.set("exposed_paths", Value::string_list(exposed));
         }
         Ok(facts)
     })
+}
+
+/// `client_cert` and `client_key`, both or neither, and the key's password.
+fn client_identity(p: &Params) -> Result<Option<(PathBuf, PathBuf, Option<String>)>, ProbeError> {
+    let path = |name| p.str(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    match (path("client_cert"), path("client_key")) {
+        (Some(cert), Some(key)) => {
+            Ok(Some((cert, key, p.str("client_key_password").filter(|v| !v.is_empty()).map(str::to_string))))
+        }
+        (None, None) => Ok(None),
+        _ => Err(ProbeError::new("client_cert and client_key go together: set both, or neither")),
+    }
+}
+
+/// `connect_to` for the URL's host: the host and the addresses to connect to instead, or
+/// `None` when no entry matches it. The address may be a name: it is looked up here. reqwest
+/// keeps a port the URL names, so an entry that would change it is refused, not ignored.
+async fn pinned_addresses(url: &str, connect_to: &str) -> Result<Option<(String, Vec<SocketAddr>)>, ProbeError> {
+    let pins = super::connect_to::parse(connect_to).map_err(|e| ProbeError::new(e.0))?;
+    if pins.is_empty() {
+        return Ok(None);
+    }
+    let parsed = reqwest::Url::parse(url).map_err(|e| ProbeError::new(format!("invalid url: {e}")))?;
+    let (Some(host), Some(port)) = (parsed.host_str(), parsed.port_or_known_default()) else {
+        return Ok(None);
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+    let Some((to_host, to_port)) = super::connect_to::target(&pins, &host, port) else {
+        return Ok(None);
+    };
+    if parsed.port().is_some() && to_port != port {
+        return Err(ProbeError::new(format!(
+            "connect_to sends {host}:{port} to port {to_port}, but the url names port {port}: the http probe can pin the address of a url with a port, not change its port; write the url without :{port} or keep the port"
+        )));
+    }
+    let addrs: Vec<SocketAddr> = match to_host.parse::<std::net::IpAddr>() {
+        Ok(ip) => vec![SocketAddr::new(ip, to_port)],
+        Err(_) => tokio::net::lookup_host((to_host.as_str(), to_port))
+            .await
+            .map_err(|e| ProbeError::new(format!("connect_to: cannot resolve {to_host}: {e}")))?
+            .collect(),
+    };
+    if addrs.is_empty() {
+        return Err(ProbeError::new(format!("connect_to: {to_host} has no address")));
+    }
+    Ok(Some((host, addrs)))
 }
 
 /// Response headers that carry credentials as a whole: matched, but shown as `***`.

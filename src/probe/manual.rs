@@ -16,4 +16,5 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     default_expect: &[],
     observe: None,
     check: None,
+    notes: &[],
 };

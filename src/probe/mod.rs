@@ -13,6 +13,7 @@ use crate::value::{FactType, Value};
 
 pub mod backup;
 pub mod command;
+pub mod connect_to;
 pub mod dns;
 pub mod dns_lookup;
 pub mod env;
@@ -36,6 +37,7 @@ pub mod systemd;
 pub mod tcp;
 pub mod tls;
 pub mod tls_inspect;
+pub mod trust;
 
 /// Every probe kind golive knows, in the order `golive probes` lists them.
 pub fn registry() -> &'static [&'static ProbeSpec] {
@@ -86,6 +88,9 @@ pub struct ProbeSpec {
     /// `${env:…}` or var is empty or partial, so a check relies only on what such a value
     /// cannot hide: which parameters are given, booleans, integers, fixed choices.
     pub check: Option<fn(&Params) -> Vec<ParamProblem>>,
+    /// Paragraphs (Markdown) for the probe's docs page after the tables: how it connects,
+    /// what it trusts, what a parameter resolves against.
+    pub notes: &'static [&'static str],
 }
 
 /// A problem with an item's parameters, found from the parameters alone.

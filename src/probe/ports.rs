@@ -65,6 +65,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     default_expect: &[("unexpected_open", "[]")],
     observe: Some(observe),
     check: None,
+    notes: &[],
 };
 
 /// The ports a `PortList` parameter names, expanded and deduplicated.

@@ -220,6 +220,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     default_expect: &[("reachable", "true")],
     observe: Some(observe),
     check: Some(check),
+    notes: &[],
 };
 
 const NO_SERVER: &str = "give `url`, or `host` (with user, password, database)";

@@ -102,6 +102,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     default_expect: &[("reachable", "true")],
     observe: Some(observe),
     check: Some(super::redis_conn::check_params),
+    notes: &[],
 };
 
 /// The INFO section each built-in fact is read from.

@@ -460,7 +460,7 @@ fn tls_config(target: &Target) -> Result<rustls::ClientConfig, String> {
             }
             roots
         }
-        None => super::tls_inspect::build_root_store(None).map_err(|e| e.to_string())?,
+        None => super::trust::load(None)?.roots.clone(),
     };
     Ok(builder.with_root_certificates(roots).with_no_client_auth())
 }

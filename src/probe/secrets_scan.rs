@@ -67,6 +67,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     default_expect: &[("count", "0")],
     observe: Some(observe),
     check: None,
+    notes: &[],
 };
 
 struct Detector {

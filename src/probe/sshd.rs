@@ -68,6 +68,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     default_expect: &[],
     observe: Some(observe),
     check: None,
+    notes: &[],
 };
 
 /// OpenSSH's compiled-in defaults (sshd_config(5), OpenSSH 9) for keywords checklists ask about.

@@ -78,6 +78,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     default_expect: &[("active_state", "\"active\"")],
     observe: Some(observe),
     check: None,
+    notes: &[],
 };
 
 /// `Name=value` lines of `systemctl show`.

@@ -8,6 +8,7 @@ use futures::future::BoxFuture;
 
 use super::tls_inspect::{TlsTarget, inspect};
 use super::{FactSpec, Facts, ParamSpec, ParamType, ProbeError, ProbeInput, ProbeSpec, Shared};
+use super::{connect_to, trust};
 use crate::value::{FactType, Value};
 
 pub static SPEC: ProbeSpec = ProbeSpec {
@@ -24,6 +25,29 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             "ca_file",
             ParamType::Path,
             "PEM file of CA certificates to trust in addition to the system's",
+        ),
+        ParamSpec::optional(
+            "client_cert",
+            ParamType::Path,
+            "PEM client certificate (then any intermediates) to present to a server that requires one (mTLS); needs client_key",
+        ),
+        ParamSpec::optional(
+            "client_key",
+            ParamType::Path,
+            "PEM private key of client_cert: PKCS#8, PKCS#1, SEC1, or encrypted PKCS#8 with client_key_password",
+        ),
+        ParamSpec {
+            name: "client_key_password",
+            ty: ParamType::String,
+            required: false,
+            default: None,
+            secret: true,
+            doc: "password of an encrypted client_key, e.g. \"${env:CLIENT_KEY_PASSWORD}\"; never shown",
+        },
+        ParamSpec::optional(
+            "connect_to",
+            ParamType::String,
+            "open the TCP connection to another address, keeping address's host for SNI and the name check: \"HOST:PORT:ADDRESS:PORT\" as curl --connect-to (several separated by commas; an empty HOST or PORT matches any)",
         ),
     ],
     facts: &[
@@ -64,22 +88,41 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     default_expect: &[("chain_trusted", "true"), ("hostname_valid", "true"), ("days_remaining", "\">= 14\"")],
     observe: Some(observe),
     check: None,
+    notes: &[
+        "**Pinned addresses.** `connect_to = \"api.example.com:443:10.0.0.5:443\"` with `address = \"api.example.com:443\"` opens the TCP connection to 10.0.0.5:443 and still sends SNI `api.example.com` and checks the certificate against that name (or `server_name`). The first entry whose HOST and PORT match address applies; an empty HOST or PORT matches any, an empty target port keeps address's port.",
+        "**Trust.** `chain_trusted` and `verify_error` judge whether the server's certificate chains to the system's store or to a certificate of `ca_file`. The system's store is the platform's, or, when `SSL_CERT_FILE` or `SSL_CERT_DIR` is set, only those (a PEM file; directories separated by ':', every PEM file in each), as OpenSSL reads them. A self-signed certificate that is itself in `ca_file` is trusted even with `CA:TRUE` (what `openssl req -x509` makes), as curl and OpenSSL trust it, when it is valid now and for server_name. A relative `ca_file` resolves against the directory of the checklist file in which the item is written (for an item made by `use` from a catalogue check, the file of that `[[item]]`), as `include` does, not the working directory.",
+        "**Client certificates (mTLS).** `client_cert` (PEM, the client's certificate first, then any intermediates) and `client_key` (PEM: PKCS#8, PKCS#1 or SEC1, or encrypted PKCS#8 `ENCRYPTED PRIVATE KEY` as `openssl pkcs8 -topk8 -v2 aes-256-cbc` writes, with `client_key_password`) are presented to a server that asks for a client certificate; set both or neither. Write the password as `${env:NAME}`: like every secret parameter it is masked in every output, and errors name the key file, never the password. Relative paths resolve like `ca_file`.",
+    ],
 };
 
 fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Result<Facts, ProbeError>> {
     Box::pin(async move {
         let p = &input.params;
         let address = p.str("address").unwrap_or_default();
-        let host = match address.rsplit_once(':') {
-            Some((host, _)) => host.trim_start_matches('[').trim_end_matches(']'),
+        let (host, port) = match address.rsplit_once(':') {
+            Some((host, port)) => (host.trim_start_matches('[').trim_end_matches(']'), port),
             None => {
                 return Err(ProbeError::new(format!("address {address:?} has no port; write host:port")));
             }
         };
+        let pins = connect_to::parse(p.str("connect_to").unwrap_or_default()).map_err(|e| ProbeError::new(e.0))?;
+        let tcp_address = match port.parse::<u16>().ok().and_then(|port| connect_to::target(&pins, host, port)) {
+            Some((to_host, to_port)) => connect_to::join(&to_host, to_port),
+            None => address.to_string(),
+        };
+        let path = |name| p.str(name).filter(|v| !v.is_empty()).map(Path::new);
+        let client_identity = match (path("client_cert"), path("client_key")) {
+            (Some(cert), Some(key)) => {
+                Some(trust::load_client_identity(cert, key, p.str("client_key_password")).map_err(ProbeError::new)?)
+            }
+            (None, None) => None,
+            _ => return Err(ProbeError::new("client_cert and client_key go together: set both, or neither")),
+        };
         let target = TlsTarget {
-            address,
+            client_identity: client_identity.as_ref(),
+            address: &tcp_address,
             server_name: p.str("server_name").unwrap_or(host),
-            ca_file: p.str("ca_file").map(Path::new),
+            ca_file: p.str("ca_file").filter(|f| !f.is_empty()).map(Path::new),
         };
         let o = inspect(&target).await.map_err(|e| ProbeError::new(e.to_string()))?;
         let mut facts = Facts::default();

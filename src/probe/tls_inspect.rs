@@ -7,11 +7,12 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, DnsName, ServerName, UnixTime};
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, ProtocolVersion, RootCertStore, SignatureScheme};
+
+use super::trust::{self, AnchoredVerifier, Trust};
 use time::OffsetDateTime;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -36,6 +37,8 @@ pub struct TlsTarget<'a> {
     pub server_name: &'a str,
     /// Optional PEM bundle of extra trust anchors, added to the system roots.
     pub ca_file: Option<&'a Path>,
+    /// A client certificate and key to present when the server asks for one.
+    pub client_identity: Option<&'a trust::ClientIdentity>,
 }
 
 /// What was observed about the server's certificate and the TLS connection.
@@ -105,15 +108,21 @@ impl std::error::Error for TlsError {}
 pub async fn inspect(target: &TlsTarget<'_>) -> Result<TlsObservation, TlsError> {
     let server_name = parse_server_name(target.server_name)?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let roots = build_root_store(target.ca_file)?;
+    let trust = load_trust(target.ca_file)?;
+    let roots = &trust.roots;
 
-    let verifier = Arc::new(RecordingVerifier::new(&roots, &provider)?);
+    let verifier = Arc::new(RecordingVerifier::new(&trust, &provider)?);
     let config = ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
         .map_err(|e| TlsError::Config(e.to_string()))?
         .dangerous()
-        .with_custom_certificate_verifier(verifier.clone())
-        .with_no_client_auth();
+        .with_custom_certificate_verifier(verifier.clone());
+    let config = match target.client_identity {
+        Some((chain, key)) => config
+            .with_client_auth_cert(chain.clone(), key.clone_key())
+            .map_err(|e| TlsError::Config(format!("client_cert and client_key do not fit together: {e}")))?,
+        None => config.with_no_client_auth(),
+    };
     let connector = TlsConnector::from(Arc::new(config));
 
     let tcp =
@@ -169,7 +178,7 @@ pub async fn inspect(target: &TlsTarget<'_>) -> Result<TlsObservation, TlsError>
     let (hostname_valid, chain_trusted) = match webpki::EndEntityCert::try_from(leaf_der) {
         Ok(ee) => (
             ee.verify_is_valid_for_subject_name(&server_name).is_ok(),
-            chain_is_trusted(&ee, intermediates, &chain, &roots, &provider, now),
+            verifier.inner.is_anchor(leaf_der) || chain_is_trusted(&ee, intermediates, &chain, roots, &provider, now),
         ),
         Err(_) => (false, false),
     };
@@ -214,46 +223,9 @@ fn parse_server_name(name: &str) -> Result<ServerName<'static>, TlsError> {
         .map_err(|_| TlsError::Config(format!("invalid server name {name:?}")))
 }
 
-/// System roots (per-certificate errors tolerated) plus every certificate in `ca_file`.
-/// The system's roots are read once per process: they do not change during a run.
-/// Root stores are built once per CA file for the whole run: parsing the system's bundle
-/// for every item would dominate the cost of checking many TLS endpoints.
-pub fn build_root_store(ca_file: Option<&Path>) -> Result<RootCertStore, TlsError> {
-    type Cache = Mutex<std::collections::HashMap<Option<std::path::PathBuf>, RootCertStore>>;
-    static STORES: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
-    let key = ca_file.map(Path::to_path_buf);
-    let stores = STORES.get_or_init(Default::default);
-    if let Some(store) = stores.lock().unwrap().get(&key) {
-        return Ok(store.clone());
-    }
-    let store = read_root_store(ca_file)?;
-    stores.lock().unwrap().insert(key, store.clone());
-    Ok(store)
-}
-
-fn read_root_store(ca_file: Option<&Path>) -> Result<RootCertStore, TlsError> {
-    static NATIVE: std::sync::OnceLock<Vec<CertificateDer<'static>>> = std::sync::OnceLock::new();
-    let mut store = RootCertStore::empty();
-    let native = NATIVE.get_or_init(|| rustls_native_certs::load_native_certs().certs);
-    store.add_parsable_certificates(native.iter().cloned());
-
-    if let Some(path) = ca_file {
-        let pem = std::fs::read(path)
-            .map_err(|e| TlsError::Config(format!("cannot read CA file {}: {e}", path.display())))?;
-        let mut reader = pem.as_slice();
-        let mut added = 0usize;
-        for item in rustls_pemfile::certs(&mut reader) {
-            let cert = item.map_err(|e| TlsError::Config(format!("invalid PEM in CA file {}: {e}", path.display())))?;
-            store
-                .add(cert)
-                .map_err(|e| TlsError::Config(format!("unusable certificate in CA file {}: {e}", path.display())))?;
-            added += 1;
-        }
-        if added == 0 {
-            return Err(TlsError::Config(format!("CA file {} contains no PEM certificates", path.display())));
-        }
-    }
-    Ok(store)
+/// What the run trusts for `ca_file` (see `trust`), with errors as configuration errors.
+fn load_trust(ca_file: Option<&Path>) -> Result<Arc<Trust>, TlsError> {
+    trust::load(ca_file).map_err(TlsError::Config)
 }
 
 /// What the verifier saw during the handshake.
@@ -263,28 +235,18 @@ struct Record {
     ocsp_stapled: bool,
 }
 
-/// Records the verdict of the real WebPKI verifier and then accepts the certificate, so the
-/// handshake completes; handshake signatures are still checked for real.
+/// Records the verdict of the verifier a normal client would use (`AnchoredVerifier`) and
+/// then accepts the certificate, so the handshake completes; handshake signatures are still
+/// checked for real.
 #[derive(Debug)]
 struct RecordingVerifier {
-    /// `None` only when there is no trust anchor at all (the builder refuses an empty store).
-    inner: Option<Arc<WebPkiServerVerifier>>,
-    provider: Arc<CryptoProvider>,
+    inner: AnchoredVerifier,
     record: Mutex<Option<Record>>,
 }
 
 impl RecordingVerifier {
-    fn new(roots: &RootCertStore, provider: &Arc<CryptoProvider>) -> Result<Self, TlsError> {
-        let inner = if roots.is_empty() {
-            None
-        } else {
-            Some(
-                WebPkiServerVerifier::builder_with_provider(Arc::new(roots.clone()), Arc::clone(provider))
-                    .build()
-                    .map_err(|e| TlsError::Config(format!("certificate verifier: {e}")))?,
-            )
-        };
-        Ok(Self { inner, provider: Arc::clone(provider), record: Mutex::new(None) })
+    fn new(trust: &Trust, provider: &Arc<CryptoProvider>) -> Result<Self, TlsError> {
+        Ok(Self { inner: AnchoredVerifier::new(trust, provider).map_err(TlsError::Config)?, record: Mutex::new(None) })
     }
 
     /// The verdict a normal client would give.
@@ -295,10 +257,7 @@ impl RecordingVerifier {
         server_name: &ServerName<'_>,
         now: UnixTime,
     ) -> Result<(), rustls::Error> {
-        match &self.inner {
-            Some(inner) => inner.verify_server_cert(end_entity, intermediates, server_name, &[], now).map(|_| ()),
-            None => Err(rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer)),
-        }
+        self.inner.verify_server_cert(end_entity, intermediates, server_name, &[], now).map(|_| ())
     }
 
     fn take_record(&self) -> Option<Record> {
@@ -316,12 +275,8 @@ impl ServerCertVerifier for RecordingVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let verdict = match &self.inner {
-            Some(inner) => {
-                inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now).map(|_| ())
-            }
-            None => self.judge(end_entity, intermediates, server_name, now),
-        };
+        let verdict =
+            self.inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now).map(|_| ());
         let mut guard = self.record.lock().unwrap_or_else(|p| p.into_inner());
         *guard = Some(Record { verdict, ocsp_stapled: !ocsp_response.is_empty() });
         Ok(ServerCertVerified::assertion())
@@ -333,15 +288,7 @@ impl ServerCertVerifier for RecordingVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        match &self.inner {
-            Some(inner) => inner.verify_tls12_signature(message, cert, dss),
-            None => rustls::crypto::verify_tls12_signature(
-                message,
-                cert,
-                dss,
-                &self.provider.signature_verification_algorithms,
-            ),
-        }
+        self.inner.verify_tls12_signature(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -350,22 +297,11 @@ impl ServerCertVerifier for RecordingVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        match &self.inner {
-            Some(inner) => inner.verify_tls13_signature(message, cert, dss),
-            None => rustls::crypto::verify_tls13_signature(
-                message,
-                cert,
-                dss,
-                &self.provider.signature_verification_algorithms,
-            ),
-        }
+        self.inner.verify_tls13_signature(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        match &self.inner {
-            Some(inner) => inner.supported_verify_schemes(),
-            None => self.provider.signature_verification_algorithms.supported_schemes(),
-        }
+        self.inner.supported_verify_schemes()
     }
 }
 
@@ -453,6 +389,11 @@ fn describe_error(err: &rustls::Error, ctx: &ErrorContext<'_>) -> String {
             } else {
                 format!("certificate not valid for name \"{}\" (valid for: {})", ctx.server_name, ctx.sans.join(", "))
             }
+        }
+        CertificateError::Other(other)
+            if matches!(other.0.downcast_ref::<webpki::Error>(), Some(webpki::Error::CaUsedAsEndEntity)) =>
+        {
+            "the server's own certificate is a CA certificate (CA:TRUE) that is not in ca_file (a self-signed one is trusted when ca_file holds it)".to_string()
         }
         CertificateError::UnknownIssuer if ctx.self_issued => {
             "self-signed certificate (not signed by a trusted CA)".to_string()

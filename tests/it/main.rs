@@ -25,6 +25,7 @@ mod outcome_model;
 mod postgres;
 mod probes;
 mod process_groups;
+mod reach;
 mod redis;
 mod report_formats;
 mod security_probes;

@@ -474,3 +474,46 @@ until = "2099-12-31"
     assert_nowhere(&outputs, &[PLANTED, "Planted-Secret"]);
     assert!(stdout(&list).contains("health answers ***"), "{}", stdout(&list));
 }
+
+/// `${file:PATH}` (a Kubernetes or Docker secret mounted as a file): the contents, without
+/// the trailing newline, are what the probe sends; every output shows `${file:PATH}`, never
+/// the contents; a relative PATH is relative to the checklist file; a missing file is a
+/// warning in `validate` and an error in `run`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_secret_read_from_a_file_is_used_and_shown_nowhere() {
+    const TOKEN: &str = "golive-file-secret-5b1e27";
+    let server = HttpServer::start(vec![Route::new("/")]).await;
+    let w = Workdir::new();
+    w.write("deploy/secrets/api-token", &format!("{TOKEN}\n"));
+    w.write(
+        "deploy/golive.toml",
+        &format!(
+            "[vars]\ntoken = \"${{file:secrets/api-token}}\"\n[[item]]\nid = \"token\"\ntitle = \"API answers with token ${{token}}\"\nprobe = \"http\"\nurl = \"{}\"\nheaders = {{ X-Deploy = {{ value = \"Bearer ${{token}}\", secret = false }} }}\n",
+            server.url("/")
+        ),
+    );
+    let run =
+        w.run(&["run", "deploy/golive.toml", "--output", "json=report.json", "--output", "junit=report.xml"]).await;
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let sent: Vec<String> = server.requests().iter().filter_map(|r| r.header("x-deploy").map(str::to_string)).collect();
+    assert_eq!(sent, [format!("Bearer {TOKEN}")], "the file's contents, without the newline");
+    let report: Value = serde_json::from_str(&w.read("report.json")).unwrap();
+    assert_outcome(&report, "token", "pass");
+    assert_eq!(item(&report, "token")["title"], "API answers with token ${file:secrets/api-token}");
+    let validate = w.run_blocking(&["validate", "deploy/golive.toml"], &[]);
+    for (what, text) in everything(&w, &[("run", &run), ("validate", &validate)]) {
+        assert!(!text.contains(TOKEN), "{what} shows the file's secret");
+    }
+
+    w.write("missing.toml", "[[item]]\nid = \"m\"\nprobe = \"env\"\nname = \"${file:nope/token}\"\n");
+    let validate = w.run_blocking(&["validate", "missing.toml"], &[]);
+    assert_eq!(validate.status.code(), Some(0), "{}", stderr(&validate));
+    assert!(stderr(&validate).contains("warning[GL014]: secret file"), "{}", stderr(&validate));
+    let run = w.run_blocking(&["run", "missing.toml"], &[]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(
+        stderr(&run).contains("error[GL014]: secret file") && stderr(&run).contains("nope/token"),
+        "{}",
+        stderr(&run)
+    );
+}

@@ -1,12 +1,16 @@
-//! `${name}` and `${env:NAME}` templates: how one is split into text and references, and
+//! `${name}`, `${env:NAME}` and `${file:PATH}` templates: how one is split into text and references, and
 //! what an expansion carries: the real value the probe uses and the form reports show, in
-//! which environment values (the secrets) stay written as `${env:NAME}`.
+//! which environment values and files' contents (the secrets) stay written as `${env:NAME}`
+//! and `${file:PATH}`.
 
 /// A reference inside `${…}`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Ref {
     Var(String),
     Env(String),
+    /// `${file:PATH}`: a secret read from a file (a Kubernetes or Docker secret, a systemd
+    /// credential).
+    File(String),
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -41,7 +45,7 @@ impl Interpolated {
 pub enum TemplateError {
     #[error("unclosed `${{` in {0:?}; close it with `}}` or write `$${{` for a literal")]
     Unclosed(String),
-    #[error("`${{{0}}}` is not a valid reference; write ${{name}} or ${{env:NAME}}")]
+    #[error("`${{{0}}}` is not a valid reference; write ${{name}}, ${{env:NAME}} or ${{file:PATH}}")]
     BadReference(String),
 }
 
@@ -59,9 +63,10 @@ pub fn parse(template: &str) -> Result<Vec<Result<String, Ref>>, TemplateError> 
         } else if let Some(after) = rest.strip_prefix("${") {
             let end = after.find('}').ok_or_else(|| TemplateError::Unclosed(template.to_string()))?;
             let inner = after[..end].trim();
-            let reference = match inner.strip_prefix("env:") {
-                Some(name) if valid_name(name) => Ref::Env(name.to_string()),
-                None if valid_name(inner) => Ref::Var(inner.to_string()),
+            let reference = match (inner.strip_prefix("env:"), inner.strip_prefix("file:")) {
+                (Some(name), _) if valid_name(name) => Ref::Env(name.to_string()),
+                (_, Some(path)) if !path.trim().is_empty() => Ref::File(path.trim().to_string()),
+                (None, None) if valid_name(inner) => Ref::Var(inner.to_string()),
                 _ => return Err(TemplateError::BadReference(inner.to_string())),
             };
             if !literal.is_empty() {
@@ -103,5 +108,7 @@ mod tests {
         );
         assert!(matches!(parse("${unclosed").unwrap_err(), TemplateError::Unclosed(_)));
         assert!(parse("${a b}").is_err());
+        assert_eq!(parse("${file:/run/secrets/db}").unwrap(), vec![Err(Ref::File("/run/secrets/db".into()))]);
+        assert!(parse("${file:}").is_err());
     }
 }

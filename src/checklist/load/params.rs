@@ -4,6 +4,7 @@
 //! passwords, secret headers and secret parameters masked (and given to the redactor).
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use std::sync::OnceLock;
 
@@ -11,7 +12,7 @@ use super::ctx::{Ctx, LoadMode};
 use super::item::{Draft, ITEM_KEYS};
 use super::keys::{duration, unknown_key, wrong_type};
 use super::vars::Vars;
-use crate::diag::{Code, Diagnostic};
+use crate::diag::{Code, Diagnostic, FileId};
 use crate::lang::tree::{SKind, SValue};
 use crate::probe::ports::parse_port_range;
 use crate::probe::{self, ParamMap, ParamSpec, ParamType, ProbeSpec};
@@ -33,7 +34,10 @@ pub fn read(cx: &mut Ctx, vars: &mut Vars, spec: &'static ProbeSpec, draft: &mut
         match spec.param(&key.name) {
             Some(param) => {
                 seen.push(param.name);
-                if let Some((real, shown)) = convert(cx, vars, param, value, &draft.what) {
+                if let Some((mut real, mut shown)) = convert(cx, vars, param, value, &draft.what) {
+                    if param.ty == ParamType::Path && !(spec.kind == "exec" && param.name == "program") {
+                        relative_to_item_file(cx, header.file, &mut real, &mut shown);
+                    }
                     draft.item.params.values.insert(param.name, real);
                     draft.shown.insert(param.name, shown);
                 }
@@ -95,6 +99,31 @@ pub fn read(cx: &mut Ctx, vars: &mut Vars, spec: &'static ProbeSpec, draft: &mut
             cx.diags.push(d);
         }
     }
+}
+
+/// A relative path parameter resolves against the directory of the checklist file in which
+/// the item is written, as `include` does, not against the working directory: `ca_file =
+/// "certs/ca.pem"` in `deploy/golive.toml` is `deploy/certs/ca.pem` wherever golive runs. An
+/// item made from a catalogue check (`use`) is written in the file of that `[[item]]`, so a
+/// check's paths name things beside the checklist that uses it, not beside the check. Items
+/// of built-in checklists (`golive:NAME`) keep relative paths as written. An empty path (a
+/// check var left at "") stays empty: the parameter is not set. (`exec`'s `program` is
+/// resolved by the exec stage, where a bare name means PATH.)
+fn relative_to_item_file(cx: &Ctx, item_file: FileId, real: &mut Value, shown: &mut Value) {
+    let Value::Str(path) = &*real else { return };
+    if path.is_empty() || Path::new(path).is_absolute() {
+        return;
+    }
+    let file = cx.sources.path(item_file);
+    if file.to_string_lossy().starts_with("golive:") {
+        return;
+    }
+    let Some(dir) = file.parent() else { return };
+    let resolved = dir.join(path).display().to_string();
+    if *shown == *real {
+        *shown = Value::Str(resolved.clone());
+    }
+    *real = Value::Str(resolved);
 }
 
 /// The declared defaults of a probe kind as values, converted once per process and shared

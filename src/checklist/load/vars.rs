@@ -443,6 +443,7 @@ impl Vars {
                     out.shown.push_str(text);
                 }
                 Err(Ref::Env(name)) => out.push(&env(cx, name, at)?),
+                Err(Ref::File(path)) => out.push(&file_secret(cx, path, at)?),
                 Err(Ref::Var(name)) => match self.find(layer, name) {
                     Some(found) => {
                         let v = self.resolve(cx, found, name, at)?;
@@ -482,6 +483,51 @@ impl Vars {
             None => d.hint(format!("declare it under [vars] or pass --var {name}=…")),
         };
         cx.diags.push(d);
+    }
+}
+
+/// `${file:PATH}`: the file's contents, without one trailing newline, are a secret; reports
+/// show the reference. A relative PATH is relative to the file the reference is written in.
+/// Read when the value is used, while loading (never by a probe), through `fsread` (regular
+/// files only, size-capped). Like an unset `${env:…}`, an unreadable file is an error in
+/// `run` and a warning in `validate`.
+fn file_secret(cx: &mut Ctx, path: &str, at: &Loc) -> Result<Interpolated, Reported> {
+    let shown = format!("${{file:{path}}}");
+    let mut full = std::path::PathBuf::from(path);
+    if full.is_relative() {
+        let written_in = cx.sources.path(at.file);
+        if !written_in.to_string_lossy().starts_with("golive:")
+            && let Some(dir) = written_in.parent()
+        {
+            full = dir.join(&full);
+        }
+    }
+    match crate::fsread::read_bounded(&full) {
+        Ok(bytes) => {
+            let mut value = String::from_utf8_lossy(&bytes).into_owned();
+            if value.ends_with('\n') {
+                value.pop();
+                if value.ends_with('\r') {
+                    value.pop();
+                }
+            }
+            Ok(Interpolated { secrets: vec![value.clone()], value, shown, incomplete: false })
+        }
+        Err(e) => {
+            let d = Diagnostic::error(Code::EnvNotSet, format!("secret file `{}` cannot be read: {e}", full.display()))
+                .at(at.clone())
+                .hint("${file:PATH} reads a secret from a file (relative to this checklist file); check the path and its permissions");
+            match cx.mode {
+                LoadMode::Run => {
+                    cx.diags.push(d);
+                    Err(Reported)
+                }
+                LoadMode::Validate => {
+                    cx.diags.warn_once(format!("file:{}", full.display()), d);
+                    Ok(Interpolated { shown, incomplete: true, ..Default::default() })
+                }
+            }
+        }
     }
 }
 

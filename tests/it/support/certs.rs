@@ -117,6 +117,27 @@ impl TestPki {
         self.issue(leaf_params(&["wrong.example.test"]))
     }
 
+    /// What `openssl req -x509 -subj /CN=HOST -addext subjectAltName=DNS:HOST` makes: a
+    /// self-signed certificate with `CA:TRUE`, no key usage and no extended key usage,
+    /// valid from yesterday for 90 days. Its PEM is the whole chain.
+    pub fn self_signed_ca_leaf(&self, hosts: &[&str]) -> LeafCert {
+        let mut params = leaf_params(hosts);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = Vec::new();
+        params.extended_key_usages = Vec::new();
+        params.use_authority_key_identifier_extension = false;
+        let key = KeyPair::generate().expect("generate key");
+        let cert = params.self_signed(&key).expect("self-sign");
+        LeafCert::new(&params, cert.pem(), vec![cert.der().clone()], &key)
+    }
+
+    /// A client certificate (extended key usage clientAuth) for `name`, signed by the CA.
+    pub fn client(&self, name: &str) -> LeafCert {
+        let mut params = leaf_params(&[name]);
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        self.issue(params)
+    }
+
     /// For localhost/127.0.0.1, signed by its own key instead of the CA.
     pub fn self_signed(&self) -> LeafCert {
         let params = leaf_params(LOCAL);
@@ -210,6 +231,22 @@ impl LeafCert {
     /// Server config presenting this certificate (TLS 1.2 and 1.3, no ALPN).
     pub fn server_config(&self) -> Arc<ServerConfig> {
         self.server_config_with_versions(rustls::DEFAULT_VERSIONS)
+    }
+
+    /// Server config presenting this certificate and requiring a client certificate
+    /// issued by `pki` (mTLS).
+    pub fn server_config_requiring_client_cert(&self, pki: &TestPki) -> Arc<ServerConfig> {
+        let verifier =
+            rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(pki.root_store()), provider())
+                .build()
+                .expect("client verifier");
+        let config = ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .expect("protocol versions")
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(self.chain_der(), self.key_der())
+            .expect("certificate matches key");
+        Arc::new(config)
     }
 
     /// Server config limited to `versions`, e.g. `&[&rustls::version::TLS12]`.

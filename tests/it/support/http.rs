@@ -77,6 +77,8 @@ pub struct RecordedRequest {
     pub headers: Vec<(String, String)>,
     /// Lossy UTF-8.
     pub body: String,
+    /// The name the client asked for: the HTTP/2 `:authority`, else the `Host` header.
+    pub authority: Option<String>,
 }
 
 impl RecordedRequest {
@@ -213,6 +215,11 @@ async fn respond(req: Request<Incoming>, shared: Arc<Shared>) -> Result<Response
             .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
             .collect(),
         body: String::from_utf8_lossy(&body).into_owned(),
+        authority: parts
+            .uri
+            .authority()
+            .map(|a| a.to_string())
+            .or_else(|| parts.headers.get("host").map(|h| String::from_utf8_lossy(h.as_bytes()).into_owned())),
     });
 
     let Some(route) = shared.routes.iter().find(|r| r.path == parts.uri.path()) else {

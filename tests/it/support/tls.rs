@@ -18,6 +18,10 @@ struct Counters {
     connections: AtomicUsize,
     handshakes: AtomicUsize,
     failed_handshakes: AtomicUsize,
+    /// The SNI of every completed handshake, in order (`None` without SNI).
+    server_names: std::sync::Mutex<Vec<Option<String>>>,
+    /// Completed handshakes in which the client presented a certificate.
+    client_certificates: AtomicUsize,
 }
 
 /// Handle to a running TLS listener on 127.0.0.1.
@@ -59,6 +63,16 @@ impl TlsServer {
         self.counters.handshakes.load(Ordering::SeqCst)
     }
 
+    /// The server name (SNI) each completed handshake sent, oldest first.
+    pub fn server_names(&self) -> Vec<Option<String>> {
+        self.counters.server_names.lock().unwrap().clone()
+    }
+
+    /// Completed handshakes in which the client presented a certificate (mTLS).
+    pub fn client_certificates(&self) -> usize {
+        self.counters.client_certificates.load(Ordering::SeqCst)
+    }
+
     /// Handshakes that failed so far (e.g. the client rejected the certificate).
     pub fn failed_handshakes(&self) -> usize {
         self.counters.failed_handshakes.load(Ordering::SeqCst)
@@ -83,6 +97,11 @@ async fn accept_loop(listener: TcpListener, acceptor: TlsAcceptor, counters: Arc
                     match acceptor.accept(stream).await {
                         Ok(stream) => {
                             counters.handshakes.fetch_add(1, Ordering::SeqCst);
+                            let sni = stream.get_ref().1.server_name().map(str::to_string);
+                            counters.server_names.lock().unwrap().push(sni);
+                            if stream.get_ref().1.peer_certificates().is_some() {
+                                counters.client_certificates.fetch_add(1, Ordering::SeqCst);
+                            }
                             let (mut reader, mut writer) = tokio::io::split(stream);
                             let _ = tokio::io::copy(&mut reader, &mut writer).await;
                         }

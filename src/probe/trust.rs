@@ -1,0 +1,224 @@
+//! What the `http` and `tls` probes trust: the system's store (or `SSL_CERT_FILE` /
+//! `SSL_CERT_DIR` when set), plus an item's `ca_file`; and the one verifier both use, which
+//! also trusts a self-signed certificate that is itself in `ca_file`, as OpenSSL, curl,
+//! Python and Go do (webpki alone rejects a `CA:TRUE` certificate as a server's own with
+//! `CaUsedAsEndEntity`, which is what `openssl req -x509` makes by default).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use x509_parser::certificate::X509Certificate;
+use x509_parser::prelude::FromDer;
+
+/// The trust anchors of one `ca_file` setting.
+#[derive(Debug, Clone)]
+pub struct Trust {
+    /// The system's roots and every certificate of `ca_file`.
+    pub roots: RootCertStore,
+    /// The certificates of `ca_file` as written: a server presenting one of these exactly is
+    /// trusted even when it is a self-signed CA certificate.
+    pub anchors: Vec<CertificateDer<'static>>,
+}
+
+/// The trust for `ca_file` (none: the system's store only), read once per run for each file:
+/// parsing the system's bundle for every item would dominate checking many endpoints.
+pub fn load(ca_file: Option<&Path>) -> Result<Arc<Trust>, String> {
+    type Cache = Mutex<HashMap<Option<PathBuf>, Arc<Trust>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let key = ca_file.map(Path::to_path_buf);
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(trust) = cache.lock().unwrap().get(&key) {
+        return Ok(Arc::clone(trust));
+    }
+    let trust = Arc::new(read(ca_file)?);
+    cache.lock().unwrap().insert(key, Arc::clone(&trust));
+    Ok(trust)
+}
+
+/// The system's roots: rustls-native-certs reads the platform store, or, when
+/// `SSL_CERT_FILE` or `SSL_CERT_DIR` is set, only those (every PEM file in each directory of
+/// `SSL_CERT_DIR`, separated by ':'), as OpenSSL does. Read once per process.
+fn system_roots() -> &'static [CertificateDer<'static>] {
+    static NATIVE: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
+    NATIVE.get_or_init(|| rustls_native_certs::load_native_certs().certs)
+}
+
+fn read(ca_file: Option<&Path>) -> Result<Trust, String> {
+    let mut roots = RootCertStore::empty();
+    roots.add_parsable_certificates(system_roots().iter().cloned());
+    let mut anchors = Vec::new();
+    if let Some(path) = ca_file {
+        let pem = std::fs::read(path).map_err(|e| format!("cannot read CA file {}: {e}", path.display()))?;
+        let mut reader = pem.as_slice();
+        for item in rustls_pemfile::certs(&mut reader) {
+            let cert = item.map_err(|e| format!("invalid PEM in CA file {}: {e}", path.display()))?;
+            roots.add(cert.clone()).map_err(|e| format!("unusable certificate in CA file {}: {e}", path.display()))?;
+            anchors.push(cert);
+        }
+        if anchors.is_empty() {
+            return Err(format!("CA file {} contains no PEM certificates", path.display()));
+        }
+    }
+    Ok(Trust { roots, anchors })
+}
+
+/// webpki's verifier, and one more rule: a server certificate webpki rejects only because it
+/// is a CA certificate (`CaUsedAsEndEntity`) is accepted when it is byte for byte one of
+/// `ca_file`'s certificates, valid now, for the server's name, and not restricted to other
+/// purposes than server authentication. Handshake signatures are always checked.
+#[derive(Debug)]
+pub struct AnchoredVerifier {
+    /// `None` only when there is no trust anchor at all (the builder refuses an empty store).
+    inner: Option<Arc<WebPkiServerVerifier>>,
+    anchors: Vec<CertificateDer<'static>>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl AnchoredVerifier {
+    pub fn new(trust: &Trust, provider: &Arc<CryptoProvider>) -> Result<Self, String> {
+        let inner = if trust.roots.is_empty() {
+            None
+        } else {
+            Some(
+                WebPkiServerVerifier::builder_with_provider(Arc::new(trust.roots.clone()), Arc::clone(provider))
+                    .build()
+                    .map_err(|e| format!("certificate verifier: {e}"))?,
+            )
+        };
+        Ok(AnchoredVerifier { inner, anchors: trust.anchors.clone(), provider: Arc::clone(provider) })
+    }
+
+    /// The certificate is one of `ca_file`'s, exactly.
+    pub fn is_anchor(&self, cert: &CertificateDer<'_>) -> bool {
+        self.anchors.iter().any(|a| a.as_ref() == cert.as_ref())
+    }
+}
+
+/// webpki's `CaUsedAsEndEntity`, which rustls passes on as an "other" certificate error.
+fn is_ca_used_as_end_entity(e: &rustls::Error) -> bool {
+    match e {
+        rustls::Error::InvalidCertificate(CertificateError::Other(other)) => {
+            matches!(other.0.downcast_ref::<webpki::Error>(), Some(webpki::Error::CaUsedAsEndEntity))
+        }
+        _ => false,
+    }
+}
+
+/// Judges a `ca_file` certificate served as the server's own: its dates, its name, its
+/// purpose (its signature needs no check: these exact bytes are trusted).
+fn verify_anchor_itself(
+    end_entity: &CertificateDer<'_>,
+    server_name: &ServerName<'_>,
+    now: UnixTime,
+) -> Result<ServerCertVerified, rustls::Error> {
+    let (_, cert) = X509Certificate::from_der(end_entity.as_ref())
+        .map_err(|_| rustls::Error::InvalidCertificate(CertificateError::BadEncoding))?;
+    let unix = |secs: i64| UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs.max(0).unsigned_abs()));
+    let (not_before, not_after) = (cert.validity().not_before.timestamp(), cert.validity().not_after.timestamp());
+    let t = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+    if t < not_before {
+        return Err(CertificateError::NotValidYetContext { time: now, not_before: unix(not_before) }.into());
+    }
+    if t > not_after {
+        return Err(CertificateError::ExpiredContext { time: now, not_after: unix(not_after) }.into());
+    }
+    if let Ok(Some(eku)) = cert.extended_key_usage()
+        && !eku.value.server_auth
+        && !eku.value.any
+    {
+        return Err(CertificateError::InvalidPurpose.into());
+    }
+    let ee = webpki::EndEntityCert::try_from(end_entity)
+        .map_err(|_| rustls::Error::InvalidCertificate(CertificateError::BadEncoding))?;
+    ee.verify_is_valid_for_subject_name(server_name).map_err(|e| match e {
+        webpki::Error::CertNotValidForName(context) => {
+            CertificateError::NotValidForNameContext { expected: context.expected, presented: context.presented }.into()
+        }
+        _ => rustls::Error::InvalidCertificate(CertificateError::NotValidForName),
+    })?;
+    Ok(ServerCertVerified::assertion())
+}
+
+impl ServerCertVerifier for AnchoredVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let Some(inner) = &self.inner else {
+            return Err(rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer));
+        };
+        match inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
+            Err(e) if is_ca_used_as_end_entity(&e) && self.is_anchor(end_entity) => {
+                verify_anchor_itself(end_entity, server_name, now)
+            }
+            verdict => verdict,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// A client certificate chain and its private key, for servers that require one (mTLS).
+pub type ClientIdentity = (Vec<CertificateDer<'static>>, rustls::pki_types::PrivateKeyDer<'static>);
+
+/// Reads `client_cert` (PEM, the client's certificate first, then any intermediates) and
+/// `client_key` (PEM: PKCS#8, PKCS#1 or SEC1; or encrypted PKCS#8, `ENCRYPTED PRIVATE KEY`,
+/// which needs `password`). Errors name the files, never the password.
+pub fn load_client_identity(cert: &Path, key: &Path, password: Option<&str>) -> Result<ClientIdentity, String> {
+    let pem = std::fs::read(cert).map_err(|e| format!("cannot read client_cert {}: {e}", cert.display()))?;
+    let chain: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut pem.as_slice())
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("invalid PEM in client_cert {}: {e}", cert.display()))?;
+    if chain.is_empty() {
+        return Err(format!("client_cert {} contains no PEM certificate", cert.display()));
+    }
+    let text = std::fs::read_to_string(key).map_err(|e| format!("cannot read client_key {}: {e}", key.display()))?;
+    let key_der = if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
+        let Some(password) = password.filter(|p| !p.is_empty()) else {
+            return Err(format!("client_key {} is encrypted; set client_key_password", key.display()));
+        };
+        let (_, document) = pkcs8::SecretDocument::from_pem(&text)
+            .map_err(|e| format!("invalid PEM in client_key {}: {e}", key.display()))?;
+        let encrypted = pkcs8::EncryptedPrivateKeyInfo::try_from(document.as_bytes())
+            .map_err(|e| format!("invalid encrypted key in client_key {}: {e}", key.display()))?;
+        let decrypted = encrypted.decrypt(password).map_err(|_| {
+            format!("cannot decrypt client_key {}: wrong client_key_password, or an unsupported cipher", key.display())
+        })?;
+        rustls::pki_types::PrivateKeyDer::Pkcs8(decrypted.as_bytes().to_vec().into())
+    } else {
+        rustls_pemfile::private_key(&mut text.as_bytes())
+            .map_err(|e| format!("invalid PEM in client_key {}: {e}", key.display()))?
+            .ok_or_else(|| format!("client_key {} contains no private key", key.display()))?
+    };
+    Ok((chain, key_der))
+}
