@@ -61,6 +61,11 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             FactType::Integer,
             "the fewest days remaining of any certificate the server sent",
         ),
+        FactSpec::new(
+            "verified_chain_min_days_remaining",
+            FactType::Integer,
+            "the fewest days remaining of the leaf and the intermediates on the path a client builds to a trusted CA (a certificate sent but not on that path, e.g. an old cross-sign, does not count); absent without a trusted path",
+        ),
         FactSpec::new("not_before", FactType::Timestamp, "start of the leaf's validity"),
         FactSpec::new("not_after", FactType::Timestamp, "end of the leaf's validity"),
         FactSpec::new("subject", FactType::String, "the leaf's subject"),
@@ -128,6 +133,9 @@ fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Resu
         let mut facts = Facts::default();
         facts.set("days_remaining", Value::Int(o.days_remaining));
         facts.set("chain_min_days_remaining", Value::Int(o.chain_min_days_remaining));
+        if let Some(days) = o.verified_chain_min_days_remaining {
+            facts.set("verified_chain_min_days_remaining", Value::Int(days));
+        }
         facts.set("not_before", Value::Time(o.not_before));
         facts.set("not_after", Value::Time(o.not_after));
         facts.set("subject", Value::Str(o.subject));

@@ -48,6 +48,10 @@ pub struct TlsObservation {
     pub days_remaining: i64,
     /// Smallest `days_remaining` over every certificate the server presented.
     pub chain_min_days_remaining: i64,
+    /// Smallest `days_remaining` over the leaf and the intermediates of the path a client
+    /// builds to a trust anchor (certificates the server sent but the path does not use do
+    /// not count); `None` without a trusted path.
+    pub verified_chain_min_days_remaining: Option<i64>,
     pub not_before: OffsetDateTime,
     pub not_after: OffsetDateTime,
     pub subject: String,
@@ -175,13 +179,19 @@ pub async fn inspect(target: &TlsTarget<'_>) -> Result<TlsObservation, TlsError>
     let (key_type, key_bits) = key_info(&leaf);
     let self_issued = leaf.subject().as_raw() == leaf.issuer().as_raw();
 
-    let (hostname_valid, chain_trusted) = match webpki::EndEntityCert::try_from(leaf_der) {
-        Ok(ee) => (
-            ee.verify_is_valid_for_subject_name(&server_name).is_ok(),
-            verifier.inner.is_anchor(leaf_der) || chain_is_trusted(&ee, intermediates, &chain, roots, &provider, now),
-        ),
-        Err(_) => (false, false),
-    };
+    let (hostname_valid, chain_trusted, verified_chain_min_days_remaining) =
+        match webpki::EndEntityCert::try_from(leaf_der) {
+            Ok(ee) => {
+                let path_days = trusted_path_min_days(&ee, intermediates, &chain, roots, &provider, now);
+                let anchor = verifier.inner.is_anchor(leaf_der);
+                (
+                    ee.verify_is_valid_for_subject_name(&server_name).is_ok(),
+                    anchor || path_days.is_some(),
+                    if anchor { Some(days_remaining) } else { path_days },
+                )
+            }
+            Err(_) => (false, false, None),
+        };
 
     let verify_error = verdict.err().map(|e| {
         describe_error(
@@ -193,6 +203,7 @@ pub async fn inspect(target: &TlsTarget<'_>) -> Result<TlsObservation, TlsError>
     Ok(TlsObservation {
         days_remaining,
         chain_min_days_remaining,
+        verified_chain_min_days_remaining,
         not_before,
         not_after,
         subject: leaf.subject().to_string(),
@@ -306,17 +317,18 @@ impl ServerCertVerifier for RecordingVerifier {
 }
 
 /// Does the leaf chain to a trust anchor for server auth? Judged at a moment inside the validity
-/// windows (so expiry does not count) and without a name.
-fn chain_is_trusted(
+/// windows (so expiry does not count) and without a name. When it does: the fewest days
+/// remaining (now) of the leaf and the intermediates on the path webpki built.
+fn trusted_path_min_days(
     ee: &webpki::EndEntityCert<'_>,
     intermediates: &[CertificateDer<'_>],
     chain: &[CertificateDer<'_>],
     roots: &RootCertStore,
     provider: &CryptoProvider,
     now: OffsetDateTime,
-) -> bool {
+) -> Option<i64> {
     if roots.is_empty() {
-        return false;
+        return None;
     }
     let now_secs = now.unix_timestamp();
     let mut windows: Vec<(i64, i64)> = Vec::with_capacity(chain.len());
@@ -339,18 +351,24 @@ fn chain_is_trusted(
     }
     candidates.dedup();
 
-    candidates.into_iter().any(|secs| {
+    let days_left = |der: &[u8]| {
+        X509Certificate::from_der(der).ok().map(|(_, c)| floor_days(c.validity().not_after.to_datetime(), now))
+    };
+    candidates.into_iter().find_map(|secs| {
         let at = UnixTime::since_unix_epoch(Duration::from_secs(secs.max(0).unsigned_abs()));
-        ee.verify_for_usage(
-            provider.signature_verification_algorithms.all,
-            &roots.roots,
-            intermediates,
-            at,
-            webpki::KeyUsage::server_auth(),
-            None,
-            None,
-        )
-        .is_ok()
+        let path = ee
+            .verify_for_usage(
+                provider.signature_verification_algorithms.all,
+                &roots.roots,
+                intermediates,
+                at,
+                webpki::KeyUsage::server_auth(),
+                None,
+                None,
+            )
+            .ok()?;
+        let leaf = days_left(chain.first()?.as_ref())?;
+        Some(path.intermediate_certificates().filter_map(|c| days_left(c.der().as_ref())).fold(leaf, i64::min))
     })
 }
 

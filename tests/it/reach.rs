@@ -488,3 +488,48 @@ expect = {{ status = 200 }}
     }
     assert_eq!(proxy.targets(), ["api.golive.test:443", "api.golive.test:443"], "only env-proxy used the proxy");
 }
+
+/// Chain expiry as clients see it: `chain_min_days_remaining` counts every certificate the
+/// server sent (a stray expired one too), `verified_chain_min_days_remaining` only the leaf
+/// and the intermediates of the path to the trusted CA: no false alarm from a certificate
+/// off the path, and a real one from an expired intermediate on it.
+#[tokio::test(flavor = "multi_thread")]
+async fn chain_expiry_of_the_served_chain_and_of_the_path_a_client_builds() {
+    use time::{Duration, OffsetDateTime};
+    let now = OffsetDateTime::now_utc();
+    let root = TestPki::new();
+    let intermediate =
+        root.intermediate("golive test intermediate", now - Duration::days(10), now + Duration::days(40));
+    let leaf = intermediate.valid(&["api.golive.test"]);
+    let stray = root.expired().chain_der()[0].clone();
+    let with_stray = TlsServer::start(leaf.server_config_with_extra(&[stray])).await;
+    let old = root.intermediate("golive old intermediate", now - Duration::days(30), now - Duration::days(2));
+    let mut params = support::leaf_params(&["api.golive.test"]);
+    params.not_before = now - Duration::days(10);
+    let expired_path = TlsServer::with_cert(&old.issue(params)).await;
+    let w = Workdir::new();
+    root.write_ca_file(w.dir.path());
+    let item = |id: &str, port: u16| {
+        format!(
+            "[[item]]\nid = \"{id}\"\nprobe = \"tls\"\naddress = \"api.golive.test:443\"\nconnect_to = \"api.golive.test:443:127.0.0.1:{port}\"\nca_file = \"golive-test-ca.pem\"\nexpect = {{ chain_trusted = true, verified_chain_min_days_remaining = \">= 14\" }}\n"
+        )
+    };
+    w.write(
+        "golive.toml",
+        &[item("stray", with_stray.port()), item("expired-intermediate", expired_path.port())].concat(),
+    );
+    let (report, out) = w.run_json("golive.toml", &[]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+
+    assert_outcome(&report, "stray", "pass");
+    assert_eq!(fact(&report, "stray", "chain_length"), 3);
+    assert!(fact(&report, "stray", "chain_min_days_remaining").as_i64().unwrap() < 0);
+    let on_path = fact(&report, "stray", "verified_chain_min_days_remaining").as_i64().unwrap();
+    assert!((39..=40).contains(&on_path), "the intermediate's 40 days, not the leaf's 89: {on_path}");
+
+    assert_outcome(&report, "expired-intermediate", "fail");
+    assert!(fact(&report, "expired-intermediate", "verified_chain_min_days_remaining").as_i64().unwrap() < 0);
+    assert!(fact(&report, "expired-intermediate", "days_remaining").as_i64().unwrap() > 80);
+    let why = fact(&report, "expired-intermediate", "verify_error").as_str().unwrap();
+    assert!(why.contains("a certificate in the chain expired"), "{why}");
+}

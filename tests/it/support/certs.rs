@@ -53,6 +53,22 @@ impl TestPki {
         TestPki { ca_cert_pem: cert.pem(), ca_cert_der: cert.der().clone(), issuer: Issuer::new(params, key) }
     }
 
+    /// An intermediate CA signed by this CA, valid from `not_before` to `not_after`; the
+    /// leaves it issues are served as leaf, intermediate.
+    pub fn intermediate(&self, common_name: &str, not_before: OffsetDateTime, not_after: OffsetDateTime) -> TestPki {
+        let mut params = CertificateParams::default();
+        params.distinguished_name = name(common_name);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages =
+            vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        params.use_authority_key_identifier_extension = true;
+        params.not_before = not_before;
+        params.not_after = not_after;
+        let key = KeyPair::generate().expect("generate intermediate key");
+        let cert = params.signed_by(&key, &self.issuer).expect("sign intermediate");
+        TestPki { ca_cert_pem: cert.pem(), ca_cert_der: cert.der().clone(), issuer: Issuer::new(params, key) }
+    }
+
     /// Writes the CA certificate as `golive-test-ca.pem` in `dir`.
     pub fn write_ca_file(&self, dir: &Path) -> PathBuf {
         let path = dir.join("golive-test-ca.pem");
@@ -245,6 +261,20 @@ impl LeafCert {
             .expect("protocol versions")
             .with_client_cert_verifier(verifier)
             .with_single_cert(self.chain_der(), self.key_der())
+            .expect("certificate matches key");
+        Arc::new(config)
+    }
+
+    /// Server config presenting this certificate's chain followed by `extra` certificates
+    /// (an old cross-sign, a stray expired certificate).
+    pub fn server_config_with_extra(&self, extra: &[CertificateDer<'static>]) -> Arc<ServerConfig> {
+        let mut chain = self.chain_der();
+        chain.extend_from_slice(extra);
+        let config = ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .expect("protocol versions")
+            .with_no_client_auth()
+            .with_single_cert(chain, self.key_der())
             .expect("certificate matches key");
         Arc::new(config)
     }
