@@ -352,7 +352,7 @@ fn trusted_path_min_days(
     candidates.dedup();
 
     let days_left = |der: &[u8]| {
-        X509Certificate::from_der(der).ok().map(|(_, c)| floor_days(c.validity().not_after.to_datetime(), now))
+        X509Certificate::from_der(der).ok().map(|(_, c)| whole_days(c.validity().not_after.to_datetime(), now))
     };
     candidates.into_iter().find_map(|secs| {
         let at = UnixTime::since_unix_epoch(Duration::from_secs(secs.max(0).unsigned_abs()));

@@ -128,31 +128,39 @@ async fn serve(mut stream: TcpStream, script: Arc<Script>) {
 }
 
 /// Runs `command` (golive) to its end and returns its output with its peak resident memory
-/// in KiB, as the kernel accounts it for that one child (`wait4`'s `ru_maxrss`). Output goes
-/// through files in `dir`, so no pipe can fill up while we wait.
-pub fn run_measuring_memory(mut command: Command, dir: &Path) -> (Output, u64) {
+/// in KiB. Measured by GNU time (`%M`), which forks golive from its own small process: a
+/// child spawned straight from this test binary would be charged the test binary's whole
+/// peak RSS (the kernel keeps the larger of the pre-exec and post-exec peaks, and the
+/// pre-exec memory is ours), so `wait4`'s `ru_maxrss` here measured other tests' memory.
+/// Output goes through files in `dir`, so no pipe can fill up while we wait.
+pub fn run_measuring_memory(command: Command, dir: &Path) -> (Output, u64) {
     let out_path = dir.join(".measured.stdout");
     let err_path = dir.join(".measured.stderr");
-    command
+    let rss_path = dir.join(".measured.rss");
+    let mut timed = Command::new("/usr/bin/time");
+    timed.arg("-f").arg("%M").arg("-o").arg(&rss_path).arg(command.get_program()).args(command.get_args());
+    if let Some(cwd) = command.get_current_dir() {
+        timed.current_dir(cwd);
+    }
+    for (key, value) in command.get_envs() {
+        match value {
+            Some(v) => timed.env(key, v),
+            None => timed.env_remove(key),
+        };
+    }
+    let status = timed
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&out_path).expect("stdout file"))
-        .stderr(std::fs::File::create(&err_path).expect("stderr file"));
-    let child = command.spawn().expect("golive starts");
-    let pid = child.id() as nix::libc::pid_t;
-    let mut status: nix::libc::c_int = 0;
-    // SAFETY: a zeroed rusage is a valid value for wait4 to fill in.
-    let mut usage: nix::libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waits for our own child; status and usage point to live locals. The `Child`
-    // is then dropped without being waited for again (dropping it does not wait).
-    let waited = unsafe { nix::libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(waited, pid, "wait4: {}", std::io::Error::last_os_error());
-    drop(child);
-    let status = std::os::unix::process::ExitStatusExt::from_raw(status);
+        .stderr(std::fs::File::create(&err_path).expect("stderr file"))
+        .status()
+        .expect("/usr/bin/time runs golive (Debian: apt-get install time)");
     let output = Output {
         status,
         stdout: std::fs::read(&out_path).unwrap_or_default(),
         stderr: std::fs::read(&err_path).unwrap_or_default(),
     };
-    // Linux reports ru_maxrss in KiB.
-    (output, usage.ru_maxrss.max(0) as u64)
+    let rss = std::fs::read_to_string(&rss_path).unwrap_or_default();
+    // The last line is the figure (GNU time writes a "Command exited with…" line before it).
+    let kib = rss.lines().last().and_then(|l| l.trim().parse().ok()).expect("GNU time printed the peak RSS");
+    (output, kib)
 }
