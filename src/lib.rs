@@ -8,6 +8,7 @@ pub mod cli;
 pub mod diag;
 pub mod engine;
 pub mod fsread;
+pub mod fswrite;
 pub mod lang;
 pub mod probe;
 pub mod redact;

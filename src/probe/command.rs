@@ -1,8 +1,8 @@
 //! `command`: runs a program (no shell unless `shell = true`) and observes its exit code,
 //! output and duration. The program runs in its own process group with a minimal
 //! environment (`probe::process`), and the whole group is killed when the item ends: when
-//! the program exits (so a background child it left cannot outlive golive) or when the item
-//! times out.
+//! the program exits (so a background child it left cannot outlive golive), when the item
+//! times out, or when the run is interrupted.
 //! golive cannot make an arbitrary command read-only: run only commands that observe.
 
 use futures::future::BoxFuture;

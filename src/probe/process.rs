@@ -1,8 +1,9 @@
 //! The programs probes start: each runs in its own process group, with a minimal environment
 //! unless its item asks for more. The
 //! whole group is ended when the item is done with it: when the program exits (so a
-//! background child it left cannot outlive golive) and when the item times out. Every group
-//! golive has started and not yet ended is recorded here ([`end_all`] ends them all).
+//! background child it left cannot outlive golive), when the item times out, and when the
+//! run is interrupted ([`end_all`]). Every group golive has started and not yet ended is
+//! recorded here, so nothing is missed.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Stdio;
@@ -123,8 +124,8 @@ fn live_groups() -> std::sync::MutexGuard<'static, BTreeSet<i32>> {
     LIVE_GROUPS.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Kills every process group golive started and has not ended yet; returns how many there
-/// were.
+/// Kills every process group golive started and has not ended yet (an interrupted run);
+/// returns how many there were.
 pub fn end_all() -> usize {
     let mut groups = live_groups();
     for &pgid in groups.iter() {
@@ -218,7 +219,7 @@ pub(crate) struct Captured {
 /// `stdin` (or nothing) and keeping at most `max` bytes of each output. As soon as the
 /// program exits, what is left of its process group (background children) is killed, which
 /// also closes their copies of the output pipes; if the future is dropped (the item timed
-/// out), the whole group is killed. Errors are those of starting
+/// out, the run was interrupted), the whole group is killed. Errors are those of starting
 /// or waiting for it.
 pub(crate) async fn run_captured(
     mut command: tokio::process::Command,

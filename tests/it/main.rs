@@ -27,6 +27,7 @@ mod redis;
 mod report_formats;
 mod security_probes;
 mod shipped_checklists;
+mod signals;
 mod signing;
 mod system_probes;
 mod waivers_attestations;
