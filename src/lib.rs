@@ -7,6 +7,7 @@ pub mod checklist;
 pub mod cli;
 pub mod diag;
 pub mod engine;
+pub mod fdlimit;
 pub mod fsread;
 pub mod fswrite;
 pub mod lang;

@@ -96,6 +96,24 @@ fn progress_bar(quiet: bool) -> ProgressBar {
     bar
 }
 
+/// Raises the open-file limit and returns the concurrency it allows, at most `asked`; says
+/// so once on stderr when that is fewer.
+fn descriptor_bound_concurrency(asked: usize) -> usize {
+    let nofile = crate::fdlimit::raise();
+    if nofile.soft != nofile.original {
+        crate::probe::process::set_child_nofile(nofile.original, nofile.hard);
+    }
+    let allowed = crate::fdlimit::concurrency_allowed(nofile.soft);
+    if asked <= allowed {
+        return asked;
+    }
+    eprintln!(
+        "golive: the open-file limit is {} (hard limit {}): at most {allowed} probes run at once instead of --concurrency {asked}; raise the limit (ulimit -n) to run more at once",
+        nofile.soft, nofile.hard
+    );
+    allowed
+}
+
 pub fn run(args: RunArgs, interrupt: crate::engine::Interrupt) -> u8 {
     let mut outputs = args.outputs.clone();
     if outputs.is_empty() {
@@ -123,12 +141,8 @@ pub fn run(args: RunArgs, interrupt: crate::engine::Interrupt) -> u8 {
         eprintln!("error: no item matches {}; see `golive list`", filter.describe());
         return exit::INVALID;
     }
-    let opts = RunOptions {
-        concurrency: args.concurrency as usize,
-        deadline: args.deadline,
-        filter,
-        interrupt: Some(interrupt.clone()),
-    };
+    let concurrency = descriptor_bound_concurrency(args.concurrency as usize);
+    let opts = RunOptions { concurrency, deadline: args.deadline, filter, interrupt: Some(interrupt.clone()) };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("golive-worker").build() {
         Ok(rt) => rt,
         Err(e) => {

@@ -1,5 +1,5 @@
 //! The programs probes start: each runs in its own process group, with a minimal environment
-//! unless its item asks for more. The
+//! unless its item asks for more, and with the open-file limit golive was started with. The
 //! whole group is ended when the item is done with it: when the program exits (so a
 //! background child it left cannot outlive golive), when the item times out, and when the
 //! run is interrupted ([`end_all`]). Every group golive has started and not yet ended is
@@ -172,10 +172,31 @@ impl Drop for Group {
     }
 }
 
-/// Runs the program in its own process group (its id is the program's pid).
+/// The open-file limit golive was started with: programs get it back (golive raises its own
+/// soft limit at start), so a program that loops over every possible descriptor is not slowed
+/// down, and a `select()`-based one keeps working.
+static CHILD_NOFILE: std::sync::OnceLock<(u64, u64)> = std::sync::OnceLock::new();
+
+/// Records the limit programs get (their soft and hard `RLIMIT_NOFILE`); set once at start.
+pub fn set_child_nofile(soft: u64, hard: u64) {
+    let _ = CHILD_NOFILE.set((soft, hard));
+}
+
+/// Runs the program in its own process group (its id is the program's pid), and gives it
+/// back the open-file limit golive started with.
 pub(crate) fn prepare(command: &mut std::process::Command) {
     use std::os::unix::process::CommandExt;
     command.process_group(0);
+    if let Some(&(soft, hard)) = CHILD_NOFILE.get() {
+        // SAFETY: the closure runs in the child between fork and exec; it only makes the
+        // setrlimit system call (async-signal-safe), allocating nothing and taking no lock.
+        unsafe {
+            command.pre_exec(move || {
+                nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE, soft, hard)
+                    .map_err(std::io::Error::from)
+            });
+        }
+    }
 }
 
 /// Resolves once the process has exited, without reaping it, so its pid (the group's id)

@@ -10,6 +10,7 @@ mod child_env;
 mod cli_run;
 mod cli_validate;
 mod coverage;
+mod descriptors;
 mod diagnostic_codes;
 mod docs_sync;
 mod exec_probe;
