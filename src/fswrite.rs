@@ -1,13 +1,23 @@
-//! Writing the files golive owns (reports) so that no reader ever sees half a file: a new
-//! file is written beside the target and renamed over it.
+//! Writing the files golive owns (reports, signed reports, the attestations file) so that no
+//! reader ever sees half a file and no concurrent writer loses another's update: a new file
+//! is written beside the target and renamed over it, and a read-modify-write holds an
+//! exclusive lock on the target's directory ([`lock_dir_of`]) from the read to the rename.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How long a writer waits for another to finish with the same directory.
+pub const LOCK_WAIT: Duration = Duration::from_secs(30);
 
 /// Why a file could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
+    #[error("cannot lock {}: {source}", dir.display())]
+    Lock { dir: PathBuf, source: std::io::Error },
+    #[error("another golive has been writing in {} for {}s; try again", dir.display(), LOCK_WAIT.as_secs())]
+    Busy { dir: PathBuf },
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -22,6 +32,37 @@ fn dir_of(path: &Path) -> PathBuf {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
+    }
+}
+
+/// An exclusive lock on a directory, held until dropped. Every golive writer that reads a
+/// file, changes it and writes it back (`sign`, `attest`) takes it first, so two of them
+/// never work from the same old content. (`flock` on the directory: no lock file is left.)
+pub struct DirLock {
+    _lock: nix::fcntl::Flock<std::fs::File>,
+}
+
+/// Locks the directory that holds `path` (the real one, through symbolic links), waiting up
+/// to [`LOCK_WAIT`] for another writer to finish.
+pub fn lock_dir_of(path: &Path) -> Result<DirLock, WriteError> {
+    use nix::fcntl::{Flock, FlockArg};
+    let dir = dir_of(&resolved(path));
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(5);
+    let mut file = std::fs::File::open(&dir).map_err(|source| WriteError::Lock { dir: dir.clone(), source })?;
+    loop {
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => return Ok(DirLock { _lock: lock }),
+            Err((back, nix::errno::Errno::EWOULDBLOCK | nix::errno::Errno::EINTR)) => {
+                if started.elapsed() > LOCK_WAIT {
+                    return Err(WriteError::Busy { dir });
+                }
+                file = back;
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            Err((_, errno)) => return Err(WriteError::Lock { dir, source: errno.into() }),
+        }
     }
 }
 
@@ -115,5 +156,31 @@ mod tests {
         write_atomically(&fifo, b"report").unwrap();
         assert_eq!(reader.join().unwrap(), b"report");
         assert!(std::os::unix::fs::FileTypeExt::is_fifo(&std::fs::metadata(&fifo).unwrap().file_type()));
+    }
+
+    #[test]
+    fn a_second_lock_on_a_directory_waits_for_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        let first = lock_dir_of(&file).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let path = file.clone();
+        let waiter = std::thread::spawn(move || {
+            let _second = lock_dir_of(&path).unwrap();
+            tx.send(()).unwrap();
+        });
+        // While the first lock is held the second cannot be taken (a try, not a timing).
+        assert!(rx.try_recv().is_err());
+        assert!(
+            nix::fcntl::Flock::lock(
+                std::fs::File::open(dir.path()).unwrap(),
+                nix::fcntl::FlockArg::LockExclusiveNonblock
+            )
+            .is_err(),
+            "the directory is locked"
+        );
+        drop(first);
+        rx.recv().unwrap();
+        waiter.join().unwrap();
     }
 }

@@ -9,6 +9,7 @@ mod catalogue_dirs;
 mod child_env;
 mod cli_run;
 mod cli_validate;
+mod concurrent_writers;
 mod coverage;
 mod descriptors;
 mod diagnostic_codes;
