@@ -32,4 +32,5 @@ mod shipped_checklists;
 mod signals;
 mod signing;
 mod system_probes;
+mod verifier_agreement;
 mod waivers_attestations;
