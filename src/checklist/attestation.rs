@@ -3,7 +3,6 @@
 //! golive only ever appends to it; a run reads every entry and uses each item's latest
 //! (the loader's attestations stage reads it).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::model::{Attestation, format_date};
@@ -15,10 +14,17 @@ pub fn default_path(checklist: &Path) -> PathBuf {
     checklist.with_file_name(format!("{stem}.attestations.toml"))
 }
 
-/// Appends one entry to the attestations file (creating it with a header comment), in a
-/// single write to a file opened for appending: earlier entries are never rewritten.
-pub fn append(path: &Path, a: &Attestation, checklist_name: &str) -> std::io::Result<()> {
-    let existing = std::fs::read(path).ok();
+/// Appends one entry to the attestations file (creating it with a header comment). The
+/// directory is locked from reading the file to replacing it, and the new file (the old
+/// bytes exactly, then the entry) replaces the old one in one rename: two `golive attest`
+/// at once both end up in it, and a run reading it sees it before or after, never half.
+pub fn append(path: &Path, a: &Attestation, checklist_name: &str) -> Result<(), crate::fswrite::WriteError> {
+    let _lock = crate::fswrite::lock_dir_of(path)?;
+    let existing = match std::fs::read(path) {
+        Ok(bytes) => Some(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e.into()),
+    };
     let mut block = String::new();
     match &existing {
         None => block.push_str(&format!(
@@ -40,9 +46,9 @@ pub fn append(path: &Path, a: &Attestation, checklist_name: &str) -> std::io::Re
     if let Some(until) = a.until {
         block.push_str(&format!("until = {}\n", format_date(until)));
     }
-    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
-    file.write_all(block.as_bytes())?;
-    file.sync_all()
+    let mut bytes = existing.unwrap_or_default();
+    bytes.extend_from_slice(block.as_bytes());
+    crate::fswrite::write_atomically(path, &bytes)
 }
 
 /// A TOML basic string with everything that needs it escaped.

@@ -19,6 +19,7 @@ mod probes;
 mod report;
 mod run;
 mod sign;
+mod signals;
 mod validate;
 mod verify;
 
@@ -32,12 +33,16 @@ pub mod exit {
     pub const INVALID: u8 = 2;
     /// golive itself failed (could not write a report, internal error).
     pub const INTERNAL: u8 = 3;
+    /// golive was stopped by SIGHUP, SIGINT or SIGTERM: 128 + the signal's number.
+    pub const SIGHUP: u8 = 129;
+    pub const SIGINT: u8 = 130;
+    pub const SIGTERM: u8 = 143;
 }
 
 #[derive(Parser, Debug)]
 #[command(name = "golive", version, about = "Declarative pre-deployment checklist validator", long_about = None)]
 #[command(
-    after_help = "Exit codes: 0 gate passed, 1 gate failed, 2 checklist or command line invalid, 3 internal error.\nGuide: docs/README.md"
+    after_help = "Exit codes: 0 gate passed, 1 gate failed, 2 checklist or command line invalid, 3 internal error,\n129/130/143 stopped by SIGHUP/SIGINT/SIGTERM.\nGuide: docs/README.md"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -125,8 +130,9 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    let interrupt = signals::install();
     let result = std::panic::catch_unwind(|| match cli.command {
-        Command::Run(args) => run::run(args),
+        Command::Run(args) => run::run(args, interrupt),
         Command::Validate(args) => validate::run(args),
         Command::List(args) => list::run(args),
         Command::Probes(args) => probes::run(args),
@@ -181,7 +187,7 @@ pub(crate) fn write_outputs(
                 print!("{text}");
             }
             Some(path) => {
-                if let Err(e) = std::fs::write(path, text) {
+                if let Err(e) = crate::fswrite::write_atomically(path, text.as_bytes()) {
                     eprintln!("golive: cannot write the {} report to {}: {e}", output.format.name(), path.display());
                     ok = false;
                 }

@@ -96,7 +96,25 @@ fn progress_bar(quiet: bool) -> ProgressBar {
     bar
 }
 
-pub fn run(args: RunArgs) -> u8 {
+/// Raises the open-file limit and returns the concurrency it allows, at most `asked`; says
+/// so once on stderr when that is fewer.
+fn descriptor_bound_concurrency(asked: usize) -> usize {
+    let nofile = crate::fdlimit::raise();
+    if nofile.soft != nofile.original {
+        crate::probe::process::set_child_nofile(nofile.original, nofile.hard);
+    }
+    let allowed = crate::fdlimit::concurrency_allowed(nofile.soft);
+    if asked <= allowed {
+        return asked;
+    }
+    eprintln!(
+        "golive: the open-file limit is {} (hard limit {}): at most {allowed} probes run at once instead of --concurrency {asked}; raise the limit (ulimit -n) to run more at once",
+        nofile.soft, nofile.hard
+    );
+    allowed
+}
+
+pub fn run(args: RunArgs, interrupt: crate::engine::Interrupt) -> u8 {
     let mut outputs = args.outputs.clone();
     if outputs.is_empty() {
         outputs.push(OutputSpec { format: Format::Table, path: None });
@@ -123,7 +141,8 @@ pub fn run(args: RunArgs) -> u8 {
         eprintln!("error: no item matches {}; see `golive list`", filter.describe());
         return exit::INVALID;
     }
-    let opts = RunOptions { concurrency: args.concurrency as usize, deadline: args.deadline, filter };
+    let concurrency = descriptor_bound_concurrency(args.concurrency as usize);
+    let opts = RunOptions { concurrency, deadline: args.deadline, filter, interrupt: Some(interrupt.clone()) };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("golive-worker").build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -133,6 +152,8 @@ pub fn run(args: RunArgs) -> u8 {
     };
     let bar = progress_bar(args.quiet);
     let observer = Arc::new(Progress(bar.clone()));
+    // From here to the end a first signal stops the run and the reports are still written.
+    super::signals::graceful(true);
     let result = runtime.block_on(engine::run(&checklist, &opts, observer));
     bar.finish_and_clear();
     // Dropping the remaining tasks kills what they started (a command's process group);
@@ -152,6 +173,23 @@ pub fn run(args: RunArgs) -> u8 {
     if !table_on_stdout && !args.quiet {
         // Built from the report, whose values are masked.
         eprintln!("{}", report.summary_line());
+    }
+    // A signal received at any moment of the run, or while the reports were written, decides
+    // the exit code: the run did not end on its own.
+    let signal = *interrupt.borrow();
+    if let Some(signal) = signal {
+        let unfinished = result
+            .results
+            .iter()
+            .filter(|r| r.reason.as_deref().is_some_and(|r| r.starts_with("interrupted:")))
+            .count();
+        let code = super::signals::exit_code(signal);
+        eprintln!(
+            "golive: stopped by {signal}: {unfinished} item{} did not finish (error: interrupted); {}; exit {code}",
+            if unfinished == 1 { "" } else { "s" },
+            if written { "the reports were written" } else { "a report could not be written" }
+        );
+        return code;
     }
     code
 }

@@ -51,7 +51,7 @@ enum FileError {
     #[error("cannot serialise the signed report: {0}")]
     Serialise(#[source] serde_json::Error),
     #[error("cannot write {}: {source}", path.display())]
-    Write { path: PathBuf, source: std::io::Error },
+    Write { path: PathBuf, source: crate::fswrite::WriteError },
 }
 
 /// A report or signed report (a regular file of at most 16 MiB, as `fsread` reads them).
@@ -79,10 +79,20 @@ pub fn run(args: SignArgs) -> u8 {
 fn sign(args: &SignArgs) -> Result<(), (u8, String)> {
     let invalid = |m: String| (exit::INVALID, m);
     let invalid_because = |e: &dyn std::fmt::Display| (exit::INVALID, e.to_string());
+    let is_signed = |input: &Json| input.get("schema").and_then(|s| s.as_str()) == Some(SIGNED_SCHEMA);
+    let first_look = read_json(&args.report).map_err(|e| invalid_because(&e))?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| if is_signed(&first_look) { args.report.clone() } else { default_out(&args.report) });
+    // From reading the signed report to replacing it, no other `golive sign` works in its
+    // directory: two approvers signing at once both end up in the file.
+    let _lock = crate::fswrite::lock_dir_of(&out)
+        .map_err(|e| (exit::INTERNAL, format!("cannot sign {}: {e}", out.display())))?;
+    // Read again under the lock: another signer may have replaced it meanwhile.
+    drop(first_look);
     let input = read_json(&args.report).map_err(|e| invalid_because(&e))?;
-    let is_signed = input.get("schema").and_then(|s| s.as_str()) == Some(SIGNED_SCHEMA);
-    let out =
-        args.out.clone().unwrap_or_else(|| if is_signed { args.report.clone() } else { default_out(&args.report) });
+    let is_signed = is_signed(&input);
     let mut signed: Option<SignedReport> = if is_signed {
         Some(serde_json::from_value(input.clone()).map_err(|e| invalid(format!("malformed signed report: {e}")))?)
     } else if out.exists() {
@@ -194,11 +204,6 @@ fn sign(args: &SignArgs) -> Result<(), (u8, String)> {
 fn write_atomically(path: &Path, file: &SignedReport) -> Result<(), FileError> {
     let mut text = serde_json::to_string_pretty(file).map_err(FileError::Serialise)?;
     text.push('\n');
-    let tmp = path.with_file_name(format!(
-        ".{}.tmp-{}",
-        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-        std::process::id()
-    ));
-    std::fs::write(&tmp, text).map_err(|source| FileError::Write { path: tmp.clone(), source })?;
-    std::fs::rename(&tmp, path).map_err(|source| FileError::Write { path: path.to_path_buf(), source })
+    crate::fswrite::write_atomically(path, text.as_bytes())
+        .map_err(|source| FileError::Write { path: path.to_path_buf(), source })
 }

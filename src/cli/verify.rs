@@ -74,7 +74,7 @@ pub fn run(args: VerifyArgs) -> u8 {
     for s in &v.report_signatures {
         match &s.verified_by {
             Some((keyid, roles)) => println!("  ✓ key {} ({})", &keyid[..16], roles.join(", ")),
-            None => println!("  ✗ key id hint {}: does not verify", &s.keyid_hint[..s.keyid_hint.len().min(16)]),
+            None => println!("  ✗ key id {}: does not verify", &s.keyid[..s.keyid.len().min(16)]),
         }
     }
     println!("Sign-offs:");

@@ -53,11 +53,46 @@ pub struct RunOptions {
     pub concurrency: usize,
     pub deadline: Option<Duration>,
     pub filter: Filter,
+    /// Set to the signal's name (`SIGINT`) to stop the run: see [`Stop::Interrupted`].
+    pub interrupt: Option<Interrupt>,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { concurrency: 64, deadline: None, filter: Filter::default() }
+        RunOptions { concurrency: 64, deadline: None, filter: Filter::default(), interrupt: None }
+    }
+}
+
+/// How the command line tells a run that golive received a signal: the signal's name.
+pub type Interrupt = watch::Receiver<Option<&'static str>>;
+
+/// Why a run stopped before every item ended. No item starts after a stop; running ones
+/// are cancelled (their probes dropped, so what they started is ended) and every item left
+/// unfinished is an `error` with [`Stop::reason`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// The run's `--deadline` passed.
+    Deadline(Duration),
+    /// golive received this signal (`SIGINT`, `SIGTERM`, `SIGHUP`).
+    Interrupted(&'static str),
+}
+
+impl Stop {
+    /// The reason of every item the stop left unfinished.
+    pub fn reason(self) -> String {
+        match self {
+            Stop::Deadline(d) => {
+                format!("deadline: the run's --deadline of {} passed before this item finished", format_duration(d))
+            }
+            Stop::Interrupted(signal) => format!("interrupted: golive received {signal} before this item finished"),
+        }
+    }
+}
+
+/// Resolves once the run is stopped; never when the stop's sender is gone without a stop.
+async fn stopped(rx: &mut watch::Receiver<Option<Stop>>) {
+    if rx.wait_for(Option::is_some).await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 
@@ -413,6 +448,8 @@ pub struct RunResult {
     pub duration: Duration,
     /// In checklist order.
     pub results: Vec<ItemResult>,
+    /// Why the run ended before every item did, if it did.
+    pub stopped: Option<Stop>,
 }
 
 /// How an item ended, as its dependents see it: its label and whether it counts as passed;
@@ -439,6 +476,7 @@ pub async fn run(checklist: &Checklist, opts: &RunOptions, observer: Arc<dyn Obs
         receivers.insert(item.id.as_str(), rx);
     }
     let permits = Arc::new(Semaphore::new(opts.concurrency.max(1)));
+    let (stop_tx, stop_rx) = watch::channel::<Option<Stop>>(None);
     let mut tasks = Vec::new();
     // Dependencies first (the loader's topological order), so they take permits first.
     let mut senders: Vec<Option<_>> = senders.into_iter().map(Some).collect();
@@ -454,28 +492,39 @@ pub async fn run(checklist: &Checklist, opts: &RunOptions, observer: Arc<dyn Obs
         let manual = item.is_manual().then(|| manual_result(item, checklist, today));
         let deps: Vec<(String, Settled)> =
             item.depends_on.iter().filter_map(|d| Some((d.clone(), receivers.get(d.as_str())?.clone()))).collect();
-        let (item, shared, permits, results, observer) =
-            (item.clone(), shared.clone(), permits.clone(), results.clone(), observer.clone());
+        let (item, shared, permits, results, observer, mut stop_rx) =
+            (item.clone(), shared.clone(), permits.clone(), results.clone(), observer.clone(), stop_rx.clone());
+        let stop_seen = stop_rx.clone();
         tasks.push(tokio::spawn(async move {
-            let mut blocked = None;
-            for (dep, mut rx) in deps {
-                let Some((outcome, passed)) = rx.wait_for(|o| o.is_some()).await.ok().and_then(|o| *o) else {
-                    // The dependency was stopped by the deadline: so is this item.
-                    return;
-                };
-                if !passed {
-                    blocked = Some(format!("dependency `{dep}` did not pass ({outcome})"));
-                    break;
+            let work = async {
+                let mut blocked = None;
+                for (dep, mut rx) in deps {
+                    // None: the dependency was stopped (deadline, signal), and so is this item.
+                    let (outcome, passed) = rx.wait_for(|o| o.is_some()).await.ok().and_then(|o| *o)?;
+                    if !passed {
+                        blocked = Some(format!("dependency `{dep}` did not pass ({outcome})"));
+                        break;
+                    }
                 }
-            }
-            let result = match (blocked, manual) {
-                (Some(reason), _) => ItemResult::without_run(State::SkippedByDependency, reason),
-                (None, Some(manual)) => manual,
-                (None, None) => {
-                    let _permit = permits.acquire().await.expect("semaphore is never closed");
-                    run_item(&item, &shared).await
-                }
+                Some(match (blocked, manual) {
+                    (Some(reason), _) => ItemResult::without_run(State::SkippedByDependency, reason),
+                    (None, Some(manual)) => manual,
+                    (None, None) => {
+                        let _permit = permits.acquire().await.expect("semaphore is never closed");
+                        // The slot may have been freed by the stop itself: start nothing then.
+                        return run_item(&item, &shared, &stop_seen).await;
+                    }
+                })
             };
+            // A stop wins: the item is left unfinished, and its probe (with what it started)
+            // is dropped here. (Polling the stop first is not enough on its own: a task out
+            // of its scheduling budget sees it one poll late; `run_item` checks it too.)
+            let result = tokio::select! {
+                biased;
+                _ = stopped(&mut stop_rx) => None,
+                result = work => result,
+            };
+            let Some(result) = result else { return };
             let _ = tx.send(Some((result.state.label(), result.state.counts_as_passed())));
             observer.finished(&item, &result);
             results.lock().unwrap()[index] = Some(result);
@@ -483,16 +532,49 @@ pub async fn run(checklist: &Checklist, opts: &RunOptions, observer: Arc<dyn Obs
     }
 
     let aborts: Vec<_> = tasks.iter().map(|t| t.abort_handle()).collect();
-    let all = futures::future::join_all(tasks);
-    let timed_out = match opts.deadline {
-        Some(deadline) => tokio::time::timeout(deadline, all).await.is_err(),
-        None => {
-            all.await;
-            false
+    let mut pending: futures::stream::FuturesUnordered<_> = tasks.into_iter().collect();
+    async fn drain(pending: &mut futures::stream::FuturesUnordered<tokio::task::JoinHandle<()>>) {
+        use futures::StreamExt;
+        while pending.next().await.is_some() {}
+    }
+    let stop = {
+        let all = drain(&mut pending);
+        let deadline = async {
+            match opts.deadline {
+                Some(d) => {
+                    tokio::time::sleep(d).await;
+                    Stop::Deadline(d)
+                }
+                None => std::future::pending().await,
+            }
+        };
+        let interrupt = async {
+            let signal = match opts.interrupt.clone() {
+                Some(mut rx) => rx.wait_for(Option::is_some).await.ok().and_then(|s| *s),
+                None => None,
+            };
+            match signal {
+                Some(signal) => Stop::Interrupted(signal),
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = all => None,
+            stop = deadline => Some(stop),
+            stop = interrupt => Some(stop),
         }
     };
-    if timed_out {
-        aborts.iter().for_each(|a| a.abort());
+    if let Some(stop) = stop {
+        let _ = stop_tx.send(Some(stop));
+        if matches!(stop, Stop::Interrupted(_)) {
+            // Every program still running ends now, even one whose probe is stuck.
+            crate::probe::process::end_all();
+        }
+        // Items end at once when told; a task that does not (its thread blocked) is not
+        // waited for long.
+        if tokio::time::timeout(Duration::from_secs(2), drain(&mut pending)).await.is_err() {
+            aborts.iter().for_each(|a| a.abort());
+        }
     }
     shared.close().await;
     let finished = clock.elapsed();
@@ -503,12 +585,9 @@ pub async fn run(checklist: &Checklist, opts: &RunOptions, observer: Arc<dyn Obs
         .map(|(slot, item)| {
             let waiver = checklist.waivers.iter().find(|w| w.item == item.id);
             let mut result = slot.take().unwrap_or_else(|| {
-                let reason = match opts.deadline {
-                    Some(d) if timed_out => format!(
-                        "deadline: the run's --deadline of {} passed before this item finished",
-                        format_duration(d)
-                    ),
-                    _ => "internal error: the item ended without a result".to_string(),
+                let reason = match stop {
+                    Some(stop) => stop.reason(),
+                    None => "internal error: the item ended without a result".to_string(),
                 };
                 let r = ItemResult::without_run(State::Error, reason);
                 observer.finished(item, &r);
@@ -518,7 +597,7 @@ pub async fn run(checklist: &Checklist, opts: &RunOptions, observer: Arc<dyn Obs
             result
         })
         .collect();
-    RunResult { started_at, finished_at: time::OffsetDateTime::now_utc(), duration: finished, results }
+    RunResult { started_at, finished_at: time::OffsetDateTime::now_utc(), duration: finished, results, stopped: stop }
 }
 
 /// For each item, true when filters leave it out. Items the selected ones depend on are
@@ -546,8 +625,9 @@ pub fn wanted_facts(expect: &[Expectation]) -> BTreeSet<String> {
     expect.iter().map(|e| e.fact.clone()).collect()
 }
 
-/// Runs one automated item: attempts until it passes or retries run out.
-async fn run_item(item: &Arc<Item>, shared: &Arc<Shared>) -> ItemResult {
+/// Runs one automated item: attempts until it passes or retries run out. `None` when the run
+/// was stopped before an attempt could start: no attempt starts after a stop.
+async fn run_item(item: &Arc<Item>, shared: &Arc<Shared>, stop: &watch::Receiver<Option<Stop>>) -> Option<ItemResult> {
     let started_at = time::OffsetDateTime::now_utc();
     let clock = Instant::now();
     let input = Arc::new(ProbeInput {
@@ -558,6 +638,9 @@ async fn run_item(item: &Arc<Item>, shared: &Arc<Shared>) -> ItemResult {
     });
     let mut attempts = 0;
     loop {
+        if stop.borrow().is_some() {
+            return None;
+        }
         attempts += 1;
         let observed = observe_once(item, &input, shared).await;
         let mut result = judge(item, observed);
@@ -565,7 +648,7 @@ async fn run_item(item: &Arc<Item>, shared: &Arc<Shared>) -> ItemResult {
             result.attempts = attempts;
             result.started_at = started_at;
             result.duration = clock.elapsed();
-            return result;
+            return Some(result);
         }
         tokio::time::sleep(item.retry_delay).await;
     }
@@ -585,12 +668,23 @@ pub enum ObserveError {
     Probe(String),
 }
 
+/// A probe's task, aborted when the item stops waiting for it (the run was stopped): the
+/// probe's future is then dropped, and with it what it started (a process group).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// One observation in its own task, so a panic or a hang ends this item only.
 async fn observe_once(item: &Item, input: &Arc<ProbeInput>, shared: &Arc<Shared>) -> Result<Facts, ObserveError> {
     let observe = item.probe.observe.expect("automated items have an observe function");
     let (input, shared) = (input.clone(), shared.clone());
-    let mut task = tokio::spawn(async move { observe(&input, &shared).await });
-    match tokio::time::timeout(item.timeout, &mut task).await {
+    let mut task = AbortOnDrop(tokio::spawn(async move { observe(&input, &shared).await }));
+    let task = &mut task.0;
+    match tokio::time::timeout(item.timeout, &mut *task).await {
         Err(_) => {
             task.abort();
             // Wait until the probe's future is dropped, so what it started (a process group,
@@ -908,6 +1002,54 @@ mod tests {
             let used = result.waiver.as_ref().unwrap();
             assert_eq!((used.status, used.original, result.outcome()), (status, state.outcome(), outcome), "{state:?}");
             assert_eq!(result.state, state, "a waiver never changes the state");
+        }
+    }
+
+    static COUNTED_STARTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    fn counts_and_hangs<'a>(_: &'a ProbeInput, _: &'a Shared) -> BoxFuture<'a, Result<Facts, ProbeError>> {
+        COUNTED_STARTS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Box::pin(async {
+            std::future::pending::<()>().await;
+            unreachable!()
+        })
+    }
+
+    static COUNTS: ProbeSpec = ProbeSpec {
+        kind: "t",
+        summary: "",
+        params: &[],
+        facts: FACTS,
+        default_expect: &[],
+        observe: Some(counts_and_hangs),
+        check: None,
+        notes: &[],
+    };
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn an_interrupt_stops_the_run_and_no_item_starts_after_it() {
+        let items: Vec<_> =
+            (0..4).map(|i| item_with_timeout(&format!("c{i}"), &COUNTS, &[], Duration::from_secs(600))).collect();
+        let mut items = items;
+        items.push(item("after", &ANSWERS, &["c0", "c1", "c2", "c3"]));
+        let c = checklist(items);
+        let (tx, rx) = watch::channel(None);
+        let opts = RunOptions { concurrency: 1, interrupt: Some(rx), ..Default::default() };
+        let interrupter = tokio::spawn(async move {
+            while COUNTED_STARTS.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            tx.send(Some("SIGINT")).unwrap();
+            tx
+        });
+        let run = run(&c, &opts, Arc::new(NoObserver)).await;
+        drop(interrupter.await.unwrap());
+        assert_eq!(run.stopped, Some(Stop::Interrupted("SIGINT")));
+        assert_eq!(COUNTED_STARTS.load(std::sync::atomic::Ordering::SeqCst), 1, "one slot: one item started");
+        for r in &run.results {
+            assert_eq!(r.state, State::Error);
+            assert_eq!(r.reason.as_deref(), Some("interrupted: golive received SIGINT before this item finished"));
+            assert_eq!(r.attempts, 0);
         }
     }
 

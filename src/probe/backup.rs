@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use futures::future::BoxFuture;
 
-use super::command::run_captured;
+use super::process::{ChildEnv, ENV, INHERIT_ENV, PASS_ENV, run_captured};
 use super::{FactSpec, Facts, ParamSpec, ParamType, ProbeError, ProbeInput, ProbeSpec, Shared, blocking};
 use crate::value::{FactType, Value};
 
@@ -26,6 +26,9 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             ParamType::StringList,
             "a command run on the newest backup, e.g. [\"/usr/local/bin/restore-check\", \"{file}\"]; {file} is replaced by its path, also in $GOLIVE_BACKUP_FILE; its exit code and duration become facts. golive cannot make it read-only: restore into a scratch database",
         ),
+        ENV,
+        PASS_ENV,
+        INHERIT_ENV,
     ],
     facts: &[
         FactSpec::new("count", FactType::Integer, "how many files or directories match the glob"),
@@ -210,6 +213,7 @@ fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Resu
         if let Some((program, args)) = restore.split_first() {
             let file = newest.path.display().to_string();
             let mut command = tokio::process::Command::new(program);
+            ChildEnv::from_params(p).apply(command.as_std_mut());
             command.args(args.iter().map(|a| a.replace("{file}", &file))).env("GOLIVE_BACKUP_FILE", &file);
             let run = run_captured(command, None, 1 << 20)
                 .await

@@ -1,15 +1,13 @@
 //! `command`: runs a program (no shell unless `shell = true`) and observes its exit code,
-//! output and duration. The program runs in its own process group, and the whole group is
-//! killed when the item ends: when the program exits (so a background child it left cannot
-//! outlive golive) or when the item times out.
+//! output and duration. The program runs in its own process group with a minimal
+//! environment (`probe::process`), and the whole group is killed when the item ends: when
+//! the program exits (so a background child it left cannot outlive golive), when the item
+//! times out, or when the run is interrupted.
 //! golive cannot make an arbitrary command read-only: run only commands that observe.
 
-use std::process::Stdio;
-use std::time::{Duration, Instant};
-
 use futures::future::BoxFuture;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
+use super::process::{ChildEnv, run_captured};
 use super::{FactSpec, Facts, ParamProblem, ParamSpec, ParamType, Params, ProbeError, ProbeInput, ProbeSpec, Shared};
 use crate::value::{FactType, Value};
 
@@ -28,7 +26,9 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             "false",
             "run argv joined by spaces through /bin/sh -c (pipes, redirections)",
         ),
-        ParamSpec::optional("env", ParamType::StringMap, "extra environment variables for the program"),
+        super::process::ENV,
+        super::process::PASS_ENV,
+        super::process::INHERIT_ENV,
         ParamSpec::optional("dir", ParamType::Path, "working directory"),
         ParamSpec::with_default(
             "max_output",
@@ -64,77 +64,6 @@ fn check(p: &Params) -> Vec<ParamProblem> {
     Vec::new()
 }
 
-/// Kills the command's whole process group when the item ends early (timeout, deadline).
-struct GroupGuard(Option<i32>);
-
-impl GroupGuard {
-    /// Kills every process still in the group, once.
-    fn end(&mut self) {
-        if let Some(pid) = self.0.take() {
-            let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
-        }
-    }
-}
-
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        self.end();
-    }
-}
-
-/// What a finished program left behind.
-pub(crate) struct Captured {
-    /// The exit status (128 + signal number when killed by a signal).
-    pub exit_code: i32,
-    pub stdout: Vec<u8>,
-    pub stderr: Vec<u8>,
-    pub duration: Duration,
-}
-
-/// Runs a prepared command in its own process group, feeding it `stdin` (or nothing) and
-/// keeping at most `max` bytes of each output. As soon as the program exits, what is left of
-/// its process group (background children) is killed, which also closes their copies of the
-/// output pipes; if the future is dropped (the item timed out), the whole group is killed.
-/// Errors are those of starting or waiting for it.
-pub(crate) async fn run_captured(
-    mut command: tokio::process::Command,
-    stdin: Option<Vec<u8>>,
-    max: usize,
-) -> std::io::Result<Captured> {
-    command
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    command.process_group(0).kill_on_drop(true);
-    let started = Instant::now();
-    let mut child = command.spawn()?;
-    let mut guard = GroupGuard(child.id().map(|id| id as i32));
-    let (input, stdout, stderr) = (child.stdin.take(), child.stdout.take(), child.stderr.take());
-    let feed = async move {
-        if let (Some(mut pipe), Some(bytes)) = (input, stdin) {
-            // A program that exits without reading its input is not an error here.
-            let _ = pipe.write_all(&bytes).await;
-        }
-    };
-    let wait = async {
-        let status = child.wait().await;
-        // The pid was just reaped; the group id stays reserved while any member lives, so
-        // this reaches only processes the program left behind.
-        guard.end();
-        status
-    };
-    let (_, out, err, status) = tokio::join!(feed, read_capped(stdout, max), read_capped(stderr, max), wait);
-    let status = status?;
-    let exit_code = match status.code() {
-        Some(code) => code,
-        None => {
-            use std::os::unix::process::ExitStatusExt;
-            128 + status.signal().unwrap_or(0)
-        }
-    };
-    Ok(Captured { exit_code, stdout: out, stderr: err, duration: started.elapsed() })
-}
-
 fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Result<Facts, ProbeError>> {
     Box::pin(async move {
         let p = &input.params;
@@ -148,7 +77,8 @@ fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Resu
             }
         };
         let mut command = tokio::process::Command::new(&program);
-        command.args(&args).envs(p.map("env"));
+        command.args(&args);
+        ChildEnv::from_params(p).apply(command.as_std_mut());
         if let Some(dir) = p.str("dir") {
             command.current_dir(dir);
         }
@@ -168,24 +98,6 @@ fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Resu
         facts.set("stderr", Value::Str(String::from_utf8_lossy(&run.stderr).into_owned()));
         Ok(facts)
     })
-}
-
-/// Reads a pipe to its end, keeping at most `max` bytes (the rest is drained so the
-/// program never blocks on a full pipe).
-async fn read_capped(pipe: Option<impl AsyncRead + Unpin>, max: usize) -> Vec<u8> {
-    let Some(mut pipe) = pipe else {
-        return Vec::new();
-    };
-    let mut kept = Vec::new();
-    let mut buf = [0u8; 8192];
-    while let Ok(n) = pipe.read(&mut buf).await {
-        if n == 0 {
-            break;
-        }
-        let room = max.saturating_sub(kept.len());
-        kept.extend_from_slice(&buf[..n.min(room)]);
-    }
-    kept
 }
 
 #[cfg(test)]

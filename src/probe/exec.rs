@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use futures::future::BoxFuture;
 use serde::Deserialize;
 
-use super::command::run_captured;
+use super::process::{ChildEnv, ENV, Group, INHERIT_ENV, PASS_ENV, prepare, run_captured};
 use super::{FactSpec, Facts, ParamSpec, ParamType, ProbeError, ProbeInput, ProbeSpec, Shared, blocking};
 use crate::value::{FactType, ParseValueError, Value, try_parse_bytes, try_parse_duration};
 
@@ -36,6 +36,9 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             ParamType::Table,
             "the program's parameters, checked against what `PROGRAM --describe` declares",
         ),
+        ENV,
+        PASS_ENV,
+        INHERIT_ENV,
     ],
     facts: &[FactSpec::new(
         "<fact>",
@@ -289,20 +292,18 @@ pub fn describe(program: &Path) -> Result<Arc<Description>, DescribeError> {
 }
 
 /// The program's stdout for `--describe`, or why there is none. The program runs in its own
-/// process group, and the whole group is ended when the describe finishes (answered,
-/// failed or timed out), so a background child it started cannot outlive golive.
+/// process group with the base environment only (a description does not depend on an
+/// item), and the whole group is ended when the describe finishes (answered, failed or
+/// timed out), so a background child it started cannot outlive golive.
 fn run_describe(program: &Path) -> Result<Vec<u8>, DescribeError> {
-    use std::os::unix::process::CommandExt;
     use std::process::{Command, Stdio};
-    let mut child = Command::new(program)
-        .arg("--describe")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .map_err(|e| DescribeError::Start(Arc::new(e)))?;
-    let group = ProcessGroup(nix::unistd::Pid::from_raw(child.id() as i32));
+    let mut command = Command::new(program);
+    command.arg("--describe").stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    ChildEnv::minimal().apply(&mut command);
+    prepare(&mut command);
+    let mut child = command.spawn().map_err(|e| DescribeError::Start(Arc::new(e)))?;
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let mut group = Group::started(Some(child.id()));
     let reader = |pipe: Option<Box<dyn Read + Send>>| {
         std::thread::spawn(move || {
             let mut kept = Vec::new();
@@ -320,7 +321,7 @@ fn run_describe(program: &Path) -> Result<Vec<u8>, DescribeError> {
     let exited = loop {
         use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
         let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
-        match waitid(Id::Pid(group.0), flags) {
+        match waitid(Id::Pid(pid), flags) {
             Ok(WaitStatus::StillAlive) if started.elapsed() > DESCRIBE_TIMEOUT => break false,
             Ok(WaitStatus::StillAlive) => std::thread::sleep(Duration::from_millis(10)),
             Ok(_) => break true,
@@ -344,15 +345,6 @@ fn run_describe(program: &Path) -> Result<Vec<u8>, DescribeError> {
         return Err(DescribeError::Failed { code, stderr: first_line(&err) });
     }
     Ok(out)
-}
-
-/// A process group golive started; `end` kills every process still in it.
-struct ProcessGroup(nix::unistd::Pid);
-
-impl ProcessGroup {
-    fn end(&self) {
-        let _ = nix::sys::signal::killpg(self.0, nix::sys::signal::Signal::SIGKILL);
-    }
 }
 
 fn first_line(bytes: &[u8]) -> Option<String> {
@@ -449,6 +441,7 @@ fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Resu
             "item": input.item_id,
         });
         let mut command = tokio::process::Command::new(&program);
+        ChildEnv::from_params(&input.params).apply(command.as_std_mut());
         command.env("GOLIVE_PLUGIN_PROTOCOL", "1");
         for (name, value) in &params {
             let secret = described.param(name).is_some_and(|p| p.secret);

@@ -28,6 +28,7 @@ pub mod postgres;
 pub mod postgres_migrations;
 pub mod postgres_pool;
 pub mod postgres_values;
+pub mod process;
 pub mod redis;
 pub mod redis_conn;
 pub mod resp;
@@ -146,6 +147,9 @@ pub enum ParamType {
     Bool,
     Duration,
     StringList,
+    /// Names of environment variables (`NAME` or `PREFIX*`, several per entry separated by
+    /// spaces or commas): checked when loading, their values are secrets.
+    EnvNames,
     /// A table of strings (environment variables…).
     StringMap,
     /// A table of header name to value, or to `{ value = "…", secret = true }`.
@@ -168,6 +172,7 @@ impl ParamType {
             ParamType::Bool => "bool".into(),
             ParamType::Duration => "duration".into(),
             ParamType::StringList => "list of strings".into(),
+            ParamType::EnvNames => "list of environment variable names".into(),
             ParamType::StringMap => "table of strings".into(),
             ParamType::Headers => "table of headers".into(),
             ParamType::Choice(words) => format!("one of {}", words.join(", ")),

@@ -19,6 +19,7 @@ pub enum DsseError {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Envelope {
     pub payload: String,
     #[serde(rename = "payloadType")]
@@ -27,11 +28,24 @@ pub struct Envelope {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Signature {
-    /// A hint only: verification tries every key it trusts.
-    #[serde(default)]
+    /// The signing key's id (lowercase hex sha256 of its DER SubjectPublicKeyInfo). A
+    /// signature verifies only with the trusted key of exactly this id, as securesystemslib's
+    /// DSSE verifier has it (docs/signing.md).
     pub keyid: String,
     pub sig: String,
+}
+
+/// What checking one signature found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SignatureCheck<'k> {
+    /// The key its `keyid` names verifies it.
+    Verified(&'k PublicKey),
+    /// Its `keyid` names none of the keys given.
+    UnknownKey,
+    /// The key its `keyid` names does not verify it: the envelope changed after signing.
+    Invalid(&'k PublicKey),
 }
 
 /// DSSE's Pre-Authentication Encoding: `DSSEv1 SP LEN(type) SP type SP LEN(body) SP body`.
@@ -60,12 +74,16 @@ impl Envelope {
         Ok(())
     }
 
-    /// Which of `keys` verify signature `index` (the key id is never trusted, only tried first).
-    pub fn verifying_keys<'k>(&self, index: usize, keys: &[&'k PublicKey]) -> Result<Vec<&'k PublicKey>, DsseError> {
+    /// Checks signature `index` with the one of `keys` its `keyid` names.
+    pub fn check_signature<'k>(&self, index: usize, keys: &[&'k PublicKey]) -> Result<SignatureCheck<'k>, DsseError> {
         let signature = self.signatures.get(index).ok_or(DsseError::NoSuchSignature { index })?;
         let sig = STANDARD.decode(signature.sig.as_bytes()).map_err(DsseError::Signature)?;
         let message = pae(&self.payload_type, &self.payload_bytes()?);
-        Ok(keys.iter().copied().filter(|k| k.verify(&message, &sig)).collect())
+        Ok(match keys.iter().copied().find(|k| k.keyid == signature.keyid) {
+            None => SignatureCheck::UnknownKey,
+            Some(key) if key.verify(&message, &sig) => SignatureCheck::Verified(key),
+            Some(key) => SignatureCheck::Invalid(key),
+        })
     }
 }
 
@@ -89,13 +107,16 @@ mod tests {
         env.sign(&key).unwrap();
         env.sign(&key).unwrap();
         assert_eq!(env.signatures.len(), 1, "one signature per key");
-        assert_eq!(env.verifying_keys(0, &[&key.public]).unwrap().len(), 1);
+        assert_eq!(env.check_signature(0, &[&key.public]).unwrap(), SignatureCheck::Verified(&key.public));
         let mut other = env.clone();
         other.payload_type = "application/json".into();
-        assert!(other.verifying_keys(0, &[&key.public]).unwrap().is_empty());
-        assert!(matches!(env.verifying_keys(1, &[&key.public]), Err(DsseError::NoSuchSignature { index: 1 })));
+        assert_eq!(other.check_signature(0, &[&key.public]).unwrap(), SignatureCheck::Invalid(&key.public));
+        let mut renamed = env.clone();
+        renamed.signatures[0].keyid = "0".repeat(64);
+        assert_eq!(renamed.check_signature(0, &[&key.public]).unwrap(), SignatureCheck::UnknownKey, "a changed key id");
+        assert!(matches!(env.check_signature(1, &[&key.public]), Err(DsseError::NoSuchSignature { index: 1 })));
         env.signatures[0].sig = "not base64!".into();
-        let e = env.verifying_keys(0, &[&key.public]).unwrap_err();
+        let e = env.check_signature(0, &[&key.public]).unwrap_err();
         assert!(e.to_string().starts_with("the signature is not valid base64 ("), "{e}");
         env.payload = "%%%".into();
         assert!(matches!(env.payload_bytes(), Err(DsseError::Payload(_))));

@@ -12,6 +12,7 @@ use super::keys::SigningKey;
 use super::{PAYLOAD_TYPE, REPORT_PREDICATE, SIGNED_SCHEMA, SIGNOFF_PREDICATE, STATEMENT_TYPE};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SignedReport {
     pub schema: String,
     pub report: Envelope,

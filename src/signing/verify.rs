@@ -5,7 +5,7 @@
 
 use serde_json::Value as Json;
 
-use super::dsse::Envelope;
+use super::dsse::{Envelope, SignatureCheck};
 use super::keyring::Keyring;
 use super::keys::PublicKey;
 use super::signed::{SignedReport, Subject, payload_digest, read_signoff, report_subjects};
@@ -27,7 +27,8 @@ pub struct Verification {
 
 #[derive(Debug)]
 pub struct SignatureLine {
-    pub keyid_hint: String,
+    /// The key id the signature names.
+    pub keyid: String,
     /// The keyring key that verifies it and the roles the keyring gives that key.
     pub verified_by: Option<(String, Vec<String>)>,
 }
@@ -81,22 +82,14 @@ pub fn verify(bytes: &[u8], keyring: Option<&Keyring>) -> Verification {
         v.problems.push("the report envelope has no signature".into());
     }
     let mut report_signers: Vec<&PublicKey> = Vec::new();
-    for (i, sig) in signed.report.signatures.iter().enumerate() {
-        let mut line = SignatureLine { keyid_hint: sig.keyid.clone(), verified_by: None };
-        if let Some(ring) = keyring {
-            match signed.report.verifying_keys(i, &all_keys) {
-                Ok(keys) if !keys.is_empty() => {
-                    report_signers.push(keys[0]);
-                    let roles = ring.roles_of(keys[0]).into_iter().map(str::to_string).collect();
-                    line.verified_by = Some((keys[0].keyid.clone(), roles));
-                }
-                Ok(_) => v.problems.push(format!(
-                    "the report envelope: signature {} (key id hint {}) does not verify with any key of the keyring: the report was changed after signing, or the signer's key is not in the keyring",
-                    i + 1,
-                    short(&sig.keyid)
-                )),
-                Err(e) => v.problems.push(format!("the report envelope: signature {}: {e}", i + 1)),
-            }
+    let checked =
+        check_signatures(&signed.report, "the report envelope", "the report", keyring, &all_keys, &mut v.problems);
+    for (sig, verified) in signed.report.signatures.iter().zip(checked) {
+        let mut line = SignatureLine { keyid: sig.keyid.clone(), verified_by: None };
+        if let (Some(ring), Some(key)) = (keyring, verified) {
+            report_signers.push(key);
+            let roles = ring.roles_of(key).into_iter().map(str::to_string).collect();
+            line.verified_by = Some((key.keyid.clone(), roles));
         }
         v.report_signatures.push(line);
     }
@@ -174,22 +167,8 @@ pub fn verify(bytes: &[u8], keyring: Option<&Keyring>) -> Verification {
         if let Some(ring) = keyring {
             let role_keys: Vec<&PublicKey> =
                 ring.roles.get(&signoff.role).map(|k| k.iter().collect()).unwrap_or_default();
-            let mut role_key: Option<&PublicKey> = None;
-            for (j, sig) in env.signatures.iter().enumerate() {
-                match env.verifying_keys(j, &all_keys) {
-                    Ok(keys) if keys.is_empty() => problems.push(format!(
-                        "{what}: signature {} (key id hint {}) does not verify with any key of the keyring",
-                        j + 1,
-                        short(&sig.keyid)
-                    )),
-                    Ok(keys) => {
-                        if let Some(k) = keys.iter().find(|k| role_keys.contains(k)) {
-                            role_key = Some(k);
-                        }
-                    }
-                    Err(e) => problems.push(format!("{what}: signature {}: {e}", j + 1)),
-                }
-            }
+            let verified = check_signatures(env, &what, "the sign-off", keyring, &all_keys, &mut problems);
+            let role_key: Option<&PublicKey> = verified.into_iter().flatten().find(|k| role_keys.contains(k));
             match role_key {
                 None if role_keys.is_empty() => {
                     problems.push(format!("{what}: the keyring gives the role {:?} no key", signoff.role))
@@ -236,6 +215,58 @@ pub fn verify(bytes: &[u8], keyring: Option<&Keyring>) -> Verification {
         }
     }
     v
+}
+
+/// Checks every signature of an envelope: each names its key by `keyid` (once per
+/// envelope), and with a keyring that key must be in it and verify the signature. Returns,
+/// per signature, the key that verified it.
+fn check_signatures<'k>(
+    env: &Envelope,
+    what: &str,
+    thing: &str,
+    keyring: Option<&Keyring>,
+    keys: &[&'k PublicKey],
+    problems: &mut Vec<String>,
+) -> Vec<Option<&'k PublicKey>> {
+    let mut out = Vec::new();
+    for (i, sig) in env.signatures.iter().enumerate() {
+        let n = i + 1;
+        if let Some(first) = env.signatures[..i].iter().position(|s| s.keyid == sig.keyid) {
+            problems.push(format!(
+                "{what}: signatures {} and {n} both name key id {}: an envelope holds one signature per key",
+                first + 1,
+                short(&sig.keyid)
+            ));
+            out.push(None);
+            continue;
+        }
+        if keyring.is_none() {
+            out.push(None);
+            continue;
+        }
+        out.push(match env.check_signature(i, keys) {
+            Ok(SignatureCheck::Verified(key)) => Some(key),
+            Ok(SignatureCheck::UnknownKey) => {
+                problems.push(format!(
+                    "{what}: signature {n} names key id {}, which is not a key of the keyring: the signer is not trusted, or the key id was changed",
+                    short(&sig.keyid)
+                ));
+                None
+            }
+            Ok(SignatureCheck::Invalid(_)) => {
+                problems.push(format!(
+                    "{what}: signature {n} (key {}) does not verify with that key of the keyring: {thing} was changed after signing",
+                    short(&sig.keyid)
+                ));
+                None
+            }
+            Err(e) => {
+                problems.push(format!("{what}: signature {n}: {e}"));
+                None
+            }
+        });
+    }
+    out
 }
 
 fn check_type(env: &Envelope, what: &str, problems: &mut Vec<String>) {

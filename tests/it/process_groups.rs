@@ -8,20 +8,20 @@ use std::time::{Duration, Instant};
 
 use common::{Workdir, assert_outcome, stderr};
 
-fn write_executable(w: &Workdir, name: &str, script: &str) {
+pub(crate) fn write_executable(w: &Workdir, name: &str, script: &str) {
     let path = w.write(name, script);
     std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
 }
 
 /// The pid a script wrote into `name`.
-fn recorded_pid(w: &Workdir, name: &str) -> i32 {
+pub(crate) fn recorded_pid(w: &Workdir, name: &str) -> i32 {
     let text = std::fs::read_to_string(w.path(name)).unwrap_or_else(|e| panic!("{name} was not written: {e}"));
     text.trim().parse().unwrap_or_else(|_| panic!("{name} holds no pid: {text:?}"))
 }
 
 /// True once `pid` no longer runs: `kill(pid, 0)` fails, or it is a zombie waiting for init
 /// to reap it (it was killed; init reaps orphans on its own schedule).
-fn gone(pid: i32) -> bool {
+pub(crate) fn gone(pid: i32) -> bool {
     if nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_err() {
         return true;
     }
@@ -29,7 +29,7 @@ fn gone(pid: i32) -> bool {
     stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
 }
 
-fn assert_gone_soon(pid: i32) {
+pub(crate) fn assert_gone_soon(pid: i32) {
     let started = Instant::now();
     while !gone(pid) {
         if started.elapsed() > Duration::from_secs(20) {
@@ -42,10 +42,12 @@ fn assert_gone_soon(pid: i32) {
 }
 
 /// A plugin whose `--describe` starts a background child (its output redirected, so the
-/// pipes golive reads close when the script exits), records its pid, then answers `$ANSWER`:
-/// a description, a failure, or nothing for longer than the describe timeout.
+/// pipes golive reads close when the script exits), records its pid, then answers what the
+/// file `answer` beside it says: a description, a failure, or nothing for longer than the
+/// describe timeout. (A file, not a variable: `--describe` gets the base environment only.)
 const SPAWNS_ON_DESCRIBE: &str = r#"#!/bin/sh
 here=$(dirname "$0")
+ANSWER=$(cat "$here/answer")
 if [ "$1" = "--describe" ]; then
   sleep 300 >/dev/null 2>&1 </dev/null &
   echo $! > "$here/child-$ANSWER.pid"
@@ -62,11 +64,12 @@ echo '{"facts": {"ok": true}}'
 fn describe_leaves_no_child(answer: &str, expected_in_output: &str) {
     let w = Workdir::new();
     write_executable(&w, "plugins/spawner.sh", SPAWNS_ON_DESCRIBE);
+    w.write("plugins/answer", answer);
     w.write(
         "golive.toml",
         "[[item]]\nid = \"p\"\nprobe = \"exec\"\nprogram = \"plugins/spawner.sh\"\nexpect = { ok = true }\n",
     );
-    let out = w.run_blocking(&["validate", "--format", "short"], &[("ANSWER", answer)]);
+    let out = w.run_blocking(&["validate", "--format", "short"], &[]);
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
     assert!(text.contains(expected_in_output), "validate with {answer}: {text}");
     assert_gone_soon(recorded_pid(&w, &format!("plugins/child-{answer}.pid")));
@@ -117,4 +120,57 @@ expect = { exit_code = 0, stdout = { contains = "started" } }
     assert!(started.elapsed() < Duration::from_secs(50), "the item waited for its background child");
     assert_gone_soon(recorded_pid(&w, "detached.pid"));
     assert_gone_soon(recorded_pid(&w, "holds.pid"));
+}
+
+/// An `exec` program that leaves a background child (its output redirected) when it runs.
+const LEAVES_A_CHILD: &str = r#"#!/bin/sh
+if [ "$1" = "--describe" ]; then
+  echo '{"facts": [{"name": "ok", "type": "bool"}]}'
+  exit 0
+fi
+cat >/dev/null
+sleep 300 >/dev/null 2>&1 </dev/null &
+echo $! > plugin.pid
+echo '{"facts": {"ok": true}}'
+"#;
+
+/// A group is ended when its item ends, not when golive exits: an item that runs after the
+/// two that left background children finds both children gone (it waits for that, bounded
+/// by its timeout, so a child that survives fails it).
+#[tokio::test(flavor = "multi_thread")]
+async fn command_and_exec_items_end_their_background_children_when_the_item_ends() {
+    let w = Workdir::new();
+    write_executable(&w, "plugins/leaver.sh", LEAVES_A_CHILD);
+    w.write(
+        "golive.toml",
+        r#"
+[[item]]
+id = "command-leaves"
+probe = "command"
+shell = true
+argv = ["sleep 300 >/dev/null 2>&1 </dev/null & echo $! > command.pid"]
+
+[[item]]
+id = "exec-leaves"
+probe = "exec"
+program = "plugins/leaver.sh"
+expect = { ok = true }
+
+[[item]]
+id = "both-gone"
+probe = "command"
+shell = true
+timeout = "30s"
+depends_on = ["command-leaves", "exec-leaves"]
+argv = ["""for f in command.pid plugin.pid; do p=$(cat $f); while [ -e /proc/$p ] && [ "$(cut -d' ' -f3 /proc/$p/stat)" != Z ]; do sleep 0.05; done; done; echo gone"""]
+expect = { stdout = "gone\n" }
+"#,
+    );
+    let (report, out) = w.run_json("golive.toml", &[]).await;
+    assert_outcome(&report, "command-leaves", "pass");
+    assert_outcome(&report, "exec-leaves", "pass");
+    assert_outcome(&report, "both-gone", "pass");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_gone_soon(recorded_pid(&w, "command.pid"));
+    assert_gone_soon(recorded_pid(&w, "plugin.pid"));
 }

@@ -370,11 +370,11 @@ fn doc_examples(page: &str, needle: &str) -> Vec<String> {
 
 /// Prints what `pgbackrest --output=json info` prints for a stanza with seven daily full
 /// backups (pgBackRest 2.5x layout), the last one finished an hour ago, or 3 days ago when
-/// FAKE_STALE is set.
+/// a file `stale` lies beside it (a file, not a variable: commands get a minimal environment).
 const FAKE_PGBACKREST: &str = r#"#!/bin/sh
 now=$(date +%s)
 last=$((now - 3600))
-[ -n "${FAKE_STALE:-}" ] && last=$((now - 3 * 86400))
+[ -e "$(dirname "$0")/stale" ] && last=$((now - 3 * 86400))
 printf '[{"archive":[{"database":{"id":1,"repo-key":1},"id":"15-1","max":"00000001000000000000002A","min":"000000010000000000000002"}],"backup":['
 i=6
 while [ $i -ge 0 ]; do
@@ -387,11 +387,11 @@ printf '],"cipher":"none","db":[{"id":1,"repo-key":1,"system-id":730000000000000
 "#;
 
 /// Prints what `restic snapshots --json` prints: eight snapshots, times with nanoseconds and
-/// a +02:00 offset, the newest 2 hours old (or 3 days with FAKE_STALE).
+/// a +02:00 offset, the newest 2 hours old (or 3 days with a file `stale` beside it).
 const FAKE_RESTIC: &str = r#"#!/bin/sh
 now=$(date +%s)
 last=$((now - 7200))
-[ -n "${FAKE_STALE:-}" ] && last=$((now - 3 * 86400))
+[ -e "$(dirname "$0")/stale" ] && last=$((now - 3 * 86400))
 printf '['
 i=7
 while [ $i -ge 0 ]; do
@@ -428,7 +428,8 @@ async fn backup_tool_examples_in_the_docs_work() {
     let age = fact(&report, "backup.restic-recent", "stdout_json./newest_age_s").as_i64().unwrap();
     assert!((7100..7300).contains(&age), "the +02:00 offset was read: {age}");
 
-    w.run_env(&args, &[("PATH", path.as_str()), ("FAKE_STALE", "1")]).await;
+    w.write("bin/stale", "");
+    w.run_env(&args, &[("PATH", path.as_str())]).await;
     let report: serde_json::Value = serde_json::from_str(&w.read("report.json")).unwrap();
     assert_outcome(&report, "backup.pgbackrest-recent", "fail");
     assert!(reason(&report, "backup.pgbackrest-recent").starts_with("stdout_json./last_stop_age_s: expected < 93600"));

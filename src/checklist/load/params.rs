@@ -15,7 +15,7 @@ use super::vars::Vars;
 use crate::diag::{Code, Diagnostic, FileId};
 use crate::lang::tree::{SKind, SValue};
 use crate::probe::ports::parse_port_range;
-use crate::probe::{self, ParamMap, ParamSpec, ParamType, ProbeSpec};
+use crate::probe::{self, ParamMap, ParamSpec, ParamType, ProbeSpec, process};
 use crate::redact::{MASK, mask_url_password, url_password};
 use crate::value::Value;
 
@@ -161,7 +161,7 @@ fn default_kind(ty: ParamType, text: &str) -> SKind {
     match ty {
         ParamType::Bool => SKind::Bool(text == "true"),
         ParamType::Integer => SKind::Int(text.parse().expect("integer defaults are numbers")),
-        ParamType::StringList | ParamType::PortList => SKind::Array(Vec::new()),
+        ParamType::StringList | ParamType::EnvNames | ParamType::PortList => SKind::Array(Vec::new()),
         ParamType::StringMap | ParamType::Headers | ParamType::Table => SKind::Table(Vec::new()),
         _ => SKind::Str(text.to_string()),
     }
@@ -252,6 +252,7 @@ pub fn convert(cx: &mut Ctx, vars: &mut Vars, spec: &ParamSpec, v: &SValue, what
             }
             Some((Value::List(real), Value::List(shown)))
         }
+        ParamType::EnvNames => env_names(cx, vars, v, key),
         ParamType::PortList => port_list(cx, vars, v, key),
         ParamType::Table => {
             if v.as_table().is_none() {
@@ -262,6 +263,44 @@ pub fn convert(cx: &mut Ctx, vars: &mut Vars, spec: &ParamSpec, v: &SValue, what
         }
         ParamType::StringMap | ParamType::Headers => string_map(cx, vars, spec, v),
     }
+}
+
+/// Names of golive's environment variables a program gets (`pass_env`): each entry one or
+/// more names or `PREFIX*` patterns. Their values are secrets, as `${env:NAME}` values are:
+/// the program may print them.
+fn env_names(cx: &mut Ctx, vars: &mut Vars, v: &SValue, key: &str) -> Option<(Value, Value)> {
+    let SKind::Array(items) = &v.kind else {
+        cx.diags.push(wrong_type(v, key, "a list of environment variable names"));
+        return None;
+    };
+    let mut names = Vec::new();
+    for entry in items {
+        let Some(t) = entry.as_str() else {
+            cx.diags.push(wrong_type(entry, key, "a list of environment variable names"));
+            return None;
+        };
+        let i = vars.interpolate(cx, entry, t)?;
+        if i.incomplete {
+            // A var without a value while validating: nothing to check yet.
+            continue;
+        }
+        match process::env_names(&i.value) {
+            Ok(found) => names.extend(found.into_iter().map(str::to_string)),
+            Err(e) => {
+                cx.diags.push(Diagnostic::error(Code::InvalidValue, format!("`{key}`: {e}")).at(entry.loc()).hint(
+                    "write names such as \"AWS_PROFILE\", or \"RESTIC_*\" for every variable starting with RESTIC_",
+                ));
+                return None;
+            }
+        }
+    }
+    for (name, value) in std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))) {
+        if !process::is_base_env(&name) && names.iter().any(|p| process::env_name_matches(p, &name)) {
+            cx.redactor.add(&value);
+        }
+    }
+    let list = Value::List(names.into_iter().map(Value::Str).collect());
+    Some((list.clone(), list))
 }
 
 /// A table of strings; for headers, a value may be `{ value = "…", secret = true }` and
