@@ -53,24 +53,9 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             ParamType::Path,
             "PEM file of CA certificates to trust in addition to the system's",
         ),
-        ParamSpec::optional(
-            "client_cert",
-            ParamType::Path,
-            "PEM client certificate (then any intermediates) to present to a server that requires one (mTLS); needs client_key",
-        ),
-        ParamSpec::optional(
-            "client_key",
-            ParamType::Path,
-            "PEM private key of client_cert: PKCS#8, PKCS#1, SEC1, or encrypted PKCS#8 with client_key_password",
-        ),
-        ParamSpec {
-            name: "client_key_password",
-            ty: ParamType::String,
-            required: false,
-            default: None,
-            secret: true,
-            doc: "password of an encrypted client_key, e.g. \"${env:CLIENT_KEY_PASSWORD}\"; never shown",
-        },
+        super::trust::CLIENT_CERT,
+        super::trust::CLIENT_KEY,
+        super::trust::CLIENT_KEY_PASSWORD,
         ParamSpec::optional(
             "proxy",
             ParamType::Url,

@@ -16,6 +16,28 @@ use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureSc
 use x509_parser::certificate::X509Certificate;
 use x509_parser::prelude::FromDer;
 
+use super::{ParamSpec, ParamType};
+
+/// The client-certificate parameters (mTLS), declared once for `http` and `tls`.
+pub const CLIENT_CERT: ParamSpec = ParamSpec::optional(
+    "client_cert",
+    ParamType::Path,
+    "PEM client certificate (then any intermediates) to present to a server that requires one (mTLS); needs client_key",
+);
+pub const CLIENT_KEY: ParamSpec = ParamSpec::optional(
+    "client_key",
+    ParamType::Path,
+    "PEM private key of client_cert: PKCS#8, PKCS#1, SEC1, or encrypted PKCS#8 with client_key_password",
+);
+pub const CLIENT_KEY_PASSWORD: ParamSpec = ParamSpec {
+    name: "client_key_password",
+    ty: ParamType::String,
+    required: false,
+    default: None,
+    secret: true,
+    doc: "password of an encrypted client_key, e.g. \"${env:CLIENT_KEY_PASSWORD}\"; never shown",
+};
+
 /// The trust anchors of one `ca_file` setting.
 #[derive(Debug, Clone)]
 pub struct Trust {
