@@ -535,18 +535,7 @@ allowed = ["${allowed_ports}"]
 async fn secrets_scan_reads_the_head_commit_and_the_whole_history() {
     let w = Workdir::new();
     let repo = w.path("repo");
-    let git = |args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .arg("-C")
-            .arg(&repo)
-            .args(["-c", "user.email=t@golive.test", "-c", "user.name=golive test", "-c", "commit.gpgsign=false"])
-            .args(args)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("HOME", w.dir.path())
-            .output()
-            .expect("git runs");
-        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    };
+    let git = |args: &[&str]| support::git(&repo, args);
     std::fs::create_dir_all(&repo).unwrap();
     git(&["init", "-q", "-b", "main"]);
     w.write("repo/config/prod.exs", "config :app,\n  aws_key: \"AKIAPLANTEDHISTORY12\"\n");

@@ -391,15 +391,7 @@ async fn bad_site(w: &Workdir) -> Site {
 /// the history by default).
 fn commit_all(dir: &Path) {
     for args in [&["init", "-q"][..], &["add", "-A"], &["commit", "-q", "-m", "release"]] {
-        let out = std::process::Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(["-c", "user.email=t@golive.test", "-c", "user.name=golive test", "-c", "commit.gpgsign=false"])
-            .args(args)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .output()
-            .expect("git runs");
-        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        support::git(dir, args);
     }
 }
 

@@ -118,3 +118,19 @@ pub fn assert_outcome(report: &Value, id: &str, expected: &str) {
     let got = outcome(report, id);
     assert_eq!(got, expected, "item {id}: {}", serde_json::to_string_pretty(item(report, id)).unwrap());
 }
+
+/// Runs `git -C dir ARGS` as a test author would, with a fixed identity, no signing and no
+/// system or user configuration (HOME is `dir`'s parent); panics with git's message when it
+/// fails.
+pub fn git(dir: &std::path::Path, args: &[&str]) {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.email=t@golive.test", "-c", "user.name=golive test", "-c", "commit.gpgsign=false"])
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir.parent().unwrap_or(dir))
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
