@@ -5,15 +5,16 @@
 //! The protocol is documented in docs/plugins.md.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::future::BoxFuture;
 use serde::Deserialize;
 
-use super::process::{ChildEnv, ENV, Group, INHERIT_ENV, PASS_ENV, prepare, run_captured};
+use super::process::{
+    BlockingRunError, ChildEnv, ENV, INHERIT_ENV, PASS_ENV, exit_code_text, first_line, run_blocking, run_captured,
+};
 use super::{FactSpec, Facts, ParamSpec, ParamType, ProbeError, ProbeInput, ProbeSpec, Shared, blocking};
 use crate::value::{FactType, ParseValueError, Value, try_parse_bytes, try_parse_duration};
 
@@ -296,61 +297,18 @@ pub fn describe(program: &Path) -> Result<Arc<Description>, DescribeError> {
 /// item), and the whole group is ended when the describe finishes (answered, failed or
 /// timed out), so a background child it started cannot outlive golive.
 fn run_describe(program: &Path) -> Result<Vec<u8>, DescribeError> {
-    use std::process::{Command, Stdio};
-    let mut command = Command::new(program);
-    command.arg("--describe").stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut command = std::process::Command::new(program);
+    command.arg("--describe");
     ChildEnv::minimal().apply(&mut command);
-    prepare(&mut command);
-    let mut child = command.spawn().map_err(|e| DescribeError::Start(Arc::new(e)))?;
-    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-    let mut group = Group::started(Some(child.id()));
-    let reader = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut kept = Vec::new();
-            if let Some(pipe) = pipe {
-                let _ = pipe.take(MAX_OUTPUT as u64).read_to_end(&mut kept);
-            }
-            kept
-        })
-    };
-    let out = reader(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
-    let err = reader(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
-    let started = Instant::now();
-    // Wait for the program to exit without reaping it: while it is a zombie its pid stays
-    // the group's id, so ending the group cannot reach an unrelated process.
-    let exited = loop {
-        use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
-        let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
-        match waitid(Id::Pid(pid), flags) {
-            Ok(WaitStatus::StillAlive) if started.elapsed() > DESCRIBE_TIMEOUT => break false,
-            Ok(WaitStatus::StillAlive) => std::thread::sleep(Duration::from_millis(10)),
-            Ok(_) => break true,
-            Err(nix::errno::Errno::EINTR) => {}
-            Err(e) => {
-                group.end();
-                let _ = child.wait();
-                return Err(DescribeError::Wait(Arc::new(e.into())));
-            }
-        }
-    };
-    // Ends the background children too; their copies of the pipes close with them.
-    group.end();
-    let status = child.wait().map_err(|e| DescribeError::Wait(Arc::new(e)))?;
-    if !exited {
-        return Err(DescribeError::Timeout { seconds: DESCRIBE_TIMEOUT.as_secs() });
+    let done = run_blocking(command, DESCRIBE_TIMEOUT, MAX_OUTPUT).map_err(|e| match e {
+        BlockingRunError::Start(e) => DescribeError::Start(e),
+        BlockingRunError::Wait(e) => DescribeError::Wait(e),
+        BlockingRunError::Timeout { after } => DescribeError::Timeout { seconds: after.as_secs() },
+    })?;
+    if !done.status.success() {
+        return Err(DescribeError::Failed { code: exit_code_text(&done.status), stderr: first_line(&done.stderr) });
     }
-    let (out, err) = (out.join().unwrap_or_default(), err.join().unwrap_or_default());
-    if !status.success() {
-        let code = status.code().map_or_else(|| "a signal".to_string(), |c| format!("status {c}"));
-        return Err(DescribeError::Failed { code, stderr: first_line(&err) });
-    }
-    Ok(out)
-}
-
-fn first_line(bytes: &[u8]) -> Option<String> {
-    let text = String::from_utf8_lossy(bytes);
-    let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
-    Some(line.chars().take(300).collect())
+    Ok(done.stdout)
 }
 
 /// Why a value a program returned does not fit the fact's declared type.

@@ -236,6 +236,93 @@ pub(crate) struct Captured {
     pub duration: Duration,
 }
 
+/// How a program run by [`run_blocking`] ended.
+#[derive(Debug)]
+pub(crate) struct Finished {
+    pub status: std::process::ExitStatus,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// Why [`run_blocking`] has no [`Finished`] program to give.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum BlockingRunError {
+    #[error("cannot run it: {0}")]
+    Start(#[source] std::sync::Arc<std::io::Error>),
+    #[error("waiting for it failed: {0}")]
+    Wait(#[source] std::sync::Arc<std::io::Error>),
+    #[error("it did not finish within {}", crate::value::format_duration(*after))]
+    Timeout { after: Duration },
+}
+
+/// Runs a program to its end outside any async runtime (while loading): stdin is empty,
+/// at most `max` bytes of each output are kept, and it runs in its own process group, which
+/// is ended when the program exits or after `timeout`, so a background child it started
+/// cannot outlive golive.
+pub(crate) fn run_blocking(
+    mut command: std::process::Command,
+    timeout: Duration,
+    max: usize,
+) -> Result<Finished, BlockingRunError> {
+    use std::io::Read;
+    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    prepare(&mut command);
+    let mut child = command.spawn().map_err(|e| BlockingRunError::Start(e.into()))?;
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let mut group = Group::started(Some(child.id()));
+    let reader = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut kept = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = (&mut pipe).take(max as u64).read_to_end(&mut kept);
+                // Drain the rest so the program never blocks on a full pipe.
+                let _ = std::io::copy(&mut pipe, &mut std::io::sink());
+            }
+            kept
+        })
+    };
+    let out = reader(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let err = reader(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let started = Instant::now();
+    // Wait for the program to exit without reaping it: while it is a zombie its pid stays
+    // the group's id, so ending the group cannot reach an unrelated process.
+    let exited = loop {
+        use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
+        let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+        match waitid(Id::Pid(pid), flags) {
+            Ok(WaitStatus::StillAlive) if started.elapsed() > timeout => break false,
+            Ok(WaitStatus::StillAlive) => std::thread::sleep(Duration::from_millis(5)),
+            Ok(_) => break true,
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => {
+                group.end();
+                let _ = child.wait();
+                return Err(BlockingRunError::Wait(std::sync::Arc::new(e.into())));
+            }
+        }
+    };
+    // Ends the background children too; their copies of the pipes close with them.
+    group.end();
+    let status = child.wait().map_err(|e| BlockingRunError::Wait(e.into()))?;
+    let (stdout, stderr) = (out.join().unwrap_or_default(), err.join().unwrap_or_default());
+    if !exited {
+        return Err(BlockingRunError::Timeout { after: timeout });
+    }
+    Ok(Finished { status, stdout, stderr })
+}
+
+/// The first non-empty line of a program's output, at most 300 characters.
+pub(crate) fn first_line(bytes: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(bytes);
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
+    Some(line.chars().take(300).collect())
+}
+
+/// `status 3`, or `a signal` for a program killed by one.
+pub(crate) fn exit_code_text(status: &std::process::ExitStatus) -> String {
+    status.code().map_or_else(|| "a signal".to_string(), |c| format!("status {c}"))
+}
+
 /// Runs a command (its environment already chosen) in its own process group, feeding it
 /// `stdin` (or nothing) and keeping at most `max` bytes of each output. As soon as the
 /// program exits, what is left of its process group (background children) is killed, which

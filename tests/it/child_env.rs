@@ -8,8 +8,6 @@ use crate::support as common;
 
 use common::{Workdir, assert_outcome, fact, stderr};
 
-use crate::process_groups::write_executable;
-
 const UNUSED: (&str, &str) = ("GOLIVE_TEST_UNUSED_SECRET", "unused-secret-4711");
 const USED: (&str, &str) = ("GOLIVE_TEST_USED_SECRET", "used-secret-0815");
 const PASSED: (&str, &str) = ("GOLIVE_TEST_PASSED", "passed-secret-2342");
@@ -35,7 +33,7 @@ echo '{"facts": {"ok": true}}'
 #[tokio::test(flavor = "multi_thread")]
 async fn programs_get_a_minimal_environment() {
     let w = Workdir::new();
-    write_executable(&w, "plugins/env.sh", WRITES_ITS_ENV);
+    w.write_executable("plugins/env.sh", WRITES_ITS_ENV);
     w.write("backups/app-1.dump", "data");
     w.write(
         "golive.toml",

@@ -11,11 +11,6 @@ use std::time::Duration;
 use common::{Workdir, assert_outcome, fact, item, stderr, stdout};
 use serde_json::json;
 
-fn write_executable(w: &Workdir, name: &str, script: &str) {
-    let path = w.write(name, script);
-    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-}
-
 /// A plugin that declares several fact types, records its request and environment, and
 /// answers from its parameters. Every `--describe` appends a line to describe.log.
 const GREETER: &str = r#"#!/bin/sh
@@ -53,7 +48,7 @@ printf '{"facts": {"greeting": "hello %s", "times": %s, "took": 1500, "size": "2
 #[tokio::test(flavor = "multi_thread")]
 async fn facts_params_secrets_and_one_describe_per_program() {
     let w = Workdir::new();
-    write_executable(&w, "checks/plugins/greeter.sh", GREETER);
+    w.write_executable("checks/plugins/greeter.sh", GREETER);
     w.write(
         "checks/greet.toml",
         r#"
@@ -110,7 +105,7 @@ expect = { greeting = "hello ops" }
 #[tokio::test(flavor = "multi_thread")]
 async fn secret_params_stay_out_of_the_environment() {
     let w = Workdir::new();
-    write_executable(&w, "greeter.sh", GREETER);
+    w.write_executable("greeter.sh", GREETER);
     w.write(
         "golive.toml",
         "[[item]]\nid = \"g\"\nprobe = \"exec\"\nprogram = \"./greeter.sh\"\nparams = { name = \"ops\", token = \"literal-token-value\" }\n",
@@ -151,7 +146,7 @@ async fn error_replies_invalid_output_and_timeouts_are_errors() {
     let names = ["error", "not-json", "undeclared", "mistyped", "exits", "error-and-exit", "slow"];
     let mut toml = String::new();
     for name in names {
-        write_executable(&w, &format!("p/{name}.sh"), MISBEHAVING);
+        w.write_executable(&format!("p/{name}.sh"), MISBEHAVING);
         toml.push_str(&format!(
             "[[item]]\nid = \"{name}\"\nprobe = \"exec\"\nprogram = \"p/{name}.sh\"\ntimeout = \"{}\"\n",
             if name == "slow" { "500ms" } else { "10s" }
@@ -181,10 +176,9 @@ async fn error_replies_invalid_output_and_timeouts_are_errors() {
 #[test]
 fn validate_checks_items_against_describe() {
     let w = Workdir::new();
-    write_executable(&w, "plugins/greeter.sh", GREETER);
-    write_executable(&w, "plugins/fails.sh", "#!/bin/sh\necho 'usage: fails.sh HOST' >&2\nexit 64\n");
-    write_executable(
-        &w,
+    w.write_executable("plugins/greeter.sh", GREETER);
+    w.write_executable("plugins/fails.sh", "#!/bin/sh\necho 'usage: fails.sh HOST' >&2\nexit 64\n");
+    w.write_executable(
         "plugins/bad-json.sh",
         "#!/bin/sh\necho '{\"facts\": [{\"name\": \"x\", \"type\": \"float\"}]}'\n",
     );
@@ -259,7 +253,7 @@ name = "ops"
 #[test]
 fn a_describe_that_hangs_is_a_diagnostic() {
     let w = Workdir::new();
-    write_executable(&w, "hangs.sh", "#!/bin/sh\nsleep 30\n");
+    w.write_executable("hangs.sh", "#!/bin/sh\nsleep 30\n");
     w.write("golive.toml", "[[item]]\nid = \"h\"\nprobe = \"exec\"\nprogram = \"./hangs.sh\"\n");
     let started = std::time::Instant::now();
     let out = w.run_blocking(&["validate", "--format", "short"], &[]);
@@ -342,7 +336,7 @@ async fn the_python_example_in_the_docs() {
     let docs = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/plugins.md")).unwrap();
     let script = docs.split("```python\n").nth(1).and_then(|b| b.split_once("```")).unwrap().0;
     let w = Workdir::new();
-    write_executable(&w, "disk_free.py", script);
+    w.write_executable("disk_free.py", script);
     w.write(
         "golive.toml",
         "[[item]]\nid = \"free\"\nprobe = \"exec\"\nprogram = \"./disk_free.py\"\nexpect = { free = \"> 0\", free_percent = \"<= 100\" }\n\n[[item]]\nid = \"nowhere\"\nprobe = \"exec\"\nprogram = \"./disk_free.py\"\nparams = { path = \"/no/such/dir\" }\n",
@@ -357,7 +351,7 @@ async fn the_python_example_in_the_docs() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bare_program_name_is_looked_up_in_path() {
     let w = Workdir::new();
-    write_executable(&w, "bin/golive-greeter", GREETER);
+    w.write_executable("bin/golive-greeter", GREETER);
     w.write(
         "golive.toml",
         "[[item]]\nid = \"g\"\nprobe = \"exec\"\nprogram = \"golive-greeter\"\nparams = { name = \"path\" }\nexpect = { greeting = \"hello path\" }\n",

@@ -517,3 +517,59 @@ async fn a_secret_read_from_a_file_is_used_and_shown_nowhere() {
         stderr(&run)
     );
 }
+
+/// A var whose value a secret manager's client prints (`{ command = [...] }`): the program
+/// runs once in `run`, from the checklist's directory, with its `pass_env` only; its output
+/// is what the probe sends and is shown nowhere (every output, `validate` included, which
+/// never runs it); a failing command is GL014 at the var, exit 2, nothing run.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_secret_printed_by_a_command_is_used_and_shown_nowhere() {
+    const TOKEN: &str = "golive-command-secret-7c41";
+    let server = HttpServer::start(vec![Route::new("/")]).await;
+    let w = Workdir::new();
+    // A stand-in for `vault kv get -field=token …`: reads its credential from the one
+    // variable it is given, and records each run.
+    w.write_executable(
+        "deploy/bin/vault",
+        "#!/bin/sh\necho run >> runs.log\n[ -n \"$VAULT_TOKEN\" ] || { echo 'missing VAULT_TOKEN' >&2; exit 2; }\n[ -z \"$CI_JOB_TOKEN\" ] || { echo 'saw CI_JOB_TOKEN' >&2; exit 3; }\necho \"$1-7c41\"\n",
+    );
+    w.write(
+        "deploy/golive.toml",
+        &format!(
+            "[vars]\ntoken = {{ description = \"API token\", command = [\"./bin/vault\", \"golive-command-secret\"], pass_env = [\"VAULT_TOKEN\"] }}\n[[item]]\nid = \"token\"\ntitle = \"API answers with token ${{token}}\"\nprobe = \"http\"\nurl = \"{}\"\nheaders = {{ X-Deploy = {{ value = \"Bearer ${{token}}\", secret = false }} }}\n[[item]]\nid = \"again\"\nprobe = \"http\"\nurl = \"{}?t=${{token}}\"\n",
+            server.url("/"),
+            server.url("/")
+        ),
+    );
+    let env = [("VAULT_TOKEN", "vault-login-token-7c41"), ("CI_JOB_TOKEN", "ci-token-7c41")];
+    let mut args = vec!["run", "deploy/golive.toml"];
+    for o in ["json=report.json", "junit=report.xml", "markdown=report.md", "html=report.html"] {
+        args.extend(["--output", o]);
+    }
+    let run = w.run_blocking(&args, &env);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let sent: Vec<String> = server.requests().iter().filter_map(|r| r.header("x-deploy").map(str::to_string)).collect();
+    assert_eq!(sent, [format!("Bearer {TOKEN}")], "the program's output, without the newline");
+    assert_eq!(w.read("deploy/runs.log"), "run\n", "one run for two items, in the checklist's directory");
+    let report: Value = serde_json::from_str(&w.read("report.json")).unwrap();
+    assert_outcome(&report, "token", "pass");
+    assert_eq!(item(&report, "token")["title"], "API answers with token ${token}");
+    let validate = w.run_blocking(&["validate", "deploy/golive.toml"], &env);
+    assert_eq!(validate.status.code(), Some(0), "{}", stderr(&validate));
+    assert_eq!(w.read("deploy/runs.log"), "run\n", "validate does not run it");
+    for (what, text) in everything(&w, &[("run", &run), ("validate", &validate)]) {
+        for secret in [TOKEN, "vault-login-token-7c41"] {
+            assert!(!text.contains(secret), "{what} shows {secret}");
+        }
+    }
+
+    let failed = w.run_blocking(&["run", "deploy/golive.toml"], &[]);
+    assert_eq!(failed.status.code(), Some(2), "{}", stderr(&failed));
+    let err = stderr(&failed);
+    assert!(
+        err.contains("error[GL014]: var `token`: its command `./bin/vault`: exited with status 2: missing VAULT_TOKEN"),
+        "{err}"
+    );
+    assert!(err.contains("deploy/golive.toml:2:1"), "{err}");
+    assert_eq!(server.requests().len(), 2, "nothing ran after the failure");
+}

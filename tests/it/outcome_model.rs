@@ -197,11 +197,6 @@ fn reports_written_before_state_and_fact_types_render_as_they_did() {
     assert_eq!(states(&again), states(&report));
 }
 
-fn write_executable(w: &Workdir, name: &str, script: &str) {
-    let path = w.write(name, script);
-    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-}
-
 /// A plugin whose facts are a duration (milliseconds in JSON) and a size (bytes).
 const TIMER: &str = r#"#!/bin/sh
 if [ "$1" = "--describe" ]; then
@@ -215,7 +210,7 @@ echo '{"facts": {"took": 1500, "size": 3221225472, "label": "backup"}}'
 #[test]
 fn plugin_facts_keep_their_types_when_a_saved_report_is_rendered() {
     let w = Workdir::new();
-    write_executable(&w, "plugins/timer.sh", TIMER);
+    w.write_executable("plugins/timer.sh", TIMER);
     w.write(
         "golive.toml",
         "[checklist]\nname = \"typed\"\n\n[[item]]\nid = \"timed\"\nprobe = \"exec\"\nprogram = \"plugins/timer.sh\"\nexpect = { took = \"< 2s\", size = \">= 1GiB\", label = \"backup\" }\n",

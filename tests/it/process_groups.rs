@@ -8,11 +8,6 @@ use std::time::{Duration, Instant};
 
 use common::{Workdir, assert_outcome, stderr};
 
-pub(crate) fn write_executable(w: &Workdir, name: &str, script: &str) {
-    let path = w.write(name, script);
-    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-}
-
 /// The pid a script wrote into `name`.
 pub(crate) fn recorded_pid(w: &Workdir, name: &str) -> i32 {
     let text = std::fs::read_to_string(w.path(name)).unwrap_or_else(|e| panic!("{name} was not written: {e}"));
@@ -63,7 +58,7 @@ echo '{"facts": {"ok": true}}'
 
 fn describe_leaves_no_child(answer: &str, expected_in_output: &str) {
     let w = Workdir::new();
-    write_executable(&w, "plugins/spawner.sh", SPAWNS_ON_DESCRIBE);
+    w.write_executable("plugins/spawner.sh", SPAWNS_ON_DESCRIBE);
     w.write("plugins/answer", answer);
     w.write(
         "golive.toml",
@@ -140,7 +135,7 @@ echo '{"facts": {"ok": true}}'
 #[tokio::test(flavor = "multi_thread")]
 async fn command_and_exec_items_end_their_background_children_when_the_item_ends() {
     let w = Workdir::new();
-    write_executable(&w, "plugins/leaver.sh", LEAVES_A_CHILD);
+    w.write_executable("plugins/leaver.sh", LEAVES_A_CHILD);
     w.write(
         "golive.toml",
         r#"

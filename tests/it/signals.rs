@@ -15,7 +15,7 @@ use common::{Workdir, item};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use crate::process_groups::{assert_gone_soon, recorded_pid, write_executable};
+use crate::process_groups::{assert_gone_soon, recorded_pid};
 
 /// Waits (bounded, so a bug fails instead of hanging) until `path` exists.
 fn wait_for_file(path: &Path, child: &mut Child) {
@@ -264,7 +264,7 @@ echo '{"facts": {"ok": true}}'
 #[test]
 fn a_signal_while_loading_exits_at_once_and_ends_what_loading_started() {
     let w = Workdir::new();
-    write_executable(&w, "plugins/hangs.sh", HANGS_ON_DESCRIBE);
+    w.write_executable("plugins/hangs.sh", HANGS_ON_DESCRIBE);
     w.write(
         "golive.toml",
         "[[item]]\nid = \"p\"\nprobe = \"exec\"\nprogram = \"plugins/hangs.sh\"\nexpect = { ok = true }\n",

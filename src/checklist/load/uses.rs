@@ -218,7 +218,7 @@ pub fn expand(cx: &mut Ctx, checks: &mut Checks, vars: &mut Vars, table: &SValue
         }
         match scalar_text(value) {
             Some(text) => {
-                values.insert(key.name.clone(), VarDef { value: Some(text), loc: value.loc() });
+                values.insert(key.name.clone(), VarDef::new(Some(text), value.loc()));
             }
             None => cx.diags.push(wrong_type(value, &key.name, "a string, number or boolean")),
         }

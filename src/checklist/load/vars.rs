@@ -26,10 +26,45 @@ pub const MAX_TOTAL_BYTES: usize = 64 << 20;
 
 #[derive(Clone, Debug)]
 pub struct VarDef {
-    /// The template, not yet interpolated; `None` when declared without a value.
+    /// The template, not yet interpolated; `None` when declared without a value (or with a
+    /// `command`).
     pub value: Option<String>,
+    /// `{ command = [...] }`: the value is what a program prints, a secret.
+    pub command: Option<Rc<SecretCommand>>,
     pub loc: Loc,
 }
+
+impl VarDef {
+    pub fn new(value: Option<String>, loc: Loc) -> Self {
+        VarDef { value, command: None, loc }
+    }
+
+    /// Has a value (a template or a command), so a var without one does not override it.
+    pub fn has_value(&self) -> bool {
+        self.value.is_some() || self.command.is_some()
+    }
+
+    fn same_value(&self, other: &VarDef) -> bool {
+        self.value == other.value && self.command == other.command
+    }
+}
+
+/// A var whose value a program prints: a secret manager's client (`vault kv get`, `op read`,
+/// `aws secretsmanager get-secret-value`). Run by [`Vars`] in `run` only, at most once per
+/// load, when a value that uses the var is first resolved; see docs/secrets.md.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecretCommand {
+    /// The program and its arguments, templates (`${…}` expanded before it runs); no shell.
+    pub argv: Vec<String>,
+    /// Names (or `NAME_*` prefixes) of golive's environment variables it gets.
+    pub pass_env: Vec<String>,
+    pub timeout: std::time::Duration,
+}
+
+/// How long a secret command may run, unless its var sets `timeout`.
+pub const SECRET_COMMAND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// The most a secret command may print: 64 KiB.
+pub const SECRET_COMMAND_MAX_OUTPUT: usize = 64 << 10;
 
 /// A problem was found and reported where it was found; the caller has nothing to add.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,14 +78,18 @@ pub struct LocalScope {
     pub values: BTreeMap<String, VarDef>,
 }
 
-/// Var definitions of a `[vars]` table: `name = value` or `name = { description, default }`.
+/// Var definitions of a `[vars]` table: `name = value`, `name = { description, default }` or
+/// `name = { description, command, pass_env, timeout }`.
 pub fn var_defs(cx: &mut Ctx, file: FileId, table: &[(SKey, SValue)]) -> Vec<(String, VarDef)> {
     let mut out = Vec::new();
     for (key, value) in table {
         let loc = loc_of_key(file, key);
-        let text = match &value.kind {
+        let mut def = VarDef::new(None, loc);
+        match &value.kind {
             SKind::Table(entries) => {
-                let mut default = None;
+                let mut command: Option<SecretCommand> = None;
+                let mut pass_env = Vec::new();
+                let mut timeout = None;
                 for (k, v) in entries {
                     match k.name.as_str() {
                         "description" if v.as_str().is_none() => {
@@ -58,34 +97,91 @@ pub fn var_defs(cx: &mut Ctx, file: FileId, table: &[(SKey, SValue)]) -> Vec<(St
                         }
                         "description" => {}
                         "default" => match scalar_text(v) {
-                            Some(s) => default = Some(s),
+                            Some(s) => def.value = Some(s),
                             None => cx.diags.push(wrong_type(v, "default", "a string, number or boolean")),
+                        },
+                        "command" => match string_list(v) {
+                            Some(argv) if !argv.is_empty() && !argv[0].trim().is_empty() => {
+                                command = Some(SecretCommand { argv, pass_env: Vec::new(), timeout: SECRET_COMMAND_TIMEOUT })
+                            }
+                            _ => cx.diags.push(
+                                wrong_type(v, "command", "a non-empty list of strings: the program, then its arguments")
+                                    .hint("e.g. command = [\"vault\", \"kv\", \"get\", \"-field=password\", \"secret/db\"] (no shell: write each argument as one string)"),
+                            ),
+                        },
+                        "pass_env" => match string_list(v) {
+                            Some(names) => {
+                                for entry in &names {
+                                    match crate::probe::process::env_names(entry) {
+                                        Ok(found) => pass_env.extend(found.into_iter().map(str::to_string)),
+                                        Err(e) => cx.diags.push(
+                                            Diagnostic::error(Code::InvalidValue, e.to_string()).at(v.loc()),
+                                        ),
+                                    }
+                                }
+                            }
+                            None => cx.diags.push(wrong_type(v, "pass_env", "a list of environment variable names")),
+                        },
+                        "timeout" => match v.as_str().map(crate::value::try_parse_duration) {
+                            Some(Ok(d)) if !d.is_zero() => timeout = Some(d),
+                            _ => cx.diags.push(wrong_type(v, "timeout", "a duration such as \"10s\"")),
                         },
                         _ => cx.diags.push(unknown_key(
                             file,
                             k,
                             &format!("var `{}`", key.name),
-                            &["description", "default"],
+                            &["description", "default", "command", "pass_env", "timeout"],
                         )),
                     }
                 }
-                default
+                let has = |name: &str| entries.iter().find(|(k, _)| k.name == name);
+                if let Some(mut command) = command {
+                    if let Some((k, _)) = has("default") {
+                        cx.diags.push(
+                            Diagnostic::error(
+                                Code::InvalidValue,
+                                format!("var `{}` has both `command` and `default`", key.name),
+                            )
+                            .at(loc_of_key(file, k))
+                            .hint("a var's value comes from its command or from its default, not both: drop one"),
+                        );
+                    }
+                    command.pass_env = pass_env;
+                    command.timeout = timeout.unwrap_or(SECRET_COMMAND_TIMEOUT);
+                    def.value = None;
+                    def.command = Some(Rc::new(command));
+                } else if let Some((k, _)) = has("pass_env").or_else(|| has("timeout")) {
+                    cx.diags.push(
+                        Diagnostic::error(
+                            Code::InvalidValue,
+                            format!("`{}` only applies to a var with a `command`", k.name),
+                        )
+                        .at(loc_of_key(file, k))
+                        .hint("add command = [\"program\", \"arg\", …], or drop it"),
+                    );
+                }
             }
             _ => {
-                let text = scalar_text(value);
-                if text.is_none() {
+                def.value = scalar_text(value);
+                if def.value.is_none() {
                     cx.diags.push(wrong_type(
                         value,
                         &key.name,
                         "a string, number, boolean or { description, default }",
                     ));
                 }
-                text
             }
-        };
-        out.push((key.name.clone(), VarDef { value: text, loc }));
+        }
+        out.push((key.name.clone(), def));
     }
     out
+}
+
+fn string_list(v: &SValue) -> Option<Vec<String>> {
+    match &v.kind {
+        SKind::Array(items) => items.iter().map(|i| i.as_str().map(str::to_string)).collect(),
+        _ => None,
+    }
 }
 
 /// A string, number or boolean as the text a var holds.
@@ -110,7 +206,7 @@ pub fn merge(cx: &mut Ctx, files: &FileSet, cli: &[(String, String)]) -> BTreeMa
     for (name, value) in cli {
         let loc = Loc { file: files.docs[files.roots[0]].id, span: 0..0 };
         // A --var is a value, never a template.
-        merged.insert(name.clone(), VarDef { value: Some(value.replace("${", "$${")), loc });
+        merged.insert(name.clone(), VarDef::new(Some(value.replace("${", "$${")), loc));
     }
     merged
 }
@@ -126,14 +222,12 @@ fn merge_of(cx: &mut Ctx, files: &FileSet, docs: &[usize], settled: &BTreeSet<St
             None => Vec::new(),
         };
         let mut settled_here = settled.clone();
-        settled_here.extend(own.iter().filter(|(_, d)| d.value.is_some()).map(|(n, _)| n.clone()));
+        settled_here.extend(own.iter().filter(|(_, d)| d.has_value()).map(|(n, _)| n.clone()));
         let mut visible = merge_of(cx, files, &files.docs[doc].includes, &settled_here);
         for (name, def) in own {
-            match (&def.value, visible.get(&name)) {
-                (None, Some(existing)) if existing.value.is_some() => {}
-                _ => {
-                    visible.insert(name, def);
-                }
+            // A declaration without a value does not hide an included file's value.
+            if def.has_value() || !visible.get(&name).is_some_and(VarDef::has_value) {
+                visible.insert(name, def);
             }
         }
         for (name, def) in visible {
@@ -141,9 +235,9 @@ fn merge_of(cx: &mut Ctx, files: &FileSet, docs: &[usize], settled: &BTreeSet<St
                 Some(existing)
                     if !settled.contains(&name)
                         && existing.loc != def.loc
-                        && existing.value.is_some()
-                        && def.value.is_some()
-                        && existing.value != def.value =>
+                        && existing.has_value()
+                        && def.has_value()
+                        && !existing.same_value(&def) =>
                 {
                     let d = Diagnostic::error(Code::VarConflict, format!("var `{name}` is given two different values"))
                         .at(def.loc.clone())
@@ -151,7 +245,7 @@ fn merge_of(cx: &mut Ctx, files: &FileSet, docs: &[usize], settled: &BTreeSet<St
                         .hint(format!("set `{name}` once, in the file that includes both, or with --var {name}=…"));
                     cx.diags.push(d);
                 }
-                Some(existing) if existing.value.is_some() && def.value.is_none() => {}
+                Some(existing) if existing.has_value() && !def.has_value() => {}
                 _ => {
                     merged.insert(name, def);
                 }
@@ -337,13 +431,19 @@ impl Vars {
                 continue;
             }
             let def = self.def(layer, &name).cloned().expect("only declared vars are resolved");
-            let Some(template) = &def.value else {
-                let r = self.missing(cx, layer, &name, &def, &at);
-                self.remember(layer, name, r);
-                continue;
+            // The templates to expand: the value, or the command's program and arguments.
+            let templates: Vec<&str> = match (&def.value, &def.command) {
+                (Some(template), _) => vec![template.as_str()],
+                (None, Some(command)) => command.argv.iter().map(String::as_str).collect(),
+                (None, None) => {
+                    let r = self.missing(cx, layer, &name, &def, &at);
+                    self.remember(layer, name, r);
+                    continue;
+                }
             };
-            let parts = match interp::parse(template) {
-                Ok(parts) => parts,
+            let parsed: Result<Vec<_>, _> = templates.iter().map(|t| interp::parse(t)).collect();
+            let parsed = match parsed {
+                Ok(parsed) => parsed,
                 Err(e) => {
                     cx.diags.push(Diagnostic::error(Code::InvalidValue, e.to_string()).at(def.loc.clone()));
                     self.remember(layer, name, Err(Reported));
@@ -352,7 +452,7 @@ impl Vars {
             };
             // The first var this one refers to that is not resolved yet.
             let mut next = None;
-            for part in &parts {
+            for part in parsed.iter().flatten() {
                 let Err(Ref::Var(dep)) = part else { continue };
                 let Some(dep_layer) = self.find(layer, dep) else { continue };
                 if self.memo(dep_layer, dep).is_some() {
@@ -384,7 +484,10 @@ impl Vars {
                 stack.push((dep_layer, dep, def.loc.clone()));
                 continue;
             }
-            let r = self.expand(cx, &parts, layer, &def.loc);
+            let r = match &def.command {
+                Some(command) => self.run_command(cx, layer, &name, command, &parsed, &def.loc),
+                None => self.expand(cx, &parsed[0], layer, &def.loc),
+            };
             let r = match r {
                 Ok(v) if self.spend(cx, v.value.len(), &def.loc) => Ok(v),
                 Ok(_) => Err(Reported),
@@ -393,6 +496,97 @@ impl Vars {
             self.remember(layer, name, r);
         }
         self.memo(layer, name).cloned().expect("resolved above")
+    }
+
+    /// The value of a `{ command = [...] }` var: what the program prints on stdout, one
+    /// trailing newline removed, a secret. In `validate` the program never runs and the
+    /// var stays unexpanded (like a var without a value, without a warning: nothing is
+    /// wrong). In `run` it runs here, once (the result is memoised like any var's), with
+    /// the base environment plus its `pass_env`, in the directory of the file that
+    /// declares it, with no stdin; a failure is GL014 at the var.
+    fn run_command(
+        &mut self,
+        cx: &mut Ctx,
+        layer: Layer,
+        name: &str,
+        command: &SecretCommand,
+        argv: &[Vec<Result<String, Ref>>],
+        at: &Loc,
+    ) -> Resolved {
+        let shown = format!("${{{name}}}");
+        if cx.mode == LoadMode::Validate {
+            return Ok(Rc::new(Interpolated { shown, incomplete: true, ..Default::default() }));
+        }
+        let mut args = Vec::with_capacity(argv.len());
+        let mut secrets = Vec::new();
+        for parts in argv {
+            let arg = self.expand(cx, parts, layer, at)?;
+            secrets.extend(arg.secrets.iter().cloned());
+            args.push(arg.value.clone());
+        }
+        for s in &secrets {
+            cx.redactor.add(s);
+        }
+        let program = args[0].clone();
+        let written_in = cx.sources.path(at.file);
+        let dir = Some(written_in)
+            .filter(|p| !p.to_string_lossy().starts_with("golive:"))
+            .and_then(|p| p.parent())
+            .filter(|d| !d.as_os_str().is_empty())
+            .and_then(|d| std::path::absolute(d).ok());
+        // `./vault.sh` is relative to the declaring file's directory, like `${file:…}`; a bare
+        // name is looked up on PATH.
+        let mut child = match &dir {
+            Some(dir) if program.contains('/') && std::path::Path::new(&program).is_relative() => {
+                std::process::Command::new(dir.join(&program))
+            }
+            _ => std::process::Command::new(&program),
+        };
+        child.args(&args[1..]);
+        if let Some(dir) = &dir {
+            child.current_dir(dir);
+        }
+        let env = crate::probe::process::ChildEnv { pass: command.pass_env.clone(), ..Default::default() };
+        env.apply(&mut child);
+        let ours = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+        for (k, v) in env.resolve(ours) {
+            if !crate::probe::process::is_base_env(&k) {
+                cx.redactor.add(&v);
+            }
+        }
+        let fail = |cx: &mut Ctx, why: String| {
+            let why = cx.redactor.redact(&why).into_owned();
+            cx.diags.push(
+                Diagnostic::error(Code::EnvNotSet, format!("var `{name}`: its command `{program}`: {why}"))
+                    .at(at.clone())
+                    .hint("run the command by hand to see why (it gets PATH, HOME, USER, LANG, TZ, TMPDIR and its pass_env only); its output is the var's value"),
+            );
+            Err(Reported)
+        };
+        let done = match crate::probe::process::run_blocking(child, command.timeout, SECRET_COMMAND_MAX_OUTPUT + 1) {
+            Ok(done) => done,
+            Err(e) => return fail(cx, e.to_string()),
+        };
+        if !done.status.success() {
+            let code = crate::probe::process::exit_code_text(&done.status);
+            let stderr = crate::probe::process::first_line(&done.stderr).map(|l| format!(": {l}")).unwrap_or_default();
+            return fail(cx, format!("exited with {code}{stderr}"));
+        }
+        if done.stdout.len() > SECRET_COMMAND_MAX_OUTPUT {
+            return fail(cx, format!("printed more than {} KiB", SECRET_COMMAND_MAX_OUTPUT >> 10));
+        }
+        let mut value = String::from_utf8_lossy(&done.stdout).into_owned();
+        if value.ends_with('\n') {
+            value.pop();
+            if value.ends_with('\r') {
+                value.pop();
+            }
+        }
+        if value.is_empty() {
+            return fail(cx, "printed nothing".to_string());
+        }
+        secrets.insert(0, value.clone());
+        Ok(Rc::new(Interpolated { value, shown, secrets, incomplete: false }))
     }
 
     /// A var declared without a value: an error in `run`, a warning (once) in `validate`,

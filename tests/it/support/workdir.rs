@@ -30,6 +30,13 @@ impl Workdir {
         path
     }
 
+    /// Writes a script and makes it executable.
+    pub fn write_executable(&self, name: &str, script: &str) -> PathBuf {
+        let path = self.write(name, script);
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        path
+    }
+
     pub fn read(&self, name: &str) -> String {
         std::fs::read_to_string(self.path(name)).unwrap_or_else(|e| panic!("cannot read {name}: {e}"))
     }

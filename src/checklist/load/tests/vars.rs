@@ -274,3 +274,91 @@ fn var_definitions_report_bad_shapes() {
     assert_eq!(codes(&ds), [Code::InvalidValue, Code::UnknownKey, Code::InvalidValue]);
     assert_eq!(ds[1].hint.as_deref(), Some("did you mean `description`?"));
 }
+
+/// A `{ command = [...] }` var in `run`: the program's stdout (one trailing newline removed)
+/// is the value and a secret, shown as the reference; it runs once however often it is used.
+#[test]
+fn a_command_var_runs_once_and_its_output_is_a_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let counter = dir.path().join("runs");
+    let text = format!(
+        "[vars]\ntoken = {{ command = [\"sh\", \"-c\", \"echo run >> {}; echo tok-91d2\"] }}\n",
+        counter.display()
+    );
+    let mut cx = run();
+    let mut vars = vars_from(&mut cx, &text);
+    let one = expand(&mut cx, &mut vars, "Bearer ${token}").unwrap();
+    let two = expand(&mut cx, &mut vars, "${token}").unwrap();
+    assert_eq!(one.value, "Bearer tok-91d2");
+    assert_eq!(one.shown, "Bearer ${token}");
+    assert_eq!(two.value, "tok-91d2");
+    assert_eq!(one.secrets, ["tok-91d2"]);
+    assert_eq!(cx.redactor.redact("saw tok-91d2"), "saw ***");
+    assert_eq!(std::fs::read_to_string(&counter).unwrap(), "run\n", "memoised: the program ran once");
+    assert_eq!(cx.diags.total(), 0);
+}
+
+/// `validate` (and `list`) never run a secret command: the var stays unexpanded, silently.
+#[test]
+fn validate_never_runs_a_command_var() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("ran");
+    let text = format!("[vars]\ntoken = {{ command = [\"touch\", \"{}\"] }}\n", marker.display());
+    let mut cx = validate();
+    let mut vars = vars_from(&mut cx, &text);
+    let out = expand(&mut cx, &mut vars, "x${token}").unwrap();
+    assert!(out.incomplete);
+    assert_eq!(out.shown, "x${token}");
+    assert_eq!(out.value, "x");
+    assert!(!marker.exists(), "validate ran the command");
+    assert_eq!(cx.diags.total(), 0);
+}
+
+/// The program gets the base environment and its `pass_env` only; its arguments are
+/// templates; it fails with the reason (stderr's first line, secrets masked) at the var.
+#[test]
+fn a_command_var_sees_only_its_pass_env_and_fails_with_the_reason() {
+    let passed = "GOLIVE_LOADER_UNIT_TEST_CMD_PASSED_2B7E";
+    let kept = "GOLIVE_LOADER_UNIT_TEST_CMD_KEPT_2B7E";
+    // SAFETY: no other test reads or writes these variables.
+    unsafe {
+        std::env::set_var(passed, "vault-token-2b7e");
+        std::env::set_var(kept, "not-for-the-command");
+    }
+    // `$${…}` is a literal `${…}` for the shell; `${path}` is a golive var.
+    let text = format!(
+        "[vars]\npath = \"secret/db\"\nok = {{ command = [\"sh\", \"-c\", \"echo ${{path}}:$${{{passed}:-none}}:$${{{kept}:-none}}\"], pass_env = [\"{passed}\"] }}\nbad = {{ command = [\"sh\", \"-c\", \"echo denied for ${passed} >&2; exit 3\"], pass_env = [\"GOLIVE_LOADER_UNIT_TEST_CMD_PASSED_*\"] }}\nempty = {{ command = [\"true\"] }}\nslow = {{ command = [\"sleep\", \"5\"], timeout = \"200ms\" }}\n"
+    );
+    let mut cx = run();
+    let mut vars = vars_from(&mut cx, &text);
+    let ok = expand(&mut cx, &mut vars, "${ok}").unwrap();
+    assert_eq!(ok.value, "secret/db:vault-token-2b7e:none");
+    assert_eq!(cx.diags.total(), 0);
+    for name in ["bad", "empty", "slow"] {
+        assert!(expand(&mut cx, &mut vars, &format!("${{{name}}}")).is_none(), "{name}");
+    }
+    let ds = take(&mut cx);
+    assert_eq!(codes(&ds), [Code::EnvNotSet, Code::EnvNotSet, Code::EnvNotSet]);
+    assert_eq!(ds[0].message, "var `bad`: its command `sh`: exited with status 3: denied for ***");
+    assert_eq!(pos_of(&cx, &ds[0]), "vars.toml:4:1");
+    assert_eq!(ds[1].message, "var `empty`: its command `true`: printed nothing");
+    assert_eq!(ds[2].message, "var `slow`: its command `sleep`: it did not finish within 200ms");
+}
+
+#[test]
+fn a_command_var_is_checked_where_it_is_written() {
+    let text = "[vars]\na = { command = [\"op\", \"read\", \"op://x\"], default = \"y\" }\nb = { pass_env = [\"X\"] }\nc = { command = [] }\nd = { command = [\"op\"], pass_env = [\"9X\"] }\ne = { command = [\"op\"], timeout = \"soon\" }\n";
+    let mut cx = validate();
+    let root = doc(&mut cx, "vars.toml", text);
+    let table = root.get("vars").and_then(|v| v.as_table()).unwrap();
+    let defs = load::vars::var_defs(&mut cx, root.file, table);
+    assert_eq!(defs.len(), 5);
+    let ds = take(&mut cx);
+    let at: Vec<String> = ds.iter().map(|d| format!("{} {}", pos_of(&cx, d), d.message)).collect();
+    assert_eq!(ds.len(), 5, "{at:#?}");
+    assert!(at[0].starts_with("vars.toml:2:") && at[0].contains("both `command` and `default`"), "{at:#?}");
+    assert!(at[1].starts_with("vars.toml:3:") && at[1].contains("only applies to a var with a `command`"), "{at:#?}");
+    assert!(at[2].starts_with("vars.toml:4:") && at[2].contains("command"), "{at:#?}");
+    assert!(at[3].starts_with("vars.toml:5:") && at[3].contains("\"9X\""), "{at:#?}");
+    assert!(at[4].starts_with("vars.toml:6:") && at[4].contains("timeout"), "{at:#?}");
+}
