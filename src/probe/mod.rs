@@ -160,6 +160,9 @@ pub enum ParamType {
     PortList,
     /// A table of any TOML values, passed on as it is (an `exec` program's parameters).
     Table,
+    /// `connect_to` pins, `HOST:PORT:ADDRESS:PORT` as curl's `--connect-to`: a string,
+    /// checked when loading.
+    ConnectTo,
 }
 
 impl ParamType {
@@ -178,6 +181,7 @@ impl ParamType {
             ParamType::Choice(words) => format!("one of {}", words.join(", ")),
             ParamType::PortList => "list of ports and ranges".into(),
             ParamType::Table => "table".into(),
+            ParamType::ConnectTo => "HOST:PORT:ADDRESS:PORT, …".into(),
         }
     }
 }

@@ -110,19 +110,25 @@ vars = {{ base_url = "https://api.golive.test", connect_to = "api.golive.test:44
     assert!(names.contains(&Some("www.golive.test".into())), "{names:?}");
 }
 
+/// A malformed `connect_to` is a checklist error where it is written, found by `validate`
+/// as by `run` (exit 2, nothing run), for a literal value and one that comes from a var; a
+/// var left empty (a shipped check's default) is no pin at all.
 #[test]
-fn a_malformed_connect_to_is_an_error_that_says_how_to_write_it() {
+fn a_malformed_connect_to_is_a_checklist_error_that_says_how_to_write_it() {
     let w = Workdir::new();
     w.write(
         "golive.toml",
-        "[[item]]\nid = \"bad\"\nprobe = \"tls\"\naddress = \"api.golive.test:443\"\nconnect_to = \"api.golive.test:443\"\n",
+        "[vars]\npin = \"api.golive.test:443:10.0.0.5:70000\"\nnone = \"\"\n[[item]]\nid = \"bad\"\nprobe = \"tls\"\naddress = \"api.golive.test:443\"\nconnect_to = \"api.golive.test:443\"\n[[item]]\nid = \"bad-var\"\nprobe = \"http\"\nurl = \"https://api.golive.test/\"\nconnect_to = \"${pin}\"\n[[item]]\nid = \"empty\"\nprobe = \"http\"\nurl = \"https://api.golive.test/\"\nconnect_to = \"${none}\"\n",
     );
-    let out = w.run_blocking(&["run", "golive.toml", "--output", "json=report.json", "--quiet"], &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    let report: serde_json::Value = serde_json::from_str(&w.read("report.json")).unwrap();
-    assert_outcome(&report, "bad", "error");
-    let reason = item(&report, "bad")["reason"].as_str().unwrap();
-    assert!(reason.contains("HOST:PORT:ADDRESS:PORT"), "{reason}");
+    for command in ["validate", "run"] {
+        let out = w.run_blocking(&[command, "golive.toml"], &[]);
+        assert_eq!(out.status.code(), Some(2), "{command}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains("golive.toml:8:14"), "{command}: {err}");
+        assert!(err.contains("golive.toml:13:14"), "{command}: {err}");
+        assert!(err.contains("HOST:PORT:ADDRESS:PORT"), "{command}: {err}");
+        assert_eq!(err.matches("error[").count(), 2, "{command}: only the two bad pins: {err}");
+    }
 }
 
 /// A self-signed `CA:TRUE` certificate (what `openssl req -x509` makes) that is itself in

@@ -171,7 +171,7 @@ fn default_kind(ty: ParamType, text: &str) -> SKind {
 pub fn convert(cx: &mut Ctx, vars: &mut Vars, spec: &ParamSpec, v: &SValue, what: &str) -> Option<(Value, Value)> {
     let key = spec.name;
     match spec.ty {
-        ParamType::String | ParamType::Path | ParamType::Url | ParamType::Choice(_) => {
+        ParamType::String | ParamType::Path | ParamType::Url | ParamType::Choice(_) | ParamType::ConnectTo => {
             let Some(template) = v.as_str() else {
                 cx.diags.push(wrong_type(v, key, "a string"));
                 return None;
@@ -197,6 +197,17 @@ pub fn convert(cx: &mut Ctx, vars: &mut Vars, spec: &ParamSpec, v: &SValue, what
                     }
                     None => {}
                 }
+            }
+            if spec.ty == ParamType::ConnectTo
+                && !i.incomplete
+                && let Err(e) = crate::probe::connect_to::parse(&value)
+            {
+                cx.diags.push(
+                    Diagnostic::error(Code::InvalidValue, format!("{what}: `{key}`: {e}"))
+                        .at(v.loc())
+                        .hint("an empty value connects where DNS says; several entries are separated by commas"),
+                );
+                return None;
             }
             if spec.ty == ParamType::Url {
                 if let Some(password) = url_password(&value) {
