@@ -370,9 +370,14 @@ async fn client_certificates_for_servers_that_require_them_and_the_password_stay
         format!(
             "[[item]]\nid = \"tls-mtls\"\nprobe = \"tls\"\naddress = \"api.golive.test:443\"\nconnect_to = \"api.golive.test:443:127.0.0.1:{tp}\"\nca_file = \"golive-test-ca.pem\"\nclient_cert = \"client.pem\"\nclient_key = \"client.enc.key\"\nclient_key_password = \"${{env:KEY_PASSWORD}}\"\n"
         ),
+        // The shipped checks take the client certificate as vars, set once for both.
+        format!(
+            "[[item]]\nid = \"shipped-health-mtls\"\nuse = \"infrastructure.health-endpoint\"\nvars = {{ base_url = \"https://api.golive.test\", health_path = \"/\", max_latency = \"10s\", connect_to = \"api.golive.test:443:127.0.0.1:{hp}\" }}\n[[item]]\nid = \"shipped-tls-mtls\"\nuse = \"security.tls-certificate\"\nvars = {{ address = \"api.golive.test:443\", connect_to = \"api.golive.test:443:127.0.0.1:{tp}\" }}\n[[item]]\nid = \"shipped-health-no-cert\"\nuse = \"infrastructure.health-endpoint\"\nvars = {{ base_url = \"https://api.golive.test\", health_path = \"/\", connect_to = \"api.golive.test:443:127.0.0.1:{hp}\", client_cert = \"\", client_key = \"\" }}\n"
+        ),
     ]
     .concat();
-    w.write("golive.toml", &checklist);
+    let vars = "[vars]\nca_file = \"golive-test-ca.pem\"\nclient_cert = \"client.pem\"\nclient_key = \"client.enc.key\"\nclient_key_password = \"${env:KEY_PASSWORD}\"\n";
+    w.write("golive.toml", &format!("{vars}{checklist}"));
     let out = w
         .run_env(
             &["run", "golive.toml", "--output", "json=report.json", "--output", "junit=report.xml"],
@@ -392,6 +397,10 @@ async fn client_certificates_for_servers_that_require_them_and_the_password_stay
     assert_outcome(&report, "http-no-password", "error");
     assert!(item_reason(&report, "http-no-password").contains("set client_key_password"));
     assert_outcome(&report, "http-no-client-cert", "error");
+    assert_outcome(&report, "shipped-health-mtls", "pass");
+    assert_outcome(&report, "shipped-tls-mtls", "pass");
+    assert_outcome(&report, "shipped-health-no-cert", "error");
+    assert_eq!(item(&report, "shipped-tls-mtls")["params"]["client_key_password"], "***");
 
     for (what, text) in [
         ("stdout", support::stdout(&out)),
@@ -441,15 +450,21 @@ url = "https://api.golive.test/"
 proxy = "{url}"
 connect_to = "api.golive.test:443:127.0.0.1:{hp}"
 ca_file = "golive-test-ca.pem"
+
+[[item]]
+id = "shipped-via-proxy"
+use = "infrastructure.health-endpoint"
+vars = {{ base_url = "https://api.golive.test", health_path = "/", max_latency = "10s", proxy = "{url}", ca_file = "golive-test-ca.pem" }}
 "#
         ),
     );
     let (report, out) = w.run_json("golive.toml", &[]).await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_outcome(&report, "proxy-param", "pass");
+    assert_outcome(&report, "shipped-via-proxy", "pass");
     assert_outcome(&report, "proxy-and-connect-to", "error");
     assert!(item_reason(&report, "proxy-and-connect-to").contains("do not go together"));
-    assert_eq!(proxy.targets(), ["api.golive.test:443"]);
+    assert_eq!(proxy.targets(), ["api.golive.test:443", "api.golive.test:443"], "the item and the shipped check");
 
     // The environment: HTTPS_PROXY for api.golive.test; NO_PROXY=localhost goes direct; a
     // pinned address goes direct too.
@@ -492,7 +507,7 @@ expect = {{ status = 200 }}
     for id in ["env-proxy", "no-proxy", "pinned-direct"] {
         assert_outcome(&report, id, "pass");
     }
-    assert_eq!(proxy.targets(), ["api.golive.test:443", "api.golive.test:443"], "only env-proxy used the proxy");
+    assert_eq!(proxy.targets().len(), 3, "only env-proxy used the proxy: {:?}", proxy.targets());
 }
 
 /// Chain expiry as clients see it: `chain_min_days_remaining` counts every certificate the
