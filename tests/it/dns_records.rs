@@ -1,5 +1,6 @@
-//! The `dns` probe's CAA, SRV, PTR and SOA types and `expected_answers`, run through the
-//! real binary against the in-process DNS server on 127.0.0.1 (tests/it/support/dns.rs).
+//! The `dns` probe's CAA, SRV, PTR and SOA types, `expected_answers`, and the shipped
+//! `infrastructure.dns-resolves` check, run through the real binary against the in-process
+//! DNS server on 127.0.0.1 (tests/it/support/dns.rs).
 
 use crate::support;
 
@@ -308,4 +309,68 @@ async fn expected_answers_name_the_missing_and_the_unexpected_and_fit_one_word_t
         "{}",
         stderr(&out)
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shipped_dns_check_is_red_on_a_wrong_or_stale_address_and_green_on_the_right_ones() {
+    let dns = zone().await;
+    let w = Workdir::new();
+    w.write("golive.toml", "[[item]]\nuse = \"infrastructure.dns-resolves\"\n");
+    let server = dns.addr().to_string();
+    let run = |hostname: &'static str, addresses: &'static str| {
+        let (w, server) = (&w, server.clone());
+        async move {
+            let vars = [
+                format!("hostname={hostname}"),
+                format!("expected_addresses={addresses}"),
+                format!("dns_server={server}"),
+            ];
+            let mut args = Vec::new();
+            for v in &vars {
+                args.extend(["--var", v.as_str()]);
+            }
+            w.run_json("golive.toml", &args).await
+        }
+    };
+    const ID: &str = "infrastructure.dns-resolves";
+
+    // Green: the name points at exactly the new load balancer's two addresses.
+    let (report, out) = run("app.golive.test", "10.0.0.5 10.0.0.6").await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_outcome(&report, ID, "pass");
+    assert_eq!(item(&report, ID)["title"], "app.golive.test resolves to 10.0.0.5 10.0.0.6");
+    // Written with a comma, in another order: the same.
+    let (report, _) = run("app.golive.test", "10.0.0.6,10.0.0.5").await;
+    assert_outcome(&report, ID, "pass");
+
+    // Red: the launch name still points at the old load balancer (it resolves, which the
+    // check used to take for a pass).
+    let (report, out) = run("api.golive.test", "10.0.0.5").await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_outcome(&report, ID, "fail");
+    assert_eq!(fact(&report, ID, "resolves"), true);
+    assert!(
+        reason(&report, ID)
+            .starts_with(r#"missing_answers: expected == [], observed ["10.0.0.5"] (answers: ["10.0.0.9"]"#),
+        "{}",
+        reason(&report, ID)
+    );
+
+    // Red: one of the two addresses only (the other one stale or forgotten).
+    let (report, _) = run("app.golive.test", "10.0.0.5").await;
+    assert_outcome(&report, ID, "fail");
+    assert_eq!(fact(&report, ID, "missing_answers"), &json!([]));
+    assert_eq!(fact(&report, ID, "unexpected_answers"), &json!(["10.0.0.6"]));
+
+    // Red: the name does not exist.
+    let (report, _) = run("nope.golive.test", "10.0.0.5").await;
+    assert_outcome(&report, ID, "fail");
+    assert_eq!(reason(&report, ID), "resolves: expected == true, observed false (nxdomain: true)");
+
+    // The var is required: no run without it.
+    let out = w
+        .run(&["run", "golive.toml", "--var", "hostname=app.golive.test", "--var", &format!("dns_server={server}")])
+        .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("expected_addresses"), "{}", stderr(&out));
 }
