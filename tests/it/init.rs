@@ -44,6 +44,7 @@ fn init_never_overwrites_and_rejects_unknown_areas() {
 /// The vars the go-live checklist cannot guess.
 const GO_LIVE_REQUIRED: &[&str] = &[
     "hostname",
+    "expected_addresses",
     "base_url",
     "app_binary",
     "env_file",
@@ -92,6 +93,7 @@ async fn init_defaults_to_go_live_lists_required_vars_and_runs_against_local_ser
     let closed = closed_port();
     let values = [
         ("hostname", "api.golive.test".to_string()),
+        ("expected_addresses", "127.0.0.1".to_string()),
         ("dns_server", dns.addr().to_string()),
         ("base_url", http.url("")),
         ("app_binary", "/bin/sh".into()),

@@ -13,6 +13,7 @@ mod concurrent_writers;
 mod coverage;
 mod descriptors;
 mod diagnostic_codes;
+mod dns_records;
 mod docs_sync;
 mod exec_probe;
 mod explanations;

@@ -238,6 +238,7 @@ async fn good_site(w: &Workdir) -> Site {
     let mut v = Vec::new();
     // infrastructure
     var(&mut v, "hostname", "api.golive.test");
+    var(&mut v, "expected_addresses", "127.0.0.1");
     var(&mut v, "dns_server", dns.addr().to_string());
     var(&mut v, "base_url", &base_url);
     var(&mut v, "app_binary", "/bin/sh");
@@ -342,6 +343,7 @@ async fn bad_site(w: &Workdir) -> Site {
     let pg = pg();
     let mut v = Vec::new();
     var(&mut v, "hostname", "api.golive.test");
+    var(&mut v, "expected_addresses", "127.0.0.1");
     var(&mut v, "dns_server", dns.addr().to_string());
     var(&mut v, "base_url", http.url(""));
     var(&mut v, "response_time_path", "/slow");

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use hickory_proto::op::{Edns, Message, MessageType, Metadata, OpCode, ResponseCode};
-use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, NS, TXT};
+use hickory_proto::rr::rdata::{A, AAAA, CAA, CNAME, MX, NS, PTR, SOA, SRV, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::task::{JoinHandle, JoinSet};
@@ -27,7 +27,9 @@ pub const TRUNCATED_NAME: &str = "truncated.test.";
 const MAX_CNAME_CHAIN: usize = 8;
 
 /// One record the server knows. `value` is the presentation form of the data: an IP for A/AAAA,
-/// a name for CNAME/NS, "PREF EXCHANGE" for MX and the text itself for TXT.
+/// a name for CNAME/NS/PTR, "PREF EXCHANGE" for MX, the text itself for TXT,
+/// `FLAGS TAG "VALUE"` for CAA, "PRIORITY WEIGHT PORT TARGET" for SRV and
+/// "MNAME RNAME SERIAL REFRESH RETRY EXPIRE MINIMUM" for SOA.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TestRecord {
     pub name: String,
@@ -65,6 +67,27 @@ impl TestRecord {
         Self::new(name, RecordType::NS, target, ttl)
     }
 
+    /// A CAA record: `flags` (128 = issuer critical), a tag (`issue`, `issuewild`, `iodef`,
+    /// or any other) and its value, sent as written.
+    pub fn caa(name: &str, flags: u8, tag: &str, value: &str, ttl: u32) -> Self {
+        Self::new(name, RecordType::CAA, &format!("{flags} {tag} \"{value}\""), ttl)
+    }
+
+    pub fn srv(name: &str, priority: u16, weight: u16, port: u16, target: &str, ttl: u32) -> Self {
+        Self::new(name, RecordType::SRV, &format!("{priority} {weight} {port} {target}"), ttl)
+    }
+
+    /// A PTR record at `name` (a reverse name such as "5.0.0.10.in-addr.arpa.").
+    pub fn ptr(name: &str, target: &str, ttl: u32) -> Self {
+        Self::new(name, RecordType::PTR, target, ttl)
+    }
+
+    /// A SOA record: primary server, mailbox, serial, and refresh/retry/expire/minimum.
+    pub fn soa(name: &str, mname: &str, rname: &str, serial: u32, times: [u32; 4], ttl: u32) -> Self {
+        let [refresh, retry, expire, minimum] = times;
+        Self::new(name, RecordType::SOA, &format!("{mname} {rname} {serial} {refresh} {retry} {expire} {minimum}"), ttl)
+    }
+
     fn to_record(&self) -> Record {
         let owner = parse_name(&self.name);
         let bad =
@@ -89,7 +112,51 @@ impl TestRecord {
                     if self.value.is_empty() { vec![&[][..]] } else { self.value.as_bytes().chunks(255).collect() };
                 RData::TXT(TXT::from_bytes(chunks))
             }
-            _ => bad("unsupported record type (use A, AAAA, CNAME, MX, TXT or NS)"),
+            RecordType::PTR => RData::PTR(PTR(parse_name(&self.value))),
+            RecordType::CAA => {
+                // FLAGS TAG "VALUE": the value goes on the wire as written between the quotes.
+                let mut parts = self.value.trim().splitn(3, ' ');
+                let (Some(flags), Some(tag), Some(value)) = (parts.next(), parts.next(), parts.next()) else {
+                    bad("CAA value must be 'FLAGS TAG \"VALUE\"'")
+                };
+                let flags: u8 = flags.parse().unwrap_or_else(|_| bad("CAA flags are not a u8"));
+                let value = value
+                    .strip_prefix('"')
+                    .and_then(|v| v.strip_suffix('"'))
+                    .unwrap_or_else(|| bad("CAA value must be quoted"));
+                let mut caa = CAA::new_issue(false, None, Vec::new());
+                caa.issuer_critical = flags & 0x80 != 0;
+                caa.reserved_flags = flags & 0x7f;
+                caa.tag = tag.to_string();
+                caa.value = value.as_bytes().to_vec();
+                RData::CAA(caa)
+            }
+            RecordType::SRV => {
+                let words: Vec<&str> = self.value.split_whitespace().collect();
+                let [priority, weight, port, target] = words[..] else {
+                    bad("SRV value must be 'PRIORITY WEIGHT PORT TARGET'")
+                };
+                let num = |w: &str| -> u16 { w.parse().unwrap_or_else(|_| bad("SRV numbers must be u16")) };
+                RData::SRV(SRV::new(num(priority), num(weight), num(port), parse_name(target)))
+            }
+            RecordType::SOA => {
+                let words: Vec<&str> = self.value.split_whitespace().collect();
+                let [mname, rname, serial, refresh, retry, expire, minimum] = words[..] else {
+                    bad("SOA value must be 'MNAME RNAME SERIAL REFRESH RETRY EXPIRE MINIMUM'")
+                };
+                let num = |w: &str| -> u32 { w.parse().unwrap_or_else(|_| bad("SOA numbers must be u32")) };
+                let signed = |w: &str| -> i32 { w.parse().unwrap_or_else(|_| bad("SOA times must be i32")) };
+                RData::SOA(SOA::new(
+                    parse_name(mname),
+                    parse_name(rname),
+                    num(serial),
+                    signed(refresh),
+                    signed(retry),
+                    signed(expire),
+                    num(minimum),
+                ))
+            }
+            _ => bad("unsupported record type (use A, AAAA, CNAME, MX, TXT, NS, CAA, SRV, PTR or SOA)"),
         };
         Record::from_rdata(owner, self.ttl, data)
     }
