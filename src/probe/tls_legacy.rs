@@ -500,9 +500,12 @@ mod tests {
         msg
     }
 
+    /// Extensions of a ClientHello, in order: (type, data).
+    type Extensions = Vec<(u16, Vec<u8>)>;
+
     /// Walks a ClientHello as a server would, returning (record version, hello version,
-    /// suites, extensions by type).
-    fn decode(hello: &[u8]) -> (u16, u16, Vec<u16>, Vec<(u16, Vec<u8>)>) {
+    /// suites, extensions).
+    fn decode(hello: &[u8]) -> (u16, u16, Vec<u16>, Extensions) {
         assert_eq!(hello[0], 22);
         let record_version = u16::from_be_bytes([hello[1], hello[2]]);
         assert_eq!(usize::from(u16::from_be_bytes([hello[3], hello[4]])), hello.len() - 5);
