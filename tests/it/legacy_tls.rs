@@ -1,7 +1,8 @@
 //! Legacy protocols and weak cipher suites (`accepts_tls10`, `accepts_tls11`,
 //! `weak_ciphers_accepted` of the tls probe), judged against real `openssl s_server`
 //! processes (support/openssl.rs) that accept or refuse them, and against the in-process
-//! rustls server, which can speak neither. The shipped check `security.tls-legacy-refused`
+//! rustls server, which can speak neither, and raw servers that answer with another version
+//! or close. The shipped check `security.tls-legacy-refused`
 //! goes red and green through the CLI.
 
 use std::collections::BTreeSet;
@@ -216,4 +217,38 @@ async fn the_shipped_check_is_red_on_a_legacy_server_and_green_on_a_modern_one()
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert_outcome(&report, "security.tls-legacy-refused", "pass");
     assert_eq!(fact(&report, "security.tls-legacy-refused", "weak_ciphers_accepted"), &serde_json::json!([]));
+}
+
+/// A ServerHello record for `version` choosing `suite`, as a raw server sends it.
+fn server_hello(version: u16, suite: u16) -> Vec<u8> {
+    let mut body = version.to_be_bytes().to_vec();
+    body.extend_from_slice(&[7; 32]);
+    body.push(0);
+    body.extend_from_slice(&suite.to_be_bytes());
+    body.push(0);
+    let mut record = vec![22u8, 3, 1, 0, (body.len() + 4) as u8, 2, 0, 0, body.len() as u8];
+    record.extend_from_slice(&body);
+    record
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_hello_of_another_version_is_a_refusal_and_a_closed_connection_too() {
+    use crate::support::hostile::{RawServer, Then};
+    // Answers every hello with TLS 1.2 and TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA: a TLS 1.0
+    // client would give up.
+    let tls12 = RawServer::always(server_hello(0x0303, 0xC013), Then::Close).await;
+    let closes = RawServer::always(Vec::new(), Then::Close).await;
+    let w = Workdir::new();
+    let body = [
+        tls_item("tls12", &format!("127.0.0.1:{}", tls12.port()), REFUSE),
+        tls_item("closes", &format!("127.0.0.1:{}", closes.port()), REFUSE),
+    ]
+    .concat();
+    w.write("golive.toml", &checklist(&body));
+    let (report, out) = w.run_json("golive.toml", &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_eq!(text(&report, "tls12", "tls10_answer"), "server refused TLS 1.0: answered with TLS 1.2");
+    assert_eq!(text(&report, "tls12", "tls11_answer"), "server refused TLS 1.1: answered with TLS 1.2");
+    assert_eq!(text(&report, "closes", "tls10_answer"), "server refused TLS 1.0: closed the connection");
+    assert_eq!((tls12.connections(), closes.connections()), (2, 2));
 }
