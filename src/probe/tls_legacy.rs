@@ -578,6 +578,22 @@ mod tests {
     }
 
     #[test]
+    fn the_docs_name_every_suite_offered() {
+        let notes = crate::probe::tls::SPEC.notes.join("\n");
+        for (_, name) in WEAK_SUITES {
+            assert!(notes.contains(&format!("`{name}`")), "{name} is listed in the tls probe's notes");
+        }
+        for name in [
+            "ECDHE_ECDSA/RSA_WITH_AES_256/128_CBC_SHA",
+            "DHE_RSA_WITH_AES_256/128_CBC_SHA",
+            "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
+        ] {
+            assert!(notes.contains(name), "{name}");
+        }
+        assert_eq!(LEGACY_SUITES.len(), 9, "the notes name the 9 suites of the TLS 1.0/1.1 hellos");
+    }
+
+    #[test]
     fn a_server_hello_is_read_with_its_version_and_suite() {
         let answer = record(22, &server_hello_msg(0x0301, 0xC013, None));
         assert_eq!(parse_answer(&answer), Parsed::Done(Answer::ServerHello { version: 0x0301, suite: 0xC013 }));
