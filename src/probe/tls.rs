@@ -129,6 +129,8 @@ fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Resu
             _ => return Err(ProbeError::new("client_cert and client_key go together: set both, or neither")),
         };
         let server_name = p.str("server_name").unwrap_or(host);
+        // The legacy handshakes share the item's timeout with rustls's, counted from here.
+        let deadline = tls_legacy::deadline_for(input.timeout);
         let mut facts = Facts::default();
         // The legacy facts need handshakes of their own; rustls's is skipped when nothing
         // else is asked for, so a server that speaks only TLS 1.0 is judged too.
@@ -143,7 +145,6 @@ fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Resu
             let o = inspect(&target).await.map_err(|e| ProbeError::new(e.to_string()))?;
             set_inspected(&mut facts, o);
         }
-        let deadline = tls_legacy::deadline_for(input.timeout);
         for (version, accepts, answer) in
             [(tls_legacy::TLS10, "accepts_tls10", "tls10_answer"), (tls_legacy::TLS11, "accepts_tls11", "tls11_answer")]
         {
