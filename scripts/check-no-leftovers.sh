@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs integration tests and then checks that they left no server running and no server
-# directory behind: the redis-server and PostgreSQL processes the harness starts
+# directory behind: the redis-server, PostgreSQL and openssl s_server processes the harness starts
 # (tests/it/support/reaper.rs) must all be gone when `cargo test` returns, also those kept in
 # statics and those of failed tests.
 #
@@ -26,14 +26,14 @@ args+=("${tests[@]}")
 # A test run that fails still must not leave servers behind: check either way.
 
 left=0
-if pgrep -af -- "golive-(redis|pg)-$tag-" >/dev/null; then
+if pgrep -af -- "golive-(redis|pg|openssl)-$tag-" >/dev/null; then
   echo "LEFT RUNNING after cargo test ${args[*]}:" >&2
-  pgrep -af -- "golive-(redis|pg)-$tag-" >&2
+  pgrep -af -- "golive-(redis|pg|openssl)-$tag-" >&2
   left=1
 fi
 tmp=${TMPDIR:-/tmp}
 shopt -s nullglob
-dirs=("$tmp"/golive-redis-"$tag"-* /tmp/golive-pg-"$tag"-*)
+dirs=("$tmp"/golive-redis-"$tag"-* "$tmp"/golive-openssl-"$tag"-* /tmp/golive-pg-"$tag"-*)
 if [ ${#dirs[@]} -gt 0 ]; then
   echo "LEFT BEHIND after cargo test ${args[*]}:" >&2
   printf '  %s\n' "${dirs[@]}" >&2

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 required=(
   "cc:gcc"             # the ring crypto crate builds C code
   "sh:dash"            # command-probe tests run shell scripts
-  "openssl:openssl"    # signing tests verify a signature with OpenSSL, as docs/signing.md shows
+  "openssl:openssl"    # signing tests verify a signature with OpenSSL, as docs/signing.md shows; legacy_tls tests start openssl s_server
   "python3:python3"    # the independent verifiers (securesystemslib, junitparser)
   "chromium:chromium"  # the HTML report is checked in a real headless browser
   "redis-server:redis-server"  # the redis probe tests start real servers (tests/it/support/redis.rs)

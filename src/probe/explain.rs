@@ -12,6 +12,8 @@ pub static EXPLAINED_BY: &[(&str, &str, &[&str])] = &[
     ("tls", "hostname_valid", &["verify_error", "sans"]),
     ("tls", "days_remaining", &["not_after"]),
     ("tls", "chain_min_days_remaining", &["verify_error"]),
+    ("tls", "accepts_tls10", &["tls10_answer"]),
+    ("tls", "accepts_tls11", &["tls11_answer"]),
     ("tcp", "open", &["closed_reason"]),
     ("http", "status", &["redirect_location", "body_excerpt"]),
     ("http", "redirects_to_https", &["redirect_location", "final_url"]),

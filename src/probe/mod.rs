@@ -38,6 +38,7 @@ pub mod systemd;
 pub mod tcp;
 pub mod tls;
 pub mod tls_inspect;
+pub mod tls_legacy;
 pub mod trust;
 
 /// Every probe kind golive knows, in the order `golive probes` lists them.

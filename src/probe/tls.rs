@@ -1,14 +1,15 @@
 //! `tls`: completes a TLS handshake whatever the certificate, and observes expiry, names,
 //! trust, protocol, cipher and key, with the reason a normal client would reject it. The
-//! inspection itself lives in `tls_inspect`.
+//! inspection itself lives in `tls_inspect`; TLS 1.0/1.1 and weak suites, which rustls
+//! cannot speak, are observed by hand-written ClientHellos in `tls_legacy`.
 
 use std::path::Path;
 
 use futures::future::BoxFuture;
 
-use super::tls_inspect::{TlsTarget, inspect};
+use super::tls_inspect::{TlsObservation, TlsTarget, inspect};
 use super::{FactSpec, Facts, ParamSpec, ParamType, ProbeError, ProbeInput, ProbeSpec, Shared};
-use super::{connect_to, trust};
+use super::{connect_to, tls_legacy, trust};
 use crate::value::{FactType, Value};
 
 pub static SPEC: ProbeSpec = ProbeSpec {
@@ -74,6 +75,23 @@ pub static SPEC: ProbeSpec = ProbeSpec {
         FactSpec::new("signature_algorithm", FactType::String, "the leaf's signature algorithm"),
         FactSpec::new("ocsp_stapled", FactType::Bool, "the server stapled an OCSP response"),
         FactSpec::new("chain_length", FactType::Integer, "number of certificates the server sent"),
+        FactSpec::new(
+            "accepts_tls10",
+            FactType::Bool,
+            "the server answers a TLS 1.0 ClientHello with a TLS 1.0 ServerHello (an extra connection, made only when asked for)",
+        ),
+        FactSpec::new(
+            "tls10_answer",
+            FactType::String,
+            "what the server answered the TLS 1.0 ClientHello: \"server accepted TLS 1.0 (SUITE)\", or \"server refused TLS 1.0: \" and the alert, the other version, or the closed connection",
+        ),
+        FactSpec::new("accepts_tls11", FactType::Bool, "the same for TLS 1.1"),
+        FactSpec::new("tls11_answer", FactType::String, "what the server answered the TLS 1.1 ClientHello"),
+        FactSpec::new(
+            "weak_ciphers_accepted",
+            FactType::StringList,
+            "IANA names of the weak suites the server picks when a TLS 1.2 ClientHello offers only weak ones (RC4, DES, 3DES, IDEA, NULL, EXPORT, anonymous, RSA key exchange), empty when it refuses them all; at most 10",
+        ),
     ],
     default_expect: &[("chain_trusted", "true"), ("hostname_valid", "true"), ("days_remaining", "\">= 14\"")],
     observe: Some(observe),
@@ -81,6 +99,8 @@ pub static SPEC: ProbeSpec = ProbeSpec {
     notes: &[
         "**Pinned addresses.** `connect_to = \"api.example.com:443:10.0.0.5:443\"` with `address = \"api.example.com:443\"` opens the TCP connection to 10.0.0.5:443 and still sends SNI `api.example.com` and checks the certificate against that name (or `server_name`). The first entry whose HOST and PORT match address applies; an empty HOST or PORT matches any, an empty target port keeps address's port. A malformed value is a checklist error where it is written ([GL003](../diagnostics.md#gl003)), found by `golive validate` as by `run`.",
         "**Trust.** `chain_trusted` and `verify_error` judge whether the server's certificate chains to the system's store or to a certificate of `ca_file`. The system's store is the platform's, or, when `SSL_CERT_FILE` or `SSL_CERT_DIR` is set, only those (a PEM file; directories separated by ':', every PEM file in each), as OpenSSL reads them. A self-signed certificate that is itself in `ca_file` is trusted even with `CA:TRUE` (what `openssl req -x509` makes), as curl and OpenSSL trust it, when it is valid now and for server_name. A relative `ca_file` resolves against the directory of the checklist file in which the item is written (for an item made by `use` from a catalogue check, the file of that `[[item]]`), as `include` does, not the working directory.",
+        "**Legacy protocols and weak ciphers.** rustls speaks only TLS 1.2 and 1.3, so `accepts_tls10`, `accepts_tls11` and `weak_ciphers_accepted` are observed on the wire: golive writes a ClientHello itself, sends it on a new TCP connection (to the `connect_to` address when one applies, with SNI server_name unless it is an IP address), reads the server's first record(s), at most 20 KiB, and closes; no handshake is completed. The TLS 1.0 and 1.1 ClientHellos offer TLS_ECDHE_ECDSA/RSA_WITH_AES_256/128_CBC_SHA, TLS_DHE_RSA_WITH_AES_256/128_CBC_SHA, TLS_RSA_WITH_AES_256/128_CBC_SHA and TLS_RSA_WITH_3DES_EDE_CBC_SHA, with the extensions server_name, supported_groups (x25519, P-256, P-384, P-521), ec_point_formats and renegotiation_info. A ServerHello of the version offered means accepted; an alert, a ServerHello of another version, a closed or reset connection means refused; anything else (bytes that are not TLS, no answer before the item's timeout) is an `error`. The weak-suite ClientHello is TLS 1.2 (with signature_algorithms) and offers only weak suites: RC4, DES, 3DES, IDEA, RC2 and NULL ciphers, EXPORT suites, anonymous (DH_anon, ECDH_anon) key exchange, and RSA key exchange (TLS_RSA_WITH_*: no forward secrecy), none of which Mozilla's intermediate profile enables. A ServerHello choosing one of them counts it; golive then offers the rest again, until the server refuses or 10 are found. Forward-secret ECDHE/DHE suites with AES-CBC are not counted as weak (TLS 1.0 and 1.1 need them; the two facts above cover those versions). Each fact costs its connections only when `expect` names it (`tls10_answer`, `tls11_answer` with theirs), and an item that names only these facts makes no rustls handshake at all, so it also judges a server that speaks nothing newer than TLS 1.0.",
+        "**The weak suites** `weak_ciphers_accepted` offers, by IANA name: `TLS_RSA_WITH_RC4_128_SHA`, `TLS_RSA_WITH_RC4_128_MD5`, `TLS_ECDHE_RSA_WITH_RC4_128_SHA`, `TLS_ECDHE_ECDSA_WITH_RC4_128_SHA`, `TLS_RSA_WITH_3DES_EDE_CBC_SHA`, `TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA`, `TLS_ECDHE_ECDSA_WITH_3DES_EDE_CBC_SHA`, `TLS_DHE_RSA_WITH_3DES_EDE_CBC_SHA`, `TLS_RSA_WITH_DES_CBC_SHA`, `TLS_DHE_RSA_WITH_DES_CBC_SHA`, `TLS_RSA_WITH_IDEA_CBC_SHA`, `TLS_RSA_EXPORT_WITH_RC4_40_MD5`, `TLS_RSA_EXPORT_WITH_RC2_CBC_40_MD5`, `TLS_RSA_EXPORT_WITH_DES40_CBC_SHA`, `TLS_DHE_RSA_EXPORT_WITH_DES40_CBC_SHA`, `TLS_RSA_WITH_NULL_MD5`, `TLS_RSA_WITH_NULL_SHA`, `TLS_RSA_WITH_NULL_SHA256`, `TLS_ECDHE_RSA_WITH_NULL_SHA`, `TLS_ECDHE_ECDSA_WITH_NULL_SHA`, `TLS_DH_anon_WITH_AES_128_CBC_SHA`, `TLS_DH_anon_WITH_AES_256_CBC_SHA`, `TLS_DH_anon_WITH_AES_128_GCM_SHA256`, `TLS_DH_anon_WITH_AES_256_GCM_SHA384`, `TLS_DH_anon_WITH_3DES_EDE_CBC_SHA`, `TLS_DH_anon_WITH_RC4_128_MD5`, `TLS_ECDH_anon_WITH_AES_128_CBC_SHA`, `TLS_ECDH_anon_WITH_AES_256_CBC_SHA`, `TLS_ECDH_anon_WITH_NULL_SHA`, `TLS_RSA_WITH_AES_128_CBC_SHA`, `TLS_RSA_WITH_AES_256_CBC_SHA`, `TLS_RSA_WITH_AES_128_CBC_SHA256`, `TLS_RSA_WITH_AES_256_CBC_SHA256`, `TLS_RSA_WITH_AES_128_GCM_SHA256`, `TLS_RSA_WITH_AES_256_GCM_SHA384`, `TLS_RSA_WITH_CAMELLIA_128_CBC_SHA`, `TLS_RSA_WITH_CAMELLIA_256_CBC_SHA`, `TLS_RSA_WITH_SEED_CBC_SHA`.",
         "**Client certificates (mTLS).** `client_cert` (PEM, the client's certificate first, then any intermediates) and `client_key` (PEM: PKCS#8, PKCS#1 or SEC1, or encrypted PKCS#8 `ENCRYPTED PRIVATE KEY` as `openssl pkcs8 -topk8 -v2 aes-256-cbc` writes, with `client_key_password`) are presented to a server that asks for a client certificate; set both or neither. Write the password as `${env:NAME}`: like every secret parameter it is masked in every output, and errors name the key file, never the password. Relative paths resolve like `ca_file`.",
     ],
 };
@@ -108,36 +128,68 @@ fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Resu
             (None, None) => None,
             _ => return Err(ProbeError::new("client_cert and client_key go together: set both, or neither")),
         };
-        let target = TlsTarget {
-            client_identity: client_identity.as_ref(),
-            address: &tcp_address,
-            server_name: p.str("server_name").unwrap_or(host),
-            ca_file: p.str("ca_file").filter(|f| !f.is_empty()).map(Path::new),
-        };
-        let o = inspect(&target).await.map_err(|e| ProbeError::new(e.to_string()))?;
+        let server_name = p.str("server_name").unwrap_or(host);
+        // The legacy handshakes share the item's timeout with rustls's, counted from here.
+        let deadline = tls_legacy::deadline_for(input.timeout);
         let mut facts = Facts::default();
-        facts.set("days_remaining", Value::Int(o.days_remaining));
-        facts.set("chain_min_days_remaining", Value::Int(o.chain_min_days_remaining));
-        if let Some(days) = o.verified_chain_min_days_remaining {
-            facts.set("verified_chain_min_days_remaining", Value::Int(days));
+        // The legacy facts need handshakes of their own; rustls's is skipped when nothing
+        // else is asked for, so a server that speaks only TLS 1.0 is judged too.
+        let only_legacy = !input.wanted.is_empty() && input.wanted.iter().all(|w| LEGACY_FACTS.contains(&w.as_str()));
+        if !only_legacy {
+            let target = TlsTarget {
+                client_identity: client_identity.as_ref(),
+                address: &tcp_address,
+                server_name,
+                ca_file: p.str("ca_file").filter(|f| !f.is_empty()).map(Path::new),
+            };
+            let o = inspect(&target).await.map_err(|e| ProbeError::new(e.to_string()))?;
+            set_inspected(&mut facts, o);
         }
-        facts.set("not_before", Value::Time(o.not_before));
-        facts.set("not_after", Value::Time(o.not_after));
-        facts.set("subject", Value::Str(o.subject));
-        facts.set("issuer", Value::Str(o.issuer));
-        facts.set("sans", Value::string_list(o.sans));
-        facts.set("hostname_valid", Value::Bool(o.hostname_valid));
-        facts.set("chain_trusted", Value::Bool(o.chain_trusted));
-        if let Some(e) = o.verify_error {
-            facts.set("verify_error", Value::Str(e));
+        for (version, accepts, answer) in
+            [(tls_legacy::TLS10, "accepts_tls10", "tls10_answer"), (tls_legacy::TLS11, "accepts_tls11", "tls11_answer")]
+        {
+            if input.wants(accepts) || input.wants(answer) {
+                let verdict = tls_legacy::probe_version(&tcp_address, server_name, version, deadline)
+                    .await
+                    .map_err(|e| ProbeError::new(e.0))?;
+                facts.set(accepts, Value::Bool(verdict.accepted));
+                facts.set(answer, Value::Str(verdict.answer));
+            }
         }
-        facts.set("protocol", Value::Version(o.protocol));
-        facts.set("cipher", Value::Str(o.cipher));
-        facts.set("key_type", Value::Str(o.key_type));
-        facts.set("key_bits", Value::Int(o.key_bits.into()));
-        facts.set("signature_algorithm", Value::Str(o.signature_algorithm));
-        facts.set("ocsp_stapled", Value::Bool(o.ocsp_stapled));
-        facts.set("chain_length", Value::Int(o.chain_length as i64));
+        if input.wants("weak_ciphers_accepted") {
+            let weak =
+                tls_legacy::probe_weak(&tcp_address, server_name, deadline).await.map_err(|e| ProbeError::new(e.0))?;
+            facts.set("weak_ciphers_accepted", Value::string_list(weak));
+        }
         Ok(facts)
     })
+}
+
+/// The facts observed on the wire by `tls_legacy`, not by the rustls handshake.
+const LEGACY_FACTS: &[&str] =
+    &["accepts_tls10", "tls10_answer", "accepts_tls11", "tls11_answer", "weak_ciphers_accepted"];
+
+fn set_inspected(facts: &mut Facts, o: TlsObservation) {
+    facts.set("days_remaining", Value::Int(o.days_remaining));
+    facts.set("chain_min_days_remaining", Value::Int(o.chain_min_days_remaining));
+    if let Some(days) = o.verified_chain_min_days_remaining {
+        facts.set("verified_chain_min_days_remaining", Value::Int(days));
+    }
+    facts.set("not_before", Value::Time(o.not_before));
+    facts.set("not_after", Value::Time(o.not_after));
+    facts.set("subject", Value::Str(o.subject));
+    facts.set("issuer", Value::Str(o.issuer));
+    facts.set("sans", Value::string_list(o.sans));
+    facts.set("hostname_valid", Value::Bool(o.hostname_valid));
+    facts.set("chain_trusted", Value::Bool(o.chain_trusted));
+    if let Some(e) = o.verify_error {
+        facts.set("verify_error", Value::Str(e));
+    }
+    facts.set("protocol", Value::Version(o.protocol));
+    facts.set("cipher", Value::Str(o.cipher));
+    facts.set("key_type", Value::Str(o.key_type));
+    facts.set("key_bits", Value::Int(o.key_bits.into()));
+    facts.set("signature_algorithm", Value::Str(o.signature_algorithm));
+    facts.set("ocsp_stapled", Value::Bool(o.ocsp_stapled));
+    facts.set("chain_length", Value::Int(o.chain_length as i64));
 }

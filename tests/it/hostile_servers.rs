@@ -338,3 +338,77 @@ async fn tls_postgres_and_dns_protocol_violations_are_errors() {
         assert_outcome(&report, id, "error");
     }
 }
+
+/// A server that answers each ClientHello with a TLS 1.0 ServerHello, one byte every
+/// 200 ms: a whole answer would take about 16 s.
+async fn trickling_server_hello() -> (u16, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut body = vec![3u8, 1];
+    body.extend_from_slice(&[7; 32]);
+    body.extend_from_slice(&[0, 0xC0, 0x13, 0]);
+    let mut answer = vec![22u8, 3, 1, 0, (body.len() + 4) as u8, 2, 0, 0, body.len() as u8];
+    answer.extend_from_slice(&body);
+    let task = tokio::spawn(async move {
+        let mut sessions = tokio::task::JoinSet::new();
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let answer = answer.clone();
+            sessions.spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf).await;
+                for byte in answer {
+                    if stream.write_all(&[byte]).await.is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+            });
+        }
+    });
+    (port, task)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn legacy_tls_answers_that_are_not_tls_or_never_end_are_errors_with_bounded_memory() {
+    let http = RawServer::always(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n".to_vec(), Then::Close).await;
+    // A record announcing more than TLS allows.
+    let huge_record = RawServer::always(b"\x16\x03\x01\xff\xff".to_vec(), Then::Hang).await;
+    // Handshake records of empty HelloRequests, 1 GiB of them: never a ServerHello.
+    let hello_requests = RawServer::always(
+        Vec::new(),
+        Then::Stream { chunk: [b"\x16\x03\x01\x00\x04", &[0u8; 4][..]].concat().repeat(4096), total: 1 << 30 },
+    )
+    .await;
+    // A ServerHello announcing 16 MiB.
+    let huge_hello = RawServer::always(b"\x16\x03\x01\x00\x04\x02\xff\xff\xff".to_vec(), Then::Hang).await;
+    let silent = RawServer::always(Vec::new(), Then::Hang).await;
+    let (trickle_port, trickle) = trickling_server_hello().await;
+    let w = Workdir::new();
+    let legacy_item = |id: &str, port: u16| {
+        format!(
+            "[[item]]\nid = \"{id}\"\nprobe = \"tls\"\naddress = \"127.0.0.1:{port}\"\nexpect = {{ accepts_tls10 = false }}\n\n"
+        )
+    };
+    let cases = [
+        ("http", http.port(), "the answer is not a TLS handshake or alert (it starts 48 54 54 50"),
+        ("huge-record", huge_record.port(), "a TLS record announces 65535 bytes"),
+        ("hello-requests", hello_requests.port(), "with more than 20 KiB before its first message ended"),
+        ("huge-hello", huge_hello.port(), "the ServerHello announces 16777215 bytes"),
+        ("silent", silent.port(), "did not answer the TLS 1.0 ClientHello in time (0 bytes"),
+        ("trickle", trickle_port, "did not answer the TLS 1.0 ClientHello in time ("),
+    ];
+    let body: String = cases.iter().map(|(id, port, _)| legacy_item(id, *port)).collect();
+    w.write("golive.toml", &checklist(&body));
+    let started = std::time::Instant::now();
+    let (report, out, rss) = run_measured(&w).await;
+    trickle.abort();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    // Items run concurrently with a 2 s timeout; the trickle would take 16 s.
+    assert!(started.elapsed() < std::time::Duration::from_secs(8), "took {:?}", started.elapsed());
+    for (id, _, why) in cases {
+        assert_outcome(&report, id, "error");
+        assert!(reason(&report, id).contains(why), "{id}: {}", reason(&report, id));
+    }
+    assert!(rss < MEMORY_BOUND_KIB, "golive's peak RSS was {} MiB", rss / 1024);
+}

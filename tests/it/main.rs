@@ -21,6 +21,7 @@ mod hostile_input;
 mod hostile_servers;
 mod html_browser;
 mod init;
+mod legacy_tls;
 mod loader_fuzz;
 mod loader_hostile;
 mod masking;

@@ -502,6 +502,7 @@ async fn security_passes_on_a_hardened_site_and_names_each_weakness_of_a_careles
         &report,
         &[
             "security.tls-certificate",
+            "security.tls-legacy-refused",
             "security.https-redirect",
             "security.security-headers",
             "security.no-version-banner",
@@ -531,6 +532,13 @@ async fn security_passes_on_a_hardened_site_and_names_each_weakness_of_a_careles
     let (report, out) = bad.run(&w, "golive:security", &[]).await;
     assert_eq!(out.status.code(), Some(1));
     assert_fails_with(&report, "security.tls-certificate", "days_remaining: expected >= 30");
+    // The careless site's TLS server is rustls, which cannot speak TLS 1.0/1.1 or weak suites:
+    // refused there too (legacy_tls.rs has the servers that accept them).
+    assert_outcome(&report, "security.tls-legacy-refused", "pass");
+    assert_eq!(
+        fact(&report, "security.tls-legacy-refused", "tls10_answer"),
+        "server refused TLS 1.0: alert handshake_failure (40)"
+    );
     assert_fails_with(&report, "security.https-redirect", "redirects_to_https: expected == true, observed false");
     assert_fails_with(&report, "security.security-headers", "missing_security_headers: expected == []");
     assert_fails_with(&report, "security.no-version-banner", "server_banner_version: expected == false, observed true");
@@ -735,6 +743,7 @@ async fn go_live_includes_the_four_and_passes_once_people_attest_and_fails_on_a_
             "launch.no-recent-errors",
             "infrastructure.health-endpoint",
             "security.tls-certificate",
+            "security.tls-legacy-refused",
             "database.migrations-applied",
             "backup.restore-test",
         ],

@@ -13,6 +13,7 @@ pub mod dns;
 pub mod hostile;
 pub mod http;
 pub mod hung;
+pub mod openssl;
 pub mod pg;
 pub mod proxy;
 pub mod reaper;
