@@ -165,6 +165,9 @@ pub struct Item {
     /// secret headers masked) when that differs from `params`: see `shown_params`.
     pub params_shown: Option<ParamMap>,
     pub expect: Vec<Expectation>,
+    /// `when`: every condition must hold for the item to apply; otherwise it is not
+    /// applicable (never run, never blocking).
+    pub when: Vec<Condition>,
     /// Where the item is defined (`file:line:col` of its `[[item]]` table).
     pub loc: Loc,
     pub source: String,
@@ -179,6 +182,43 @@ impl Item {
 
     pub fn is_manual(&self) -> bool {
         self.probe.observe.is_none()
+    }
+
+    /// The items this one waits for: its `depends_on`, then the items its `when` reads.
+    pub fn waits_for(&self) -> impl Iterator<Item = &str> {
+        let watched = self.when.iter().filter_map(|c| match &c.subject {
+            Subject::Fact { item, .. } => Some(item.as_str()),
+            Subject::Var { .. } => None,
+        });
+        self.depends_on.iter().map(String::as_str).chain(watched)
+    }
+}
+
+/// One `when` condition of an item: a matcher on a var's value or on a fact another item
+/// observed.
+#[derive(Clone, Debug)]
+pub struct Condition {
+    pub subject: Subject,
+    pub matcher: Matcher,
+    /// Where it is written.
+    pub loc: Loc,
+}
+
+#[derive(Clone, Debug)]
+pub enum Subject {
+    /// A var's value as loaded (`None` when it had none while validating); numbers and
+    /// booleans written as text are read as such.
+    Var { name: String, value: Option<crate::value::Value> },
+    /// A fact of another item, judged once that item has run.
+    Fact { item: String, fact: String },
+}
+
+impl std::fmt::Display for Subject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Subject::Var { name, .. } => write!(f, "var `{name}`"),
+            Subject::Fact { item, fact } => write!(f, "`{item}` {fact}"),
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Semaphore, watch};
 
-use crate::checklist::{Attestation, Checklist, Expectation, Item, Severity, Waiver};
+use crate::checklist::{Attestation, Checklist, Condition, Expectation, Item, Severity, Subject, Waiver};
 use crate::lang::matcher::Matcher;
 use crate::probe::{Facts, ProbeInput, Shared};
 use crate::value::{Value, format_duration};
@@ -144,6 +144,9 @@ pub enum State {
     ManualAttested,
     /// A manual item whose latest attestation expired: pending again.
     ManualExpired,
+    /// A `when` condition does not hold, or an item it depends on is not applicable: never
+    /// run, never blocking.
+    NotApplicable,
 }
 
 impl State {
@@ -157,6 +160,7 @@ impl State {
             State::ManualPending => "manual_pending",
             State::ManualAttested => "manual_attested",
             State::ManualExpired => "manual_expired",
+            State::NotApplicable => "not_applicable",
         }
     }
 
@@ -166,7 +170,7 @@ impl State {
             State::Pass => Outcome::Pass,
             State::Fail => Outcome::Fail,
             State::Error => Outcome::Error,
-            State::SkippedByFilter | State::SkippedByDependency => Outcome::Skipped,
+            State::SkippedByFilter | State::SkippedByDependency | State::NotApplicable => Outcome::Skipped,
             State::ManualPending | State::ManualAttested | State::ManualExpired => Outcome::Manual,
         }
     }
@@ -176,6 +180,7 @@ impl State {
         match self {
             State::ManualAttested => "manual: attested",
             State::ManualPending | State::ManualExpired => "manual: pending",
+            State::NotApplicable => "not applicable",
             other => other.outcome().as_str(),
         }
     }
@@ -187,7 +192,7 @@ impl State {
         match self {
             State::Fail | State::Error | State::ManualPending | State::ManualExpired => true,
             State::SkippedByDependency => true,
-            State::Pass | State::ManualAttested | State::SkippedByFilter => false,
+            State::Pass | State::ManualAttested | State::SkippedByFilter | State::NotApplicable => false,
         }
     }
 
@@ -452,9 +457,21 @@ pub struct RunResult {
     pub stopped: Option<Stop>,
 }
 
-/// How an item ended, as its dependents see it: its label and whether it counts as passed;
-/// `None` until it ends.
-type Settled = watch::Receiver<Option<(&'static str, bool)>>;
+/// How an item ended, as the items waiting for it see it: its state and, for an item a
+/// `when` reads, its facts; `None` until it ends.
+type Settled = watch::Receiver<Option<Ended>>;
+
+#[derive(Clone)]
+struct Ended {
+    state: State,
+    facts: Option<Arc<BTreeMap<String, Value>>>,
+}
+
+impl Ended {
+    fn of(result: &ItemResult, watched: bool) -> Ended {
+        Ended { state: result.state, facts: watched.then(|| Arc::new(result.facts.clone())) }
+    }
+}
 
 /// Runs every selected item of the checklist.
 pub async fn run(checklist: &Checklist, opts: &RunOptions, observer: Arc<dyn Observer>) -> RunResult {
@@ -475,6 +492,15 @@ pub async fn run(checklist: &Checklist, opts: &RunOptions, observer: Arc<dyn Obs
         senders.push(tx);
         receivers.insert(item.id.as_str(), rx);
     }
+    // Items a `when` reads: their facts go to the items waiting for them.
+    let watched: HashSet<&str> = items
+        .iter()
+        .flat_map(|i| &i.when)
+        .filter_map(|c| match &c.subject {
+            Subject::Fact { item, .. } => Some(item.as_str()),
+            Subject::Var { .. } => None,
+        })
+        .collect();
     let permits = Arc::new(Semaphore::new(opts.concurrency.max(1)));
     let (stop_tx, stop_rx) = watch::channel::<Option<Stop>>(None);
     let mut tasks = Vec::new();
@@ -485,31 +511,68 @@ pub async fn run(checklist: &Checklist, opts: &RunOptions, observer: Arc<dyn Obs
         if not_selected[index] {
             let r =
                 ItemResult::without_run(State::SkippedByFilter, format!("not selected ({})", opts.filter.describe()));
-            let _ = tx.send(Some((r.state.label(), r.state.counts_as_passed())));
+            let _ = tx.send(Some(Ended::of(&r, false)));
             results.lock().unwrap()[index] = Some(r);
             continue;
         }
         let manual = item.is_manual().then(|| manual_result(item, checklist, today));
         let deps: Vec<(String, Settled)> =
             item.depends_on.iter().filter_map(|d| Some((d.clone(), receivers.get(d.as_str())?.clone()))).collect();
+        let conditions: Vec<(Condition, Option<Settled>)> = item
+            .when
+            .iter()
+            .map(|c| {
+                let rx = match &c.subject {
+                    Subject::Fact { item, .. } => receivers.get(item.as_str()).cloned(),
+                    Subject::Var { .. } => None,
+                };
+                (c.clone(), rx)
+            })
+            .collect();
+        let is_watched = watched.contains(item.id.as_str());
         let (item, shared, permits, results, observer, mut stop_rx) =
             (item.clone(), shared.clone(), permits.clone(), results.clone(), observer.clone(), stop_rx.clone());
         let stop_seen = stop_rx.clone();
         tasks.push(tokio::spawn(async move {
             let work = async {
+                // Every dependency ends first: one that is not applicable makes this item
+                // not applicable, whatever the others did; otherwise the first that did not
+                // pass skips it.
                 let mut blocked = None;
+                let mut not_applicable = None;
                 for (dep, mut rx) in deps {
                     // None: the dependency was stopped (deadline, signal), and so is this item.
-                    let (outcome, passed) = rx.wait_for(|o| o.is_some()).await.ok().and_then(|o| *o)?;
-                    if !passed {
-                        blocked = Some(format!("dependency `{dep}` did not pass ({outcome})"));
-                        break;
+                    let ended = rx.wait_for(|o| o.is_some()).await.ok().and_then(|o| o.clone())?;
+                    if ended.state == State::NotApplicable {
+                        not_applicable.get_or_insert_with(|| {
+                            format!("not applicable: depends on `{dep}`, which is not applicable")
+                        });
+                    } else if !ended.state.counts_as_passed() {
+                        blocked.get_or_insert_with(|| {
+                            format!("dependency `{dep}` did not pass ({})", ended.state.label())
+                        });
                     }
                 }
-                Some(match (blocked, manual) {
-                    (Some(reason), _) => ItemResult::without_run(State::SkippedByDependency, reason),
-                    (None, Some(manual)) => manual,
-                    (None, None) => {
+                if not_applicable.is_none() && blocked.is_none() {
+                    for (condition, rx) in conditions {
+                        match judge_condition(&condition, rx).await? {
+                            Judged::Holds => {}
+                            Judged::DoesNotHold(why) => {
+                                not_applicable = Some(why);
+                                break;
+                            }
+                            Judged::Undecided(why) => {
+                                blocked = Some(why);
+                                break;
+                            }
+                        }
+                    }
+                }
+                Some(match (not_applicable, blocked, manual) {
+                    (Some(reason), _, _) => ItemResult::without_run(State::NotApplicable, reason),
+                    (None, Some(reason), _) => ItemResult::without_run(State::SkippedByDependency, reason),
+                    (None, None, Some(manual)) => manual,
+                    (None, None, None) => {
                         let _permit = permits.acquire().await.expect("semaphore is never closed");
                         // The slot may have been freed by the stop itself: start nothing then.
                         return run_item(&item, &shared, &stop_seen).await;
@@ -525,7 +588,7 @@ pub async fn run(checklist: &Checklist, opts: &RunOptions, observer: Arc<dyn Obs
                 result = work => result,
             };
             let Some(result) = result else { return };
-            let _ = tx.send(Some((result.state.label(), result.state.counts_as_passed())));
+            let _ = tx.send(Some(Ended::of(&result, is_watched)));
             observer.finished(&item, &result);
             results.lock().unwrap()[index] = Some(result);
         }));
@@ -600,6 +663,64 @@ pub async fn run(checklist: &Checklist, opts: &RunOptions, observer: Arc<dyn Obs
     RunResult { started_at, finished_at: time::OffsetDateTime::now_utc(), duration: finished, results, stopped: stop }
 }
 
+/// What a `when` condition came to.
+enum Judged {
+    Holds,
+    /// The item is not applicable, saying why.
+    DoesNotHold(String),
+    /// The item it reads observed nothing (an error, skipped, not applicable itself): the
+    /// gate never passes on what it could not decide.
+    Undecided(String),
+}
+
+/// Judges one condition; for a fact, once the item it reads has ended (`None` when the run
+/// stopped first).
+async fn judge_condition(c: &Condition, rx: Option<Settled>) -> Option<Judged> {
+    let shown = |v: Option<&Value>| match v {
+        None => "not observed".to_string(),
+        Some(Value::Str(text)) => {
+            let line = text.lines().next().unwrap_or_default();
+            let cut: String = line.chars().take(80).collect();
+            let more = if cut.len() < text.trim_end().len() { "…" } else { "" };
+            format!("{cut:?}{more}")
+        }
+        Some(v) => v.to_string(),
+    };
+    let (observed, subject) = match (&c.subject, rx) {
+        (Subject::Var { value, .. }, _) => (value.clone(), c.subject.to_string()),
+        (Subject::Fact { item, fact }, Some(mut rx)) => {
+            let ended = rx.wait_for(|o| o.is_some()).await.ok().and_then(|o| o.clone())?;
+            match (ended.state, &ended.facts) {
+                (State::NotApplicable, _) => {
+                    return Some(Judged::DoesNotHold(format!(
+                        "not applicable: `when` reads `{item}`, which is not applicable"
+                    )));
+                }
+                (State::Pass | State::Fail, Some(facts)) => (facts.get(fact).cloned(), c.subject.to_string()),
+                (state, _) => {
+                    return Some(Judged::Undecided(format!(
+                        "`when` on `{item}` {fact} cannot be decided: `{item}` did not observe ({})",
+                        state.label()
+                    )));
+                }
+            }
+        }
+        // The loader checks that the item exists.
+        (Subject::Fact { item, .. }, None) => {
+            return Some(Judged::Undecided(format!("`when` reads `{item}`, which is not in this run")));
+        }
+    };
+    Some(if c.matcher.eval(observed.as_ref()) {
+        Judged::Holds
+    } else {
+        Judged::DoesNotHold(format!(
+            "not applicable: `when` {subject} {} does not hold (observed {})",
+            c.matcher,
+            shown(observed.as_ref())
+        ))
+    })
+}
+
 /// For each item, true when filters leave it out. Items the selected ones depend on are
 /// selected too, so `--only app.ready` also runs what `app.ready` needs.
 fn selection(items: &[Arc<Item>], filter: &Filter) -> Vec<bool> {
@@ -614,7 +735,7 @@ fn selection(items: &[Arc<Item>], filter: &Filter) -> Vec<bool> {
             && let Some(item) = index.get(id)
         {
             // An explicit --skip wins: its dependents are then skipped, saying why.
-            stack.extend(item.depends_on.iter().map(String::as_str).filter(|d| !filter.skip.iter().any(|s| s == d)));
+            stack.extend(item.waits_for().filter(|d| !filter.skip.iter().any(|s| s == d)));
         }
     }
     items.iter().map(|i| !chosen.contains(i.id.as_str())).collect()
@@ -891,6 +1012,7 @@ mod tests {
                 fact: "answer".into(),
                 matcher: Matcher::Equals(Value::Int(42)),
             }],
+            when: vec![],
             loc: Loc { file: 0, span: 0..0 },
             source: String::new(),
         })
@@ -946,6 +1068,7 @@ mod tests {
         assert!(verdict(Error).blocks(Severity::Medium, Severity::Medium));
         assert!(verdict(SkippedByDependency).blocks(Severity::High, Severity::High), "skipped by a failed dependency");
         assert!(!verdict(SkippedByFilter).blocks(Severity::Critical, Severity::Info), "filtered out does not");
+        assert!(!verdict(NotApplicable).blocks(Severity::Critical, Severity::Info), "not applicable never does");
         assert!(!verdict(Pass).blocks(Severity::Critical, Severity::Info));
         assert!(
             !Verdict { state: Fail, waived: true }.blocks(Severity::Critical, Severity::Info),
@@ -965,6 +1088,7 @@ mod tests {
             (ManualPending, Outcome::Manual, "manual: pending"),
             (ManualExpired, Outcome::Manual, "manual: pending"),
             (ManualAttested, Outcome::Manual, "manual: attested"),
+            (NotApplicable, Outcome::Skipped, "not applicable"),
         ];
         for (state, outcome, label) in cases {
             let verdict = Verdict { state, waived: false };

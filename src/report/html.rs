@@ -99,6 +99,7 @@ fn header(h: &mut String, report: &Report, title: &str) {
         ("manual-pending", "manual pending", s.manual_pending),
         ("manual-attested", "manual attested", s.manual_attested),
         ("skipped", "skipped", s.skipped),
+        ("not-applicable", "not applicable", s.not_applicable),
     ] {
         let _ = writeln!(h, "<div class=\"card {class}\" data-count=\"{class}\"><b>{n}</b><span>{label}</span></div>");
     }

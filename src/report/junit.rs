@@ -64,7 +64,9 @@ fn test_case(item: &ItemReport) -> TestCase {
         }
         Outcome::Skipped => {
             let mut s = TestCaseStatus::skipped();
-            s.set_message(format!("{blocking}skipped: {reason}"));
+            // A not-applicable item's reason says so already.
+            let word = if item.state == State::NotApplicable { "" } else { "skipped: " };
+            s.set_message(format!("{blocking}{word}{reason}"));
             s
         }
         Outcome::Waived => {

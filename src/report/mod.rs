@@ -279,6 +279,9 @@ pub struct Summary {
     pub waived: usize,
     pub manual_pending: usize,
     pub manual_attested: usize,
+    /// Items whose `when` did not hold (counted apart from `skipped`).
+    #[serde(default)]
+    pub not_applicable: usize,
     /// Waivers whose `until` has passed (they had no effect).
     #[serde(default)]
     pub waivers_expired: usize,
@@ -295,6 +298,7 @@ impl Summary {
             (false, State::SkippedByFilter | State::SkippedByDependency) => &mut self.skipped,
             (false, State::ManualAttested) => &mut self.manual_attested,
             (false, State::ManualPending | State::ManualExpired) => &mut self.manual_pending,
+            (false, State::NotApplicable) => &mut self.not_applicable,
         };
         *n += 1;
     }
@@ -591,6 +595,7 @@ impl Report {
             (s.manual_attested, "manual attested"),
             (s.waived, "waived"),
             (s.skipped, "skipped"),
+            (s.not_applicable, "not applicable"),
         ] {
             if n > 0 {
                 counts.push(format!("{n} {word}"));
@@ -627,6 +632,7 @@ fn infer_state(item: &serde_json::Map<String, serde_json::Value>) -> Option<Stat
         "error" => State::Error,
         // A skip for a filter is never waived (it does not block), and says "not selected".
         "skipped" if !waived && text(item.get("reason")).starts_with("not selected") => State::SkippedByFilter,
+        "skipped" if !waived && text(item.get("reason")).starts_with("not applicable") => State::NotApplicable,
         "skipped" => State::SkippedByDependency,
         "manual" if !waived && text(item.get("manual_status")) == "attested" => State::ManualAttested,
         "manual" if expired => State::ManualExpired,

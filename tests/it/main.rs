@@ -10,6 +10,7 @@ mod child_env;
 mod cli_run;
 mod cli_validate;
 mod concurrent_writers;
+mod conditions;
 mod coverage;
 mod descriptors;
 mod diagnostic_codes;

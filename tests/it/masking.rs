@@ -188,8 +188,6 @@ fn python(script: &str, args: &[&std::path::Path]) -> String {
     stdout(&out)
 }
 
-const SCHEMA_CHECK: &str = "import json, sys\nfrom jsonschema import Draft202012Validator as V\nv = V(json.load(open(sys.argv[1])), format_checker=V.FORMAT_CHECKER)\nerrors = [f\"{'/'.join(map(str, e.absolute_path))}: {e.message}\" for e in v.iter_errors(json.load(open(sys.argv[2])))]\nprint('\\n'.join(errors))\nsys.exit(1 if errors else 0)";
-
 const JUNIT_CHECK: &str = "import sys\nfrom junitparser import JUnitXml\nxml = JUnitXml.fromfile(sys.argv[1])\nprint(sum(1 for s in xml for c in s), sum(s.errors for s in xml), sum(s.failures for s in xml))";
 
 /// Parses HTML with Python's parser and prints the start tags' counts by name, failing on
@@ -309,10 +307,9 @@ owner = "Ops"
         }
         runs.push((name, run, validate_text, validate_json, list, dir));
     }
-    let schema = std::path::PathBuf::from(format!("{}/docs/report.schema.json", env!("CARGO_MANIFEST_DIR")));
     let mut shapes = Vec::new();
     for (name, run, validate_text, validate_json, list, dir) in &runs {
-        python(SCHEMA_CHECK, &[&schema, &dir.join("report.json")]);
+        support::assert_report_matches_schema(&dir.join("report.json"));
         let report: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
         for (id, outcome) in [("web.echo", "fail"), ("tls.bad-ca", "error"), ("ops.manual", "manual")] {
             assert_outcome(&report, id, outcome);

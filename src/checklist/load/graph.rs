@@ -1,6 +1,7 @@
 //! Stage 9, graph: item ids are unique across every file (counted over every `[[item]]`
 //! with a valid id, even one that is otherwise invalid), `depends_on` names known items,
-//! and dependencies have no cycle. The result is a topological order (dependencies first)
+//! `when` reads facts known items observe, and dependencies (with `when`'s items) have no
+//! cycle. The result is a topological order (dependencies first)
 //! handed to the engine. Every walk is iterative: a chain of 20,000 dependencies is a
 //! long loop, not a deep recursion.
 
@@ -10,7 +11,7 @@ use foldhash::{HashMap, HashMapExt};
 use std::sync::Arc;
 
 use super::ctx::Ctx;
-use crate::checklist::model::Item;
+use crate::checklist::model::{Item, Subject};
 use crate::diag::{Code, Diagnostic, Level, Loc, did_you_mean};
 
 /// Checks ids and dependencies; returns the items' indexes in an order in which every
@@ -50,6 +51,56 @@ pub fn check(cx: &mut Ctx, ids: &[(String, Loc)], items: &[Arc<Item>]) -> Vec<us
             });
         }
     }
+    let mut by_id: HashMap<&str, &Item> = HashMap::with_capacity(items.len());
+    for item in items {
+        by_id.entry(item.id.as_str()).or_insert(item);
+    }
+    for item in items {
+        for c in &item.when {
+            let Subject::Fact { item: watched, fact } = &c.subject else { continue };
+            let d = match first.get(watched.as_str()) {
+                None => {
+                    let d = Diagnostic::error(
+                        Code::UnknownDependency,
+                        format!("item `{}`: `when` reads unknown item `{watched}`", item.id),
+                    )
+                    .at(c.loc.clone());
+                    match did_you_mean(watched, first.keys().copied()) {
+                        Some(s) => d.hint(format!("did you mean `{s}`?")),
+                        None => d.hint("`item` names an item of this checklist or its includes"),
+                    }
+                }
+                Some(_) if watched == &item.id => Diagnostic::error(
+                    Code::DependencyCycle,
+                    format!("item `{}`: `when` reads the item itself", item.id),
+                )
+                .at(c.loc.clone())
+                .hint("a condition reads another item's facts, observed before this item runs"),
+                Some(_) => {
+                    let Some(spec) = by_id.get(watched.as_str()).map(|i| i.probe) else { continue };
+                    if spec.fact(fact).is_some() {
+                        continue;
+                    }
+                    let d = Diagnostic::error(
+                        Code::UnknownFact,
+                        format!(
+                            "item `{}`: `when` reads fact `{fact}`, which `{watched}` (probe `{}`) does not observe",
+                            item.id, spec.kind
+                        ),
+                    )
+                    .at(c.loc.clone());
+                    match did_you_mean(fact, spec.facts.iter().map(|f| f.name)) {
+                        Some(s) => d.hint(format!("did you mean `{s}`?")),
+                        None if spec.facts.is_empty() => {
+                            d.hint(format!("`{watched}` observes no facts (a manual item is attested, not observed)"))
+                        }
+                        None => d.hint(format!("its facts: see `golive probes {}`", spec.kind)),
+                    }
+                }
+            };
+            cx.diags.push(d);
+        }
+    }
     order(cx, items)
 }
 
@@ -62,7 +113,7 @@ fn order(cx: &mut Ctx, items: &[Arc<Item>]) -> Vec<usize> {
         index.entry(item.id.as_str()).or_insert(i);
     }
     let deps: Vec<Vec<usize>> =
-        items.iter().map(|i| i.depends_on.iter().filter_map(|d| index.get(d.as_str()).copied()).collect()).collect();
+        items.iter().map(|i| i.waits_for().filter_map(|d| index.get(d).copied()).collect()).collect();
     const NEW: u8 = 0;
     const ON_PATH: u8 = 1;
     const DONE: u8 = 2;
@@ -102,7 +153,7 @@ fn order(cx: &mut Ctx, items: &[Arc<Item>]) -> Vec<usize> {
                                     format!("dependency cycle: {}", names.join(" → ")),
                                 )
                                 .at(items[dep].loc.clone())
-                                .hint("remove one `depends_on` entry so the items can run in order"),
+                                .hint("remove one `depends_on` entry (or `when` on an item) so the items can run in order"),
                             );
                         }
                     }

@@ -7,10 +7,12 @@ use super::ctx::Ctx;
 use super::defaults::{DEFAULT_RETRY_DELAY, DEFAULT_SECTION, DEFAULT_SEVERITY, DEFAULT_TIMEOUT, Defaults};
 use super::keys::{count, duration, header_loc, severity, strings, text, wrong_type};
 use super::vars::Vars;
-use crate::checklist::model::Item;
+use crate::checklist::model::{Condition, Item, Subject};
 use crate::diag::{Code, Diagnostic, Loc, did_you_mean};
-use crate::lang::tree::{SKey, SValue};
+use crate::lang::matcher;
+use crate::lang::tree::{SKey, SKind, SValue};
 use crate::probe::{self, ParamMap, Params, ProbeSpec};
+use crate::value::{FactType, Value};
 
 /// The keys every item takes, whatever its probe.
 pub const ITEM_KEYS: &[&str] = &[
@@ -29,6 +31,7 @@ pub const ITEM_KEYS: &[&str] = &[
     "owner",
     "probe",
     "expect",
+    "when",
 ];
 
 /// An item with its common keys read, and what the later stages still have to read.
@@ -100,6 +103,7 @@ pub fn read<'t>(cx: &mut Ctx, vars: &mut Vars, table: &'t SValue, defaults: &Def
         params: Params::default(),
         params_shown: None,
         expect: Vec::new(),
+        when: Vec::new(),
         source: cx.sources.position(&header),
         loc: header.clone(),
     };
@@ -137,6 +141,7 @@ pub fn read<'t>(cx: &mut Ctx, vars: &mut Vars, table: &'t SValue, defaults: &Def
             }
             "owner" => item.owner = text(d, value, "owner"),
             "expect" => expect = Some(value),
+            "when" => item.when = conditions(cx, vars, value, &what),
             _ => params.push(entry),
         }
     }
@@ -173,4 +178,119 @@ fn probe_kind(cx: &mut Ctx, table: &SValue, what: &str, header: &Loc) -> Option<
 
 fn valid_id(id: &str) -> bool {
     !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+}
+
+/// `when`: one condition table or a list of them, each `{ var = "NAME", is = MATCHER }` or
+/// `{ item = "ID", fact = "FACT", is = MATCHER }`. A var's value is read now; which items
+/// and facts exist is checked by the graph stage, once every item is known. `is` is read as
+/// for a fact of type any (numbers, durations, versions by their text).
+fn conditions(cx: &mut Ctx, vars: &mut Vars, value: &SValue, what: &str) -> Vec<Condition> {
+    let tables: Vec<&SValue> = match &value.kind {
+        SKind::Table(_) => vec![value],
+        SKind::Array(items) => items.iter().collect(),
+        _ => {
+            cx.diags.push(wrong_type(value, "when", "a condition table or a list of them").hint(WHEN_HINT));
+            return Vec::new();
+        }
+    };
+    let mut out = Vec::with_capacity(tables.len());
+    for t in tables {
+        if let Some(c) = condition(cx, vars, t, what) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+const WHEN_HINT: &str = "write when = { var = \"stack\", is = \"phoenix\" } or when = { item = \"db.primary\", fact = \"version\", is = \">= 15\" }";
+
+fn condition(cx: &mut Ctx, vars: &mut Vars, t: &SValue, what: &str) -> Option<Condition> {
+    let Some(entries) = t.as_table() else {
+        cx.diags.push(wrong_type(t, "when", "a condition table").hint(WHEN_HINT));
+        return None;
+    };
+    let (mut var, mut item, mut fact, mut is) = (None, None, None, None);
+    for (k, v) in entries {
+        let slot = match k.name.as_str() {
+            "var" => &mut var,
+            "item" => &mut item,
+            "fact" => &mut fact,
+            "is" => {
+                is = Some(v);
+                continue;
+            }
+            _ => {
+                cx.diags.push(super::keys::unknown_key(
+                    t.file,
+                    k,
+                    "a `when` condition",
+                    &["var", "item", "fact", "is"],
+                ));
+                continue;
+            }
+        };
+        match v.as_str() {
+            Some(s) if !s.trim().is_empty() => *slot = Some((s.trim().to_string(), v)),
+            _ => cx.diags.push(wrong_type(v, &k.name, "a non-empty string")),
+        }
+    }
+    let missing = |cx: &mut Ctx, message: String| {
+        cx.diags.push(Diagnostic::error(Code::MissingKey, message).at(t.loc()).hint(WHEN_HINT));
+        None
+    };
+    let Some(is) = is else {
+        return missing(cx, format!("{what}: a `when` condition needs `is`, the matcher that must hold"));
+    };
+    let subject = match (var, item, fact) {
+        (Some((name, v)), None, None) => {
+            let resolved = vars.interpolate(cx, v, &format!("${{{name}}}"))?;
+            let value = (!resolved.incomplete).then(|| typed(&resolved.value));
+            Subject::Var { name, value }
+        }
+        (None, Some((item, _)), Some((fact, _))) => Subject::Fact { item, fact },
+        (None, Some(_), None) => {
+            return missing(cx, format!("{what}: a `when` on an item needs `fact`, the fact to read"));
+        }
+        (None, None, Some(_)) => {
+            return missing(cx, format!("{what}: a `when` on a fact needs `item`, whose fact it is"));
+        }
+        (None, None, None) => {
+            return missing(cx, format!("{what}: a `when` condition needs `var`, or `item` and `fact`"));
+        }
+        (Some(_), _, _) => {
+            cx.diags.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    format!("{what}: a `when` condition reads a var or a fact, not both"),
+                )
+                .at(t.loc())
+                .hint("write two conditions: when = [{ var = … }, { item = …, fact = … }]"),
+            );
+            return None;
+        }
+    };
+    match matcher::parse(is, FactType::Any) {
+        Ok(matcher) => Some(Condition { subject, matcher, loc: t.loc() }),
+        Err(d) => {
+            cx.diags.push(d);
+            None
+        }
+    }
+}
+
+/// A var's text as the value a condition compares: an integer, number or boolean when it
+/// reads as one, else the text.
+fn typed(text: &str) -> Value {
+    let t = text.trim();
+    if let Ok(i) = t.parse::<i64>() {
+        Value::Int(i)
+    } else if let Ok(f) = t.parse::<f64>()
+        && f.is_finite()
+    {
+        Value::Float(f)
+    } else if let Ok(b) = t.parse::<bool>() {
+        Value::Bool(b)
+    } else {
+        Value::Str(text.to_string())
+    }
 }

@@ -216,7 +216,7 @@ pub fn convert(cx: &mut Ctx, vars: &mut Vars, spec: &ParamSpec, v: &SValue, what
                 shown = mask_url_password(&shown);
                 // An optional URL left empty (a shipped check's var default) is not set.
                 if !i.incomplete
-                    && !(value.is_empty() && !spec.required)
+                    && (!value.is_empty() || spec.required)
                     && let Err(e) = reqwest::Url::parse(&value)
                 {
                     cx.diags.push(

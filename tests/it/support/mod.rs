@@ -29,4 +29,6 @@ pub use pg::{PgFixture, PgServer};
 pub use proxy::ConnectProxy;
 pub use redis::{Monitor, RedisConfig, RedisServer, Resp, RespConn, Seen};
 pub use tls::TlsServer;
-pub use workdir::{Workdir, assert_outcome, fact, git, golive_binary, item, outcome, stderr, stdout};
+pub use workdir::{
+    Workdir, assert_outcome, assert_report_matches_schema, fact, git, golive_binary, item, outcome, stderr, stdout,
+};

@@ -141,3 +141,12 @@ pub fn git(dir: &std::path::Path, args: &[&str]) {
         .expect("git runs");
     assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// Validates a JSON report against docs/report.schema.json with Python's `jsonschema`
+/// (an independent validator; ./scripts/test.sh installs it), failing with every error.
+pub fn assert_report_matches_schema(report: &std::path::Path) {
+    const CHECK: &str = "import json, sys\nfrom jsonschema import Draft202012Validator as V\nv = V(json.load(open(sys.argv[1])), format_checker=V.FORMAT_CHECKER)\nerrors = [f\"{'/'.join(map(str, e.absolute_path))}: {e.message}\" for e in v.iter_errors(json.load(open(sys.argv[2])))]\nprint('\\n'.join(errors))\nsys.exit(1 if errors else 0)";
+    let schema = format!("{}/docs/report.schema.json", env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new("python3").args(["-c", CHECK, &schema]).arg(report).output().expect("python3 runs");
+    assert!(out.status.success(), "{} does not match the schema:\n{}{}", report.display(), stdout(&out), stderr(&out));
+}
