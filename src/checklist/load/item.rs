@@ -32,6 +32,7 @@ pub const ITEM_KEYS: &[&str] = &[
     "probe",
     "expect",
     "when",
+    "drop_expect",
 ];
 
 /// An item with its common keys read, and what the later stages still have to read.
@@ -142,6 +143,11 @@ pub fn read<'t>(cx: &mut Ctx, vars: &mut Vars, table: &'t SValue, defaults: &Def
             "owner" => item.owner = text(d, value, "owner"),
             "expect" => expect = Some(value),
             "when" => item.when = conditions(cx, vars, value, &what),
+            "drop_expect" => cx.diags.push(
+                Diagnostic::error(Code::UnknownKey, format!("{what}: `drop_expect` applies to an item that uses a check"))
+                    .at(value.loc())
+                    .hint("with use = \"AREA.NAME\", drop_expect = [\"fact\"] removes the check's expectation; here, leave the fact out of expect"),
+            ),
             _ => params.push(entry),
         }
     }

@@ -166,9 +166,11 @@ pub fn expand(cx: &mut Ctx, checks: &mut Checks, vars: &mut Vars, table: &SValue
 
     // Keys: the check's, then the item's over them; `expect` merged fact by fact.
     let mut entries: Vec<(SKey, SValue)> = def.check.as_table().unwrap_or_default().to_vec();
+    let mut dropped: Option<&SValue> = None;
     for (key, value) in table.as_table().unwrap_or_default() {
         match key.name.as_str() {
             "use" | "vars" => {}
+            "drop_expect" => dropped = Some(value),
             "expect" => {
                 let merged = match (entries.iter().find(|(k, _)| k.name == "expect"), value.as_table()) {
                     (Some((_, base)), Some(over)) if base.as_table().is_some() => {
@@ -184,6 +186,9 @@ pub fn expand(cx: &mut Ctx, checks: &mut Checks, vars: &mut Vars, table: &SValue
             }
             _ => set(&mut entries, key, value.clone()),
         }
+    }
+    if let Some(names) = dropped {
+        drop_expectations(cx, id, &mut entries, names);
     }
     if !entries.iter().any(|(k, _)| k.name == "id") {
         let key = SKey { name: "id".into(), span: use_value.span.clone() };
@@ -230,6 +235,49 @@ pub fn expand(cx: &mut Ctx, checks: &mut Checks, vars: &mut Vars, table: &SValue
     }
     let merged = SValue { kind: SKind::Table(entries), span: table.span.clone(), file: table.file };
     Some((merged, LocalScope { check: id.to_string(), values }))
+}
+
+/// `drop_expect = ["latency"]`: removes facts from the merged `expect`, so an item can give
+/// up an expectation the check makes (not only replace it). Each name must be one the
+/// check (or the item) expects; dropping every one leaves `expect = {}`.
+fn drop_expectations(cx: &mut Ctx, id: &str, entries: &mut Vec<(SKey, SValue)>, names: &SValue) {
+    let SKind::Array(list) = &names.kind else {
+        cx.diags.push(wrong_type(names, "drop_expect", "a list of fact names, e.g. [\"latency\"]"));
+        return;
+    };
+    let Some(SKind::Table(facts)) = entries.iter_mut().find(|(k, _)| k.name == "expect").map(|(_, v)| &mut v.kind)
+    else {
+        cx.diags.push(
+            Diagnostic::error(Code::InvalidValue, format!("drop_expect: check `{id}` writes no `expect` to drop from"))
+                .at(names.loc())
+                .hint("it uses its probe's default expectations: write the item's own expect = { … } instead"),
+        );
+        return;
+    };
+    for name in list {
+        let Some(fact) = name.as_str() else {
+            cx.diags.push(wrong_type(name, "drop_expect", "a list of fact names"));
+            continue;
+        };
+        match facts.iter().position(|(k, _)| k.name == fact) {
+            Some(at) => {
+                facts.remove(at);
+            }
+            None => {
+                let known: Vec<&str> = facts.iter().map(|(k, _)| k.name.as_str()).collect();
+                let d = Diagnostic::error(
+                    Code::UnknownFact,
+                    format!("drop_expect: check `{id}` has no expectation on `{fact}`"),
+                )
+                .at(name.loc());
+                cx.diags.push(match did_you_mean(fact, known.iter().copied()) {
+                    Some(s) => d.hint(format!("did you mean `{s}`?")),
+                    None if known.is_empty() => d.hint("it expects nothing here"),
+                    None => d.hint(format!("its expectations: {}", known.join(", "))),
+                });
+            }
+        }
+    }
 }
 
 fn set(entries: &mut Vec<(SKey, SValue)>, key: &SKey, value: SValue) {

@@ -78,3 +78,29 @@ fn a_missing_checks_directory_is_reported() {
     assert_eq!(codes(&ds), [Code::IncludeNotFound]);
     assert_eq!(pos_of(&cx, &ds[0]), "golive.toml:2:11");
 }
+
+/// `drop_expect` removes an inherited expectation (after the item's own are merged); a name
+/// the merged `expect` does not have is GL006 with a "did you mean".
+#[test]
+fn drop_expect_removes_an_inherited_expectation() {
+    let (_dir, mut cx, files) = setup(
+        "[[item]]\nid = \"one\"\nuse = \"web.ping\"\nexpect = { latency = \"< 2s\" }\ndrop_expect = [\"body\"]\n\n[[item]]\nid = \"two\"\nuse = \"web.ping\"\ndrop_expect = [\"bdoy\", \"status\"]\n",
+    );
+    let mut checks = catalogue(&mut cx, &files);
+    let mut vars = vars_for(&mut cx, &files, &[]);
+    let tables = doc_tables(&cx, &files.docs[0]);
+    let facts = |merged: &SValue| -> Vec<String> {
+        merged.get("expect").unwrap().as_table().unwrap().iter().map(|(k, _)| k.name.clone()).collect()
+    };
+    let (one, _) = expand(&mut cx, &mut checks, &mut vars, &tables[0]).unwrap();
+    assert_eq!(cx.diags.total(), 0, "{:?}", take(&mut cx));
+    assert_eq!(facts(&one), ["status", "latency"]);
+    assert!(one.get("drop_expect").is_none(), "consumed by the use");
+    let (two, _) = expand(&mut cx, &mut checks, &mut vars, &tables[1]).unwrap();
+    assert_eq!(facts(&two), ["body"], "status dropped; the misspelt name dropped nothing");
+    let ds = take(&mut cx);
+    assert_eq!(codes(&ds), [Code::UnknownFact]);
+    assert_eq!(ds[0].message, "drop_expect: check `web.ping` has no expectation on `bdoy`");
+    assert_eq!(ds[0].hint.as_deref(), Some("did you mean `body`?"));
+    assert_eq!(pos_of(&cx, &ds[0]), "golive.toml:16:16");
+}
