@@ -238,3 +238,41 @@ async fn a_credential_in_a_config_file_reaches_no_output() {
         assert!(text.contains("db.internal"), "{name} still shows what is not secret");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_config_setting_check_reads_a_structured_config_file() {
+    let w = Workdir::new();
+    w.write("good/prod.toml", "[app]\ndebug = false\nlog_level = \"info\"\n");
+    w.write("bad/prod.yaml", "app:\n  log_level: info\n  debug: true\n");
+    w.write("odd/settings", "APP_DEBUG=false\n");
+    let use_check = |id: &str, file: &str, setting: &str, pattern: &str, extra: &str| {
+        format!(
+            "[[item]]\nid = \"{id}\"\nuse = \"operations.config-setting\"\nvars = {{ env_file = \"{file}\", setting = \"{setting}\", setting_pattern = '{pattern}'{extra} }}\n\n"
+        )
+    };
+    w.write(
+        "golive.toml",
+        &(use_check("toml-debug", "good/prod.toml", "app.debug", "^false$", "")
+            + &use_check("toml-level", "good/prod.toml", "app.log_level", "^(info|warn)$", "")
+            + &use_check("yaml-debug", "bad/prod.yaml", "app.debug", "^false$", "")
+            + &use_check("no-file", "gone/prod.toml", "app.debug", "^false$", "")
+            + &use_check("named-format", "odd/settings", "APP_DEBUG", "^false$", ", config_format = \"env\"")
+            + &use_check("unknown-format", "odd/settings", "APP_DEBUG", "^false$", "")),
+    );
+    let (report, out) = w.run_json("golive.toml", &[]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert_outcome(&report, "toml-debug", "pass");
+    assert_outcome(&report, "toml-level", "pass");
+    assert_outcome(&report, "named-format", "pass");
+    assert_outcome(&report, "yaml-debug", "fail");
+    assert_eq!(
+        item(&report, "yaml-debug")["reason"],
+        "config.app.debug: expected matches /^false$/, observed true (app.debug = true (line 3))"
+    );
+    assert_outcome(&report, "no-file", "fail");
+    assert!(
+        item(&report, "no-file")["reason"].as_str().unwrap().starts_with("exists: expected == true, observed false")
+    );
+    assert_outcome(&report, "unknown-format", "error");
+    assert!(item(&report, "unknown-format")["reason"].as_str().unwrap().contains("set format"));
+}
