@@ -74,12 +74,25 @@ async fn every_format_passes_and_fails_saying_key_value_and_line() {
     }
     w.write("golive.toml", &checklist);
     let out = w
-        .run(&["run", "golive.toml", "-o", "table", "-o", "json=r.json", "-o", "junit=r.xml", "-o", "markdown=r.md"])
+        .run(&[
+            "run",
+            "golive.toml",
+            "-o",
+            "table",
+            "-o",
+            "json=r.json",
+            "-o",
+            "junit=r.xml",
+            "-o",
+            "markdown=r.md",
+            "-o",
+            "html=r.html",
+        ])
         .await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_str(&w.read("r.json")).unwrap();
     let table = stdout(&out);
-    let (junit, markdown) = (w.read("r.xml"), w.read("r.md").replace("\\_", "_"));
+    let (junit, markdown, html) = (w.read("r.xml"), w.read("r.md").replace("\\_", "_"), w.read("r.html"));
     for (format, _, _, line, debug, _, key) in FILES {
         assert_outcome(&report, &format!("{format}-pool"), "pass");
         assert_outcome(&report, &format!("{format}-pool-text"), "pass");
@@ -91,7 +104,7 @@ async fn every_format_passes_and_fails_saying_key_value_and_line() {
         let why = format!("{key} = true (line {line})");
         assert_eq!(failed["expectations"][0]["explanation"], why.as_str(), "{format}");
         assert_eq!(failed["reason"], format!("{debug}: expected == false, observed true ({why})").as_str(), "{format}");
-        for (name, text) in [("table", &table), ("junit", &junit), ("markdown", &markdown)] {
+        for (name, text) in [("table", &table), ("junit", &junit), ("markdown", &markdown), ("html", &html)] {
             assert!(text.contains(&why), "{name} says {why}:\n{text:.4000}");
         }
     }
