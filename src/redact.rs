@@ -98,6 +98,23 @@ impl Redactor {
     }
 }
 
+/// True for a setting's name that says it holds a credential: it ends in a sensitive word
+/// (`password`, `DB_PASSWORD`, `apiKey`, `secret_key_base`, `AWS_SECRET_ACCESS_KEY`,
+/// `auth_token`, `credentials`), in any case, with `_`, `-` or nothing between words.
+/// `token_ttl` or `password_policy` do not end in one: they name settings about a
+/// credential, not the credential.
+pub fn is_secret_name(name: &str) -> bool {
+    static PATTERN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    PATTERN
+        .get_or_init(|| {
+            regex::Regex::new(
+                r"(?i)(password|passwd|pwd|passphrase|secret|secrets|token|credentials?|api[_-]?key|access[_-]?key|private[_-]?key|secret[_-]?key|signing[_-]?key|encryption[_-]?key|master[_-]?key|client[_-]?secret|secret[_-]?key[_-]?base|dsn)$",
+            )
+            .expect("valid regex")
+        })
+        .is_match(name)
+}
+
 /// `scheme://user:password@`: the user part (1) and the password (2).
 fn url_userinfo() -> &'static regex::Regex {
     static PATTERN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
@@ -204,6 +221,27 @@ mod tests {
         assert_eq!(masked, "url = \"http://u:******@h/\" # a *****");
         assert_eq!(masked.len(), text.len());
     }
+    #[test]
+    fn secret_names_end_in_a_sensitive_word() {
+        for name in [
+            "password",
+            "DB_PASSWORD",
+            "apiKey",
+            "api-key",
+            "secret_key_base",
+            "AWS_SECRET_ACCESS_KEY",
+            "auth_token",
+            "credentials",
+            "client_secret",
+            "SENTRY_DSN",
+        ] {
+            assert!(is_secret_name(name), "{name}");
+        }
+        for name in ["token_ttl", "password_policy", "debug", "pool_size", "primary_key", "monkey", "host"] {
+            assert!(!is_secret_name(name), "{name}");
+        }
+    }
+
     #[test]
     fn short_secrets_are_not_searched() {
         let mut r = Redactor::default();

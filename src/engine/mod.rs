@@ -829,27 +829,37 @@ async fn observe_once(item: &Item, input: &Arc<ProbeInput>, shared: &Arc<Shared>
     }
 }
 
-/// The observed facts that say why an expectation on `fact` failed, as `name: value`
-/// (masked, long values cut), or `None` when the probe observed none of them.
+/// Why an expectation on `fact` failed: the probe's own words for it (`Facts::explain`),
+/// then the observed facts it declares as explaining it, as `name: value` (masked, long
+/// values cut); `None` when it has neither.
 fn explanation(item: &Item, facts: &Facts, fact: &str) -> Option<String> {
-    let parts: Vec<String> = crate::probe::explain::explained_by(item.probe.kind, fact)
-        .iter()
-        .filter(|name| **name != fact)
-        .filter_map(|name| {
-            let v = facts.shown(name)?;
-            // An empty stderr or an empty list explains nothing.
-            if matches!(&v, Value::Str(s) if s.trim().is_empty()) || matches!(&v, Value::List(l) if l.is_empty()) {
-                return None;
-            }
-            let text = match &v {
-                Value::List(items) if items.len() > EXCERPT_LINES => {
-                    let first: Vec<String> = items.iter().take(EXCERPT_LINES).map(Value::to_string).collect();
-                    format!("{}, … and {} more", first.join(", "), items.len() - EXCERPT_LINES)
-                }
-                other => other.to_string().replace(['\n', '\r'], " "),
-            };
-            Some(format!("{name}: {}", crate::diag::clip(&text, 2 * EXCERPT_OVER_CHARS)))
-        })
+    let own = facts
+        .explanations
+        .get(fact)
+        .map(|why| crate::diag::clip(&why.replace(['\n', '\r'], " "), 2 * EXCERPT_OVER_CHARS).into_owned());
+    let parts: Vec<String> = own
+        .into_iter()
+        .chain(
+            crate::probe::explain::explained_by(item.probe.kind, fact).iter().filter(|name| **name != fact).filter_map(
+                |name| {
+                    let v = facts.shown(name)?;
+                    // An empty stderr or an empty list explains nothing.
+                    if matches!(&v, Value::Str(s) if s.trim().is_empty())
+                        || matches!(&v, Value::List(l) if l.is_empty())
+                    {
+                        return None;
+                    }
+                    let text = match &v {
+                        Value::List(items) if items.len() > EXCERPT_LINES => {
+                            let first: Vec<String> = items.iter().take(EXCERPT_LINES).map(Value::to_string).collect();
+                            format!("{}, … and {} more", first.join(", "), items.len() - EXCERPT_LINES)
+                        }
+                        other => other.to_string().replace(['\n', '\r'], " "),
+                    };
+                    Some(format!("{name}: {}", crate::diag::clip(&text, 2 * EXCERPT_OVER_CHARS)))
+                },
+            ),
+        )
         .collect();
     (!parts.is_empty()).then(|| parts.join("; "))
 }

@@ -1,5 +1,6 @@
 //! `file`: observes a path: whether it exists, its kind, permissions, owner, size, age,
-//! contents and checksum. A missing file is an observation (`exists = false`), not an error.
+//! contents and checksum, and the keys of a structured config file (`config.<key>`,
+//! `probe::config_file`). A missing file is an observation (`exists = false`), not an error.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::PathBuf;
@@ -8,7 +9,8 @@ use std::time::SystemTime;
 use futures::future::BoxFuture;
 use sha2::{Digest, Sha256};
 
-use super::{FactSpec, Facts, ParamSpec, ParamType, ProbeError, ProbeInput, ProbeSpec, Shared, blocking};
+use super::config_formats::{FORMAT_WORDS, Format};
+use super::{FactSpec, Facts, ParamSpec, ParamType, ProbeError, ProbeInput, ProbeSpec, Shared, blocking, config_file};
 use crate::value::{FactType, Value};
 
 pub static SPEC: ProbeSpec = ProbeSpec {
@@ -26,7 +28,13 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             "max_read",
             ParamType::Integer,
             "10485760",
-            "read at most this many bytes for contents and sha256",
+            "read at most this many bytes for contents and sha256; a config file larger than this is an error",
+        ),
+        ParamSpec::with_default(
+            "format",
+            ParamType::Choice(FORMAT_WORDS),
+            "auto",
+            "how to read config.<key> facts: toml, yaml, json, ini or env; auto tells it from the file's name",
         ),
     ],
     facts: &[
@@ -46,11 +54,21 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             "the contents as text (up to max_read bytes; read only when asked)",
         ),
         FactSpec::new("sha256", FactType::String, "hex sha256 of the contents (read only when asked)"),
+        FactSpec::new(
+            "config.<key>",
+            FactType::Any,
+            "the value of a key of a TOML, YAML, JSON, INI or env file, e.g. config.debug, config.database.pool_size, config.servers.0.host (absent when the file has no such key; values under names such as password, token or api_key are shown as ***)",
+        ),
     ],
     default_expect: &[("exists", "true")],
     observe: Some(observe),
     check: None,
-    notes: &[],
+    notes: &[
+        "`config.<key>` facts read the file as a structured config file, only when an expectation names one: `expect = { \"config.debug\" = false }`. The format is `format`, or told by the file's name: `.toml`; `.yaml`, `.yml`; `.json`; `.ini`, `.cfg`, `.cnf`, `.properties`; `.env`, `.env.*`, `*.env` (others, such as `.conf`, need `format`). A file that does not parse is an error at its line and column, never a pass; a file larger than `max_read` is an error, not a partial read.",
+        "A key is named by its path with dots between levels: `config.database.pool_size` is `pool_size` in the `[database]` table (TOML, INI section) or mapping (YAML, JSON); list entries are numbered from 0: `config.servers.0.host`. A key with dots in its own name (`\"spring.datasource.url\"`) is named with them; where both readings exist, the nested one wins. A table or list is matched as a whole (`{ contains = \"pool_size\" }` holds for a table with that key). `expect = { config = { debug = false, \"database.pool_size\" = 10 } }` names the same facts as `\"config.debug\"` and `\"config.database.pool_size\"`: below `config`, a table is a matcher, so deeper keys are written with dots. Keys are case-sensitive. YAML is read as YAML 1.2 (`yes` and `on` are text, not booleans), its first document only, with `<<` merge keys applied; the line of a merged key is the line it is written on.",
+        "Values have the type the format gives them: a TOML or YAML integer is an integer, `true` a boolean, a TOML datetime with an offset a timestamp. INI and env values are text, read the way a person means them: `true` and `false` (any case) are booleans and a plain integer (`10`, `-3`, not `010` or `1.5`) is an integer, quoted or not, so `= false` and `= 10` match them; anything else is text (`= \"on\"`), and `\">= 1.5\"` compares text that is a number as a number. In INI files `;` and `#` start comments, `key: value` is read like `key = value`, a key before any `[section]` is top-level and a bare key (`skip-name-resolve`) is `true`; in env files `export NAME=value` is read like `NAME=value`, `\"…\"` takes `\\n`-style escapes and may span lines, `'…'` is literal. Where a key is written twice, the last one counts.",
+        "A failed expectation on `config.<key>` says where the key is and what it holds: `config.debug: expected == false, observed true (debug = true (line 3))`; for a key the file does not have, what it has instead: `config/prod.toml has no key debgu (did you mean debug, line 3?)`. The value of a key whose name ends in a credential word (`password`, `secret`, `token`, `api_key`, `private_key`, `credentials`, `dsn`…), or of any key under one, is a secret when it is text or a number: matched as it is, shown as `***` in every output, and masked wherever it turns up in the report.",
+    ],
 };
 
 fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Result<Facts, ProbeError>> {
@@ -58,6 +76,10 @@ fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Resu
     let follow = input.params.bool("follow_symlinks");
     let max_read = input.params.int("max_read").unwrap_or(10 << 20).max(0) as u64;
     let (want_contents, want_sha) = (input.wants("contents"), input.wants("sha256"));
+    let config = config_file::wanted_keys(&input.wanted).next().is_some().then(|| {
+        let format = input.params.str("format").unwrap_or("auto").to_string();
+        (format, input.wanted.clone())
+    });
     Box::pin(blocking(move || {
         let mut facts = Facts::default();
         let meta = if follow { std::fs::metadata(&path) } else { std::fs::symlink_metadata(&path) };
@@ -65,6 +87,9 @@ fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Resu
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 facts.set("exists", Value::Bool(false));
+                if let Some((_, wanted)) = &config {
+                    config_file::no_file(&mut facts, wanted, &path.display().to_string());
+                }
                 return Ok(facts);
             }
             Err(e) => {
@@ -124,6 +149,39 @@ fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Resu
                 facts.set("contents", Value::Str(String::from_utf8_lossy(&bytes).into_owned()));
             }
         }
+        if let Some((format, wanted)) = &config {
+            read_config(&mut facts, &path, format, max_read, wanted)?;
+        }
         Ok(facts)
     }))
+}
+
+/// Parses the file in its format and sets the `config.<key>` facts asked for.
+fn read_config(
+    facts: &mut Facts,
+    path: &std::path::Path,
+    format: &str,
+    max_read: u64,
+    wanted: &std::collections::BTreeSet<String>,
+) -> Result<(), ProbeError> {
+    let shown = path.display().to_string();
+    let format = Format::choose(format, path).map_err(ProbeError::new)?;
+    let bytes = crate::fsread::read_bounded_with(path, max_read).map_err(|e| match e {
+        crate::fsread::ReadError::TooLarge => ProbeError::new(format!(
+            "{shown} is larger than max_read ({max_read} bytes): a config file is read whole; raise max_read to read it"
+        )),
+        e => ProbeError::new(format!("cannot read {shown} as a config file: {e}")),
+    })?;
+    let text = std::str::from_utf8(&bytes).map_err(|e| {
+        ProbeError::new(format!(
+            "{shown} is not UTF-8 text (at byte {}): not a {} file",
+            e.valid_up_to(),
+            format.name()
+        ))
+    })?;
+    let root = super::config_formats::parse(format, text).map_err(|e| {
+        ProbeError::new(format!("{shown}:{}:{}: invalid {}: {}", e.line, e.column, format.name(), e.message))
+    })?;
+    config_file::set_facts(facts, wanted, &root, &shown);
+    Ok(())
 }

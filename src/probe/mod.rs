@@ -13,6 +13,8 @@ use crate::value::{FactType, Value};
 
 pub mod backup;
 pub mod command;
+pub mod config_file;
+pub mod config_formats;
 pub mod connect_to;
 pub mod dns;
 pub mod dns_lookup;
@@ -394,6 +396,10 @@ pub struct Facts {
     pub partly_secret: BTreeMap<String, Value>,
     /// The secret parts themselves: every output masks them, wherever they turn up.
     pub hidden: Vec<String>,
+    /// Why a fact has the value it has, or is absent, in the probe's words
+    /// (`debug = true (line 3)`, `config/prod.toml has no key debug`): shown with a failed
+    /// expectation on it, before the facts `probe::explain` declares. Masked like facts.
+    pub explanations: BTreeMap<String, String>,
 }
 
 impl Facts {
@@ -418,6 +424,11 @@ impl Facts {
 
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.values.get(name)
+    }
+
+    /// Says why `name` has its value, or is absent, for a failed expectation on it.
+    pub fn explain(&mut self, name: impl Into<String>, why: impl Into<String>) {
+        self.explanations.insert(name.into(), why.into());
     }
 
     /// The value shown in reports: `***` for secret facts, the masked form for facts with

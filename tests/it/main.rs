@@ -11,6 +11,7 @@ mod cli_run;
 mod cli_validate;
 mod concurrent_writers;
 mod conditions;
+mod config_facts;
 mod coverage;
 mod descriptors;
 mod diagnostic_codes;

@@ -456,7 +456,8 @@ async fn infrastructure_passes_on_a_good_server_and_names_each_problem_on_a_bad_
             "config.debug-off",
         ],
     );
-    assert_eq!(fact(&report, "config.log-level", "stdout"), "info");
+    assert_eq!(fact(&report, "config.log-level", "config.RUST_LOG"), "info");
+    assert_eq!(fact(&report, "config.debug-off", "config.APP_DEBUG"), false, "read as a boolean");
     for id in INFRA_SYSTEMD {
         assert_no_systemd(&report, id);
     }
@@ -487,8 +488,8 @@ async fn infrastructure_passes_on_a_good_server_and_names_each_problem_on_a_bad_
     assert_fails_with(&report, "infrastructure.readiness-endpoint", "status: expected == 200, observed 404");
     assert_fails_with(&report, "infrastructure.response-time", "latency: expected < 1s");
     assert_fails_with(&report, "operations.env-file-complete", "observed REDIS_URL");
-    assert_fails_with(&report, "config.log-level", "observed debug");
-    assert_fails_with(&report, "config.debug-off", "observed true");
+    assert_fails_with(&report, "config.log-level", "observed debug (RUST_LOG = \"debug\" (line 2))");
+    assert_fails_with(&report, "config.debug-off", "observed true (APP_DEBUG = true (line 3))");
     assert_eq!(item(&report, "config.debug-off")["severity"], "critical");
 }
 

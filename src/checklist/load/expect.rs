@@ -1,5 +1,6 @@
 //! Stage 8, expect: an item's `expect` table, fact by fact, parsed into matchers typed by
-//! the fact's declared type (`lang::matcher`), with `${…}` expanded in every string. A
+//! the fact's declared type (`lang::matcher`), with `${…}` expanded in every string and in
+//! fact names (`"config.${setting}"`; never to a secret). A
 //! table under a fact family (`headers = { server = … }`) names facts below it. Without
 //! `expect`, the probe's declared default expectations apply.
 
@@ -37,7 +38,8 @@ pub fn read(
         Some(v) => match v.as_table() {
             Some(entries) => {
                 for (key, value) in entries {
-                    expectation(cx, vars, spec, &key.name, key, value, what, &mut out);
+                    let Some(fact) = fact_name(cx, vars, key, value) else { continue };
+                    expectation(cx, vars, spec, &fact, key, value, what, &mut out);
                 }
             }
             None => cx.diags.push(wrong_type(v, "expect", "a table of fact = matcher")),
@@ -77,6 +79,26 @@ fn shared_defaults(spec: &'static ProbeSpec) -> Option<&'static [Expectation]> {
     });
     let index = registry().iter().position(|s| std::ptr::eq(*s, spec))?;
     Some(&all[index])
+}
+
+/// A fact name as written, with `${…}` expanded (`"config.${setting}"` in a catalogue
+/// check). `None` when it could not be expanded (reported), is not known until run time
+/// (validate), or would hold a secret: fact names are shown in every output.
+fn fact_name(cx: &mut Ctx, vars: &mut Vars, key: &SKey, value: &SValue) -> Option<String> {
+    if !key.name.contains('$') {
+        return Some(key.name.clone());
+    }
+    let at = SValue { kind: SKind::Str(key.name.clone()), span: key.span.clone(), file: value.file };
+    let name = vars.interpolate(cx, &at, &key.name)?;
+    if !name.secrets.is_empty() {
+        cx.diags.push(
+            Diagnostic::error(Code::InvalidValue, format!("the fact name `{}` uses a secret", key.name))
+                .at(at.loc())
+                .hint("fact names are shown in every output: name the fact with a var, not an environment value"),
+        );
+        return None;
+    }
+    (!name.incomplete).then_some(name.value)
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -135,3 +135,32 @@ fn a_manual_item_has_no_expect_and_expect_must_be_a_table() {
     assert_eq!(codes(&ds), [Code::UnknownKey, Code::InvalidValue]);
     assert_eq!(ds[0].message, "item `m`: a manual item has no `expect`");
 }
+
+#[test]
+fn fact_names_are_interpolated_but_never_to_a_secret() {
+    let mut cx = run();
+    let mut vars = vars_from(&mut cx, "[vars]\nsetting = \"APP_DEBUG\"\n");
+    let (item, _) = build(
+        &mut cx,
+        &mut vars,
+        "[[item]]\nid = \"c\"\nprobe = \"file\"\npath = \".env\"\nexpect = { \"config.${setting}\" = false, \"config.${nope}\" = 1 }\n",
+    )
+    .unwrap();
+    assert_eq!(facts(&item), ["config.APP_DEBUG"]);
+    let ds = take(&mut cx);
+    assert_eq!(ds.len(), 1, "the unknown var is reported: {ds:?}");
+    assert!(ds[0].message.contains("nope"), "{}", ds[0].message);
+
+    // SAFETY: a variable only this test reads.
+    unsafe { std::env::set_var("GOLIVE_TEST_FACT_NAME_SECRET", "hidden") };
+    let (item, _) = build(
+        &mut cx,
+        &mut vars,
+        "[[item]]\nid = \"s\"\nprobe = \"file\"\npath = \".env\"\nexpect = { \"config.${env:GOLIVE_TEST_FACT_NAME_SECRET}\" = 1 }\n",
+    )
+    .unwrap();
+    assert!(item.expect.is_empty());
+    let ds = take(&mut cx);
+    assert_eq!(codes(&ds), [Code::InvalidValue]);
+    assert!(ds[0].message.contains("uses a secret") && !ds[0].message.contains("hidden"), "{}", ds[0].message);
+}
