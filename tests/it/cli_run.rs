@@ -149,7 +149,7 @@ async fn json_report_records_everything_an_auditor_needs() {
     assert_eq!(item(&report, "ops.rollback")["manual_status"], "pending");
     assert_eq!(
         report["summary"],
-        serde_json::json!({"total": 5, "pass": 1, "fail": 2, "error": 0, "skipped": 1, "waived": 0, "manual_pending": 1, "manual_attested": 0, "waivers_expired": 0})
+        serde_json::json!({"total": 5, "pass": 1, "fail": 2, "error": 0, "skipped": 1, "waived": 0, "manual_pending": 1, "manual_attested": 0, "not_applicable": 0, "waivers_expired": 0})
     );
 }
 

@@ -479,7 +479,7 @@ fn the_examples_in_the_security_guide_validate() {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/security.md")).unwrap();
     let examples: Vec<&str> =
         text.split("```toml\n").skip(1).filter_map(|b| b.split_once("```").map(|(toml, _)| toml)).collect();
-    assert_eq!(examples.len(), 8);
+    assert_eq!(examples.len(), 9);
     let w = Workdir::new();
     w.write(
         "golive.toml",
