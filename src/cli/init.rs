@@ -26,6 +26,76 @@ pub struct InitArgs {
     /// Give a var its value now: --var base_url=https://api.example.com (repeatable).
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
     vars: Vec<(String, String)>,
+    /// The service's stack: fills in the commands and settings that depend on it (test,
+    /// lint and audit commands, the log level variable, the variables that must be set).
+    /// Asked on a terminal when the checklists need it; `other` leaves them to you.
+    #[arg(long, value_enum)]
+    stack: Option<Stack>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Stack {
+    /// A Rust service (cargo).
+    Rust,
+    /// A Phoenix / Elixir release (mix).
+    Phoenix,
+    /// Anything else: every stack-specific var is left for you to set.
+    Other,
+}
+
+/// The vars whose sensible value depends on the stack: the shipped checklists give them no
+/// default (a default would check one stack's placeholder on every other).
+const STACK_VARS: &[&str] =
+    &["test_command", "lint_command", "audit_command", "log_level_setting", "required_env", "debug_setting"];
+
+/// What each stack gives the stack-dependent vars. `log_level_setting` and
+/// `debug_setting` empty: the setting is not in the env file (Phoenix configures both in
+/// config/prod.exs), so those items are not applicable.
+fn preset(stack: Stack, var: &str) -> Option<&'static str> {
+    Some(match (stack, var) {
+        (Stack::Rust, "test_command") => "cargo test --release",
+        (Stack::Rust, "lint_command") => "cargo fmt --check && cargo clippy --release --all-targets -- -D warnings",
+        (Stack::Rust, "audit_command") => "cargo audit --deny warnings",
+        (Stack::Rust, "log_level_setting") => "RUST_LOG",
+        (Stack::Rust, "required_env") => "DATABASE_URL RUST_LOG",
+        (Stack::Rust, "debug_setting") => "",
+        (Stack::Phoenix, "test_command") => "mix test",
+        (Stack::Phoenix, "lint_command") => "mix format --check-formatted && mix compile --warnings-as-errors --force",
+        (Stack::Phoenix, "audit_command") => "mix deps.audit && mix hex.audit",
+        (Stack::Phoenix, "log_level_setting") => "",
+        (Stack::Phoenix, "required_env") => "DATABASE_URL SECRET_KEY_BASE PHX_HOST PHX_SERVER",
+        (Stack::Phoenix, "debug_setting") => "",
+        _ => return None,
+    })
+}
+
+/// The stack from `--stack`, else asked on a terminal; `None` (after saying why) when it is
+/// needed and cannot be asked.
+fn choose_stack(given: Option<Stack>) -> Option<Stack> {
+    use std::io::IsTerminal as _;
+    if given.is_some() {
+        return given;
+    }
+    if !std::io::stdin().is_terminal() {
+        eprintln!(
+            "error: the chosen checklists run stack-specific commands (tests, lints, the dependency audit); say which with --stack rust, --stack phoenix or --stack other (other: you set {} yourself)",
+            STACK_VARS.join(", ")
+        );
+        return None;
+    }
+    loop {
+        print!("Which stack does the service run? [rust/phoenix/other]: ");
+        let _ = std::io::stdout().flush();
+        let mut line = String::new();
+        if std::io::stdin().read_line(&mut line).unwrap_or(0) == 0 {
+            eprintln!("error: no answer; pass --stack rust, phoenix or other");
+            return None;
+        }
+        match <Stack as clap::ValueEnum>::from_str(line.trim(), true) {
+            Ok(stack) => return Some(stack),
+            Err(_) => println!("please answer rust, phoenix or other"),
+        }
+    }
 }
 
 fn quoted(s: &str) -> String {
@@ -63,15 +133,31 @@ pub fn run(args: InitArgs) -> u8 {
             }
         }
     }
+    let needs_stack =
+        declared.iter().any(|v| STACK_VARS.contains(&v.name.as_str()) && !args.vars.iter().any(|(n, _)| *n == v.name));
+    let stack = if needs_stack {
+        match choose_stack(args.stack) {
+            Some(stack) => Some(stack),
+            None => return exit::INVALID,
+        }
+    } else {
+        args.stack
+    };
     if !declared.is_empty() {
         text.push_str("\n[vars]\n");
     }
     for var in &declared {
         let description = var.description.clone().unwrap_or_default();
         let given = args.vars.iter().find(|(n, _)| *n == var.name).map(|(_, v)| v.clone());
+        let from_stack = given.is_none().then(|| stack.and_then(|s| preset(s, &var.name))).flatten();
         match (given, &var.default) {
             (Some(value), _) => {
                 text.push_str(&format!("# {description}\n{} = {}\n", var.name, quoted(&value)));
+            }
+            (None, _) if from_stack.is_some() => {
+                let stack = stack.map(|s| format!("{s:?}").to_lowercase()).unwrap_or_default();
+                let value = from_stack.unwrap_or_default();
+                text.push_str(&format!("# {description} (for --stack {stack})\n{} = {}\n", var.name, quoted(value)));
             }
             (None, Some(default)) => {
                 text.push_str(&format!(

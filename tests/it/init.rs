@@ -48,6 +48,7 @@ const GO_LIVE_REQUIRED: &[&str] = &[
     "base_url",
     "app_binary",
     "env_file",
+    "response_time_path",
     "database_url",
     "database_admin_url",
     "migrations_dir",
@@ -64,7 +65,7 @@ const GO_LIVE_REQUIRED: &[&str] = &[
 #[tokio::test(flavor = "multi_thread")]
 async fn init_defaults_to_go_live_lists_required_vars_and_runs_against_local_servers() {
     let w = Workdir::new();
-    let out = w.run(&["init"]).await;
+    let out = w.run(&["init", "--stack", "rust"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("wrote golive.toml (101 items from go-live)"), "{}", stdout(&out));
     assert!(stdout(&out).contains(&format!("(or pass --var NAME=VALUE): {}", GO_LIVE_REQUIRED.join(", "))));
@@ -89,7 +90,7 @@ async fn init_defaults_to_go_live_lists_required_vars_and_runs_against_local_ser
     // With every required var given: a real run against servers started here.
     let http = HttpServer::start(vec![Route::new("/health").body("ok"), Route::new("/ready").status(503)]).await;
     let dns = DnsServer::start(vec![TestRecord::a("api.golive.test.", "127.0.0.1", 60)]).await;
-    w.write("app.env", "DATABASE_URL=postgres://app:pw@127.0.0.1/app\n");
+    w.write("app.env", "DATABASE_URL=postgres://app:pw@127.0.0.1/app\nRUST_LOG=info\n");
     let closed = closed_port();
     let values = [
         ("hostname", "api.golive.test".to_string()),
@@ -98,6 +99,7 @@ async fn init_defaults_to_go_live_lists_required_vars_and_runs_against_local_ser
         ("base_url", http.url("")),
         ("app_binary", "/bin/sh".into()),
         ("env_file", "app.env".into()),
+        ("response_time_path", "/".into()),
         ("database_url", format!("postgres://app:pw@127.0.0.1:{closed}/app")),
         ("database_admin_url", format!("postgres://admin:pw@127.0.0.1:{closed}/app")),
         ("migrations_dir", "migrations".into()),
@@ -141,4 +143,64 @@ async fn init_defaults_to_go_live_lists_required_vars_and_runs_against_local_ser
     assert_eq!(report["summary"]["skipped"], 94);
     // The database password in the URL never shows.
     assert!(!std::fs::read_to_string(w.path("report.json")).unwrap().contains(":pw@"));
+}
+
+/// The shipped checklists give stack-specific vars no default: `golive init` fills them in
+/// for the stack chosen (`--stack`, or asked on a terminal), refuses without a stack where
+/// it cannot ask, and `--var` wins over the stack's value. An empty log-level or debug
+/// setting makes those items not applicable, never a check of another stack's variable.
+#[test]
+fn init_fills_in_the_stack_and_never_guesses_one() {
+    let w = Workdir::new();
+    let out = w.run_blocking(&["init"], &[]);
+    assert_eq!(out.status.code(), Some(2), "no terminal to ask on: {}", stdout(&out));
+    assert!(stderr(&out).contains("--stack rust, --stack phoenix or --stack other"), "{}", stderr(&out));
+    assert!(!w.path("golive.toml").exists());
+
+    let out = w.run_blocking(&["init", "--stack", "phoenix", "--var", "test_command=mix test --cover"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let written = w.read("golive.toml");
+    for line in [
+        "required_env = \"DATABASE_URL SECRET_KEY_BASE PHX_HOST PHX_SERVER\"",
+        "audit_command = \"mix deps.audit && mix hex.audit\"",
+        "log_level_setting = \"\"",
+        "test_command = \"mix test --cover\"",
+    ] {
+        assert!(written.lines().any(|l| l == line), "no {line:?} in:\n{written}");
+    }
+    let values: Vec<&str> = written.lines().filter(|l| !l.starts_with('#')).collect();
+    assert!(
+        !values.iter().any(|l| l.contains("RUST_LOG") || l.contains("cargo ")),
+        "a Rust value for Phoenix:\n{written}"
+    );
+
+    let out = w.run_blocking(&["init", "--stack", "rust", "--out", "rust.toml"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let written = w.read("rust.toml");
+    assert!(written.lines().any(|l| l == "log_level_setting = \"RUST_LOG\""), "{written}");
+    assert!(written.lines().any(|l| l == "test_command = \"cargo test --release\""), "{written}");
+
+    // With an empty setting the item is not applicable, and the checklist still loads.
+    w.write("app.env", "DATABASE_URL=postgres://x\n");
+    let mut args: Vec<String> =
+        ["run", "golive.toml", "--only", "config.log-level", "--only", "config.debug-off"].map(String::from).to_vec();
+    args.extend(["--output".into(), "json=report.json".into(), "--quiet".into()]);
+    for name in GO_LIVE_REQUIRED {
+        let value = match *name {
+            "base_url" => "http://127.0.0.1:9",
+            "expected_addresses" => "127.0.0.1",
+            "env_file" => "app.env",
+            "response_time_path" => "/api",
+            "database_url" | "database_admin_url" => "postgres://app@127.0.0.1:9/app",
+            "redis_url" => "redis://127.0.0.1:9",
+            _ => "x",
+        };
+        args.extend(["--var".to_string(), format!("{name}={value}")]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = w.run_blocking(&args, &[]);
+    let report: serde_json::Value = serde_json::from_str(&w.read("report.json")).expect("a report");
+    for id in ["config.log-level", "config.debug-off"] {
+        assert_eq!(common::item(&report, id)["state"], "not_applicable", "{id}: {}", stderr(&out));
+    }
 }

@@ -241,6 +241,9 @@ async fn good_site(w: &Workdir) -> Site {
     var(&mut v, "expected_addresses", "127.0.0.1");
     var(&mut v, "dns_server", dns.addr().to_string());
     var(&mut v, "base_url", &base_url);
+    var(&mut v, "response_time_path", "/");
+    var(&mut v, "log_level_setting", "RUST_LOG");
+    var(&mut v, "debug_setting", "APP_DEBUG");
     var(&mut v, "app_binary", "/bin/sh");
     var(&mut v, "env_file", env_file.to_str().unwrap());
     var(&mut v, "required_env", "DATABASE_URL REDIS_URL");
@@ -347,6 +350,8 @@ async fn bad_site(w: &Workdir) -> Site {
     var(&mut v, "dns_server", dns.addr().to_string());
     var(&mut v, "base_url", http.url(""));
     var(&mut v, "response_time_path", "/slow");
+    var(&mut v, "log_level_setting", "RUST_LOG");
+    var(&mut v, "debug_setting", "APP_DEBUG");
     var(&mut v, "max_response_time", "1s");
     var(&mut v, "app_binary", not_a_binary.to_str().unwrap());
     var(&mut v, "env_file", env_file.to_str().unwrap());

@@ -208,21 +208,44 @@ fn item_stages(
     defaults: &Defaults,
 ) -> (Option<(String, Loc)>, Option<Item>) {
     let keys = item::read(cx, vars, table, defaults);
-    let (id, Some(mut draft)) = (keys.id, keys.draft) else { return (None, None) };
+    let (id, Some(draft)) = (keys.id, keys.draft) else { return (None, None) };
     let Some(spec) = draft.probe else { return (id, None) };
+    // An item a var condition already rules out will not run: what its parameters and
+    // expectations say (vars only its own deployments set, a setting left empty) is not
+    // checked, so it cannot stop the checklist. Its common keys and `when` still are.
+    let ruled_out = draft.item.when.iter().any(|c| match &c.subject {
+        crate::checklist::model::Subject::Var { value: Some(v), .. } => !c.matcher.eval(Some(v)),
+        _ => false,
+    });
+    let mark = ruled_out.then(|| cx.diags.mark());
+    let built = probe_stages(cx, vars, table, spec, draft);
+    if let Some(mark) = mark {
+        cx.diags.rollback(mark);
+    }
+    (id, Some(built))
+}
+
+/// The stages after the item's common keys: parameters, a plugin's description, `expect`.
+fn probe_stages(
+    cx: &mut Ctx,
+    vars: &mut Vars,
+    table: &SValue,
+    spec: &'static crate::probe::ProbeSpec,
+    mut draft: item::Draft<'_>,
+) -> Item {
     params::read(cx, vars, spec, &mut draft);
     let facts_of = if spec.kind == probe::exec::SPEC.kind {
         match exec::describe(cx, vars, table, &mut draft) {
             Some(described) => described,
             // The program could not describe itself (reported): its facts are unknown.
-            None => return (id, Some(finish(draft))),
+            None => return finish(draft),
         }
     } else {
         spec
     };
     let header = draft.item.loc.clone();
     draft.item.expect = expect::read(cx, vars, facts_of, draft.expect, &draft.what, &header);
-    (id, Some(finish(draft)))
+    finish(draft)
 }
 
 /// The item of a draft, its shown parameters kept only where they differ (a masked
