@@ -763,7 +763,7 @@ fn setting_value(vartype: &str, setting: Option<String>) -> Value {
 async fn migration_facts(conn: &mut PgConnection, ctx: &Ctx<'_>, facts: &mut Facts) -> Result<(), ProbeError> {
     let what = "migrations";
     let params = &ctx.input.params;
-    let table = match params.str("migrations_table") {
+    let table = match params.str("migrations_table").filter(|t| !t.trim().is_empty()) {
         Some(t) => t.to_string(),
         None => {
             let known: Vec<String> = FRAMEWORKS.iter().map(|f| f.table.to_string()).collect();
@@ -798,6 +798,7 @@ async fn migration_facts(conn: &mut PgConnection, ctx: &Ctx<'_>, facts: &mut Fac
     let framework = migrations::framework(table.rsplit('.').next().unwrap_or(&table));
     let column = params
         .str("migrations_column")
+        .filter(|c| !c.trim().is_empty())
         .map(str::to_string)
         .unwrap_or_else(|| framework.map(|f| f.version_column).unwrap_or("version").to_string());
     let mut failed = framework.map(|f| f.failed).unwrap_or("false");

@@ -128,7 +128,7 @@ fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Resu
             (None, None) => None,
             _ => return Err(ProbeError::new("client_cert and client_key go together: set both, or neither")),
         };
-        let server_name = p.str("server_name").unwrap_or(host);
+        let server_name = p.str("server_name").filter(|s| !s.is_empty()).unwrap_or(host);
         // The legacy handshakes share the item's timeout with rustls's, counted from here.
         let deadline = tls_legacy::deadline_for(input.timeout);
         let mut facts = Facts::default();

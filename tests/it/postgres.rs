@@ -1157,3 +1157,30 @@ fn a_role_that_can_write_around_the_read_only_transaction_has_its_query_refused(
     assert_eq!(count(), "1", "nothing more was written");
     assert_eq!(objects(), large_objects_before, "no large object is left");
 }
+
+/// The shipped migrations check takes the migrations table (and its version column) as
+/// vars: empty finds the framework's table, a name reads that table.
+#[test]
+fn the_shipped_migrations_check_reads_the_table_it_is_given() {
+    let pg = pg();
+    let w = Workdir::new();
+    let done = migrations_dir(
+        &w,
+        "sqlx",
+        &["20240101000001_create_users.sql", "20240101000002_add_email_index.sql", "20240101000003_add_audit_log.sql"],
+    );
+    let app = pg.primary.app_url("app");
+    w.write(
+        "golive.toml",
+        &format!(
+            "[vars]\ndatabase_url = \"{app}\"\nmigrations_dir = \"{done}\"\n\n[[item]]\nid = \"found\"\nuse = \"database.migrations-applied\"\n\n[[item]]\nid = \"named\"\nuse = \"database.migrations-applied\"\nvars = {{ migrations_table = \"public.app_schema_version\", migrations_column = \"version\" }}\n"
+        ),
+    );
+    let (report, out) = run_json(&w, "golive.toml", &[]);
+    assert_outcome(&report, "found", "pass");
+    assert_eq!(fact(&report, "found", "migrations_table"), "_sqlx_migrations", "{}", stderr(&out));
+    assert_eq!(fact(&report, "named", "migrations_table"), "public.app_schema_version");
+    // That table holds versions 1 and 2, not the release's three sqlx migrations.
+    assert_outcome(&report, "named", "fail");
+    assert!(reason(&report, "named").contains("migrations_pending"), "{}", reason(&report, "named"));
+}

@@ -554,3 +554,27 @@ async fn chain_expiry_of_the_served_chain_and_of_the_path_a_client_builds() {
     let why = fact(&report, "expired-intermediate", "verify_error").as_str().unwrap();
     assert!(why.contains("a certificate in the chain expired"), "{why}");
 }
+
+/// The shipped TLS checks take `server_name`: a connection to an address (an IP) still
+/// checks the certificate for the public name given, and a wrong one fails.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_shipped_tls_check_takes_a_server_name() {
+    let pki = TestPki::new();
+    let cert = pki.valid(&["api.golive.test"]);
+    let tls = TlsServer::with_cert(&cert).await;
+    let w = Workdir::new();
+    pki.write_ca_file(w.dir.path());
+    let tp = tls.port();
+    w.write(
+        "golive.toml",
+        &format!(
+            "[vars]\nca_file = \"golive-test-ca.pem\"\naddress = \"127.0.0.1:{tp}\"\n\n[[item]]\nid = \"named\"\nuse = \"security.tls-certificate\"\nvars = {{ server_name = \"api.golive.test\" }}\n\n[[item]]\nid = \"wrong\"\nuse = \"security.tls-certificate\"\nvars = {{ server_name = \"www.golive.test\" }}\n"
+        ),
+    );
+    let (report, out) = w.run_json("golive.toml", &[]).await;
+    assert_outcome(&report, "named", "pass");
+    assert_outcome(&report, "wrong", "fail");
+    assert_eq!(fact(&report, "wrong", "hostname_valid"), false, "{}", stderr(&out));
+    assert!(tls.server_names().contains(&Some("api.golive.test".into())));
+    assert!(tls.server_names().contains(&Some("www.golive.test".into())));
+}
