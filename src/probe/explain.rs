@@ -56,6 +56,7 @@ pub static EXPLAINED_BY: &[(&str, &str, &[&str])] = &[
     ("dns", "soa_primary", &["answers", "nxdomain"]),
     ("dns", "soa_negative_ttl", &["answers", "nxdomain"]),
     ("redis", "master_link_status", &["role"]),
+    ("redis", "credentials_accepted", &["auth_error"]),
 ];
 
 /// The facts that explain a failed expectation on `fact` of probe `kind`.

@@ -1,0 +1,133 @@
+//! Red/green pairs for shipped checks that used to pass while proving less than their title
+//! (issue 9, §2): each one runs `golive run` with `use = "CHECK_ID"` items against real
+//! servers on 127.0.0.1, one where the defect the title names is planted (it must fail, and
+//! the reason must say why) and one set up right (it must pass).
+//!
+//! - `cache.redis-auth-required` used to pass with a wrong password in the URL: it never used
+//!   the URL's credentials.
+
+use crate::support as common;
+use crate::support;
+
+use common::{Workdir, assert_outcome, item, stderr};
+use serde_json::Value;
+use support::{RedisConfig, RedisServer};
+
+/// Runs `golive run golive.toml` with every report format: the JSON report, and everything
+/// golive wrote anywhere (table on stdout, stderr, JSON, Markdown, JUnit, HTML), to search
+/// for secrets.
+async fn run_everywhere(w: &Workdir, toml: &str) -> (Value, String) {
+    w.write("golive.toml", toml);
+    let args = [
+        "run",
+        "golive.toml",
+        "--output",
+        "table",
+        "--output",
+        "json=report.json",
+        "--output",
+        "markdown=report.md",
+        "--output",
+        "junit=report.xml",
+        "--output",
+        "html=report.html",
+    ];
+    let out = w.run(&args).await;
+    let report: Value = serde_json::from_str(&w.read("report.json"))
+        .unwrap_or_else(|e| panic!("no JSON report ({e}); stderr: {}", stderr(&out)));
+    let mut everything = String::from_utf8_lossy(&out.stdout).into_owned() + &stderr(&out);
+    for file in ["report.json", "report.md", "report.xml", "report.html"] {
+        everything += &w.read(file);
+    }
+    (report, everything)
+}
+
+fn reason(report: &Value, id: &str) -> String {
+    item(report, id)["reason"].as_str().unwrap_or_default().to_string()
+}
+
+/// The item's failed expectation on `fact`, as the table shows it: `fact: expected …,
+/// observed …` and its explanation.
+fn failed_expectation(report: &Value, id: &str, fact: &str) -> String {
+    let e = item(report, id)["expectations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["fact"] == fact)
+        .unwrap_or_else(|| panic!("{id} expects nothing on {fact}"));
+    assert_eq!(e["passed"], false, "{id}: {fact} held: {e:#}");
+    format!("{e}")
+}
+
+fn assert_reason(report: &Value, id: &str, outcome: &str, parts: &[&str]) {
+    assert_outcome(report, id, outcome);
+    let why = reason(report, id);
+    for part in parts {
+        assert!(why.contains(part), "{id}: the reason should say {part:?}: {why}");
+    }
+}
+
+// ── cache.redis-auth-required ─────────────────────────────────────────────────────────────
+
+const REDIS_PASSWORD: &str = "Redis-Auth-S3cret-8812";
+const ACL_PASSWORD: &str = "Acl-App-S3cret-2290";
+const WRONG_PASSWORD: &str = "Wrong-Guess-S3cret-6071";
+
+fn redis_item(id: &str, url: &str) -> String {
+    format!("[[item]]\nid = \"{id}\"\nuse = \"cache.redis-auth-required\"\nvars = {{ redis_url = \"{url}\" }}\n\n")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redis_auth_required_proves_the_urls_credentials_are_checked() {
+    let open = RedisServer::start();
+    let locked = RedisServer::with_password(REDIS_PASSWORD);
+    // ACL users (Redis 6+): the default user is off, `app` logs in with its own password.
+    let acl =
+        RedisConfig::new().line("user default off").line(&format!("user app on >{ACL_PASSWORD} ~* &* +@all")).start();
+    let url = |server: &RedisServer, credentials: &str| format!("redis://{credentials}127.0.0.1:{}", server.port());
+    let mut toml = String::from("[checklist]\nname = \"redis auth\"\n[defaults]\ntimeout = \"10s\"\n\n");
+    for (id, target) in [
+        ("open", url(&open, "")),
+        ("open-with-password", url(&open, &format!(":{REDIS_PASSWORD}@"))),
+        ("right", url(&locked, &format!(":{REDIS_PASSWORD}@"))),
+        ("wrong", url(&locked, &format!(":{WRONG_PASSWORD}@"))),
+        ("none-given", url(&locked, "")),
+        ("acl-right", url(&acl, &format!("app:{ACL_PASSWORD}@"))),
+        ("acl-wrong", url(&acl, &format!("app:{WRONG_PASSWORD}@"))),
+        ("acl-wrong-user", url(&acl, &format!("nobody:{ACL_PASSWORD}@"))),
+    ] {
+        toml += &redis_item(id, &target);
+    }
+    let w = Workdir::new();
+    let (report, everything) = run_everywhere(&w, &toml).await;
+
+    // Set up right: anonymous clients are refused, the application's credentials work.
+    assert_outcome(&report, "right", "pass");
+    assert_outcome(&report, "acl-right", "pass");
+    // No password configured: anyone gets in.
+    assert_reason(&report, "open", "fail", &["auth_required: expected == true, observed false"]);
+    assert_reason(&report, "open-with-password", "fail", &["auth_required: expected == true, observed false"]);
+    assert!(
+        failed_expectation(&report, "open-with-password", "credentials_accepted")
+            .contains("the server has no password set, yet the item gives one"),
+        "{}",
+        failed_expectation(&report, "open-with-password", "credentials_accepted")
+    );
+    // A password is required, but the URL's is wrong (or missing): the check says so.
+    for id in ["wrong", "acl-wrong", "acl-wrong-user"] {
+        assert_reason(
+            &report,
+            id,
+            "fail",
+            &["credentials_accepted: expected == true, observed false", "WRONGPASS", "wrong username or password"],
+        );
+    }
+    assert_reason(&report, "none-given", "fail", &["credentials_accepted: expected == true", "gives no password"]);
+
+    for secret in [REDIS_PASSWORD, ACL_PASSWORD, WRONG_PASSWORD] {
+        assert!(!everything.contains(secret), "a Redis password reached an output");
+    }
+    // The URLs did reach the outputs, masked.
+    assert!(everything.contains("redis://app:***@127.0.0.1"), "the URLs are shown masked");
+}
+
