@@ -5,13 +5,17 @@
 //!
 //! - `cache.redis-auth-required` used to pass with a wrong password in the URL: it never used
 //!   the URL's credentials.
+//! - `database.app-role-minimal` used to pass for a superuser without the other attributes.
 
 use crate::support as common;
 use crate::support;
 
+use std::sync::OnceLock;
+
 use common::{Workdir, assert_outcome, item, stderr};
 use serde_json::Value;
-use support::{RedisConfig, RedisServer};
+use support::pg::{PgConfig, SCRAM_HBA};
+use support::{PgServer, RedisConfig, RedisServer};
 
 /// Runs `golive run golive.toml` with every report format: the JSON report, and everything
 /// golive wrote anywhere (table on stdout, stderr, JSON, Markdown, JUnit, HTML), to search
@@ -129,5 +133,75 @@ async fn redis_auth_required_proves_the_urls_credentials_are_checked() {
     }
     // The URLs did reach the outputs, masked.
     assert!(everything.contains("redis://app:***@127.0.0.1"), "the URLs are shown masked");
+}
+
+// ── database.app-role-minimal ─────────────────────────────────────────────────────────────
+
+const ROLE_PASSWORD: &str = "Role-S3cret-4471";
+
+/// One PostgreSQL server for this module, with a role per attribute the check forbids.
+fn pg() -> &'static PgServer {
+    static SERVER: OnceLock<PgServer> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let server = PgServer::start(PgConfig { settings: Vec::new(), hba: SCRAM_HBA.into(), tls: None });
+        let mut sql = String::new();
+        for (role, attributes) in [
+            ("plain_app", ""),
+            // A superuser without any other attribute: it can still do everything.
+            ("bare_super", "superuser nocreaterole nocreatedb noreplication nobypassrls"),
+            ("role_maker", "createrole"),
+            ("db_maker", "createdb"),
+            ("replicator", "replication"),
+            ("rls_bypasser", "bypassrls"),
+        ] {
+            sql += &format!("create role {role} login password '{ROLE_PASSWORD}' {attributes};\n");
+        }
+        sql += "grant connect on database postgres to plain_app;\n";
+        server.sql("postgres", &sql);
+        server
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn app_role_minimal_fails_for_a_superuser_and_each_cluster_wide_power() {
+    let pg = pg();
+    let mut toml = String::from("[checklist]\nname = \"roles\"\n[defaults]\ntimeout = \"20s\"\n\n");
+    let item = |id: &str, url: &str| {
+        format!(
+            "[[item]]\nid = \"{id}\"\nuse = \"database.app-role-minimal\"\nvars = {{ database_url = \"{url}\" }}\n\n"
+        )
+    };
+    toml += &item("initdb-superuser", &pg.super_url("postgres"));
+    for role in ["plain_app", "bare_super", "role_maker", "db_maker", "replicator", "rls_bypasser"] {
+        toml += &item(role, &pg.url(role, ROLE_PASSWORD, "postgres"));
+    }
+    let w = Workdir::new();
+    let (report, everything) = run_everywhere(&w, &toml).await;
+
+    assert_outcome(&report, "plain_app", "pass");
+    let superuser = support::pg::SUPERUSER;
+    assert_reason(
+        &report,
+        "initdb-superuser",
+        "fail",
+        &["role_superuser: expected == false, observed true", &format!("role_name: {superuser}")],
+    );
+    assert_reason(&report, "bare_super", "fail", &["role_superuser: expected == false, observed true", "bare_super"]);
+    for (role, attribute) in [
+        ("role_maker", "role_createrole"),
+        ("db_maker", "role_createdb"),
+        ("replicator", "role_replication"),
+        ("rls_bypasser", "role_bypassrls"),
+    ] {
+        assert_reason(
+            &report,
+            role,
+            "fail",
+            &[&format!("{attribute}: expected == false, observed true"), &format!("role_name: {role}")],
+        );
+    }
+    assert!(!everything.contains(ROLE_PASSWORD), "a role's password reached an output");
+    assert!(everything.contains("postgres://plain_app:***@127.0.0.1"), "the URLs are shown masked");
+    assert!(!everything.contains(support::pg::SUPERUSER_PASSWORD), "the superuser's password reached an output");
 }
 
