@@ -6,6 +6,7 @@
 //! - `cache.redis-auth-required` used to pass with a wrong password in the URL: it never used
 //!   the URL's credentials.
 //! - `database.app-role-minimal` used to pass for a superuser without the other attributes.
+//! - `security.cookies-secure` ignored SameSite, and one protected cookie vouched for all.
 
 use crate::support as common;
 use crate::support;
@@ -15,7 +16,7 @@ use std::sync::OnceLock;
 use common::{Workdir, assert_outcome, item, stderr};
 use serde_json::Value;
 use support::pg::{PgConfig, SCRAM_HBA};
-use support::{PgServer, RedisConfig, RedisServer};
+use support::{HttpServer, PgServer, RedisConfig, RedisServer, Route};
 
 /// Runs `golive run golive.toml` with every report format: the JSON report, and everything
 /// golive wrote anywhere (table on stdout, stderr, JSON, Markdown, JUnit, HTML), to search
@@ -205,3 +206,48 @@ async fn app_role_minimal_fails_for_a_superuser_and_each_cluster_wide_power() {
     assert!(!everything.contains(support::pg::SUPERUSER_PASSWORD), "the superuser's password reached an output");
 }
 
+// ── security.cookies-secure ───────────────────────────────────────────────────────────────
+
+const SESSION_VALUE: &str = "sess-V4lue-3f9a0c";
+const PREFS_VALUE: &str = "prefs-V4lue-77d1";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cookies_secure_judges_every_cookie_and_needs_samesite() {
+    let session = |attributes: &str| format!("sid={SESSION_VALUE}; Path=/{attributes}");
+    let server = HttpServer::start(vec![
+        Route::new("/all-flags").header("set-cookie", &session("; Secure; HttpOnly; SameSite=Lax")),
+        Route::new("/strict-and-none")
+            .header("set-cookie", &session("; Secure; HttpOnly; SameSite=Strict"))
+            .header("set-cookie", &format!("embed={PREFS_VALUE}; Secure; HttpOnly; SameSite=None")),
+        Route::new("/no-samesite").header("set-cookie", &session("; Secure; HttpOnly")),
+        Route::new("/one-insecure")
+            .header("set-cookie", &session("; Secure; HttpOnly; SameSite=Lax"))
+            .header("set-cookie", &format!("prefs={PREFS_VALUE}; Path=/; HttpOnly")),
+        Route::new("/none-without-secure").header("set-cookie", &session("; HttpOnly; SameSite=None")),
+        Route::new("/no-cookie"),
+    ])
+    .await;
+    let mut toml = format!("[checklist]\nname = \"cookies\"\n[vars]\nbase_url = \"{}\"\n\n", server.url(""));
+    for path in ["all-flags", "strict-and-none", "no-samesite", "one-insecure", "none-without-secure", "no-cookie"] {
+        toml += &format!(
+            "[[item]]\nid = \"{path}\"\nuse = \"security.cookies-secure\"\nvars = {{ cookie_path = \"/{path}\" }}\n\n"
+        );
+    }
+    let w = Workdir::new();
+    let (report, everything) = run_everywhere(&w, &toml).await;
+
+    assert_outcome(&report, "all-flags", "pass");
+    assert_outcome(&report, "strict-and-none", "pass");
+    assert_reason(&report, "no-samesite", "fail", &["insecure_cookies: expected == []", "sid (no SameSite)"]);
+    // The protected session cookie does not vouch for the other one: it is named, alone.
+    assert_reason(&report, "one-insecure", "fail", &["prefs (no Secure, no SameSite)"]);
+    assert!(!reason(&report, "one-insecure").contains("sid"), "{}", reason(&report, "one-insecure"));
+    assert_reason(&report, "none-without-secure", "fail", &["sid (no Secure, SameSite=None without Secure)"]);
+    assert_reason(&report, "no-cookie", "fail", &["headers.set-cookie"]);
+
+    for value in [SESSION_VALUE, PREFS_VALUE] {
+        assert!(!everything.contains(value), "a cookie value reached an output");
+    }
+    // The header did reach the outputs, its values masked.
+    assert!(everything.contains("prefs=***; Path=/; HttpOnly"), "Set-Cookie is shown masked");
+}
