@@ -32,7 +32,11 @@ pub static EXPLAINED_BY: &[(&str, &str, &[&str])] = &[
     ("postgres", "migrations_failed_count", &["migrations_failed"]),
     ("postgres", "migrations_pending_count", &["migrations_pending"]),
     ("postgres", "superuser_count", &["current_user"]),
-    ("postgres", "role_superuser", &["current_user"]),
+    ("postgres", "role_superuser", &["role_name"]),
+    ("postgres", "role_createrole", &["role_name"]),
+    ("postgres", "role_createdb", &["role_name"]),
+    ("postgres", "role_replication", &["role_name"]),
+    ("postgres", "role_bypassrls", &["role_name"]),
     ("postgres", "connections_headroom_percent", &["connections_used", "connections_max"]),
     ("ports", "count", &["open_ports"]),
     ("ports", "unexpected_open", &["address"]),
@@ -56,6 +60,7 @@ pub static EXPLAINED_BY: &[(&str, &str, &[&str])] = &[
     ("dns", "soa_primary", &["answers", "nxdomain"]),
     ("dns", "soa_negative_ttl", &["answers", "nxdomain"]),
     ("redis", "master_link_status", &["role"]),
+    ("redis", "credentials_accepted", &["auth_error"]),
 ];
 
 /// The facts that explain a failed expectation on `fact` of probe `kind`.

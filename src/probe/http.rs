@@ -140,6 +140,16 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             "the Server or X-Powered-By header names a version (nginx/1.25.3, PHP/8.2.1), or X-AspNet-Version is sent",
         ),
         FactSpec::new(
+            "cookies",
+            FactType::StringList,
+            "the names of the cookies the response sets, one per Set-Cookie header (never their values)",
+        ),
+        FactSpec::new(
+            "insecure_cookies",
+            FactType::StringList,
+            "each cookie the response sets that lacks Secure, HttpOnly or SameSite=Lax/Strict (None only with Secure), by name with what it lacks: \"sid (no Secure, no SameSite)\"; never a value; [] when every cookie has them, or none is set",
+        ),
+        FactSpec::new(
             "redirects_to_https",
             FactType::Bool,
             "the response is a redirect to an https:// URL (or, with follow_redirects, ended at one from an http:// URL)",
@@ -382,6 +392,12 @@ fn observe<'a>(input: &'a ProbeInput, shared: &'a Shared) -> BoxFuture<'a, Resul
         for (name, values) in &headers {
             set_header(&mut facts, format!("headers.{name}"), name, values);
         }
+        if input.wants("cookies") || input.wants("insecure_cookies") {
+            let set_cookies = headers.get("set-cookie").map(Vec::as_slice).unwrap_or_default();
+            let (names, insecure) = cookie_facts(set_cookies);
+            facts.set("cookies", Value::string_list(names));
+            facts.set("insecure_cookies", Value::string_list(insecure));
+        }
         if SECURITY_FACTS.iter().any(|f| input.wants(f)) {
             let origin = p.map("headers").into_iter().find(|(k, _)| k.eq_ignore_ascii_case("origin")).map(|(_, v)| v);
             security_facts(&mut facts, &headers, url, response.url().as_str(), response.status(), origin.as_deref());
@@ -518,6 +534,56 @@ fn set_header(facts: &mut Facts, fact: String, name: &str, values: &[String]) {
     } else {
         facts.set(fact, joined);
     }
+}
+
+/// The names of the cookies set by `set_cookies` (one Set-Cookie header each), and each one
+/// that lacks a protection, by name with what it lacks (`sid (no Secure, no SameSite)`).
+/// Every cookie is judged on its own header, so one protected cookie cannot vouch for
+/// another; values are never part of either list. A cookie must be Secure (sent over HTTPS
+/// only), HttpOnly (hidden from scripts) and SameSite=Lax or Strict (not sent with
+/// cross-site requests; browsers differ in what they do without it); SameSite=None, a
+/// deliberate cross-site cookie, only together with Secure, as OWASP and browsers require.
+fn cookie_facts(set_cookies: &[String]) -> (Vec<String>, Vec<String>) {
+    let mut names = Vec::new();
+    let mut insecure = Vec::new();
+    for cookie in set_cookies {
+        let mut parts = cookie.split(';');
+        let pair = parts.next().unwrap_or_default();
+        // RFC 6265bis: a pair without `=` is a value with an empty name; never show it.
+        let name = match pair.split_once('=') {
+            Some((name, _)) if !name.trim().is_empty() => name.trim().to_string(),
+            _ => "(unnamed)".to_string(),
+        };
+        let (mut secure, mut http_only, mut same_site) = (false, false, None::<String>);
+        for attribute in parts {
+            let (key, value) = attribute.split_once('=').unwrap_or((attribute, ""));
+            match key.trim().to_ascii_lowercase().as_str() {
+                "secure" => secure = true,
+                "httponly" => http_only = true,
+                "samesite" => same_site = Some(value.trim().to_ascii_lowercase()),
+                _ => {}
+            }
+        }
+        let mut lacks = Vec::new();
+        if !secure {
+            lacks.push("no Secure".to_string());
+        }
+        if !http_only {
+            lacks.push("no HttpOnly".to_string());
+        }
+        match same_site.as_deref() {
+            Some("lax" | "strict") => {}
+            Some("none") if secure => {}
+            Some("none") => lacks.push("SameSite=None without Secure".to_string()),
+            Some(_) => lacks.push("no valid SameSite (Lax, Strict or None)".to_string()),
+            None => lacks.push("no SameSite".to_string()),
+        }
+        if !lacks.is_empty() {
+            insecure.push(format!("{name} ({})", lacks.join(", ")));
+        }
+        names.push(name);
+    }
+    (names, insecure)
 }
 
 /// Facts derived from the response headers; computed (and reported) only for items that ask
@@ -748,6 +814,36 @@ mod tests {
 
     fn params(pairs: &[(&str, Value)]) -> Params {
         Params { values: pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect() }
+    }
+
+    #[test]
+    fn every_cookie_is_judged_on_its_own_attributes() {
+        let cookies = |headers: &[&str]| cookie_facts(&headers.iter().map(|h| h.to_string()).collect::<Vec<_>>());
+        let (names, insecure) = cookies(&["sid=s3cret-v4lue; Path=/; Secure; HttpOnly; SameSite=Lax"]);
+        assert_eq!((names, insecure), (vec!["sid".to_string()], vec![]));
+        // Case and spacing do not matter; Strict and None-with-Secure are fine too.
+        let (_, insecure) = cookies(&["a=1;secure;httponly;samesite=strict", "b=2; SECURE; HTTPONLY; SameSite = None"]);
+        assert!(insecure.is_empty(), "{insecure:?}");
+        let (names, insecure) = cookies(&[
+            "sid=s3cret-v4lue; Path=/; Secure; HttpOnly; SameSite=Lax",
+            "prefs=dark-v4lue; Path=/",
+            "x=1; HttpOnly; SameSite=None",
+            "y=2; Secure; HttpOnly; SameSite=Sometimes",
+            "z=3; Path=/secure; Secure; HttpOnly",
+            "nameless-s3cret; Secure; HttpOnly; SameSite=Lax; Domain=httponly.example",
+        ]);
+        assert_eq!(names, ["sid", "prefs", "x", "y", "z", "(unnamed)"]);
+        assert_eq!(
+            insecure,
+            [
+                "prefs (no Secure, no HttpOnly, no SameSite)",
+                "x (no Secure, SameSite=None without Secure)",
+                "y (no valid SameSite (Lax, Strict or None))",
+                "z (no SameSite)",
+            ]
+        );
+        assert!(!format!("{insecure:?}").contains("v4lue") && !format!("{names:?}").contains("s3cret"));
+        assert_eq!(cookies(&[]), (vec![], vec![]));
     }
 
     #[test]

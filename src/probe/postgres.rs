@@ -124,6 +124,11 @@ pub static SPEC: ProbeSpec = ProbeSpec {
         FactSpec::new("extensions", FactType::StringList, "names of the extensions installed in this database"),
         FactSpec::new("extension_versions.<name>", FactType::Version, "installed version of an extension"),
         FactSpec::new("available_extensions", FactType::StringList, "names of the extensions the server could install"),
+        FactSpec::new(
+            "role_name",
+            FactType::String,
+            "the role that the role_* facts describe: role, or the connecting role (set with any role_* fact)",
+        ),
         FactSpec::new("role_superuser", FactType::Bool, "the role is a superuser"),
         FactSpec::new("role_createrole", FactType::Bool, "the role may create roles"),
         FactSpec::new("role_createdb", FactType::Bool, "the role may create databases"),
@@ -524,15 +529,15 @@ async fn gather(lease: &mut Lease, input: &ProbeInput, target: &str) -> Result<F
     }
 
     let role = input.params.str("role").map(str::to_string);
-    if ROLE_FACTS.iter().any(|(f, _)| ctx.wants(f)) {
+    if ROLE_FACTS.iter().any(|(f, _)| ctx.wants(f)) || ctx.wants("role_name") {
         let what = "role";
         let found = rows(
             conn,
             &ctx,
             what,
             sqlx::query(
-                "select rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls, rolcanlogin \
-                 from pg_roles where rolname = coalesce($1::text, current_user)",
+                "select rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls, rolcanlogin, \
+                 rolname::text from pg_roles where rolname = coalesce($1::text, current_user)",
             )
             .bind(role.clone()),
         )
@@ -543,6 +548,8 @@ async fn gather(lease: &mut Lease, input: &ProbeInput, target: &str) -> Result<F
         for (index, (fact, _)) in ROLE_FACTS.iter().enumerate() {
             facts.set(*fact, Value::Bool(get(row, index, what)?));
         }
+        // Names the role in every role_* failure's reason.
+        facts.set("role_name", Value::Str(get(row, ROLE_FACTS.len(), what)?));
     }
 
     if ctx.wants("superuser_count") {

@@ -58,6 +58,16 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             FactType::Bool,
             "a connection without credentials is refused with NOAUTH (checked on a separate connection)",
         ),
+        FactSpec::new(
+            "credentials_accepted",
+            FactType::Bool,
+            "the server accepts the item's credentials (the url's, or username and password): false when AUTH is refused (WRONGPASS…) or the item gives none",
+        ),
+        FactSpec::new(
+            "auth_error",
+            FactType::String,
+            "why the credentials were not accepted: the server's answer to AUTH (WRONGPASS: wrong username or password), or that the item gives none; never the credentials (absent when they were accepted)",
+        ),
         FactSpec::new("version", FactType::Version, "server version (INFO server redis_version), e.g. \">= 6\""),
         FactSpec::new("mode", FactType::String, "standalone, cluster or sentinel (INFO server redis_mode)"),
         FactSpec::new("role", FactType::String, "master or replica (INFO replication role)"),
@@ -129,8 +139,16 @@ fn observe<'a>(input: &'a ProbeInput, shared: &'a Shared) -> BoxFuture<'a, Resul
             let required = shared.redis.auth_required(&target, input.timeout).await?;
             facts.set("auth_required", Value::Bool(required));
         }
+        if input.wants("credentials_accepted") || input.wants("auth_error") {
+            let refused = shared.redis.credentials_refused(&target, input.timeout).await?;
+            facts.set("credentials_accepted", Value::Bool(refused.is_none()));
+            if let Some(why) = refused {
+                facts.set("auth_error", Value::Str(why));
+            }
+        }
         // An item that names no fact still connects: it checks that the server answers.
-        let needs_connection = input.wanted.is_empty() || input.wanted.iter().any(|w| w != "auth_required");
+        let answered = ["auth_required", "credentials_accepted", "auth_error"];
+        let needs_connection = input.wanted.is_empty() || input.wanted.iter().any(|w| !answered.contains(&w.as_str()));
         if !needs_connection {
             return Ok(facts);
         }
@@ -305,7 +323,7 @@ impl Session<'_> {
                 ProbeError::new(format!("{name} on redis at {address} failed: {why}"))
             }
             e @ SendError::NotReadOnly(_) => ProbeError::new(e.to_string()),
-            SendError::Open(message) => ProbeError::new(message),
+            SendError::Open(message) | SendError::AuthRefused { message, .. } => ProbeError::new(message),
             e => ProbeError::new(format!("{name} on redis at {address} failed: {e}")),
         }
     }

@@ -71,9 +71,16 @@ pub enum SendError {
         detail: String,
     },
     Timeout(Duration),
-    /// The connection could not be opened, or authentication or SELECT failed: the whole
-    /// message, naming the server.
+    /// The connection could not be opened, or SELECT failed: the whole message, naming the
+    /// server.
     Open(String),
+    /// The server refused the item's credentials (AUTH answered an error): the whole
+    /// message, naming the server, and why in short (`WRONGPASS: wrong username or
+    /// password`), never the credentials.
+    AuthRefused {
+        message: String,
+        why: String,
+    },
     /// The connection failed or broke.
     Connection(String),
     /// The reply is not RESP2, or not what the command answers (a PING not answered PONG).
@@ -91,9 +98,11 @@ impl fmt::Display for SendError {
             SendError::Server { code, detail } if detail.is_empty() => f.write_str(code),
             SendError::Server { code, detail } => write!(f, "{code} {detail}"),
             SendError::Timeout(limit) => write!(f, "no answer within {}", humantime::format_duration(*limit)),
-            SendError::Open(e) | SendError::Connection(e) | SendError::Protocol(e) | SendError::TooLarge(e) => {
-                f.write_str(e)
-            }
+            SendError::Open(e)
+            | SendError::AuthRefused { message: e, .. }
+            | SendError::Connection(e)
+            | SendError::Protocol(e)
+            | SendError::TooLarge(e) => f.write_str(e),
         }
     }
 }
@@ -137,6 +146,8 @@ const URL_AND_HOST: &str = "give either url or host (with port, tls…), not bot
 const NO_SERVER: &str = "give url (redis://…) or host";
 const HOST_SETTINGS_WITH_URL: &str = "port and tls go with host; with url, write them in the URL";
 const USERNAME_WITHOUT_PASSWORD: &str = "username needs a password";
+const NO_CREDENTIALS: &str =
+    "the item gives no password (write redis://:password@host or redis://user:password@host, or password)";
 const CA_FILE_WITHOUT_TLS: &str = "ca_file is for TLS connections: write rediss:// (or tls = true with host)";
 
 fn bad_port(port: i64) -> String {
@@ -387,14 +398,16 @@ impl Connection {
             match answer {
                 Ok(()) => {}
                 Err(SendError::Server { code, detail }) => {
+                    // The server's own words name neither the user nor the password.
                     let why = match code.as_str() {
-                        "WRONGPASS" => "wrong username or password".to_string(),
-                        _ if detail.contains("no password is set") => {
-                            "the server has no password set, yet the item gives one".to_string()
+                        "WRONGPASS" => "WRONGPASS: wrong username or password".to_string(),
+                        _ if detail.contains("no password is set") || detail.contains("without any password") => {
+                            format!("{code}: the server has no password set, yet the item gives one")
                         }
                         _ => format!("{code} {detail}"),
                     };
-                    return Err(SendError::Open(format!("authentication to redis at {address} failed: {why}")));
+                    let message = format!("authentication to redis at {address} failed: {why}");
+                    return Err(SendError::AuthRefused { message, why });
                 }
                 Err(e) => return Err(SendError::Open(format!("authentication to redis at {address} failed: {e}"))),
             }
@@ -518,7 +531,7 @@ impl ConnectionCache {
                     opened: self.opened.clone(),
                 };
                 let failed = |e: SendError| match e {
-                    SendError::Open(message) => ProbeError::new(message),
+                    SendError::Open(message) | SendError::AuthRefused { message, .. } => ProbeError::new(message),
                     e => ProbeError::new(format!("PING without credentials to redis at {}: {e}", anonymous.address())),
                 };
                 match conn.send(&["PING"], limit).await {
@@ -529,6 +542,26 @@ impl ConnectionCache {
             })
             .await?;
         Ok(*answer)
+    }
+
+    /// Whether the server accepts the item's own credentials (the url's, or `username` and
+    /// `password`): `None` when it does, else why not (AUTH's answer, or that the item gives
+    /// none). Asked on the run's shared connection for `target` with a PING, so it costs no
+    /// connection of its own; an error when the server cannot be asked at all.
+    pub async fn credentials_refused(&self, target: &Target, limit: Duration) -> Result<Option<String>, ProbeError> {
+        if target.password.is_none() {
+            return Ok(Some(NO_CREDENTIALS.to_string()));
+        }
+        let conn = self.connection(target);
+        let failed = |e: SendError| match e {
+            SendError::Open(message) => ProbeError::new(message),
+            e => ProbeError::new(format!("PING on redis at {} failed: {e}", target.address())),
+        };
+        match conn.send(&["PING"], limit).await {
+            Ok(reply) => expect_pong(reply).map(|_| None).map_err(failed),
+            Err(SendError::AuthRefused { why, .. }) => Ok(Some(why)),
+            Err(e) => Err(failed(e)),
+        }
     }
 
     /// Connections opened so far in this run.

@@ -549,7 +549,7 @@ async fn security_passes_on_a_hardened_site_and_names_each_weakness_of_a_careles
     assert_fails_with(&report, "security.security-headers", "missing_security_headers: expected == []");
     assert_fails_with(&report, "security.no-version-banner", "server_banner_version: expected == false, observed true");
     assert_fails_with(&report, "security.cors", "cors_allows_any_origin_with_credentials: expected == false");
-    assert_fails_with(&report, "security.cookies-secure", "headers.set-cookie");
+    assert_fails_with(&report, "security.cookies-secure", "sid (no Secure, no HttpOnly, no SameSite)");
     assert_fails_with(&report, "security.no-debug-endpoints", "/debug/pprof/");
     assert!(reason(&report, "security.no-debug-endpoints").contains("/.env"));
     let http_port = bad.vars.iter().find(|(k, _)| k == "scan_ports").unwrap().1.split(", ").next().unwrap().to_string();
