@@ -177,10 +177,28 @@ fn parse_operator(op: &str, v: &SValue, ty: FactType) -> Result<Matcher, Diagnos
     }
 }
 
+/// The values of `one_of` (and of an array for `includes`/`excludes`): an array, or a
+/// string of values separated by commas or spaces, so that one var can carry a list
+/// (`one_of = "${denied_statuses}"` with `denied_statuses = "401, 403"`). (`includes` and
+/// `excludes` read one string as one element: a TXT record holds spaces.)
 fn list_of_literals(v: &SValue, ty: FactType) -> Result<Vec<Value>, Diagnostic> {
     match &v.kind {
         SKind::Array(items) => items.iter().map(|i| literal(i, ty)).collect(),
-        _ => Err(err(v, format!("expected an array, found {}", v.describe()))),
+        SKind::Str(text) => {
+            let numeric = matches!(ty, FactType::Integer | FactType::Number | FactType::Bytes);
+            text.split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|w| !w.is_empty())
+                .map(|w| {
+                    let kind = match w.parse::<i64>() {
+                        Ok(i) if numeric => SKind::Int(i),
+                        _ => SKind::Str(w.to_string()),
+                    };
+                    literal(&SValue { kind, span: v.span.clone(), file: v.file }, ty)
+                })
+                .collect()
+        }
+        _ => Err(err(v, format!("expected an array, found {}", v.describe()))
+            .hint("write an array, or a string of values separated by commas or spaces")),
     }
 }
 
@@ -423,6 +441,20 @@ mod tests {
     fn m(toml_value: &str, ty: FactType) -> Result<Matcher, Diagnostic> {
         let doc = parse_document(0, &format!("x = {toml_value}")).unwrap();
         parse(doc.get("x").unwrap(), ty)
+    }
+
+    /// A string in `one_of` is a list separated by commas or spaces, typed by the fact, so
+    /// a var can carry a list; `includes` keeps one string as one element.
+    #[test]
+    fn a_string_is_a_list_for_list_operators() {
+        let statuses = m("{ one_of = \"401, 403\" }", FactType::Integer).unwrap();
+        assert!(statuses.eval(Some(&Value::Int(403))) && !statuses.eval(Some(&Value::Int(200))));
+        assert_eq!(statuses.to_string(), m("{ one_of = [401, 403] }", FactType::Integer).unwrap().to_string());
+        let modes = m("{ one_of = \"0600 0640\" }", FactType::String).unwrap();
+        assert!(modes.eval(Some(&Value::str("0640"))) && !modes.eval(Some(&Value::str("640"))), "text stays text");
+        let txt = m("{ includes = \"v=spf1 -all\" }", FactType::StringList).unwrap();
+        assert!(txt.eval(Some(&Value::string_list(["v=spf1 -all"]))) && !txt.eval(Some(&Value::string_list(["-all"]))));
+        assert!(m("{ one_of = \"401, soon\" }", FactType::Integer).is_err(), "not a number");
     }
 
     #[test]

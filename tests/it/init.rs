@@ -55,6 +55,7 @@ const GO_LIVE_REQUIRED: &[&str] = &[
     "test_data_query",
     "redis_url",
     "source_dir",
+    "protected_path",
     "backup_dir",
     "backup_glob",
     "restore_test_command",
@@ -67,7 +68,7 @@ async fn init_defaults_to_go_live_lists_required_vars_and_runs_against_local_ser
     let w = Workdir::new();
     let out = w.run(&["init", "--stack", "rust"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).contains("wrote golive.toml (101 items from go-live)"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("wrote golive.toml (102 items from go-live)"), "{}", stdout(&out));
     assert!(stdout(&out).contains(&format!("(or pass --var NAME=VALUE): {}", GO_LIVE_REQUIRED.join(", "))));
     let written = w.read("golive.toml");
     assert!(written.contains("include = [\"golive:go-live\"]"), "{written}");
@@ -106,6 +107,7 @@ async fn init_defaults_to_go_live_lists_required_vars_and_runs_against_local_ser
         ("test_data_query", "select 0".into()),
         ("redis_url", format!("redis://127.0.0.1:{closed}")),
         ("source_dir", ".".into()),
+        ("protected_path", "/api/account".into()),
         ("backup_dir", "backups".into()),
         ("backup_glob", "backups/*.dump".into()),
         ("restore_test_command", "true".into()),
@@ -139,8 +141,8 @@ async fn init_defaults_to_go_live_lists_required_vars_and_runs_against_local_ser
     assert_outcome(&report, "security.env-file-permissions", "fail");
     assert_outcome(&report, "database.postgres-version", "error");
     assert_outcome(&report, "operations.rollback-tested", "manual");
-    assert_eq!(report["summary"]["total"], 101);
-    assert_eq!(report["summary"]["skipped"], 94);
+    assert_eq!(report["summary"]["total"], 102);
+    assert_eq!(report["summary"]["skipped"], 95);
     // The database password in the URL never shows.
     assert!(!std::fs::read_to_string(w.path("report.json")).unwrap().contains(":pw@"));
 }
@@ -190,7 +192,7 @@ fn init_fills_in_the_stack_and_never_guesses_one() {
             "base_url" => "http://127.0.0.1:9",
             "expected_addresses" => "127.0.0.1",
             "env_file" => "app.env",
-            "response_time_path" => "/api",
+            "response_time_path" | "protected_path" => "/api",
             "database_url" | "database_admin_url" => "postgres://app@127.0.0.1:9/app",
             "redis_url" => "redis://127.0.0.1:9",
             _ => "x",

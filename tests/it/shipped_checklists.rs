@@ -178,6 +178,7 @@ async fn good_site(w: &Workdir) -> Site {
             secure(Route::new("/health").body("ok")),
             secure(Route::new("/ready").body("ready")),
             secure(Route::new("/login").header("set-cookie", "sid=7f3a; Path=/; Secure; HttpOnly; SameSite=Lax")),
+            secure(Route::new("/api/account").status(401).header("www-authenticate", "Bearer")),
         ],
         leaf.server_config(),
     )
@@ -264,6 +265,7 @@ async fn good_site(w: &Workdir) -> Site {
     var(&mut v, "sshd_config", sshd.to_str().unwrap());
     var(&mut v, "sshd_include_dir", sshd.parent().unwrap().to_str().unwrap());
     var(&mut v, "source_dir", source.to_str().unwrap());
+    var(&mut v, "protected_path", "/api/account");
     // Stand-ins: no ufw in this container, and cargo audit would fetch its advisory database.
     var(&mut v, "firewall_status_command", "echo 'Status: active'");
     var(&mut v, "audit_command", "test -f Cargo.lock");
@@ -312,6 +314,7 @@ async fn bad_site(w: &Workdir) -> Site {
         Route::new("/health").status(503).body("database down"),
         Route::new("/slow").delay(Duration::from_millis(1500)),
         Route::new("/login").header("set-cookie", "sid=7f3a; Path=/"),
+        Route::new("/api/account").body("{\"email\": \"dana@example.test\"}"),
         Route::new("/debug/pprof/").body("profiles"),
         Route::new("/.env").body("SECRET=1"),
     ])
@@ -366,6 +369,7 @@ async fn bad_site(w: &Workdir) -> Site {
     var(&mut v, "sshd_config", sshd.to_str().unwrap());
     var(&mut v, "sshd_include_dir", sshd.parent().unwrap().to_str().unwrap());
     var(&mut v, "source_dir", source.to_str().unwrap());
+    var(&mut v, "protected_path", "/api/account");
     var(&mut v, "max_sudo_users", "-1");
     var(&mut v, "audit_command", "echo 'RUSTSEC-2099-0001: vulnerable dependency' >&2; exit 1");
     // The standby: no TLS, trust in pg_hba.conf, md5, no slow-query log, failing archiving;
@@ -514,6 +518,7 @@ async fn security_passes_on_a_hardened_site_and_names_each_weakness_of_a_careles
             "security.no-version-banner",
             "security.cors",
             "security.cookies-secure",
+            "security.auth-required",
             "security.no-debug-endpoints",
             "security.open-ports",
             "security.firewall-active",
@@ -550,6 +555,7 @@ async fn security_passes_on_a_hardened_site_and_names_each_weakness_of_a_careles
     assert_fails_with(&report, "security.no-version-banner", "server_banner_version: expected == false, observed true");
     assert_fails_with(&report, "security.cors", "cors_allows_any_origin_with_credentials: expected == false");
     assert_fails_with(&report, "security.cookies-secure", "sid (no Secure, no HttpOnly, no SameSite)");
+    assert_fails_with(&report, "security.auth-required", "status: expected one of [401, 403], observed 200");
     assert_fails_with(&report, "security.no-debug-endpoints", "/debug/pprof/");
     assert!(reason(&report, "security.no-debug-endpoints").contains("/.env"));
     let http_port = bad.vars.iter().find(|(k, _)| k == "scan_ports").unwrap().1.split(", ").next().unwrap().to_string();
