@@ -240,7 +240,7 @@ pub fn expand(cx: &mut Ctx, checks: &mut Checks, vars: &mut Vars, table: &SValue
 /// `drop_expect = ["latency"]`: removes facts from the merged `expect`, so an item can give
 /// up an expectation the check makes (not only replace it). Each name must be one the
 /// check (or the item) expects; dropping every one leaves `expect = {}`.
-fn drop_expectations(cx: &mut Ctx, id: &str, entries: &mut Vec<(SKey, SValue)>, names: &SValue) {
+fn drop_expectations(cx: &mut Ctx, id: &str, entries: &mut [(SKey, SValue)], names: &SValue) {
     let SKind::Array(list) = &names.kind else {
         cx.diags.push(wrong_type(names, "drop_expect", "a list of fact names, e.g. [\"latency\"]"));
         return;
