@@ -41,3 +41,4 @@ mod signing;
 mod system_probes;
 mod verifier_agreement;
 mod waivers_attestations;
+mod weak_passes_host;
