@@ -2,7 +2,8 @@
 //! through `use = "ID"` against a real target with the defect planted (it must fail, or be
 //! an error when nothing could be observed, with a reason that says why) and against one
 //! set up right (it must pass):
-//! - a tool that is missing is an `error` of the `command` probe (exit 126/127), not a fail.
+//! - a tool that is missing is an `error` of the `command` probe (exit 126/127), not a fail;
+//! - operations.no-recent-errors with no journal entries at all is an error, not "0 errors".
 //!
 //! No systemd, ufw, nftables or fail2ban runs here: each tool is a stand-in script printing
 //! what the real one prints, first on a PATH that holds nothing else but `sh` and the few
@@ -114,4 +115,53 @@ expect = { exit_code = 0 }
     assert_reason(&report, "cannot-start", "error", "cannot run \"/nonexistent/golive-no-such-program\"");
     // error_exit_codes = [] hands every exit code to expect.
     assert_reason(&report, "judged-by-expect", "fail", "exit_code: expected == 0, observed 127");
+}
+
+// ── 2. No journal is no evidence ───────────────────────────────────────────────────────
+
+/// journalctl as systemd 252 answers `--unit app.service`: `entries` for any query, the
+/// lines in `errors` for `--priority err`.
+fn fake_journalctl(entries: &str, errors: &str) -> String {
+    format!(
+        "#!/bin/sh\ncase \"$*\" in\n  *'--priority err'*) printf '%s' '{errors}' ;;\n  *) printf '%s' '{entries}' ;;\nesac\n"
+    )
+}
+
+const NO_RECENT_ERRORS: &str = r#"
+[[item]]
+id = "errors"
+use = "operations.no-recent-errors"
+vars = { service_unit = "app.service" }
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_recent_errors_needs_journal_entries_before_it_counts() {
+    let w = Workdir::new();
+    let started = "Started app.service - the app.\n";
+
+    // No entries at all for the unit (no journal, not readable, wrong unit): an error.
+    let none = fake_journalctl("", "");
+    let report = run_with_tools(&w, "none", NO_RECENT_ERRORS, &[("journalctl", none.as_str())]).await;
+    assert_reason(&report, "errors", "error", "no journal entries for app.service: no evidence to count errors in");
+    assert!(reason(&report, "errors").ends_with("(exit code 3)"), "{}", reason(&report, "errors"));
+
+    // No journalctl: an error too.
+    let report = run_with_tools(&w, "missing", NO_RECENT_ERRORS, &[]).await;
+    assert_reason(&report, "errors", "error", "journalctl failed: sh: 1: journalctl: not found");
+
+    // journalctl that cannot read the journal.
+    let broken = "#!/bin/sh\necho 'Failed to open journal: Permission denied' >&2\nexit 1\n";
+    let report = run_with_tools(&w, "broken", NO_RECENT_ERRORS, &[("journalctl", broken)]).await;
+    assert_reason(&report, "errors", "error", "journalctl failed: Failed to open journal: Permission denied");
+
+    // Entries, none of them errors: a pass.
+    let clean = fake_journalctl(started, "");
+    let report = run_with_tools(&w, "clean", NO_RECENT_ERRORS, &[("journalctl", clean.as_str())]).await;
+    assert_outcome(&report, "errors", "pass");
+
+    // Three errors in the last hour: a fail that says how many.
+    let errors = "db timeout\npanic in handler\ndb timeout\n";
+    let failing = fake_journalctl(&format!("{started}{errors}"), errors);
+    let report = run_with_tools(&w, "failing", NO_RECENT_ERRORS, &[("journalctl", failing.as_str())]).await;
+    assert_reason(&report, "errors", "fail", "stdout: expected matches /^\\s*0\\s*$/, observed 3\n");
 }
