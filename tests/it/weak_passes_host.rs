@@ -3,7 +3,9 @@
 //! an error when nothing could be observed, with a reason that says why) and against one
 //! set up right (it must pass):
 //! - a tool that is missing is an `error` of the `command` probe (exit 126/127), not a fail;
-//! - operations.no-recent-errors with no journal entries at all is an error, not "0 errors".
+//! - operations.no-recent-errors with no journal entries at all is an error, not "0 errors";
+//! - security.firewall-active needs a default-deny inbound policy, not only "active";
+//! - security.fail2ban-jails needs a running server with jails, not only an installed unit.
 //!
 //! No systemd, ufw, nftables or fail2ban runs here: each tool is a stand-in script printing
 //! what the real one prints, first on a PATH that holds nothing else but `sh` and the few
@@ -164,4 +166,117 @@ async fn no_recent_errors_needs_journal_entries_before_it_counts() {
     let failing = fake_journalctl(&format!("{started}{errors}"), errors);
     let report = run_with_tools(&w, "failing", NO_RECENT_ERRORS, &[("journalctl", failing.as_str())]).await;
     assert_reason(&report, "errors", "fail", "stdout: expected matches /^\\s*0\\s*$/, observed 3\n");
+}
+
+// ── 3. The firewall denies by default; fail2ban has jails ──────────────────────────────
+
+const UFW_ACTIVE_DENY: &str = "Status: active\nLogging: on (low)\nDefault: deny (incoming), allow (outgoing), disabled (routed)\nNew profiles: skip\n\nTo                         Action      From\n--                         ------      ----\n22/tcp                     ALLOW IN    Anywhere\n443/tcp                    ALLOW IN    Anywhere\n";
+const UFW_ACTIVE_ALLOW: &str = "Status: active\nLogging: on (low)\nDefault: allow (incoming), allow (outgoing), disabled (routed)\nNew profiles: skip\n";
+const UFW_INACTIVE: &str = "Status: inactive\n";
+
+const NFT_DROP: &str = "table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n\t\tct state established,related accept\n\t\tiif \"lo\" accept\n\t\ttcp dport { 22, 443 } accept\n\t}\n\n\tchain forward {\n\t\ttype filter hook forward priority filter; policy drop;\n\t}\n\n\tchain output {\n\t\ttype filter hook output priority filter; policy accept;\n\t}\n}\n";
+const NFT_ACCEPT: &str = "table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t}\n\n\tchain output {\n\t\ttype filter hook output priority filter; policy accept;\n\t}\n}\n";
+
+/// A tool that prints `output` (for the arguments the check uses) and exits `code`.
+fn fake_tool(expected_args: &str, output: &str, code: i32) -> String {
+    format!(
+        "#!/bin/sh\n[ \"$*\" = '{expected_args}' ] || {{ echo \"unexpected arguments: $*\" >&2; exit 64; }}\ncat <<'OUT'\n{output}OUT\nexit {code}\n"
+    )
+}
+
+fn firewall_checklist(firewall: &str) -> String {
+    format!("[[item]]\nid = \"fw\"\nuse = \"security.firewall-active\"\nvars = {{ firewall = \"{firewall}\" }}\n")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn firewall_active_needs_a_default_deny_inbound_policy() {
+    let w = Workdir::new();
+    let ufw = firewall_checklist("ufw");
+    let run_ufw = |case: &'static str, output: &'static str, code: i32| {
+        let script = fake_tool("status verbose", output, code);
+        let (w, ufw) = (&w, &ufw);
+        async move { run_with_tools(w, case, ufw, &[("ufw", script.as_str())]).await }
+    };
+
+    let report = run_ufw("ufw-deny", UFW_ACTIVE_DENY, 0).await;
+    assert_outcome(&report, "fw", "pass");
+    assert_eq!(
+        item(&report, "fw")["title"],
+        "The host firewall (ufw) is active and denies incoming traffic by default"
+    );
+
+    let report = run_ufw("ufw-inactive", UFW_INACTIVE, 0).await;
+    assert_reason(&report, "fw", "fail", "stdout_json./active: expected == true, observed false");
+
+    let report = run_ufw("ufw-allow", UFW_ACTIVE_ALLOW, 0).await;
+    assert_reason(&report, "fw", "fail", "stdout_json./default_incoming: expected one of");
+    assert!(reason(&report, "fw").ends_with("observed allow"), "{}", reason(&report, "fw"));
+
+    // ufw asked by someone who is not root: it could not say.
+    let report = run_ufw("ufw-not-root", "ERROR: You need to be root to run this script\n", 1).await;
+    assert_reason(&report, "fw", "error", "ERROR: You need to be root to run this script (exit code 3)");
+
+    let report = run_with_tools(&w, "ufw-missing", &ufw, &[]).await;
+    assert_reason(&report, "fw", "error", "ufw: command not found (exit code 127)");
+
+    // nftables: an input chain with policy drop passes; accept-all or an empty ruleset fails.
+    let nft = firewall_checklist("nftables");
+    for (case, output, outcome, why) in [
+        ("nft-drop", NFT_DROP, "pass", ""),
+        ("nft-accept", NFT_ACCEPT, "fail", "stdout_json./default_incoming: expected one of"),
+        ("nft-empty", "", "fail", "stdout_json./active: expected == true, observed false"),
+    ] {
+        let script = fake_tool("list ruleset", output, 0);
+        let report = run_with_tools(&w, case, &nft, &[("nft", script.as_str())]).await;
+        assert_reason(&report, "fw", outcome, why);
+    }
+    let report = run_with_tools(&w, "nft-missing", &nft, &[]).await;
+    assert_reason(&report, "fw", "error", "nft: command not found (exit code 127)");
+
+    // A firewall golive does not know is an error, not a guess.
+    let report = run_with_tools(&w, "other", &firewall_checklist("pf"), &[]).await;
+    assert_reason(&report, "fw", "error", "firewall must be ufw or nftables, not \"pf\"");
+}
+
+const F2B_SSHD: &str = "Status\n|- Number of jail:\t2\n`- Jail list:\tnginx-http-auth, sshd\n";
+const F2B_NGINX_ONLY: &str = "Status\n|- Number of jail:\t1\n`- Jail list:\tnginx-http-auth\n";
+const F2B_NO_JAILS: &str = "Status\n|- Number of jail:\t0\n`- Jail list:\t\n";
+const F2B_NOT_RUNNING: &str = "2026-12-01 16:00:00,000 fail2ban                [1]: ERROR   Failed to access socket path: /var/run/fail2ban/fail2ban.sock. Is fail2ban running?\n";
+const F2B_NOT_ROOT: &str = "2026-12-01 16:00:00,000 fail2ban                [1]: ERROR   Permission denied to socket: /var/run/fail2ban/fail2ban.sock, (you must be root)\n";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fail2ban_must_run_with_jails_enabled() {
+    let w = Workdir::new();
+    let checklist = |jails: Option<&str>| {
+        let vars = jails.map(|j| format!("vars = {{ required_jails = \"{j}\" }}\n")).unwrap_or_default();
+        format!("[[item]]\nid = \"f2b\"\nuse = \"security.fail2ban-jails\"\n{vars}")
+    };
+    let run = |case: &'static str, jails: Option<&'static str>, output: &'static str, code: i32| {
+        let script = fake_tool("status", output, code);
+        let (w, text) = (&w, checklist(jails));
+        async move { run_with_tools(w, case, &text, &[("fail2ban-client", script.as_str())]).await }
+    };
+
+    // The default requires the sshd jail.
+    let report = run("sshd", None, F2B_SSHD, 0).await;
+    assert_outcome(&report, "f2b", "pass");
+    assert_eq!(item(&report, "f2b")["facts"]["stdout_json./jails"], 2);
+
+    let report = run("nginx-only", None, F2B_NGINX_ONLY, 0).await;
+    assert_reason(&report, "f2b", "fail", "stdout_json./missing_jails: expected == \"\", observed sshd");
+    // Any jail will do when none is required.
+    let report = run("nginx-any", Some(""), F2B_NGINX_ONLY, 0).await;
+    assert_outcome(&report, "f2b", "pass");
+
+    let report = run("no-jails", Some(""), F2B_NO_JAILS, 0).await;
+    assert_reason(&report, "f2b", "fail", "stdout_json./jails: expected >= 1, observed 0");
+
+    let report = run("not-running", None, F2B_NOT_RUNNING, 255).await;
+    assert_reason(&report, "f2b", "fail", "stdout_json./running: expected == true, observed false");
+
+    let report = run("not-root", None, F2B_NOT_ROOT, 255).await;
+    assert_reason(&report, "f2b", "error", "Permission denied to socket: /var/run/fail2ban/fail2ban.sock");
+
+    let report = run_with_tools(&w, "f2b-missing", &checklist(None), &[]).await;
+    assert_reason(&report, "f2b", "error", "fail2ban-client: command not found (exit code 127)");
 }
