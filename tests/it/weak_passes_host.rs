@@ -5,7 +5,8 @@
 //! - a tool that is missing is an `error` of the `command` probe (exit 126/127), not a fail;
 //! - operations.no-recent-errors with no journal entries at all is an error, not "0 errors";
 //! - security.firewall-active needs a default-deny inbound policy, not only "active";
-//! - security.fail2ban-jails needs a running server with jails, not only an installed unit.
+//! - security.fail2ban-jails needs a running server with jails, not only an installed unit;
+//! - operations.log-written needs a non-empty log, not only a freshly touched file.
 //!
 //! No systemd, ufw, nftables or fail2ban runs here: each tool is a stand-in script printing
 //! what the real one prints, first on a PATH that holds nothing else but `sh` and the few
@@ -14,6 +15,7 @@
 use crate::support as common;
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use common::{Workdir, assert_outcome, item};
 use serde_json::Value;
@@ -279,4 +281,40 @@ async fn fail2ban_must_run_with_jails_enabled() {
 
     let report = run_with_tools(&w, "f2b-missing", &checklist(None), &[]).await;
     assert_reason(&report, "f2b", "error", "fail2ban-client: command not found (exit code 127)");
+}
+
+// ── 4. The access log holds something ──────────────────────────────────────────────────
+
+fn set_age(path: &Path, age: Duration) {
+    let file = std::fs::File::options().write(true).open(path).unwrap();
+    file.set_modified(SystemTime::now() - age).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn log_written_needs_a_recent_non_empty_log() {
+    let w = Workdir::new();
+    let line = "127.0.0.1 - - [01/Dec/2026:16:00:00 +0000] \"GET / HTTP/1.1\" 200 5\n";
+    w.write("logs/empty.log", "");
+    let stale = w.write("logs/stale.log", line);
+    set_age(&stale, Duration::from_secs(2 * 3600));
+    w.write("logs/fresh.log", line);
+    let mut checklist = String::new();
+    for name in ["empty", "stale", "fresh", "missing"] {
+        let path = w.path(&format!("logs/{name}.log"));
+        checklist.push_str(&format!(
+            "[[item]]\nid = \"{name}\"\nuse = \"operations.log-written\"\nvars = {{ log_file = \"{}\" }}\n",
+            path.display()
+        ));
+    }
+    let report = run_with_tools(&w, "log", &checklist, &[]).await;
+    assert_reason(&report, "empty", "fail", "size: expected > 0");
+    assert_reason(&report, "stale", "fail", "modified_age: expected < 1h");
+    assert_reason(&report, "missing", "fail", "exists: expected == true, observed false");
+    assert_outcome(&report, "fresh", "pass");
+    assert!(
+        item(&report, "fresh")["title"]
+            .as_str()
+            .unwrap()
+            .ends_with("exists, is not empty and was written in the last 1h")
+    );
 }
