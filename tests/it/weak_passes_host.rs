@@ -6,9 +6,11 @@
 //! - operations.no-recent-errors with no journal entries at all is an error, not "0 errors";
 //! - security.firewall-active needs a default-deny inbound policy, not only "active";
 //! - security.fail2ban-jails needs a running server with jails, not only an installed unit;
-//! - operations.log-written needs a non-empty log, not only a freshly touched file.
+//! - operations.log-written needs a non-empty log, not only a freshly touched file;
+//! - infrastructure.os-up-to-date without apt-get is an error, not "0 pending" from an
+//!   empty pipe.
 //!
-//! No systemd, ufw, nftables or fail2ban runs here: each tool is a stand-in script printing
+//! No systemd, ufw, nftables, fail2ban or apt runs here: each tool is a stand-in script printing
 //! what the real one prints, first on a PATH that holds nothing else but `sh` and the few
 //! utilities the checks' scripts use, so the machine's own tools never answer.
 
@@ -317,4 +319,37 @@ async fn log_written_needs_a_recent_non_empty_log() {
             .unwrap()
             .ends_with("exists, is not empty and was written in the last 1h")
     );
+}
+
+// ── 5. No package manager is no count ───────────────────────────────────────────────────
+
+const APT_TWO_PENDING: &str = "Reading package lists...\nBuilding dependency tree...\nCalculating upgrade...\nThe following packages will be upgraded:\n  libssl3 openssl\n2 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.\nInst libssl3 [3.0.11-1~deb12u1] (3.0.13-1~deb12u1 Debian-Security:12/stable-security [amd64])\nInst openssl [3.0.11-1~deb12u1] (3.0.13-1~deb12u1 Debian-Security:12/stable-security [amd64])\nConf libssl3 (3.0.13-1~deb12u1 Debian-Security:12/stable-security [amd64])\nConf openssl (3.0.13-1~deb12u1 Debian-Security:12/stable-security [amd64])\n";
+const APT_NONE_PENDING: &str = "Reading package lists...\nBuilding dependency tree...\nCalculating upgrade...\n0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.\n";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn os_up_to_date_needs_apt_to_answer() {
+    let w = Workdir::new();
+    let checklist = "[[item]]\nid = \"os\"\nuse = \"infrastructure.os-up-to-date\"\n";
+    let args = "-s -o Debug::NoLocking=true upgrade";
+
+    let current = fake_tool(args, APT_NONE_PENDING, 0);
+    let report = run_with_tools(&w, "apt-current", checklist, &[("apt-get", current.as_str())]).await;
+    assert_outcome(&report, "os", "pass");
+
+    let behind = fake_tool(args, APT_TWO_PENDING, 0);
+    let report = run_with_tools(&w, "apt-behind", checklist, &[("apt-get", behind.as_str())]).await;
+    assert_reason(&report, "os", "fail", "stdout: expected matches /^\\s*0\\s*$/, observed 2\n");
+
+    let broken = fake_tool(args, "E: The package lists or status file could not be parsed or opened.\n", 100);
+    let report = run_with_tools(&w, "apt-broken", checklist, &[("apt-get", broken.as_str())]).await;
+    assert_reason(
+        &report,
+        "os",
+        "error",
+        "apt-get failed: E: The package lists or status file could not be parsed or opened. (exit code 3)",
+    );
+
+    // No apt-get (another distribution): the empty pipe used to count 0 and pass.
+    let report = run_with_tools(&w, "apt-missing", checklist, &[]).await;
+    assert_reason(&report, "os", "error", "apt-get: command not found (set pending_updates_command");
 }
