@@ -8,7 +8,7 @@
 //! - security.fail2ban-jails needs a running server with jails, not only an installed unit;
 //! - operations.log-written needs a non-empty log, not only a freshly touched file;
 //! - infrastructure.os-up-to-date without apt-get is an error, not "0 pending" from an
-//!   empty pipe.
+//!   empty pipe; security.sudo-limited without getent likewise, not "0 members".
 //!
 //! No systemd, ufw, nftables, fail2ban or apt runs here: each tool is a stand-in script printing
 //! what the real one prints, first on a PATH that holds nothing else but `sh` and the few
@@ -42,7 +42,7 @@ fn bare_bin(w: &Workdir) -> PathBuf {
     }
     std::fs::create_dir_all(&dir).unwrap();
     let system_path = std::env::var("PATH").unwrap_or_default();
-    for tool in ["sh", "sed", "head", "tr", "cut", "grep", "cat"] {
+    for tool in ["sh", "sed", "head", "tr", "cut", "grep", "sort", "cat"] {
         let found = system_path.split(':').map(|d| Path::new(d).join(tool)).find(|p| p.is_file());
         let found = found.unwrap_or_else(|| panic!("{tool} is not on PATH"));
         std::os::unix::fs::symlink(found, dir.join(tool)).unwrap();
@@ -352,4 +352,24 @@ async fn os_up_to_date_needs_apt_to_answer() {
     // No apt-get (another distribution): the empty pipe used to count 0 and pass.
     let report = run_with_tools(&w, "apt-missing", checklist, &[]).await;
     assert_reason(&report, "os", "error", "apt-get: command not found (set pending_updates_command");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sudo_limited_needs_getent_to_answer() {
+    let w = Workdir::new();
+    let checklist = "[[item]]\nid = \"sudo\"\nuse = \"security.sudo-limited\"\n";
+    let args = "group sudo wheel admin";
+
+    let few = fake_tool(args, "sudo:x:27:alice,bob\nadmin:x:110:bob\n", 0);
+    let report = run_with_tools(&w, "sudo-few", checklist, &[("getent", few.as_str())]).await;
+    assert_outcome(&report, "sudo", "pass");
+    assert_eq!(item(&report, "sudo")["facts"]["stdout_json./count"], 2);
+
+    let many = fake_tool(args, "sudo:x:27:alice,bob,carol\nwheel:x:10:dave\n", 0);
+    let report = run_with_tools(&w, "sudo-many", checklist, &[("getent", many.as_str())]).await;
+    assert_reason(&report, "sudo", "fail", "stdout_json./count: expected <= 3, observed 4");
+
+    // No getent: the empty pipe used to count 0 members and pass.
+    let report = run_with_tools(&w, "sudo-missing", checklist, &[]).await;
+    assert_reason(&report, "sudo", "error", "getent: command not found (exit code 127)");
 }
