@@ -3,6 +3,9 @@
 //! environment (`probe::process`), and the whole group is killed when the item ends: when
 //! the program exits (so a background child it left cannot outlive golive), when the item
 //! times out, or when the run is interrupted.
+//! An exit code in `error_exit_codes` (by default 126 and 127, a POSIX shell's "cannot
+//! execute" and "command not found") means the program could not observe: the item is an
+//! error with the first line of stderr as the reason, never a fail.
 //! golive cannot make an arbitrary command read-only: run only commands that observe.
 
 use futures::future::BoxFuture;
@@ -35,6 +38,12 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             ParamType::Integer,
             "1048576",
             "keep at most this many bytes of stdout and of stderr",
+        ),
+        ParamSpec::with_default(
+            "error_exit_codes",
+            ParamType::IntegerList,
+            "[126, 127]",
+            "exit codes that mean the program could not observe (126: cannot execute, 127: command not found, as POSIX shells exit when a tool is missing): the item is an error with the first line of stderr as the reason, not a fail; [] judges every exit code",
         ),
     ],
     facts: &[
@@ -86,6 +95,9 @@ fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Resu
         let run = run_captured(command, None, max)
             .await
             .map_err(|e| ProbeError::new(format!("cannot run {program:?}: {e}")))?;
+        if error_exit_codes(p).contains(&i64::from(run.exit_code)) {
+            return Err(ProbeError::new(could_not_observe(run.exit_code, &run.stderr)));
+        }
         let mut facts = Facts::default();
         facts.set("exit_code", Value::Int(run.exit_code.into()));
         facts.set("duration", Value::Duration(run.duration));
@@ -98,6 +110,31 @@ fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Resu
         facts.set("stderr", Value::Str(String::from_utf8_lossy(&run.stderr).into_owned()));
         Ok(facts)
     })
+}
+
+/// The exit codes that make the item an error; the declared default when not set.
+fn error_exit_codes(p: &Params) -> Vec<i64> {
+    match p.values.get("error_exit_codes") {
+        Some(Value::List(codes)) => {
+            codes.iter().filter_map(|c| if let Value::Int(i) = c { Some(*i) } else { None }).collect()
+        }
+        _ => vec![126, 127],
+    }
+}
+
+/// Why an exit in `error_exit_codes` is an error: the program's first line on stderr (a
+/// shell's `sh: 1: ufw: not found`), bounded.
+fn could_not_observe(code: i32, stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    match text.lines().map(str::trim).find(|l| !l.is_empty()) {
+        Some(line) => {
+            let line: String = line.chars().take(300).collect();
+            format!("{line} (exit code {code})")
+        }
+        None => format!(
+            "exit code {code}: the program could not run or observe (error_exit_codes), and said nothing on stderr"
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -116,5 +153,15 @@ mod tests {
         assert!(check(&params(&[("argv", empty), ("shell", Value::Bool(true))])).is_empty());
         assert!(check(&params(&[("argv", Value::string_list(["true"]))])).is_empty());
         assert!(check(&params(&[])).is_empty(), "a missing argv is the loader's to report");
+    }
+
+    #[test]
+    fn an_error_exit_code_names_the_first_line_of_stderr() {
+        assert_eq!(could_not_observe(127, b"\nsh: 1: ufw: not found\nmore\n"), "sh: 1: ufw: not found (exit code 127)");
+        assert!(could_not_observe(126, b"").starts_with("exit code 126: the program could not run"));
+        assert_eq!(error_exit_codes(&params(&[])), [126, 127]);
+        let set = Value::List(vec![Value::Int(3)]);
+        assert_eq!(error_exit_codes(&params(&[("error_exit_codes", set)])), [3]);
+        assert!(error_exit_codes(&params(&[("error_exit_codes", Value::List(Vec::new()))])).is_empty());
     }
 }

@@ -161,6 +161,9 @@ pub enum ParamType {
     Choice(&'static [&'static str]),
     /// TCP ports and ranges: `[22, 443, "8000-8100"]`.
     PortList,
+    /// Whole numbers: `[3, 126, 127]` (an entry may also be a string of numbers separated by
+    /// commas or spaces, so a var can give them).
+    IntegerList,
     /// A table of any TOML values, passed on as it is (an `exec` program's parameters).
     Table,
     /// `connect_to` pins, `HOST:PORT:ADDRESS:PORT` as curl's `--connect-to`: a string,
@@ -183,6 +186,7 @@ impl ParamType {
             ParamType::Headers => "table of headers".into(),
             ParamType::Choice(words) => format!("one of {}", words.join(", ")),
             ParamType::PortList => "list of ports and ranges".into(),
+            ParamType::IntegerList => "list of integers".into(),
             ParamType::Table => "table".into(),
             ParamType::ConnectTo => "HOST:PORT:ADDRESS:PORT, …".into(),
         }

@@ -43,3 +43,4 @@ mod system_probes;
 mod verifier_agreement;
 mod waivers_attestations;
 mod weak_passes_net;
+mod weak_passes_host;

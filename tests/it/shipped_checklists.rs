@@ -7,8 +7,9 @@
 //!
 //! What this container cannot provide is said where it matters: there is no systemd, so
 //! systemd items end in `error` (asserted as such, and skipped with --skip where a run must
-//! pass); a few commands the checks run by default (ufw, cargo audit, apt, journalctl) are
-//! replaced through their vars by stand-ins with the same contract, and the default
+//! pass); a few commands the checks run by default (cargo audit, apt, journalctl) are
+//! replaced through their vars by stand-ins with the same contract, ufw and fail2ban-client
+//! by stand-in scripts first on PATH that print what the real ones print, and the default
 //! commands are run too where the outcome does not depend on the machine.
 
 use crate::support as common;
@@ -126,6 +127,15 @@ fn write_mode(path: &Path, content: &str, mode: u32) {
     }
     std::fs::write(path, content).unwrap();
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Stand-ins for `ufw status verbose` and `fail2ban-client status` (neither runs here),
+/// printing `ufw` and `fail2ban`, in `dir`; the PATH that finds them first.
+fn fake_host_tools(dir: &Path, ufw: &str, fail2ban: &str) -> String {
+    for (name, output) in [("ufw", ufw), ("fail2ban-client", fail2ban)] {
+        write_mode(&dir.join(name), &format!("#!/bin/sh\ncat <<'OUT'\n{output}OUT\n"), 0o755);
+    }
+    format!("{}:{}", dir.display(), std::env::var("PATH").unwrap_or_default())
 }
 
 fn set_age(path: &Path, age: Duration) {
@@ -266,8 +276,7 @@ async fn good_site(w: &Workdir) -> Site {
     var(&mut v, "sshd_include_dir", sshd.parent().unwrap().to_str().unwrap());
     var(&mut v, "source_dir", source.to_str().unwrap());
     var(&mut v, "protected_path", "/api/account");
-    // Stand-ins: no ufw in this container, and cargo audit would fetch its advisory database.
-    var(&mut v, "firewall_status_command", "echo 'Status: active'");
+    // Stand-in: cargo audit would fetch its advisory database.
     var(&mut v, "audit_command", "test -f Cargo.lock");
     // database
     var(&mut v, "database_url", format!("{}?sslmode=require", pg.primary.app_url("app")));
@@ -288,12 +297,22 @@ async fn good_site(w: &Workdir) -> Site {
     var(&mut v, "access_log", access_log.to_str().unwrap());
     // Stand-in for journalctl (no journal here): no errors.
     var(&mut v, "recent_errors_command", "echo 0");
+    // ufw active and denying by default, fail2ban with its sshd jail.
+    let path = fake_host_tools(
+        &root.join("bin"),
+        "Status: active\nLogging: on (low)\nDefault: deny (incoming), allow (outgoing), disabled (routed)\nNew profiles: skip\n",
+        "Status\n|- Number of jail:\t1\n`- Jail list:\tsshd\n",
+    );
     Site {
         _servers: vec![https, http],
         _tls: None,
         _dns: dns,
         vars: v,
-        env: vec![("SSL_CERT_FILE".into(), ca.to_str().unwrap().into()), ("TZ".into(), "UTC".into())],
+        env: vec![
+            ("SSL_CERT_FILE".into(), ca.to_str().unwrap().into()),
+            ("TZ".into(), "UTC".into()),
+            ("PATH".into(), path),
+        ],
         scratch_db,
     }
 }
@@ -388,12 +407,19 @@ async fn bad_site(w: &Workdir) -> Site {
     var(&mut v, "lint_command", "true");
     var(&mut v, "access_log", root.join("no-such.log").to_str().unwrap());
     var(&mut v, "recent_errors_command", "echo 12");
+    // ufw installed but never enabled, fail2ban running without a jail.
+    let path =
+        fake_host_tools(&root.join("bin"), "Status: inactive\n", "Status\n|- Number of jail:\t0\n`- Jail list:\t\n");
     Site {
         _servers: vec![http],
         _tls: Some(expired),
         _dns: dns,
         vars: v,
-        env: vec![("SSL_CERT_FILE".into(), ca.to_str().unwrap().into()), ("TZ".into(), "UTC".into())],
+        env: vec![
+            ("SSL_CERT_FILE".into(), ca.to_str().unwrap().into()),
+            ("TZ".into(), "UTC".into()),
+            ("PATH".into(), path),
+        ],
         scratch_db: String::new(),
     }
 }
@@ -522,6 +548,7 @@ async fn security_passes_on_a_hardened_site_and_names_each_weakness_of_a_careles
             "security.no-debug-endpoints",
             "security.open-ports",
             "security.firewall-active",
+            "security.fail2ban-jails",
             "security.sshd",
             "security.sudo-limited",
             "security.no-committed-secrets",
@@ -560,8 +587,8 @@ async fn security_passes_on_a_hardened_site_and_names_each_weakness_of_a_careles
     assert!(reason(&report, "security.no-debug-endpoints").contains("/.env"));
     let http_port = bad.vars.iter().find(|(k, _)| k == "scan_ports").unwrap().1.split(", ").next().unwrap().to_string();
     assert_fails_with(&report, "security.open-ports", &http_port);
-    // The check's own default: `ufw status`. Without ufw, or with it inactive, this fails.
-    assert_fails_with(&report, "security.firewall-active", "");
+    assert_fails_with(&report, "security.firewall-active", "stdout_json./active: expected == true, observed false");
+    assert_fails_with(&report, "security.fail2ban-jails", "stdout_json./jails: expected >= 1, observed 0");
     assert_fails_with(&report, "security.sshd", "permit_root_login: expected == \"no\", observed yes");
     assert_fails_with(&report, "security.sudo-limited", "stdout_json./count: expected <= -1");
     assert_fails_with(&report, "security.no-committed-secrets", "count: expected == 0");

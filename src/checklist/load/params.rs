@@ -162,6 +162,16 @@ fn default_kind(ty: ParamType, text: &str) -> SKind {
         ParamType::Bool => SKind::Bool(text == "true"),
         ParamType::Integer => SKind::Int(text.parse().expect("integer defaults are numbers")),
         ParamType::StringList | ParamType::EnvNames | ParamType::PortList => SKind::Array(Vec::new()),
+        ParamType::IntegerList => SKind::Array(
+            text.split([',', ' ', '[', ']'])
+                .filter(|n| !n.is_empty())
+                .map(|n| SValue {
+                    kind: SKind::Int(n.parse().expect("integer list defaults are numbers")),
+                    span: 0..0,
+                    file: 0,
+                })
+                .collect(),
+        ),
         ParamType::StringMap | ParamType::Headers | ParamType::Table => SKind::Table(Vec::new()),
         _ => SKind::Str(text.to_string()),
     }
@@ -267,6 +277,7 @@ pub fn convert(cx: &mut Ctx, vars: &mut Vars, spec: &ParamSpec, v: &SValue, what
         }
         ParamType::EnvNames => env_names(cx, vars, v, key),
         ParamType::PortList => port_list(cx, vars, v, key),
+        ParamType::IntegerList => integer_list(cx, vars, v, key),
         ParamType::Table => {
             if v.as_table().is_none() {
                 cx.diags.push(wrong_type(v, key, "a table"));
@@ -369,6 +380,48 @@ fn string_map(cx: &mut Ctx, vars: &mut Vars, spec: &ParamSpec, v: &SValue) -> Op
 
 /// `[22, 443, "8000-8100"]`: ports as integers, ranges as "low-high" strings. A string may
 /// use vars and list several ports: `"${allowed_ports}"` = `"22, 80, 443"`.
+/// Whole numbers, each an integer or a string of them separated by commas or spaces (a var).
+fn integer_list(cx: &mut Ctx, vars: &mut Vars, v: &SValue, key: &str) -> Option<(Value, Value)> {
+    const EXPECTED: &str = "a list of whole numbers, e.g. [3, 126, 127]";
+    let SKind::Array(entries) = &v.kind else {
+        cx.diags.push(wrong_type(v, key, EXPECTED));
+        return None;
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        match &entry.kind {
+            SKind::Int(n) => out.push(Value::Int(*n)),
+            SKind::Str(text) => {
+                let i = vars.interpolate(cx, entry, text)?;
+                if i.incomplete {
+                    // A var without a value while validating: nothing to check yet.
+                    continue;
+                }
+                for piece in i.value.split([',', ' ']).filter(|p| !p.trim().is_empty()) {
+                    match piece.trim().parse::<i64>() {
+                        Ok(n) => out.push(Value::Int(n)),
+                        Err(_) => {
+                            cx.diags.push(
+                                Diagnostic::error(
+                                    Code::InvalidValue,
+                                    format!("`{key}`: {piece:?} is not a whole number"),
+                                )
+                                .at(entry.loc()),
+                            );
+                            return None;
+                        }
+                    }
+                }
+            }
+            _ => {
+                cx.diags.push(wrong_type(entry, key, EXPECTED));
+                return None;
+            }
+        }
+    }
+    Some((Value::List(out.clone()), Value::List(out)))
+}
+
 fn port_list(cx: &mut Ctx, vars: &mut Vars, v: &SValue, key: &str) -> Option<(Value, Value)> {
     let SKind::Array(entries) = &v.kind else {
         cx.diags.push(wrong_type(v, key, "a list of ports and ranges, e.g. [22, 443, \"8000-8100\"]"));

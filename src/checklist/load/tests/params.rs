@@ -24,6 +24,26 @@ fn port_lists_take_ports_ranges_and_vars() {
 }
 
 #[test]
+fn integer_lists_take_numbers_and_vars_and_have_their_declared_default() {
+    let mut cx = validate();
+    let mut vars = vars_from(&mut cx, "[vars]\nmore = \"126, 127\"\n");
+    let text = "[[item]]\nid = \"c\"\nprobe = \"command\"\nargv = [\"true\"]\nerror_exit_codes = [3, \"${more}\"]\n";
+    let (item, _) = build(&mut cx, &mut vars, text).unwrap();
+    assert_eq!(cx.diags.total(), 0, "{:?}", take(&mut cx));
+    let codes = |v: &[i64]| Some(Value::List(v.iter().map(|i| Value::Int(*i)).collect()));
+    assert_eq!(item.params.get("error_exit_codes").cloned(), codes(&[3, 126, 127]));
+    let (item, _) =
+        build(&mut cx, &mut vars, "[[item]]\nid = \"d\"\nprobe = \"command\"\nargv = [\"true\"]\n").unwrap();
+    assert_eq!(item.params.get("error_exit_codes").cloned(), codes(&[126, 127]), "the declared default");
+    for bad in ["[\"x\"]", "[true]", "3"] {
+        let mut cx = validate();
+        let text = format!("[[item]]\nid = \"c\"\nprobe = \"command\"\nargv = [\"true\"]\nerror_exit_codes = {bad}\n");
+        build(&mut cx, &mut no_vars(), &text).unwrap();
+        assert_eq!(of(&take(&mut cx), Code::InvalidValue).len(), 1, "{bad}");
+    }
+}
+
+#[test]
 fn bad_ports_are_reported_at_the_entry() {
     for (ports, at) in [
         ("[0]", "items.toml:4:10"),
