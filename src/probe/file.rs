@@ -36,6 +36,11 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             "auto",
             "how to read config.<key> facts: toml, yaml, json, ini or env; auto tells it from the file's name",
         ),
+        ParamSpec::optional(
+            "required_alerts",
+            ParamType::String,
+            "alert names the Prometheus rule file(s) at path must define, separated by commas or spaces; missing_alerts lists those they lack",
+        ),
     ],
     facts: &[
         FactSpec::new("exists", FactType::Bool, "the path exists"),
@@ -59,6 +64,16 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             FactType::Any,
             "the value of a key of a TOML, YAML, JSON, INI or env file, e.g. config.debug, config.database.pool_size, config.servers.0.host (absent when the file has no such key; values under names such as password, token or api_key are shown as ***)",
         ),
+        FactSpec::new(
+            "prometheus_alerts",
+            FactType::StringList,
+            "the alert names (groups[].rules[].alert) of a Prometheus rule file, or of every .yml/.yaml file of a directory at path",
+        ),
+        FactSpec::new(
+            "missing_alerts",
+            FactType::StringList,
+            "the names of required_alerts that no rule file at path defines; [] when every one is",
+        ),
     ],
     default_expect: &[("exists", "true")],
     observe: Some(observe),
@@ -80,6 +95,8 @@ fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Resu
         let format = input.params.str("format").unwrap_or("auto").to_string();
         (format, input.wanted.clone())
     });
+    let alerts = (input.wants("prometheus_alerts") || input.wants("missing_alerts"))
+        .then(|| input.params.str("required_alerts").unwrap_or_default().to_string());
     Box::pin(blocking(move || {
         let mut facts = Facts::default();
         let meta = if follow { std::fs::metadata(&path) } else { std::fs::symlink_metadata(&path) };
@@ -152,8 +169,75 @@ fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Resu
         if let Some((format, wanted)) = &config {
             read_config(&mut facts, &path, format, max_read, wanted)?;
         }
+        if let Some(required) = &alerts {
+            let (defined, files) = prometheus_alerts(&path, ft.is_dir(), max_read)?;
+            let missing: Vec<&str> = required
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|n| !n.is_empty() && !defined.iter().any(|d| d == n))
+                .collect();
+            if !missing.is_empty() {
+                let why = match defined.len() {
+                    0 => format!("no alert is defined in {files}"),
+                    n if n <= 10 => format!("defined in {files}: {}", defined.join(", ")),
+                    n => format!("{n} alerts defined in {files}"),
+                };
+                facts.explain("missing_alerts", why);
+            }
+            facts.set("missing_alerts", Value::string_list(missing));
+            facts.set("prometheus_alerts", Value::string_list(defined));
+        }
         Ok(facts)
     }))
+}
+
+/// The alert names a Prometheus rule file defines (every `.yml`/`.yaml` file of a
+/// directory, in name order), each once, and which files were read ("rules.yml", "3 files
+/// of rules/"). A file that is not YAML is an error at its line.
+fn prometheus_alerts(path: &std::path::Path, dir: bool, max_read: u64) -> Result<(Vec<String>, String), ProbeError> {
+    use super::config_formats::{Format, Node, parse};
+    let files: Vec<PathBuf> = if dir {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(|e| ProbeError::new(format!("cannot list {}: {e}", path.display())))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yml" || x == "yaml"))
+            .collect();
+        found.sort();
+        found
+    } else {
+        vec![path.to_path_buf()]
+    };
+    let mut names: Vec<String> = Vec::new();
+    for file in &files {
+        let shown = file.display().to_string();
+        let bytes = crate::fsread::read_bounded_with(file, max_read)
+            .map_err(|e| ProbeError::new(format!("cannot read {shown} as a rule file: {e}")))?;
+        let text = String::from_utf8_lossy(&bytes);
+        let root = parse(Format::Yaml, &text)
+            .map_err(|e| ProbeError::new(format!("{shown}:{}:{}: invalid yaml: {}", e.line, e.column, e.message)))?;
+        let field = |node: &Node, key: &str| match node {
+            Node::Map(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, e)| e.node.clone()),
+            _ => None,
+        };
+        let Some(Node::List(groups)) = field(&root.node, "groups") else {
+            return Err(ProbeError::new(format!("{shown} is not a Prometheus rule file: it has no `groups` list")));
+        };
+        for group in &groups {
+            let Some(Node::List(rules)) = field(&group.node, "rules") else { continue };
+            for rule in &rules {
+                if let Some(Node::Scalar(Value::Str(name))) = field(&rule.node, "alert")
+                    && !names.contains(&name)
+                {
+                    names.push(name);
+                }
+            }
+        }
+    }
+    let read = match (dir, files.len()) {
+        (false, _) => path.display().to_string(),
+        (true, 1) => format!("1 file of {}", path.display()),
+        (true, n) => format!("{n} files of {}", path.display()),
+    };
+    Ok((names, read))
 }
 
 /// Parses the file in its format and sets the `config.<key>` facts asked for.

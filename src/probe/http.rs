@@ -36,6 +36,11 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             "request headers; values of Authorization, Cookie, X-Api-Key and those written { value = \"…\", secret = true } are never shown",
         ),
         ParamSpec::optional("body", ParamType::String, "request body"),
+        ParamSpec::optional(
+            "required_metrics",
+            ParamType::String,
+            "metric names the response (a Prometheus or OpenMetrics text page such as /metrics) must expose, separated by commas or spaces; missing_metrics lists those it lacks",
+        ),
         ParamSpec::with_default(
             "follow_redirects",
             ParamType::Bool,
@@ -148,6 +153,16 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             "insecure_cookies",
             FactType::StringList,
             "each cookie the response sets that lacks Secure, HttpOnly or SameSite=Lax/Strict (None only with Secure), by name with what it lacks: \"sid (no Secure, no SameSite)\"; never a value; [] when every cookie has them, or none is set",
+        ),
+        FactSpec::new(
+            "metrics",
+            FactType::StringList,
+            "the metric names a Prometheus/OpenMetrics text body exposes: its # TYPE and # HELP families and its sample names (read up to max_body)",
+        ),
+        FactSpec::new(
+            "missing_metrics",
+            FactType::StringList,
+            "the names of required_metrics the body does not expose (a family's name, or a sample's such as http_requests_total); [] when it has them all",
         ),
         FactSpec::new(
             "redirects_to_https",
@@ -414,7 +429,8 @@ fn observe<'a>(input: &'a ProbeInput, shared: &'a Shared) -> BoxFuture<'a, Resul
             let max = p.int("max_body").unwrap_or(1 << 20).max(0) as u64;
             // Only `body` and `body_json` need the bytes kept; the other facts are computed
             // as the body streams past.
-            let keep = input.wants("body") || input.wants("body_json");
+            let metrics = input.wants("metrics") || input.wants("missing_metrics");
+            let keep = input.wants("body") || input.wants("body_json") || metrics;
             let body = read_body(response, max, keep, input.wants("body_sha256")).await?;
             facts.set("body_bytes", Value::Bytes(body.length));
             facts.set("body_truncated", Value::Bool(body.truncated));
@@ -432,6 +448,31 @@ fn observe<'a>(input: &'a ProbeInput, shared: &'a Shared) -> BoxFuture<'a, Resul
                             )));
                         }
                     }
+                }
+                if metrics {
+                    let exposed = exposed_metrics(&String::from_utf8_lossy(&bytes));
+                    let required = p.str("required_metrics").unwrap_or_default();
+                    let missing: Vec<&str> = required
+                        .split(|c: char| c == ',' || c.is_whitespace())
+                        .filter(|n| !n.is_empty() && !exposed.iter().any(|e| e == n))
+                        .collect();
+                    if !missing.is_empty() {
+                        let why = if body.truncated {
+                            format!(
+                                "{} names seen in the first {max} bytes; the page is longer: raise max_body",
+                                exposed.len()
+                            )
+                        } else {
+                            format!(
+                                "the page exposes {} metric name{}",
+                                exposed.len(),
+                                if exposed.len() == 1 { "" } else { "s" }
+                            )
+                        };
+                        facts.explain("missing_metrics", why);
+                    }
+                    facts.set("missing_metrics", Value::string_list(missing));
+                    facts.set("metrics", Value::string_list(exposed));
                 }
                 if input.wants("body") {
                     // Valid UTF-8 becomes the text without a copy.
@@ -704,7 +745,30 @@ async fn exposed_paths(
 }
 
 /// The facts that need the body read.
-const BODY_FACTS: &[&str] = &["body", "body_json", "body_bytes", "body_sha256", "body_truncated", "body_excerpt"];
+const BODY_FACTS: &[&str] =
+    &["body", "body_json", "body_bytes", "body_sha256", "body_truncated", "body_excerpt", "metrics", "missing_metrics"];
+
+/// The metric names of a Prometheus text exposition (or OpenMetrics) body: the families its
+/// `# TYPE` and `# HELP` lines name and the name of every sample line, each once, in order.
+pub fn exposed_metrics(text: &str) -> Vec<String> {
+    let mut seen = foldhash::HashSet::default();
+    let mut names = Vec::new();
+    for line in text.lines().map(str::trim) {
+        let name = if let Some(rest) = line.strip_prefix("# TYPE ").or_else(|| line.strip_prefix("# HELP ")) {
+            rest.split_whitespace().next()
+        } else if line.starts_with('#') {
+            None
+        } else {
+            line.split(|c: char| c == '{' || c.is_whitespace()).next()
+        };
+        if let Some(name) = name.filter(|n| !n.is_empty())
+            && seen.insert(name.to_string())
+        {
+            names.push(name.to_string());
+        }
+    }
+    names
+}
 
 /// How many bytes of the body `body_excerpt` shows.
 const EXCERPT_BYTES: usize = 512;
@@ -810,6 +874,17 @@ fn describe_error(e: &reqwest::Error) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn exposed_metrics_reads_families_and_samples_once() {
+        let page = "# HELP http_requests_total Requests.\n# TYPE http_requests_total counter\nhttp_requests_total{code=\"200\"} 3\nhttp_requests_total{code=\"500\"} 1\n# TYPE latency_seconds histogram\nlatency_seconds_bucket{le=\"0.1\"} 2\nlatency_seconds_sum 0.3\nup 1\n# EOF\n";
+        assert_eq!(
+            exposed_metrics(page),
+            ["http_requests_total", "latency_seconds", "latency_seconds_bucket", "latency_seconds_sum", "up"]
+        );
+        assert!(exposed_metrics("<html>not metrics</html>").iter().all(|n| n.starts_with('<')));
+    }
+
     use super::*;
 
     fn params(pairs: &[(&str, Value)]) -> Params {

@@ -42,5 +42,5 @@ mod signing;
 mod system_probes;
 mod verifier_agreement;
 mod waivers_attestations;
-mod weak_passes_net;
 mod weak_passes_host;
+mod weak_passes_net;

@@ -569,4 +569,16 @@ async fn a_secret_printed_by_a_command_is_used_and_shown_nowhere() {
     );
     assert!(err.contains("deploy/golive.toml:2:1"), "{err}");
     assert_eq!(server.requests().len(), 2, "nothing ran after the failure");
+
+    // A command that outlives its timeout is ended with its process group.
+    w.write("slow.toml", "[vars]\nslow = { command = [\"sleep\", \"30\"], timeout = \"300ms\" }\n[[item]]\nid = \"s\"\nprobe = \"env\"\nname = \"${slow}\"\n");
+    let started = std::time::Instant::now();
+    let slow = w.run_blocking(&["run", "slow.toml"], &[]);
+    assert_eq!(slow.status.code(), Some(2), "{}", stderr(&slow));
+    assert!(
+        stderr(&slow).contains("var `slow`: its command `sleep`: it did not finish within 300ms"),
+        "{}",
+        stderr(&slow)
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "the sleep was not ended");
 }

@@ -117,6 +117,13 @@ impl Site {
     }
 }
 
+/// A healthy service's metrics page: a counter, a histogram, a gauge.
+const METRICS_PAGE: &str = "# HELP http_requests_total Requests served.\n# TYPE http_requests_total counter\nhttp_requests_total{code=\"200\"} 1027\n# TYPE http_request_duration_seconds histogram\nhttp_request_duration_seconds_bucket{le=\"0.1\"} 990\nhttp_request_duration_seconds_sum 31.2\nhttp_request_duration_seconds_count 1027\nprocess_resident_memory_bytes 4.2e+07\n";
+
+/// The deployed rules of the good site: service down and error rate (the database's are in
+/// a second file of the directory).
+const ALERT_RULES: &str = "groups:\n  - name: service\n    rules:\n      - alert: ServiceDown\n        expr: up{job=\"app\"} == 0\n        for: 1m\n      - record: job:http_errors:rate5m\n        expr: sum(rate(http_requests_total{code=~\"5..\"}[5m]))\n      - alert: HighErrorRate\n        expr: job:http_errors:rate5m > 1\n";
+
 fn var(vars: &mut Vec<(String, String)>, name: &str, value: impl Into<String>) {
     vars.push((name.to_string(), value.into()));
 }
@@ -189,6 +196,7 @@ async fn good_site(w: &Workdir) -> Site {
             secure(Route::new("/ready").body("ready")),
             secure(Route::new("/login").header("set-cookie", "sid=7f3a; Path=/; Secure; HttpOnly; SameSite=Lax")),
             secure(Route::new("/api/account").status(401).header("www-authenticate", "Bearer")),
+            secure(Route::new("/metrics").body(METRICS_PAGE)),
         ],
         leaf.server_config(),
     )
@@ -292,6 +300,15 @@ async fn good_site(w: &Workdir) -> Site {
     var(&mut v, "offsite_check_command", format!("test -s {}", offsite.display()));
     // go-live
     var(&mut v, "service_unit", "golive-test-app.service");
+    write_mode(&root.join("rules/service.yml"), ALERT_RULES, 0o644);
+    write_mode(
+        &root.join("rules/database.yaml"),
+        "groups:\n  - name: db\n    rules:\n      - alert: DatabaseConnectionsHigh\n        expr: pg_stat_activity_count > 50\n",
+        0o644,
+    );
+    var(&mut v, "alert_rules", root.join("rules").to_str().unwrap());
+    var(&mut v, "required_alerts", "ServiceDown HighErrorRate DatabaseConnectionsHigh");
+    var(&mut v, "required_metrics", "http_requests_total http_request_duration_seconds");
     var(&mut v, "test_command", "test -f src/main.rs");
     var(&mut v, "lint_command", "test -f Cargo.lock");
     var(&mut v, "access_log", access_log.to_str().unwrap());
@@ -334,6 +351,7 @@ async fn bad_site(w: &Workdir) -> Site {
         Route::new("/slow").delay(Duration::from_millis(1500)),
         Route::new("/login").header("set-cookie", "sid=7f3a; Path=/"),
         Route::new("/api/account").body("{\"email\": \"dana@example.test\"}"),
+        Route::new("/metrics").body("# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 1.5\n"),
         Route::new("/debug/pprof/").body("profiles"),
         Route::new("/.env").body("SECRET=1"),
     ])
@@ -403,6 +421,15 @@ async fn bad_site(w: &Workdir) -> Site {
     var(&mut v, "restore_test_command", "pg_restore --list \"$GOLIVE_BACKUP_FILE\" >/dev/null && exit 1");
     var(&mut v, "offsite_check_command", format!("test -s {}", root.join("offsite/none.dump").display()));
     var(&mut v, "service_unit", "golive-test-app.service");
+    // Only the service-down alert was written, and the page lacks the request series.
+    write_mode(
+        &root.join("rules.yml"),
+        "groups:\n  - name: svc\n    rules:\n      - alert: ServiceDown\n        expr: up == 0\n",
+        0o644,
+    );
+    var(&mut v, "alert_rules", root.join("rules.yml").to_str().unwrap());
+    var(&mut v, "required_alerts", "ServiceDown HighErrorRate DatabaseConnectionsHigh");
+    var(&mut v, "required_metrics", "http_requests_total http_request_duration_seconds");
     var(&mut v, "test_command", "echo '2 tests failed' >&2; exit 101");
     var(&mut v, "lint_command", "true");
     var(&mut v, "access_log", root.join("no-such.log").to_str().unwrap());
@@ -778,6 +805,8 @@ async fn go_live_includes_the_four_and_passes_once_people_attest_and_fails_on_a_
             "release.lint",
             "operations.release-binary",
             "operations.access-log",
+            "operations.metrics-endpoint",
+            "operations.alert-rules",
             "launch.final-backup",
             "launch.no-recent-errors",
             "infrastructure.health-endpoint",
@@ -821,6 +850,19 @@ async fn go_live_includes_the_four_and_passes_once_people_attest_and_fails_on_a_
     assert_fails_with(&report, "operations.access-log", "exists: expected == true, observed false");
     assert_fails_with(&report, "launch.final-backup", "age: expected < 6h");
     assert_fails_with(&report, "launch.no-recent-errors", "observed 12");
+    assert_fails_with(
+        &report,
+        "operations.metrics-endpoint",
+        "missing_metrics: expected == [], observed [\"http_requests_total\", \"http_request_duration_seconds\"] (the page exposes 1 metric name)",
+    );
+    assert_fails_with(
+        &report,
+        "operations.alert-rules",
+        &format!(
+            "observed [\"HighErrorRate\", \"DatabaseConnectionsHigh\"] (defined in {}: ServiceDown)",
+            w.path("bad/rules.yml").display()
+        ),
+    );
     assert_passes(&report, &["release.lint"]);
 }
 

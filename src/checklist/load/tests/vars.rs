@@ -327,22 +327,23 @@ fn a_command_var_sees_only_its_pass_env_and_fails_with_the_reason() {
     }
     // `$${…}` is a literal `${…}` for the shell; `${path}` is a golive var.
     let text = format!(
-        "[vars]\npath = \"secret/db\"\nok = {{ command = [\"sh\", \"-c\", \"echo ${{path}}:$${{{passed}:-none}}:$${{{kept}:-none}}\"], pass_env = [\"{passed}\"] }}\nbad = {{ command = [\"sh\", \"-c\", \"echo denied for ${passed} >&2; exit 3\"], pass_env = [\"GOLIVE_LOADER_UNIT_TEST_CMD_PASSED_*\"] }}\nempty = {{ command = [\"true\"] }}\nslow = {{ command = [\"sleep\", \"5\"], timeout = \"200ms\" }}\n"
+        "[vars]\npath = \"secret/db\"\nok = {{ command = [\"sh\", \"-c\", \"echo ${{path}}:$${{{passed}:-none}}:$${{{kept}:-none}}\"], pass_env = [\"{passed}\"] }}\nbad = {{ command = [\"sh\", \"-c\", \"echo denied for ${passed} >&2; exit 3\"], pass_env = [\"GOLIVE_LOADER_UNIT_TEST_CMD_PASSED_*\"] }}\nempty = {{ command = [\"true\"] }}\n"
     );
     let mut cx = run();
     let mut vars = vars_from(&mut cx, &text);
     let ok = expand(&mut cx, &mut vars, "${ok}").unwrap();
     assert_eq!(ok.value, "secret/db:vault-token-2b7e:none");
     assert_eq!(cx.diags.total(), 0);
-    for name in ["bad", "empty", "slow"] {
+    // (A timeout is tested by the integration tests: in this binary, an engine test ending
+    // every process group golive started would race with a program left to time out.)
+    for name in ["bad", "empty"] {
         assert!(expand(&mut cx, &mut vars, &format!("${{{name}}}")).is_none(), "{name}");
     }
     let ds = take(&mut cx);
-    assert_eq!(codes(&ds), [Code::EnvNotSet, Code::EnvNotSet, Code::EnvNotSet]);
+    assert_eq!(codes(&ds), [Code::EnvNotSet, Code::EnvNotSet]);
     assert_eq!(ds[0].message, "var `bad`: its command `sh`: exited with status 3: denied for ***");
     assert_eq!(pos_of(&cx, &ds[0]), "vars.toml:4:1");
     assert_eq!(ds[1].message, "var `empty`: its command `true`: printed nothing");
-    assert_eq!(ds[2].message, "var `slow`: its command `sleep`: it did not finish within 200ms");
 }
 
 #[test]
