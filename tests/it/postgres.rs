@@ -1039,8 +1039,13 @@ fn database_checks_pass_on_a_well_configured_server_and_fail_on_a_misconfigured_
         "database.superuser-count",
         "database.listen-local",
     ];
-    let queries =
-        ["database.vacuum-analyze", "database.unindexed-scans", "database.test-data-removed", "database.memory-tuned"];
+    let queries = [
+        "database.vacuum-analyze",
+        "database.unindexed-scans",
+        "database.test-data-removed",
+        "database.memory-tuned",
+        "database.no-slow-queries",
+    ];
     for entry in report["items"].as_array().unwrap() {
         let id = entry["id"].as_str().unwrap();
         let expected = if still_fine.contains(&id) {
@@ -1183,4 +1188,28 @@ fn the_shipped_migrations_check_reads_the_table_it_is_given() {
     // That table holds versions 1 and 2, not the release's three sqlx migrations.
     assert_outcome(&report, "named", "fail");
     assert!(reason(&report, "named").contains("migrations_pending"), "{}", reason(&report, "named"));
+}
+
+/// `database.no-slow-queries` reads pg_stat_statements: a query that is called often and is
+/// slow on average fails it (with the count), thresholds above it pass.
+#[test]
+fn the_slow_query_check_reads_pg_stat_statements() {
+    let pg = pg();
+    for _ in 0..3 {
+        pg.primary.sql("app", "select pg_sleep(0.15), 'golive-slow-query-check'");
+    }
+    let w = Workdir::new();
+    let app = pg.primary.app_url("app");
+    w.write(
+        "golive.toml",
+        &format!(
+            "[vars]\ndatabase_url = \"{app}\"\n\n[[item]]\nid = \"strict\"\nuse = \"database.no-slow-queries\"\nvars = {{ slow_query_min_calls = \"3\", slow_query_max_mean_ms = \"100\" }}\n\n[[item]]\nid = \"lenient\"\nuse = \"database.no-slow-queries\"\nvars = {{ slow_query_min_calls = \"3\", slow_query_max_mean_ms = \"60000\" }}\n"
+        ),
+    );
+    let (report, out) = run_json(&w, "golive.toml", &[]);
+    assert_outcome(&report, "strict", "fail");
+    assert!(reason(&report, "strict").starts_with("value: expected == 0, observed "), "{}", reason(&report, "strict"));
+    assert!(fact(&report, "strict", "value").as_i64().unwrap() >= 1);
+    assert_outcome(&report, "lenient", "pass");
+    assert_eq!(out.status.code(), Some(0), "medium fails do not block: {}", stderr(&out));
 }
