@@ -73,22 +73,7 @@ async fn every_format_passes_and_fails_saying_key_value_and_line() {
         checklist += &file_item(&format!("{format}-debug-on"), path, &format!("\"{debug}\" = true"));
     }
     w.write("golive.toml", &checklist);
-    let out = w
-        .run(&[
-            "run",
-            "golive.toml",
-            "-o",
-            "table",
-            "-o",
-            "json=r.json",
-            "-o",
-            "junit=r.xml",
-            "-o",
-            "markdown=r.md",
-            "-o",
-            "html=r.html",
-        ])
-        .await;
+    let out = w.run(&crate::support::every_format("golive.toml")).await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_str(&w.read("r.json")).unwrap();
     let table = stdout(&out);
@@ -207,22 +192,7 @@ async fn a_credential_in_a_config_file_reaches_no_output() {
             + &file_item("json-under", "prod.json", "\"config.credentials\" = { length = 0 }")
             + &file_item("env-key", ".env", "\"config.DB_PASSWORD\" = { matches = \"^x\" }")),
     );
-    let out = w
-        .run(&[
-            "run",
-            "golive.toml",
-            "-o",
-            "table",
-            "-o",
-            "json=r.json",
-            "-o",
-            "junit=r.xml",
-            "-o",
-            "markdown=r.md",
-            "-o",
-            "html=r.html",
-        ])
-        .await;
+    let out = w.run(&crate::support::every_format("golive.toml")).await;
     let report: serde_json::Value = serde_json::from_str(&w.read("r.json")).unwrap();
     // The secret was observed and matched as it is: the item that expects it passes.
     assert_outcome(&report, "toml-matches", "pass");

@@ -26,22 +26,7 @@ async fn failing_rows_say_why_in_every_output() {
             wrong_host.port()
         ),
     );
-    let out = w
-        .run(&[
-            "run",
-            "golive.toml",
-            "-o",
-            "table",
-            "-o",
-            "json=r.json",
-            "-o",
-            "junit=r.xml",
-            "-o",
-            "markdown=r.md",
-            "-o",
-            "html=r.html",
-        ])
-        .await;
+    let out = w.run(&crate::support::every_format("golive.toml")).await;
     let table = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     let report: serde_json::Value = serde_json::from_str(&w.read("r.json")).unwrap();
 

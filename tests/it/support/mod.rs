@@ -30,5 +30,6 @@ pub use proxy::ConnectProxy;
 pub use redis::{Monitor, RedisConfig, RedisServer, Resp, RespConn, Seen};
 pub use tls::TlsServer;
 pub use workdir::{
-    Workdir, assert_outcome, assert_report_matches_schema, fact, git, golive_binary, item, outcome, stderr, stdout,
+    Workdir, assert_outcome, assert_report_matches_schema, every_format, fact, git, golive_binary, item, outcome,
+    stderr, stdout,
 };

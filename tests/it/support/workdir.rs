@@ -150,3 +150,22 @@ pub fn assert_report_matches_schema(report: &std::path::Path) {
     let out = Command::new("python3").args(["-c", CHECK, &schema]).arg(report).output().expect("python3 runs");
     assert!(out.status.success(), "{} does not match the schema:\n{}{}", report.display(), stdout(&out), stderr(&out));
 }
+
+/// `golive run FILE` writing every report format: the table on stdout, r.json, r.xml
+/// (JUnit), r.md and r.html, so a test can search each output.
+pub fn every_format(file: &str) -> Vec<&str> {
+    vec![
+        "run",
+        file,
+        "-o",
+        "table",
+        "-o",
+        "json=r.json",
+        "-o",
+        "junit=r.xml",
+        "-o",
+        "markdown=r.md",
+        "-o",
+        "html=r.html",
+    ]
+}
