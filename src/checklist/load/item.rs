@@ -288,10 +288,15 @@ fn condition(cx: &mut Ctx, vars: &mut Vars, t: &SValue, what: &str) -> Option<Co
 /// reads as one, else the text.
 fn typed(text: &str) -> Value {
     let t = text.trim();
-    if let Ok(i) = t.parse::<i64>() {
+    // Only numbers written plainly (as they print back): "0600" (a file mode), "1e3" and
+    // "2.50" stay text.
+    if let Ok(i) = t.parse::<i64>()
+        && i.to_string() == t
+    {
         Value::Int(i)
     } else if let Ok(f) = t.parse::<f64>()
         && f.is_finite()
+        && f.to_string() == t
     {
         Value::Float(f)
     } else if let Ok(b) = t.parse::<bool>() {

@@ -110,3 +110,36 @@ fn an_item_without_a_valid_id_or_probe_is_reported() {
         }
     }
 }
+
+/// A `when` on a var reads the var's value now, typed the way a person wrote it: plain
+/// numbers and booleans as such, "0600" and words as text.
+#[test]
+fn a_var_condition_reads_the_value_typed_as_written() {
+    use crate::checklist::model::Subject;
+    use crate::value::Value;
+    let mut cx = run();
+    let mut vars = vars_from(&mut cx, "[vars]\nreplicas = \"2\"\nmode = \"0600\"\ntls = \"true\"\nstack = \"rust\"\n");
+    let table = item_table(
+        &mut cx,
+        "[[item]]\nid = \"a\"\nprobe = \"manual\"\nwhen = [{ var = \"replicas\", is = \"> 1\" }, { var = \"mode\", is = \"0600\" }, { var = \"tls\", is = true }, { var = \"stack\", is = { one_of = [\"rust\", \"go\"] } }, { item = \"b\", fact = \"status\", is = 200 }]\n",
+    );
+    let it = load::item::read(&mut cx, &mut vars, &table, &Defaults::default()).draft.unwrap().item;
+    assert_eq!(cx.diags.total(), 0, "{:?}", take(&mut cx));
+    let values: Vec<Option<Value>> = it
+        .when
+        .iter()
+        .map(|c| match &c.subject {
+            Subject::Var { value, .. } => value.clone(),
+            Subject::Fact { .. } => None,
+        })
+        .collect();
+    assert_eq!(
+        values,
+        [Some(Value::Int(2)), Some(Value::str("0600")), Some(Value::Bool(true)), Some(Value::str("rust")), None]
+    );
+    for c in &it.when[..4] {
+        let Subject::Var { value, .. } = &c.subject else { unreachable!() };
+        assert!(c.matcher.eval(value.as_ref()), "{} {}", c.subject, c.matcher);
+    }
+    assert!(matches!(&it.when[4].subject, Subject::Fact { item, fact } if item == "b" && fact == "status"));
+}
