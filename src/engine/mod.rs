@@ -492,15 +492,14 @@ pub async fn run(checklist: &Checklist, opts: &RunOptions, observer: Arc<dyn Obs
         senders.push(tx);
         receivers.insert(item.id.as_str(), rx);
     }
-    // Items a `when` reads: their facts go to the items waiting for them.
-    let watched: HashSet<&str> = items
-        .iter()
-        .flat_map(|i| &i.when)
-        .filter_map(|c| match &c.subject {
-            Subject::Fact { item, .. } => Some(item.as_str()),
-            Subject::Var { .. } => None,
-        })
-        .collect();
+    // Items a `when` reads: their facts go to the items waiting for them, and their probes
+    // are asked for those facts as for their own expectations.
+    let mut read_by_when: HashMap<&str, BTreeSet<String>> = HashMap::new();
+    for c in items.iter().flat_map(|i| &i.when) {
+        if let Subject::Fact { item, fact } = &c.subject {
+            read_by_when.entry(item.as_str()).or_default().insert(fact.clone());
+        }
+    }
     let permits = Arc::new(Semaphore::new(opts.concurrency.max(1)));
     let (stop_tx, stop_rx) = watch::channel::<Option<Stop>>(None);
     let mut tasks = Vec::new();
@@ -529,7 +528,8 @@ pub async fn run(checklist: &Checklist, opts: &RunOptions, observer: Arc<dyn Obs
                 (c.clone(), rx)
             })
             .collect();
-        let is_watched = watched.contains(item.id.as_str());
+        let read_by_others = read_by_when.get(item.id.as_str()).cloned();
+        let is_watched = read_by_others.is_some();
         let (item, shared, permits, results, observer, mut stop_rx) =
             (item.clone(), shared.clone(), permits.clone(), results.clone(), observer.clone(), stop_rx.clone());
         let stop_seen = stop_rx.clone();
@@ -540,7 +540,16 @@ pub async fn run(checklist: &Checklist, opts: &RunOptions, observer: Arc<dyn Obs
                 // pass skips it.
                 let mut blocked = None;
                 let mut not_applicable = None;
-                for (dep, mut rx) in deps {
+                // A var condition is known already: an item it rules out does not apply,
+                // whatever its dependencies do.
+                for (condition, _) in conditions.iter().filter(|(c, _)| matches!(c.subject, Subject::Var { .. })) {
+                    if let Some(Judged::DoesNotHold(why)) = judge_condition(condition, None).await {
+                        not_applicable = Some(why);
+                        break;
+                    }
+                }
+                let ruled_out = not_applicable.is_some();
+                for (dep, mut rx) in deps.into_iter().filter(|_| !ruled_out) {
                     // None: the dependency was stopped (deadline, signal), and so is this item.
                     let ended = rx.wait_for(|o| o.is_some()).await.ok().and_then(|o| o.clone())?;
                     if ended.state == State::NotApplicable {
@@ -575,7 +584,7 @@ pub async fn run(checklist: &Checklist, opts: &RunOptions, observer: Arc<dyn Obs
                     (None, None, None) => {
                         let _permit = permits.acquire().await.expect("semaphore is never closed");
                         // The slot may have been freed by the stop itself: start nothing then.
-                        return run_item(&item, &shared, &stop_seen).await;
+                        return run_item(&item, read_by_others.unwrap_or_default(), &shared, &stop_seen).await;
                     }
                 })
             };
@@ -748,15 +757,19 @@ pub fn wanted_facts(expect: &[Expectation]) -> BTreeSet<String> {
 
 /// Runs one automated item: attempts until it passes or retries run out. `None` when the run
 /// was stopped before an attempt could start: no attempt starts after a stop.
-async fn run_item(item: &Arc<Item>, shared: &Arc<Shared>, stop: &watch::Receiver<Option<Stop>>) -> Option<ItemResult> {
+/// `also_wanted`: facts other items' `when` conditions read from this one.
+async fn run_item(
+    item: &Arc<Item>,
+    also_wanted: BTreeSet<String>,
+    shared: &Arc<Shared>,
+    stop: &watch::Receiver<Option<Stop>>,
+) -> Option<ItemResult> {
     let started_at = time::OffsetDateTime::now_utc();
     let clock = Instant::now();
-    let input = Arc::new(ProbeInput {
-        item_id: item.id.clone(),
-        params: item.params.clone(),
-        wanted: wanted_facts(&item.expect),
-        timeout: item.timeout,
-    });
+    let mut wanted = wanted_facts(&item.expect);
+    wanted.extend(also_wanted);
+    let input =
+        Arc::new(ProbeInput { item_id: item.id.clone(), params: item.params.clone(), wanted, timeout: item.timeout });
     let mut attempts = 0;
     loop {
         if stop.borrow().is_some() {

@@ -304,6 +304,9 @@ fn run_describe(program: &Path) -> Result<Vec<u8>, DescribeError> {
         BlockingRunError::Start(e) => DescribeError::Start(e),
         BlockingRunError::Wait(e) => DescribeError::Wait(e),
         BlockingRunError::Timeout { after } => DescribeError::Timeout { seconds: after.as_secs() },
+        e @ BlockingRunError::OutputHeld => {
+            DescribeError::Start(std::sync::Arc::new(std::io::Error::other(e.to_string())))
+        }
     })?;
     if !done.status.success() {
         return Err(DescribeError::Failed { code: exit_code_text(&done.status), stderr: first_line(&done.stderr) });

@@ -253,6 +253,8 @@ pub enum BlockingRunError {
     Wait(#[source] std::sync::Arc<std::io::Error>),
     #[error("it did not finish within {}", crate::value::format_duration(*after))]
     Timeout { after: Duration },
+    #[error("it exited, but a process it started outside its process group kept its output open")]
+    OutputHeld,
 }
 
 /// Runs a program to its end outside any async runtime (while loading): stdin is empty,
@@ -270,7 +272,10 @@ pub(crate) fn run_blocking(
     let mut child = command.spawn().map_err(|e| BlockingRunError::Start(e.into()))?;
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     let mut group = Group::started(Some(child.id()));
+    // Each pipe is read on a thread that reports over a channel, so a process that escaped
+    // the group (`setsid`) and keeps a pipe open cannot hold golive once the program ended.
     let reader = |pipe: Option<Box<dyn Read + Send>>| {
+        let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut kept = Vec::new();
             if let Some(mut pipe) = pipe {
@@ -278,8 +283,9 @@ pub(crate) fn run_blocking(
                 // Drain the rest so the program never blocks on a full pipe.
                 let _ = std::io::copy(&mut pipe, &mut std::io::sink());
             }
-            kept
-        })
+            let _ = tx.send(kept);
+        });
+        rx
     };
     let out = reader(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
     let err = reader(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
@@ -304,10 +310,17 @@ pub(crate) fn run_blocking(
     // Ends the background children too; their copies of the pipes close with them.
     group.end();
     let status = child.wait().map_err(|e| BlockingRunError::Wait(e.into()))?;
-    let (stdout, stderr) = (out.join().unwrap_or_default(), err.join().unwrap_or_default());
     if !exited {
         return Err(BlockingRunError::Timeout { after: timeout });
     }
+    // The group is ended: its members' copies of the pipes are closed. Only a process that
+    // left the group can keep one open; give the readers a moment, then stop waiting.
+    let grace = Instant::now() + Duration::from_secs(2);
+    let collect = |rx: std::sync::mpsc::Receiver<Vec<u8>>| {
+        rx.recv_timeout(grace.saturating_duration_since(Instant::now())).map_err(|_| BlockingRunError::OutputHeld)
+    };
+    let stdout = collect(out)?;
+    let stderr = collect(err)?;
     Ok(Finished { status, stdout, stderr })
 }
 

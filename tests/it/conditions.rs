@@ -250,3 +250,82 @@ when = { item = "e", fact = "exit_code", is = 0 }
         assert!(err.contains("golive.toml:13:8"), "{command}: the condition's position: {err}");
     }
 }
+
+/// The review's cases: a fact a `when` reads is observed even when its item does not expect
+/// it; a var read as a number still equals `is = "2"`; a var condition that rules an item
+/// out wins over a failed dependency; a ruled-out item's parameters are not read, so they
+/// cannot hide an error of an item that runs; a secret var cannot decide applicability.
+#[test]
+fn conditions_see_what_they_read_and_never_hide_an_error() {
+    let w = Workdir::new();
+    w.write("cdn.toml", "cdn = \"cloudflare\"\n");
+    w.write(
+        "golive.toml",
+        r#"[vars]
+replicas = "2"
+stack = "rust"
+
+[[item]]
+id = "cfg"
+probe = "file"
+path = "cdn.toml"
+
+[[item]]
+id = "purge"
+probe = "command"
+argv = ["true"]
+when = { item = "cfg", fact = "config.cdn", is = "cloudflare" }
+
+[[item]]
+id = "replica-lag"
+probe = "command"
+argv = ["true"]
+when = { var = "replicas", is = "2" }
+
+[[item]]
+id = "broken"
+probe = "command"
+argv = ["false"]
+severity = "low"
+
+[[item]]
+id = "phoenix-after-broken"
+probe = "command"
+argv = ["true"]
+severity = "critical"
+depends_on = ["broken"]
+when = { var = "stack", is = { one_of = "phoenix elixir" } }
+"#,
+    );
+    let out = w.run_blocking(&["run", "golive.toml", "--output", "json=report.json", "--quiet"], &[]);
+    let report: Value = serde_json::from_str(&w.read("report.json")).unwrap();
+    assert_eq!(item(&report, "purge")["state"], "pass", "config.cdn was read although cfg does not expect it");
+    assert_eq!(item(&report, "replica-lag")["state"], "pass", "\"2\" equals the var read as 2");
+    assert_eq!(item(&report, "phoenix-after-broken")["state"], "not_applicable");
+    assert_eq!(out.status.code(), Some(0), "nothing applicable blocks: {}", stderr(&out));
+
+    // A var only a ruled-out item uses: its missing value stops nothing; the same var in an
+    // item that applies is still an error.
+    w.write(
+        "vars.toml",
+        "[vars]\nstack = \"rust\"\nmarker = { description = \"only for Phoenix\" }\n[[item]]\nid = \"phx\"\nprobe = \"command\"\nargv = [\"echo\", \"${marker}\"]\nwhen = { var = \"stack\", is = \"phoenix\" }\n",
+    );
+    let ok = w.run_blocking(&["run", "vars.toml", "--quiet"], &[]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+    w.write(
+        "vars.toml",
+        "[vars]\nstack = \"rust\"\nmarker = { description = \"only for Phoenix\" }\n[[item]]\nid = \"phx\"\nprobe = \"command\"\nargv = [\"echo\", \"${marker}\"]\nwhen = { var = \"stack\", is = \"phoenix\" }\n[[item]]\nid = \"web\"\nprobe = \"command\"\nargv = [\"echo\", \"${marker}\"]\n",
+    );
+    let err = w.run_blocking(&["run", "vars.toml", "--quiet"], &[]);
+    assert_eq!(err.status.code(), Some(2), "{}", stderr(&err));
+    assert!(stderr(&err).contains("GL016") && stderr(&err).contains("marker"), "{}", stderr(&err));
+
+    w.write(
+        "secret.toml",
+        "[vars]\nkey = \"${env:GOLIVE_CONDITION_SECRET}\"\n[[item]]\nid = \"s\"\nprobe = \"command\"\nargv = [\"true\"]\nwhen = { var = \"key\", is = { contains = \"live\" } }\n",
+    );
+    let secret = w.run_blocking(&["validate", "secret.toml"], &[("GOLIVE_CONDITION_SECRET", "sk_test_abc")]);
+    assert_eq!(secret.status.code(), Some(2), "{}", stderr(&secret));
+    assert!(stderr(&secret).contains("whose value is a secret"), "{}", stderr(&secret));
+    assert!(!stderr(&secret).contains("sk_test_abc"));
+}

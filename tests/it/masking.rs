@@ -581,4 +581,17 @@ async fn a_secret_printed_by_a_command_is_used_and_shown_nowhere() {
         stderr(&slow)
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(20), "the sleep was not ended");
+
+    // A process that left the group (setsid) and keeps the output open does not hold the
+    // load: golive stops waiting shortly after the program itself exits.
+    w.write("held.toml", "[vars]\nheld = { command = [\"sh\", \"-c\", \"setsid sleep 61.37 & echo tok\"] }\n[[item]]\nid = \"h\"\nprobe = \"env\"\nname = \"${held}\"\n");
+    let started = std::time::Instant::now();
+    let held = w.run_blocking(&["run", "held.toml"], &[]);
+    assert_eq!(held.status.code(), Some(2), "{}", stderr(&held));
+    assert!(stderr(&held).contains("kept its output open"), "{}", stderr(&held));
+    let waited = started.elapsed();
+    // The escaped process is the test's to end (golive cannot reach outside the groups it
+    // started): nothing may outlive the test.
+    let _ = Command::new("pkill").args(["-f", "sleep 61.37"]).status();
+    assert!(waited < std::time::Duration::from_secs(20), "golive waited for the escaped process");
 }

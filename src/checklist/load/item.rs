@@ -250,6 +250,15 @@ fn condition(cx: &mut Ctx, vars: &mut Vars, t: &SValue, what: &str) -> Option<Co
     let subject = match (var, item, fact) {
         (Some((name, v)), None, None) => {
             let resolved = vars.interpolate(cx, v, &format!("${{{name}}}"))?;
+            if !resolved.secrets.is_empty() {
+                // A reason quotes what a condition observed: never a secret.
+                cx.diags.push(
+                    Diagnostic::error(Code::InvalidValue, format!("{what}: `when` reads var `{name}`, whose value is a secret"))
+                        .at(v.loc())
+                        .hint("a condition's reason shows the value it read; decide applicability on a var that is not a secret"),
+                );
+                return None;
+            }
             let value = (!resolved.incomplete).then(|| typed(&resolved.value));
             Subject::Var { name, value }
         }
@@ -276,11 +285,36 @@ fn condition(cx: &mut Ctx, vars: &mut Vars, t: &SValue, what: &str) -> Option<Co
         }
     };
     match matcher::parse(is, FactType::Any) {
-        Ok(matcher) => Some(Condition { subject, matcher, loc: t.loc() }),
+        Ok(matcher) => {
+            // A var's text is typed (`"2"` is 2), so its literals are typed the same way:
+            // `is = "2"` and `one_of = "1, 2"` match it.
+            let matcher = match subject {
+                Subject::Var { .. } => retype(matcher),
+                Subject::Fact { .. } => matcher,
+            };
+            Some(Condition { subject, matcher, loc: t.loc() })
+        }
         Err(d) => {
             cx.diags.push(d);
             None
         }
+    }
+}
+
+/// The literals of a matcher on a var, typed as the var's value is ([`typed`]).
+fn retype(m: matcher::Matcher) -> matcher::Matcher {
+    use matcher::Matcher as M;
+    let value = |v: Value| match v {
+        Value::Str(text) => typed(&text),
+        other => other,
+    };
+    match m {
+        M::Equals(v) => M::Equals(value(v)),
+        M::OneOf(vs) => M::OneOf(vs.into_iter().map(value).collect()),
+        M::Not(inner) => M::Not(Box::new(retype(*inner))),
+        M::AllOf(ms) => M::AllOf(ms.into_iter().map(retype).collect()),
+        M::AnyOf(ms) => M::AnyOf(ms.into_iter().map(retype).collect()),
+        other => other,
     }
 }
 

@@ -210,19 +210,18 @@ fn item_stages(
     let keys = item::read(cx, vars, table, defaults);
     let (id, Some(draft)) = (keys.id, keys.draft) else { return (None, None) };
     let Some(spec) = draft.probe else { return (id, None) };
-    // An item a var condition already rules out will not run: what its parameters and
-    // expectations say (vars only its own deployments set, a setting left empty) is not
-    // checked, so it cannot stop the checklist. Its common keys and `when` still are.
+    // An item a var condition already rules out will not run: its parameters and
+    // expectations (vars only its own deployments set, a setting left empty) are not read
+    // at all, so they cannot stop the checklist, run a secret command, or leave a var
+    // resolved (or failed) for the items that do run. Its common keys and `when` are read.
     let ruled_out = draft.item.when.iter().any(|c| match &c.subject {
         crate::checklist::model::Subject::Var { value: Some(v), .. } => !c.matcher.eval(Some(v)),
         _ => false,
     });
-    let mark = ruled_out.then(|| cx.diags.mark());
-    let built = probe_stages(cx, vars, table, spec, draft);
-    if let Some(mark) = mark {
-        cx.diags.rollback(mark);
+    if ruled_out {
+        return (id, Some(finish(draft)));
     }
-    (id, Some(built))
+    (id, Some(probe_stages(cx, vars, table, spec, draft)))
 }
 
 /// The stages after the item's common keys: parameters, a plugin's description, `expect`.
