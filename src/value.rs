@@ -272,6 +272,17 @@ impl Value {
 }
 
 /// Milliseconds with microsecond precision, as used in JSON reports.
+/// The items of a list written as one string, separated by commas or whitespace
+/// (`"401, 403"`, `"http_requests_total up"`), so that one var can carry a list.
+pub fn list_items(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| c == ',' || c.is_whitespace()).filter(|w| !w.is_empty())
+}
+
+/// The items of `required` (a [`list_items`] string) that `present` lacks, in order.
+pub fn missing_items<'a>(required: &'a str, present: &[String]) -> Vec<&'a str> {
+    list_items(required).filter(|n| !present.iter().any(|p| p == n)).collect()
+}
+
 pub fn duration_ms(d: Duration) -> f64 {
     (d.as_micros() as f64) / 1000.0
 }

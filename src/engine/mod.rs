@@ -535,9 +535,10 @@ pub async fn run(checklist: &Checklist, opts: &RunOptions, observer: Arc<dyn Obs
         let stop_seen = stop_rx.clone();
         tasks.push(tokio::spawn(async move {
             let work = async {
-                // Every dependency ends first: one that is not applicable makes this item
-                // not applicable, whatever the others did; otherwise the first that did not
-                // pass skips it.
+                // A var condition that rules the item out decides first. Otherwise every
+                // dependency ends: one that is not applicable makes this item not
+                // applicable, whatever the others did; else the first that did not pass
+                // skips it. Then the fact conditions.
                 let mut blocked = None;
                 let mut not_applicable = None;
                 // A var condition is known already: an item it rules out does not apply,
@@ -563,7 +564,10 @@ pub async fn run(checklist: &Checklist, opts: &RunOptions, observer: Arc<dyn Obs
                     }
                 }
                 if not_applicable.is_none() && blocked.is_none() {
-                    for (condition, rx) in conditions {
+                    // The var conditions held above; the fact conditions wait for their items.
+                    for (condition, rx) in
+                        conditions.into_iter().filter(|(c, _)| matches!(c.subject, Subject::Fact { .. }))
+                    {
                         match judge_condition(&condition, rx).await? {
                             Judged::Holds => {}
                             Judged::DoesNotHold(why) => {

@@ -186,8 +186,7 @@ fn list_of_literals(v: &SValue, ty: FactType) -> Result<Vec<Value>, Diagnostic> 
         SKind::Array(items) => items.iter().map(|i| literal(i, ty)).collect(),
         SKind::Str(text) => {
             let numeric = matches!(ty, FactType::Integer | FactType::Number | FactType::Bytes);
-            text.split(|c: char| c == ',' || c.is_whitespace())
-                .filter(|w| !w.is_empty())
+            crate::value::list_items(text)
                 .map(|w| {
                     let kind = match w.parse::<i64>() {
                         Ok(i) if numeric => SKind::Int(i),

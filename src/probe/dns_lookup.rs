@@ -280,12 +280,7 @@ pub fn reverse_name(ip: IpAddr) -> String {
 /// Splits expected answers written as entries of one or more words separated by spaces or
 /// commas (`["10.0.0.1, 10.0.0.2"]`, so one var can hold several) into single answers.
 pub fn split_expected(entries: &[String]) -> Vec<String> {
-    entries
-        .iter()
-        .flat_map(|e| e.split(|c: char| c == ',' || c.is_whitespace()))
-        .filter(|w| !w.is_empty())
-        .map(str::to_string)
-        .collect()
+    entries.iter().flat_map(|e| crate::value::list_items(e)).map(str::to_string).collect()
 }
 
 /// How the answers differ from the expected ones (of a [`RecordType::ONE_WORD`] type):

@@ -171,10 +171,7 @@ fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Resu
         }
         if let Some(required) = &alerts {
             let (defined, files) = prometheus_alerts(&path, ft.is_dir(), max_read)?;
-            let missing: Vec<&str> = required
-                .split(|c: char| c == ',' || c.is_whitespace())
-                .filter(|n| !n.is_empty() && !defined.iter().any(|d| d == n))
-                .collect();
+            let missing = crate::value::missing_items(required, &defined);
             if !missing.is_empty() {
                 let why = match defined.len() {
                     0 => format!("no alert is defined in {files}"),

@@ -452,10 +452,7 @@ fn observe<'a>(input: &'a ProbeInput, shared: &'a Shared) -> BoxFuture<'a, Resul
                 if metrics {
                     let exposed = exposed_metrics(&String::from_utf8_lossy(&bytes));
                     let required = p.str("required_metrics").unwrap_or_default();
-                    let missing: Vec<&str> = required
-                        .split(|c: char| c == ',' || c.is_whitespace())
-                        .filter(|n| !n.is_empty() && !exposed.iter().any(|e| e == n))
-                        .collect();
+                    let missing = crate::value::missing_items(required, &exposed);
                     if !missing.is_empty() {
                         let why = if body.truncated {
                             format!(

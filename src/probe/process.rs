@@ -52,7 +52,7 @@ pub struct BadEnvName {
 /// hold a list), each a name or a prefix ending in `*`.
 pub fn env_names(entry: &str) -> Result<Vec<&str>, BadEnvName> {
     let mut names = Vec::new();
-    for name in entry.split(|c: char| c.is_whitespace() || c == ',').filter(|n| !n.is_empty()) {
+    for name in crate::value::list_items(entry) {
         let plain = name.strip_suffix('*').unwrap_or(name);
         let valid = plain.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
             && !plain.starts_with(|c: char| c.is_ascii_digit())

@@ -547,13 +547,15 @@ impl Vars {
             child.current_dir(dir);
         }
         let env = crate::probe::process::ChildEnv { pass: command.pass_env.clone(), ..Default::default() };
-        env.apply(&mut child);
         let ours = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
-        for (k, v) in env.resolve(ours) {
-            if !crate::probe::process::is_base_env(&k) {
-                cx.redactor.add(&v);
+        let given = env.resolve(ours);
+        // Its pass_env values are secrets, as for every program a checklist runs.
+        for (k, v) in &given {
+            if !crate::probe::process::is_base_env(k) {
+                cx.redactor.add(v);
             }
         }
+        child.env_clear().envs(given);
         let fail = |cx: &mut Ctx, why: String| {
             let why = cx.redactor.redact(&why).into_owned();
             cx.diags.push(
