@@ -48,6 +48,16 @@ pub static SPEC: ProbeSpec = ProbeSpec {
         ),
         FactSpec::new("gzip_error", FactType::String, "why gzip_ok is false"),
         FactSpec::new(
+            "encryption",
+            FactType::String,
+            "what the newest match's first bytes say it is: age, gpg (binary or armoured), openssl (enc's Salted__ header), or for an unencrypted file gzip, zstd, xz, bzip2, pg_dump, sql, tar, zip, or unknown (read only when asked)",
+        ),
+        FactSpec::new(
+            "encrypted",
+            FactType::Bool,
+            "the newest match starts as an age, GnuPG or openssl enc file does (read only when asked); a directory is not",
+        ),
+        FactSpec::new(
             "pg_dump_ok",
             FactType::Bool,
             "the newest match is a PostgreSQL custom, directory or tar dump that `pg_restore --list` lists and `pg_restore --file=/dev/null` reads through (needs pg_restore; read only when asked)",
@@ -169,6 +179,87 @@ async fn check_pg_dump(path: &Path, facts: &mut Facts) -> Result<(), ProbeError>
     Ok(())
 }
 
+/// What a file's first bytes say it is (see the `encryption` fact).
+fn sniff(path: &std::path::Path) -> Result<&'static str, ProbeError> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(512);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(512).read_to_end(&mut head))
+        .map_err(|e| ProbeError::new(format!("cannot read {}: {e}", path.display())))?;
+    Ok(classify(&head))
+}
+
+fn classify(head: &[u8]) -> &'static str {
+    let starts = |p: &[u8]| head.starts_with(p);
+    // OpenPGP: the first packet of an encrypted message is a public-key (tag 1, version 3
+    // or 6) or symmetric-key (tag 3, version 4 to 6) encrypted session key, in the old or
+    // the new packet format; the version after the length is checked too, so any binary
+    // file whose first byte merely looks like a packet header is not taken for one.
+    let pgp_packet = match head.first() {
+        Some(&b) if b & 0xc0 == 0xc0 => {
+            let body = match head.get(1) {
+                Some(&l) if l < 192 => 2,
+                Some(&l) if l < 224 => 3,
+                Some(&255) => 6,
+                _ => usize::MAX,
+            };
+            pgp_session_key(b & 0x3f, head.get(body).copied())
+        }
+        Some(&b) if b & 0xc0 == 0x80 => {
+            let body = match b & 3 {
+                0 => 2,
+                1 => 3,
+                2 => 5,
+                _ => 1,
+            };
+            pgp_session_key((b >> 2) & 0x0f, head.get(body).copied())
+        }
+        _ => false,
+    };
+    if starts(b"age-encryption.org/") || starts(b"-----BEGIN AGE ENCRYPTED FILE-----") {
+        "age"
+    } else if starts(b"-----BEGIN PGP MESSAGE-----") || pgp_packet {
+        "gpg"
+    } else if starts(b"Salted__") {
+        "openssl"
+    } else if starts(&[0x1f, 0x8b]) {
+        "gzip"
+    } else if starts(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        "zstd"
+    } else if starts(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+        "xz"
+    } else if starts(b"BZh") {
+        "bzip2"
+    } else if starts(b"PGDMP") {
+        "pg_dump"
+    } else if starts(b"PK\x03\x04") {
+        "zip"
+    } else if head.len() > 262 && &head[257..262] == b"ustar" {
+        "tar"
+    } else if std::str::from_utf8(head).is_ok_and(|t| {
+        let t = t.trim_start();
+        t.starts_with("--") || t.starts_with("SET ") || t.starts_with("CREATE ") || t.starts_with("BEGIN")
+    }) {
+        "sql"
+    } else {
+        "unknown"
+    }
+}
+
+fn pgp_session_key(tag: u8, version: Option<u8>) -> bool {
+    matches!((tag, version), (1, Some(3 | 6)) | (3, Some(4..=6)))
+}
+
+fn described(kind: &str) -> String {
+    match kind {
+        "directory" => "a directory, not an encrypted file".into(),
+        "unknown" => "not an age, GnuPG or openssl enc file (its first bytes match no known format)".into(),
+        "sql" => "plain SQL text, not encrypted".into(),
+        "pg_dump" => "a PostgreSQL dump, not encrypted".into(),
+        other => format!("{other} data, not encrypted"),
+    }
+}
+
 fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Result<Facts, ProbeError>> {
     Box::pin(async move {
         let p = &input.params;
@@ -206,6 +297,15 @@ fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Resu
             }
             None => {}
         }
+        if input.wants("encryption") || input.wants("encrypted") {
+            let kind = if newest.is_dir { "directory" } else { sniff(&newest.path)? };
+            let encrypted = matches!(kind, "age" | "gpg" | "openssl");
+            facts.set("encryption", Value::str(kind));
+            facts.set("encrypted", Value::Bool(encrypted));
+            if !encrypted {
+                facts.explain("encrypted", format!("{} is {}", newest.path.display(), described(kind)));
+            }
+        }
         if input.wants("pg_dump_ok") || input.wants("pg_dump_entries") || input.wants("pg_dump_error") {
             check_pg_dump(&newest.path, &mut facts).await?;
         }
@@ -223,4 +323,24 @@ fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Resu
         }
         Ok(facts)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encrypted_backups_are_told_from_plain_ones_by_their_first_bytes() {
+        assert_eq!(classify(b"age-encryption.org/v1\n-> X25519 abc"), "age");
+        assert_eq!(classify(b"-----BEGIN PGP MESSAGE-----\n"), "gpg");
+        assert_eq!(classify(&[0x85, 0x01, 0x0c, 0x03]), "gpg");
+        assert_eq!(classify(&[0xc1, 0x4c, 0x03]), "gpg");
+        assert_eq!(classify(b"Salted__12345678"), "openssl");
+        assert_eq!(classify(&[0x1f, 0x8b, 0x08, 0]), "gzip");
+        assert_eq!(classify(b"PGDMP\x01\x0e"), "pg_dump");
+        assert_eq!(classify(b"--\n-- PostgreSQL database dump\n"), "sql");
+        assert_eq!(classify(b"\x00\x01garbage"), "unknown");
+        // A first byte that looks like a packet header, without the version after it.
+        assert_eq!(classify(&[0x85, 0x01, 0x0c, 0x77]), "unknown");
+    }
 }

@@ -178,7 +178,15 @@ fn toml(text: &str) -> Result<Node, ParseError> {
 // ── YAML (1.2 core schema, saphyr): the first document; `<<` merge keys applied ───────
 
 fn yaml(text: &str) -> Result<Node, ParseError> {
+    let mut docs = yaml_documents(text)?;
+    Ok(if docs.is_empty() { Node::Map(Vec::new()) } else { docs.swap_remove(0).node })
+}
+
+/// Every document of a YAML stream (`---` between them), each with the line it starts on;
+/// the same reading as the first document's for `config.<key>` facts. A BOM is skipped.
+pub fn yaml_documents(text: &str) -> Result<Vec<Entry>, ParseError> {
     use saphyr::{LoadableYamlNode, MarkedYaml};
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let scan_error =
         |e: saphyr::ScanError| ParseError::at(e.marker().line(), e.marker().col() + 1, e.info().to_string());
     // saphyr's loader recurses once per level of nesting, and a block mapping has no depth
@@ -199,10 +207,7 @@ fn yaml(text: &str) -> Result<Node, ParseError> {
         }
     }
     let docs = MarkedYaml::load_from_str(text).map_err(scan_error)?;
-    match docs.first() {
-        Some(doc) => yaml_node(doc, 0),
-        None => Ok(Node::Map(Vec::new())),
-    }
+    docs.iter().map(|doc| Ok(Entry { line: doc.span.start.line(), node: yaml_node(doc, 0)? })).collect()
 }
 
 fn yaml_node(y: &saphyr::MarkedYaml<'_>, depth: usize) -> Result<Node, ParseError> {

@@ -41,6 +41,11 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             ParamType::String,
             "alert names the Prometheus rule file(s) at path must define, separated by commas or spaces; missing_alerts lists those they lack",
         ),
+        ParamSpec::optional(
+            "required_headings",
+            ParamType::String,
+            "headings a Markdown or AsciiDoc document at path must have, separated by commas (each matched case-insensitively as part of a heading: \"rollback\" matches \"## Rolling back (rollback)\"); missing_headings lists those it lacks",
+        ),
     ],
     facts: &[
         FactSpec::new("exists", FactType::Bool, "the path exists"),
@@ -74,6 +79,16 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             FactType::StringList,
             "the names of required_alerts that no rule file at path defines; [] when every one is",
         ),
+        FactSpec::new(
+            "headings",
+            FactType::StringList,
+            "the headings of a Markdown (# Title, or a line underlined with === or ---) or AsciiDoc (= Title) document, in order, outside code blocks",
+        ),
+        FactSpec::new(
+            "missing_headings",
+            FactType::StringList,
+            "the entries of required_headings that no heading contains; [] when every one is there",
+        ),
     ],
     default_expect: &[("exists", "true")],
     observe: Some(observe),
@@ -97,6 +112,8 @@ fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Resu
     });
     let alerts = (input.wants("prometheus_alerts") || input.wants("missing_alerts"))
         .then(|| input.params.str("required_alerts").unwrap_or_default().to_string());
+    let headings = (input.wants("headings") || input.wants("missing_headings"))
+        .then(|| input.params.str("required_headings").unwrap_or_default().to_string());
     Box::pin(blocking(move || {
         let mut facts = Facts::default();
         let meta = if follow { std::fs::metadata(&path) } else { std::fs::symlink_metadata(&path) };
@@ -183,8 +200,74 @@ fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Resu
             facts.set("missing_alerts", Value::string_list(missing));
             facts.set("prometheus_alerts", Value::string_list(defined));
         }
+        if let Some(required) = &headings {
+            let bytes = crate::fsread::read_bounded_with(&path, max_read)
+                .map_err(|e| ProbeError::new(format!("cannot read {} as a document: {e}", path.display())))?;
+            let found = document_headings(&String::from_utf8_lossy(&bytes));
+            let missing: Vec<&str> = required
+                .split(',')
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .filter(|r| !found.iter().any(|h| h.to_lowercase().contains(&r.to_lowercase())))
+                .collect();
+            if !missing.is_empty() {
+                let why = match found.len() {
+                    0 => format!("{} has no heading", path.display()),
+                    n if n <= 12 => format!("its headings: {}", found.join("; ")),
+                    n => format!("{n} headings, none with those words"),
+                };
+                facts.explain("missing_headings", why);
+            }
+            facts.set("missing_headings", Value::string_list(missing));
+            facts.set("headings", Value::string_list(found));
+        }
         Ok(facts)
     }))
+}
+
+/// The headings of a Markdown or AsciiDoc document, in order: `# Title` (up to six `#`,
+/// closing `#`s dropped), a line underlined by `===` or `---`, `= Title`; not inside fenced
+/// code blocks.
+fn document_headings(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut fence: Option<&str> = None;
+    let mut previous: Option<&str> = None;
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if let Some(f) = fence {
+            if trimmed.starts_with(f) {
+                fence = None;
+            }
+            continue;
+        }
+        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+            fence = Some(&trimmed[..3]);
+            previous = None;
+            continue;
+        }
+        let atx = trimmed.trim_start_matches('#');
+        let level = trimmed.len() - atx.len();
+        let asciidoc = trimmed.trim_start_matches('=');
+        let alevel = trimmed.len() - asciidoc.len();
+        if (1..=6).contains(&level) && (atx.is_empty() || atx.starts_with(' ')) {
+            let title = atx.trim().trim_end_matches('#').trim();
+            if !title.is_empty() {
+                out.push(title.to_string());
+            }
+            previous = None;
+        } else if (1..=6).contains(&alevel) && asciidoc.starts_with(' ') {
+            out.push(asciidoc.trim().to_string());
+            previous = None;
+        } else if !trimmed.is_empty()
+            && (trimmed.chars().all(|c| c == '=') || trimmed.chars().all(|c| c == '-') && trimmed.len() >= 2)
+            && let Some(title) = previous.take()
+        {
+            out.push(title.to_string());
+        } else {
+            previous = (!trimmed.is_empty()).then_some(trimmed);
+        }
+    }
+    out
 }
 
 /// The alert names a Prometheus rule file defines (every `.yml`/`.yaml` file of a
@@ -238,6 +321,15 @@ fn prometheus_alerts(path: &std::path::Path, dir: bool, max_read: u64) -> Result
 }
 
 /// Parses the file in its format and sets the `config.<key>` facts asked for.
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn headings_are_read_from_markdown_and_asciidoc_but_not_from_code() {
+        let text = "# Runbook\n\nIntro\n\nRolling back\n------------\n\n```sh\n# not a heading\n```\n## Contacts ##\n= Disaster recovery\n#hashtag\n";
+        assert_eq!(super::document_headings(text), vec!["Runbook", "Rolling back", "Contacts", "Disaster recovery"]);
+    }
+}
+
 fn read_config(
     facts: &mut Facts,
     path: &std::path::Path,

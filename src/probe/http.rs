@@ -35,6 +35,11 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             ParamType::Headers,
             "request headers; values of Authorization, Cookie, X-Api-Key and those written { value = \"…\", secret = true } are never shown",
         ),
+        ParamSpec::optional(
+            "query",
+            ParamType::StringMap,
+            "query parameters added to url, each encoded as a form value (so +, & and spaces travel as written): query = { query = \"sum(rate(http_requests_total[5m]))\" }",
+        ),
         ParamSpec::optional("body", ParamType::String, "request body"),
         ParamSpec::optional(
             "required_metrics",
@@ -376,7 +381,15 @@ fn observe<'a>(input: &'a ProbeInput, shared: &'a Shared) -> BoxFuture<'a, Resul
         };
         let client = shared.http.get(key.clone())?;
         let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| ProbeError::new(e.to_string()))?;
-        let mut request = client.request(method, url);
+        let query = p.map("query");
+        let mut request = if query.is_empty() {
+            client.request(method, url)
+        } else {
+            let mut with_query =
+                reqwest::Url::parse(url).map_err(|e| ProbeError::new(format!("invalid url: {e}")))?;
+            with_query.query_pairs_mut().extend_pairs(query.iter());
+            client.request(method, with_query)
+        };
         for (name, value) in p.map("headers") {
             request = request.header(name, value);
         }

@@ -23,6 +23,8 @@ pub mod exec;
 pub mod explain;
 pub mod file;
 pub mod host;
+pub mod kubernetes;
+pub mod dockerfile;
 pub mod http;
 pub mod manual;
 pub mod ports;
@@ -62,6 +64,8 @@ pub fn registry() -> &'static [&'static ProbeSpec] {
         &systemd::SPEC,
         &backup::SPEC,
         &exec::SPEC,
+        &kubernetes::SPEC,
+        &dockerfile::SPEC,
         &manual::SPEC,
     ];
     ALL

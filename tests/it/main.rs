@@ -28,6 +28,7 @@ mod loader_fuzz;
 mod loader_hostile;
 mod masking;
 mod no_leftovers;
+mod observed;
 mod outcome_model;
 mod postgres;
 mod probes;

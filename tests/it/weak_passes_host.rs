@@ -35,14 +35,14 @@ fn assert_reason(report: &Value, id: &str, outcome: &str, needle: &str) {
 
 /// A directory holding links to `sh` and the utilities the checks' scripts run, and nothing
 /// else: on a PATH of its own, any other tool is missing.
-fn bare_bin(w: &Workdir) -> PathBuf {
+pub(crate) fn bare_bin(w: &Workdir) -> PathBuf {
     let dir = w.path("bare-bin");
     if dir.is_dir() {
         return dir;
     }
     std::fs::create_dir_all(&dir).unwrap();
     let system_path = std::env::var("PATH").unwrap_or_default();
-    for tool in ["sh", "sed", "head", "tr", "cut", "grep", "sort", "cat"] {
+    for tool in ["sh", "sed", "head", "tr", "cut", "grep", "sort", "cat", "awk"] {
         let found = system_path.split(':').map(|d| Path::new(d).join(tool)).find(|p| p.is_file());
         let found = found.unwrap_or_else(|| panic!("{tool} is not on PATH"));
         std::os::unix::fs::symlink(found, dir.join(tool)).unwrap();
@@ -52,7 +52,7 @@ fn bare_bin(w: &Workdir) -> PathBuf {
 
 /// Runs `checklist` with `tools` (name, script) as the only programs beside the bare ones,
 /// in a directory of its own (`case`); returns the JSON report.
-async fn run_with_tools(w: &Workdir, case: &str, checklist: &str, tools: &[(&str, &str)]) -> Value {
+pub(crate) async fn run_with_tools(w: &Workdir, case: &str, checklist: &str, tools: &[(&str, &str)]) -> Value {
     let bin = w.path(&format!("{case}/bin"));
     std::fs::create_dir_all(&bin).unwrap();
     for (name, script) in tools {
