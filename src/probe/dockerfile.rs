@@ -223,7 +223,11 @@ mod tests {
         let built = read("ARG BASE\nFROM node\nFROM ${BASE}\nFROM alpine:latest\n", false);
         assert_eq!(
             built.unpinned,
-            vec!["node (line 2): no tag", "${BASE} (line 3): ARG BASE has no default", "alpine:latest (line 4): tag latest"]
+            vec![
+                "node (line 2): no tag",
+                "${BASE} (line 3): ARG BASE has no default",
+                "alpine:latest (line 4): tag latest"
+            ]
         );
         assert_eq!(built.final_user, None);
         // A USER of an earlier stage is not the final stage's.

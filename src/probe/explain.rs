@@ -16,6 +16,7 @@ pub static EXPLAINED_BY: &[(&str, &str, &[&str])] = &[
     ("tls", "accepts_tls11", &["tls11_answer"]),
     ("tcp", "open", &["closed_reason"]),
     ("http", "status", &["redirect_location", "body_excerpt"]),
+    ("http", "rate_limited", &["status_counts"]),
     ("http", "redirects_to_https", &["redirect_location", "final_url"]),
     ("http", "final_url", &["redirect_location"]),
     ("http", "hsts_max_age", &["headers.strict-transport-security"]),

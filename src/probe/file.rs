@@ -321,15 +321,6 @@ fn prometheus_alerts(path: &std::path::Path, dir: bool, max_read: u64) -> Result
 }
 
 /// Parses the file in its format and sets the `config.<key>` facts asked for.
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn headings_are_read_from_markdown_and_asciidoc_but_not_from_code() {
-        let text = "# Runbook\n\nIntro\n\nRolling back\n------------\n\n```sh\n# not a heading\n```\n## Contacts ##\n= Disaster recovery\n#hashtag\n";
-        assert_eq!(super::document_headings(text), vec!["Runbook", "Rolling back", "Contacts", "Disaster recovery"]);
-    }
-}
-
 fn read_config(
     facts: &mut Facts,
     path: &std::path::Path,
@@ -357,4 +348,13 @@ fn read_config(
     })?;
     config_file::set_facts(facts, wanted, &root, &shown);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn headings_are_read_from_markdown_and_asciidoc_but_not_from_code() {
+        let text = "# Runbook\n\nIntro\n\nRolling back\n------------\n\n```sh\n# not a heading\n```\n## Contacts ##\n= Disaster recovery\n#hashtag\n";
+        assert_eq!(super::document_headings(text), vec!["Runbook", "Rolling back", "Contacts", "Disaster recovery"]);
+    }
 }

@@ -93,9 +93,30 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             ParamType::StringList,
             "more paths to GET on the same server (resolved against url, e.g. [\"/debug/pprof\", \"/.env\"]); those answering 2xx are the exposed_paths fact",
         ),
+        ParamSpec::with_default(
+            "requests",
+            ParamType::Integer,
+            "1",
+            "send the request this many times, one after another (at most 1000), to see a rate limit answer: the facts describe the last response, and rate_limited and status_counts all of them",
+        ),
     ],
     facts: &[
         FactSpec::new("status", FactType::Integer, "HTTP status code"),
+        FactSpec::new(
+            "rate_limited",
+            FactType::Bool,
+            "one of the requests was answered 429 Too Many Requests (or 503 with Retry-After)",
+        ),
+        FactSpec::new(
+            "status_counts",
+            FactType::StringList,
+            "how the requests were answered, status by status in the order first seen: [\"200 x 30\", \"429 x 70\"]",
+        ),
+        FactSpec::new(
+            "first_rate_limited",
+            FactType::Integer,
+            "the number (from 1) of the first request answered as rate_limited says (absent when none was)",
+        ),
         FactSpec::new("latency", FactType::Duration, "time until the response headers arrived"),
         FactSpec::new(
             "headers.<name>",
@@ -385,8 +406,7 @@ fn observe<'a>(input: &'a ProbeInput, shared: &'a Shared) -> BoxFuture<'a, Resul
         let mut request = if query.is_empty() {
             client.request(method, url)
         } else {
-            let mut with_query =
-                reqwest::Url::parse(url).map_err(|e| ProbeError::new(format!("invalid url: {e}")))?;
+            let mut with_query = reqwest::Url::parse(url).map_err(|e| ProbeError::new(format!("invalid url: {e}")))?;
             with_query.query_pairs_mut().extend_pairs(query.iter());
             client.request(method, with_query)
         };
@@ -396,11 +416,41 @@ fn observe<'a>(input: &'a ProbeInput, shared: &'a Shared) -> BoxFuture<'a, Resul
         if let Some(body) = p.str("body") {
             request = request.body(body.to_string());
         }
+        // A burst before the request the facts describe: each answered and its body dropped.
+        let repeat = p.int("requests").unwrap_or(1).clamp(1, 1000) as usize;
+        let mut counts: Vec<(u16, usize)> = Vec::new();
+        let mut first_limited = None;
+        let mut tally = |n: usize, response: &reqwest::Response| {
+            let status = response.status().as_u16();
+            match counts.iter_mut().find(|(s, _)| *s == status) {
+                Some((_, c)) => *c += 1,
+                None => counts.push((status, 1)),
+            }
+            let limited = status == 429 || (status == 503 && response.headers().contains_key("retry-after"));
+            if limited && first_limited.is_none() {
+                first_limited = Some(n);
+            }
+        };
+        for n in 1..repeat {
+            let again = request.try_clone().ok_or_else(|| ProbeError::new("this request cannot be repeated"))?;
+            let response = again.send().await.map_err(|e| ProbeError::new(describe_error(&e)))?;
+            tally(n, &response);
+            // Read to the end (bounded) so the connection is reused for the next one.
+            let _ = read_body(response, 1 << 16, false, false).await;
+        }
         let started = Instant::now();
         let response = request.send().await.map_err(|e| ProbeError::new(describe_error(&e)))?;
         let latency = started.elapsed();
+        tally(repeat, &response);
 
         let mut facts = Facts::default();
+        if repeat > 1 || input.wants("rate_limited") || input.wants("status_counts") {
+            facts.set("rate_limited", Value::Bool(first_limited.is_some()));
+            facts.set("status_counts", Value::string_list(counts.iter().map(|(status, n)| format!("{status} x {n}"))));
+            if let Some(n) = first_limited {
+                facts.set("first_rate_limited", Value::Int(n as i64));
+            }
+        }
         facts.set("status", Value::Int(response.status().as_u16() as i64));
         facts.set("latency", Value::Duration(latency));
         facts.set("final_url", Value::str(response.url().as_str()));

@@ -46,7 +46,11 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             FactType::StringList,
             "every workload read, as Kind/name: Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, Pod (also inside a List)",
         ),
-        FactSpec::new("containers", FactType::Integer, "how many containers (init containers included) the workloads have"),
+        FactSpec::new(
+            "containers",
+            FactType::Integer,
+            "how many containers (init containers included) the workloads have",
+        ),
         FactSpec::new(
             "missing_readiness_probe",
             FactType::StringList,

@@ -110,10 +110,38 @@ fn parse_kind(cell: &str) -> Option<(Kind, String, Option<String>)> {
     let partial = cell.starts_with("partial") || cell.starts_with("opt-in, partial");
     match after.strip_prefix(": ") {
         Some(left) if partial && !left.trim().is_empty() => Some((kind, inside.to_string(), Some(left.to_string()))),
-        None if !partial && after.is_empty() => Some((kind, inside.to_string(), None)),
+        // A manual row says why no probe observes it, or what one could.
+        Some(why) if kind == Kind::Manual && (MANUAL_WHY.contains(&why) || why.starts_with("observable: ")) => {
+            Some((kind, inside.to_string(), Some(why.to_string())))
+        }
+        None if !partial && kind != Kind::Manual && after.is_empty() => Some((kind, inside.to_string(), None)),
         _ => None,
     }
 }
+
+/// Why a manual row is left to a person: the reasons docs/coverage.md may give. Any other
+/// manual row starts `observable:` and says what could observe it.
+const MANUAL_WHY: &[&str] = &[
+    "a decision about how to release",
+    "a judgement by people",
+    "a test people run and judge",
+    "a drill people run",
+    "a plan and a test in staging",
+    "a review by people",
+    "the application's code, read in review",
+    "the application's code and policies, read in review",
+    "a legal or compliance review",
+    "a document's quality, judged by a person",
+    "a practice kept up over time",
+    "people: availability, training, communication",
+    "a step people take during an incident",
+    "judged after launch, over time",
+    "a comparison of two environments",
+    "outside what golive reaches: a provider's console",
+];
+
+/// At most this share of the manual rows may be ones a probe could observe (issue 9, §3).
+const MAX_OBSERVABLE_MANUAL_PERCENT: usize = 10;
 
 /// The figures of the summary table at the top of the page: | kind | rows |.
 fn summary(page: &str) -> BTreeMap<String, usize> {
@@ -133,6 +161,7 @@ fn coverage_page_and_catalogue_agree() {
     let (uses, items) = shipped();
     let mut named = BTreeSet::new();
     let mut counts: BTreeMap<Kind, usize> = BTreeMap::new();
+    let mut observable_manual = 0;
     let mut number = 0;
     for line in page.lines() {
         if line.starts_with("## ") {
@@ -149,10 +178,13 @@ fn coverage_page_and_catalogue_agree() {
             number += 1;
             assert_eq!(n, number, "rows of a table are numbered 1, 2, 3…: {line}");
             let kind_cell = cells[5].trim_end_matches(" |");
-            let (kind, inside, _) = parse_kind(kind_cell).unwrap_or_else(|| {
-                panic!("kind must be automated (PROBE), partial (PROBE): WHAT IS LEFT, opt-in (PROBE), opt-in, partial (PROBE): …, manual (ROLE) or sign-off: {line}")
+            let (kind, inside, note) = parse_kind(kind_cell).unwrap_or_else(|| {
+                panic!("kind must be automated (PROBE), partial (PROBE): WHAT IS LEFT, opt-in (PROBE), opt-in, partial (PROBE): …, manual (ROLE): WHY (one of MANUAL_WHY, or observable: HOW) or sign-off: {line}")
             });
             *counts.entry(kind).or_default() += 1;
+            if kind == Kind::Manual && note.as_deref().is_some_and(|n| n.starts_with("observable: ")) {
+                observable_manual += 1;
+            }
             let check = code(cells[3]).unwrap_or_else(|| panic!("no check in: {line}"));
             if kind == Kind::SignOff {
                 assert_eq!(check, "[signoff] roles", "a sign-off row maps to the [signoff] roles: {line}");
@@ -205,6 +237,13 @@ fn coverage_page_and_catalogue_agree() {
     }
     expected.insert("total".to_string(), total);
     assert_eq!(summary(&page), expected, "the summary table of coverage.md does not match the rows");
+    let manual = counts.get(&Kind::Manual).copied().unwrap_or_default();
+    assert!(
+        observable_manual * 100 <= manual * MAX_OBSERVABLE_MANUAL_PERCENT,
+        "{observable_manual} of {manual} manual rows could be observed by a probe: automate them"
+    );
+    let said = format!("{observable_manual} of the {manual} manual rows");
+    assert!(page.contains(&said), "coverage.md must say how many manual rows a probe could observe: {said:?}");
     for check in &catalogue {
         assert!(
             uses.contains(check) || named.contains(check),
@@ -223,7 +262,11 @@ fn coverage_kinds_parse() {
     );
     assert_eq!(parse_kind("opt-in (file)").map(|k| k.0), Some(Kind::OptIn));
     assert_eq!(parse_kind("opt-in, partial (http): one asset; the rest").map(|k| k.0), Some(Kind::OptIn));
-    assert_eq!(parse_kind("manual (Operations Lead)").map(|k| k.1), Some("Operations Lead".into()));
+    assert_eq!(parse_kind("manual (Operations Lead): a drill people run").map(|k| k.1), Some("Operations Lead".into()));
+    assert!(parse_kind("manual (Operations Lead): observable: Grafana's API").is_some());
+    // A manual row says why; a reason outside the list is refused.
+    assert_eq!(parse_kind("manual (Operations Lead)"), None);
+    assert_eq!(parse_kind("manual (Operations Lead): too hard"), None);
     assert_eq!(parse_kind("sign-off").map(|k| k.0), Some(Kind::SignOff));
     // A partial row must say what is left; an automated one must not qualify itself.
     assert_eq!(parse_kind("partial (http)"), None);

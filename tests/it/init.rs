@@ -71,7 +71,7 @@ async fn init_defaults_to_go_live_lists_required_vars_and_runs_against_local_ser
     let w = Workdir::new();
     let out = w.run(&["init", "--stack", "rust"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).contains("wrote golive.toml (105 items from go-live)"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("wrote golive.toml (107 items from go-live)"), "{}", stdout(&out));
     assert!(stdout(&out).contains(&format!("(or pass --var NAME=VALUE): {}", GO_LIVE_REQUIRED.join(", "))));
     let written = w.read("golive.toml");
     assert!(written.contains("include = [\"golive:go-live\"]"), "{written}");
@@ -147,8 +147,8 @@ async fn init_defaults_to_go_live_lists_required_vars_and_runs_against_local_ser
     assert_outcome(&report, "security.env-file-permissions", "fail");
     assert_outcome(&report, "database.postgres-version", "error");
     assert_outcome(&report, "operations.rollback-tested", "manual");
-    assert_eq!(report["summary"]["total"], 105);
-    assert_eq!(report["summary"]["skipped"], 98);
+    assert_eq!(report["summary"]["total"], 107);
+    assert_eq!(report["summary"]["skipped"], 100);
     // The database password in the URL never shows.
     assert!(!std::fs::read_to_string(w.path("report.json")).unwrap().contains(":pw@"));
 }

@@ -28,7 +28,11 @@ fn failures(report: &Value, id: &str) -> String {
                 Value::Null => "absent".into(),
                 other => other.to_string(),
             };
-            all += &format!("\n{}: expected {}, observed {observed}", e["fact"].as_str().unwrap(), e["expected"].as_str().unwrap());
+            all += &format!(
+                "\n{}: expected {}, observed {observed}",
+                e["fact"].as_str().unwrap(),
+                e["expected"].as_str().unwrap()
+            );
             if let Some(why) = e["explanation"].as_str() {
                 all += &format!(" ({why})");
             }
@@ -155,7 +159,10 @@ async fn kubernetes_workloads_need_probes_limits_a_non_root_user_and_pinned_imag
     let report = run(&w, &toml).await;
 
     assert_outcome(&report, "good", "pass");
-    assert_eq!(support::fact(&report, "good", "workloads"), &serde_json::json!(["Deployment/api", "CronJob/nightly-report"]));
+    assert_eq!(
+        support::fact(&report, "good", "workloads"),
+        &serde_json::json!(["Deployment/api", "CronJob/nightly-report"])
+    );
     assert_eq!(support::fact(&report, "good", "containers"), 3);
 
     let bad = "bad/k8s/app.yaml";
@@ -221,7 +228,10 @@ async fn a_document_must_exist_and_have_the_sections_the_line_names() {
         "docs/runbook.md",
         "# Runbook\n\n## Restarting the service\n\nsystemctl restart app\n\nRolling back a release\n----------------------\n\n## Contacts\n",
     );
-    w.write("docs/dr.md", "# Disaster recovery\n\n## Backups\n\n```\n## Restore (a comment in code, not a heading)\n```\n");
+    w.write(
+        "docs/dr.md",
+        "# Disaster recovery\n\n## Backups\n\n```\n## Restore (a comment in code, not a heading)\n```\n",
+    );
     w.write("docs/empty.md", "");
     let check = "operations.document-present";
     let wanted = "required_headings = \"Restart, Rolling back, Contacts\"";
@@ -234,7 +244,9 @@ async fn a_document_must_exist_and_have_the_sections_the_line_names() {
     assert_fails_with(
         &report,
         "dr",
-        &["missing_headings: expected == [], observed [\"Restore\", \"RTO\"] (its headings: Disaster recovery; Backups)"],
+        &[
+            "missing_headings: expected == [], observed [\"Restore\", \"RTO\"] (its headings: Disaster recovery; Backups)",
+        ],
     );
     assert_fails_with(&report, "empty", &["size: expected > 0"]);
     assert_fails_with(&report, "missing", &["exists: expected == true, observed false"]);
@@ -401,8 +413,11 @@ fn fake_ufw(status: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn ssh_source_restricted_fails_for_a_rule_open_to_anywhere() {
     let w = Workdir::new();
-    let header = "Status: active\n\nTo                         Action      From\n--                         ------      ----\n";
-    let restricted = format!("{header}22/tcp                     ALLOW       203.0.113.0/24\n443/tcp                    ALLOW       Anywhere\n");
+    let header =
+        "Status: active\n\nTo                         Action      From\n--                         ------      ----\n";
+    let restricted = format!(
+        "{header}22/tcp                     ALLOW       203.0.113.0/24\n443/tcp                    ALLOW       Anywhere\n"
+    );
     let open = format!(
         "{header}22/tcp                     ALLOW       Anywhere\n443/tcp                    ALLOW       Anywhere\n22/tcp (v6)                ALLOW       Anywhere (v6)\n"
     );
@@ -414,7 +429,11 @@ async fn ssh_source_restricted_fails_for_a_rule_open_to_anywhere() {
     assert_fails_with(
         &report,
         "ssh",
-        &["stdout_json./open_to_anywhere: expected == []", "22/tcp                     ALLOW       Anywhere", "22/tcp (v6)"],
+        &[
+            "stdout_json./open_to_anywhere: expected == []",
+            "22/tcp                     ALLOW       Anywhere",
+            "22/tcp (v6)",
+        ],
     );
     let report = run_tools(&w, "inactive", &item, &[("ufw", &fake_ufw("Status: inactive\n"))]).await;
     assert_fails_with(&report, "ssh", &["stdout_json./active: expected == true, observed false"]);
@@ -475,9 +494,9 @@ fn prometheus_answer(value: &str) -> String {
 async fn a_prometheus_query_must_be_within_bounds() {
     let calm = HttpServer::start(vec![Route::new("/api/v1/query").body(prometheus_answer("0.0012"))]).await;
     let burning = HttpServer::start(vec![Route::new("/api/v1/query").body(prometheus_answer("0.2"))]).await;
-    let nothing = HttpServer::start(vec![Route::new("/api/v1/query").body(
-        "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[]}}",
-    )])
+    let nothing = HttpServer::start(vec![
+        Route::new("/api/v1/query").body("{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[]}}"),
+    ])
     .await;
     let w = Workdir::new();
     let promql = r#"sum(rate(http_requests_total{status=~\"5..\"}[5m])) / sum(rate(http_requests_total[5m])) + 0"#;
@@ -486,7 +505,10 @@ async fn a_prometheus_query_must_be_within_bounds() {
         toml += &uses(
             id,
             "operations.prometheus-query",
-            &format!("prometheus_url = \"{}\", promql = \"{promql}\", max_value = \"0.01\"", server.url("").trim_end_matches('/')),
+            &format!(
+                "prometheus_url = \"{}\", promql = \"{promql}\", bound = \"<= 0.01\"",
+                server.url("").trim_end_matches('/')
+            ),
         );
     }
     let report = run(&w, &toml).await;
@@ -507,13 +529,14 @@ async fn a_prometheus_query_must_be_within_bounds() {
 async fn backups_must_be_encrypted() {
     let w = Workdir::new();
     w.write("plain/app.sql", "--\n-- PostgreSQL database dump\n--\nCREATE TABLE users (id int);\n");
-    for (dir, args) in [
-        ("openssl", &["enc", "-aes-256-cbc", "-pbkdf2", "-pass", "pass:backup-key", "-in", "plain/app.sql", "-out", "openssl/app.sql.enc"][..]),
-    ] {
-        std::fs::create_dir_all(w.path(dir)).unwrap();
-        let out = std::process::Command::new("openssl").args(args).current_dir(w.path("")).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    }
+    std::fs::create_dir_all(w.path("openssl")).unwrap();
+    let out = std::process::Command::new("openssl")
+        .args(["enc", "-aes-256-cbc", "-pbkdf2", "-pass", "pass:backup-key"])
+        .args(["-in", "plain/app.sql", "-out", "openssl/app.sql.enc"])
+        .current_dir(w.path(""))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     std::fs::create_dir_all(w.path("gpg")).unwrap();
     std::fs::create_dir_all(w.path("gnupg")).unwrap();
     std::fs::set_permissions(w.path("gnupg"), std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
@@ -534,13 +557,71 @@ async fn backups_must_be_encrypted() {
     assert!(out.status.success());
     let check = "backup.encrypted";
     let mut toml = String::new();
-    for (id, glob) in [("openssl", "openssl/*.enc"), ("gpg", "gpg/*.gpg"), ("gzip", "gzip/*.gz"), ("plain", "plain/*.sql")] {
+    for (id, glob) in
+        [("openssl", "openssl/*.enc"), ("gpg", "gpg/*.gpg"), ("gzip", "gzip/*.gz"), ("plain", "plain/*.sql")]
+    {
         toml += &uses(id, check, &format!("backup_glob = \"{}\"", w.path(glob).display()));
     }
     let report = run(&w, &toml).await;
     assert_outcome(&report, "openssl", "pass");
     assert_outcome(&report, "gpg", "pass");
     assert_eq!(support::fact(&report, "gpg", "encryption"), "gpg");
-    assert_fails_with(&report, "gzip", &["encrypted: expected == true, observed false", "app.sql.gz is gzip data, not encrypted"]);
+    assert_fails_with(
+        &report,
+        "gzip",
+        &["encrypted: expected == true, observed false", "app.sql.gz is gzip data, not encrypted"],
+    );
     assert_fails_with(&report, "plain", &["plain SQL text, not encrypted"]);
+}
+
+// ── Rate limits: a burst of requests ───────────────────────────────────────────────────
+
+/// A server that lets `allowed` requests through, then answers 429 (0: never limits).
+async fn limiting_server(allowed: usize) -> support::hostile::RawServer {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let seen = AtomicUsize::new(0);
+    support::hostile::RawServer::start(move |_| {
+        let n = seen.fetch_add(1, Ordering::SeqCst) + 1;
+        let (status, body) =
+            if allowed == 0 || n <= allowed { ("200 OK", "ok") } else { ("429 Too Many Requests", "slow down") };
+        let answer = format!("HTTP/1.1 {status}\r\ncontent-length: {}\r\n\r\n{body}", body.len());
+        support::hostile::Answer::new(answer, support::hostile::Then::Continue)
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rate_limited_needs_a_429_within_the_burst() {
+    let limited = limiting_server(5).await;
+    let open = limiting_server(0).await;
+    let w = Workdir::new();
+    let mut toml = String::new();
+    for (id, server) in [("limited", &limited), ("open", &open)] {
+        toml += &uses(
+            id,
+            "security.rate-limited",
+            &format!(
+                "base_url = \"http://127.0.0.1:{}\", rate_limited_path = \"/users/log_in\", burst = \"20\"",
+                server.port()
+            ),
+        );
+    }
+    let report = run(&w, &toml).await;
+    assert_outcome(&report, "limited", "pass");
+    assert_eq!(support::fact(&report, "limited", "first_rate_limited"), 6);
+    assert_eq!(support::fact(&report, "limited", "status_counts"), &serde_json::json!(["200 x 5", "429 x 15"]));
+    assert_fails_with(&report, "open", &["rate_limited: expected == true, observed false", "200 x 20"]);
+
+    // The burst is a number given by a var: a var that is not one is a clear load error.
+    w.write(
+        "bad-burst.toml",
+        &uses(
+            "open",
+            "security.rate-limited",
+            "base_url = \"http://127.0.0.1:9\", rate_limited_path = \"/\", burst = \"lots\"",
+        ),
+    );
+    let out = w.run(&["validate", "bad-burst.toml"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("`requests` must be a whole number: ${burst} gives \"lots\""), "{}", stderr(&out));
 }

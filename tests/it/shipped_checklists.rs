@@ -354,6 +354,9 @@ async fn bad_site(w: &Workdir) -> Site {
         Route::new("/metrics").body("# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 1.5\n"),
         Route::new("/debug/pprof/").body("profiles"),
         Route::new("/.env").body("SECRET=1"),
+        Route::new("/golive-no-such-page-7f3a").status(404).body(
+            "<h1>RuntimeError at /golive-no-such-page-7f3a</h1><pre>Traceback (most recent call last):\n  File \"app.py\", line 12</pre>",
+        ),
     ])
     .await;
     let dns = DnsServer::start(vec![TestRecord::a("other.golive.test.", "127.0.0.1", 300)]).await;
@@ -572,6 +575,8 @@ async fn security_passes_on_a_hardened_site_and_names_each_weakness_of_a_careles
             "security.cors",
             "security.cookies-secure",
             "security.auth-required",
+            "security.forged-token-rejected",
+            "security.error-pages-quiet",
             "security.no-debug-endpoints",
             "security.open-ports",
             "security.firewall-active",
@@ -610,6 +615,13 @@ async fn security_passes_on_a_hardened_site_and_names_each_weakness_of_a_careles
     assert_fails_with(&report, "security.cors", "cors_allows_any_origin_with_credentials: expected == false");
     assert_fails_with(&report, "security.cookies-secure", "sid (no Secure, no HttpOnly, no SameSite)");
     assert_fails_with(&report, "security.auth-required", "status: expected one of [401, 403], observed 200");
+    assert_fails_with(&report, "security.forged-token-rejected", "status: expected one of [401, 403], observed 200");
+    assert_fails_with(&report, "security.error-pages-quiet", "body: expected not (matches /");
+    assert!(
+        reason(&report, "security.error-pages-quiet").contains("Traceback"),
+        "{}",
+        reason(&report, "security.error-pages-quiet")
+    );
     assert_fails_with(&report, "security.no-debug-endpoints", "/debug/pprof/");
     assert!(reason(&report, "security.no-debug-endpoints").contains("/.env"));
     let http_port = bad.vars.iter().find(|(k, _)| k == "scan_ports").unwrap().1.split(", ").next().unwrap().to_string();

@@ -243,15 +243,24 @@ pub fn convert(cx: &mut Ctx, vars: &mut Vars, spec: &ParamSpec, v: &SValue, what
             }
             Some((Value::Str(value), Value::Str(shown)))
         }
-        ParamType::Integer => match v.kind {
-            SKind::Int(i) => Some((Value::Int(i), Value::Int(i))),
+        ParamType::Integer => match &v.kind {
+            SKind::Int(i) => Some((Value::Int(*i), Value::Int(*i))),
+            // A var gives a number as text: `requests = "${burst}"`.
+            SKind::Str(t) if t.contains("${") => {
+                from_var(cx, vars, v, key, t, "a whole number", |s| s.parse::<i64>().ok().map(Value::Int))
+            }
             _ => {
                 cx.diags.push(wrong_type(v, key, "a whole number"));
                 None
             }
         },
-        ParamType::Bool => match v.kind {
-            SKind::Bool(b) => Some((Value::Bool(b), Value::Bool(b))),
+        ParamType::Bool => match &v.kind {
+            SKind::Bool(b) => Some((Value::Bool(*b), Value::Bool(*b))),
+            SKind::Str(t) if t.contains("${") => from_var(cx, vars, v, key, t, "true or false", |s| match s {
+                "true" => Some(Value::Bool(true)),
+                "false" => Some(Value::Bool(false)),
+                _ => None,
+            }),
             _ => {
                 cx.diags.push(wrong_type(v, key, "true or false"));
                 None
@@ -286,6 +295,38 @@ pub fn convert(cx: &mut Ctx, vars: &mut Vars, spec: &ParamSpec, v: &SValue, what
             any_value(cx, vars, v)
         }
         ParamType::StringMap | ParamType::Headers => string_map(cx, vars, spec, v),
+    }
+}
+
+/// A number or boolean parameter written as a var reference: the text it resolves to, read
+/// by `parse`. While validating, a value that uses an unset `${env:…}` cannot be read yet:
+/// the parameter is left at its default (the run reads it).
+fn from_var(
+    cx: &mut Ctx,
+    vars: &mut Vars,
+    v: &SValue,
+    key: &str,
+    template: &str,
+    expected: &str,
+    parse: impl Fn(&str) -> Option<Value>,
+) -> Option<(Value, Value)> {
+    let i = vars.interpolate(cx, v, template)?;
+    if i.incomplete {
+        return None;
+    }
+    match parse(i.value.trim()) {
+        Some(value) => Some((value.clone(), value)),
+        None => {
+            cx.diags.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    format!("`{key}` must be {expected}: {template} gives {:?}", i.shown),
+                )
+                .at(v.loc())
+                .hint(format!("set the var to {expected}")),
+            );
+            None
+        }
     }
 }
 
