@@ -499,6 +499,7 @@ case "$unit" in
   stopped.service) active=inactive sub=dead ;;
   failed.service) active=failed sub=failed ;;
   manual-start.service) file=disabled ;;
+  runtime-enabled.service) file=enabled-runtime ;;
   absent.service) load=not-found active=inactive sub=dead file= frag= ;;
   no-restart.service) restart=no ;;
   as-root.service) user= ;;
@@ -527,7 +528,14 @@ fn assert_only_show(w: &Workdir, items: usize) {
 async fn unit_running_needs_the_unit_active_and_enabled() {
     let w = Workdir::new();
     let path = fake_systemctl(&w);
-    let units = ["chrony.service", "stopped.service", "failed.service", "manual-start.service", "absent.service"];
+    let units = [
+        "chrony.service",
+        "stopped.service",
+        "failed.service",
+        "manual-start.service",
+        "runtime-enabled.service",
+        "absent.service",
+    ];
     let items: Vec<String> =
         units.iter().map(|unit| use_item(unit, "infrastructure.unit-running", &[("unit", unit)])).collect();
     let report = run(&w, &items, &[("PATH", &path)]).await;
@@ -537,6 +545,13 @@ async fn unit_running_needs_the_unit_active_and_enabled() {
     assert_eq!(fact(&report, "failed.service", "active_state"), "failed");
     // Running now, but started by hand: gone after the next reboot.
     assert_reason(&report, "manual-start.service", "fail", &["enabled: expected == true, observed false"]);
+    // `systemctl enable --runtime`: enabled until the next reboot only.
+    assert_reason(
+        &report,
+        "runtime-enabled.service",
+        "fail",
+        &["unit_file_state: expected not (== \"enabled-runtime\"), observed enabled-runtime"],
+    );
     assert_reason(&report, "absent.service", "fail", &["active: expected == true, observed false"]);
     assert_eq!(fact(&report, "absent.service", "load_state"), "not-found");
     assert_only_show(&w, units.len());
@@ -558,6 +573,7 @@ async fn service_unit_names_each_production_setting_that_is_wrong() {
         "app.service",
         "stopped.service",
         "manual-start.service",
+        "runtime-enabled.service",
         "no-restart.service",
         "as-root.service",
         "file-log.service",
@@ -569,6 +585,12 @@ async fn service_unit_names_each_production_setting_that_is_wrong() {
     assert_outcome(&report, "app.service", "pass");
     assert_reason(&report, "stopped.service", "fail", &["active: expected == true, observed false"]);
     assert_reason(&report, "manual-start.service", "fail", &["enabled: expected == true, observed false"]);
+    assert_reason(
+        &report,
+        "runtime-enabled.service",
+        "fail",
+        &["unit_file_state: expected not (== \"enabled-runtime\"), observed enabled-runtime"],
+    );
     assert_reason(&report, "no-restart.service", "fail", &["restart: expected one of", "observed no"]);
     // No User= means root.
     assert_reason(&report, "as-root.service", "fail", &["runs_as_root: expected == false, observed true"]);
