@@ -113,6 +113,7 @@ const PAIRS: &[(&str, &str)] = &[
     ("operations.alert-rules", SHIPPED_GO_LIVE),
     ("operations.command-succeeds", SHIPPED_GO_LIVE),
     ("operations.config-setting", SHIPPED_INFRA),
+    ("operations.config-setting", "config_facts::the_config_setting_check_reads_a_structured_config_file"),
     ("operations.env-file-complete", SHIPPED_INFRA),
     ("operations.log-written", "weak_passes_host::log_written_needs_a_recent_non_empty_log"),
     ("operations.metrics-endpoint", SHIPPED_GO_LIVE),
@@ -130,7 +131,9 @@ const PAIRS: &[(&str, &str)] = &[
     ("security.no-version-banner", SHIPPED_SECURITY),
     ("security.open-ports", SHIPPED_SECURITY),
     ("security.secret-file-permissions", SHIPPED_SECURITY),
+    ("security.secret-file-permissions", "red_green::secret_file_permissions_needs_the_owner_alone_to_read_it"),
     ("security.secret-length", SHIPPED_SECURITY),
+    ("security.secret-length", "red_green::secret_length_measures_the_password_of_a_url_and_a_plain_secret"),
     ("security.security-headers", SHIPPED_SECURITY),
     ("security.sshd", SHIPPED_SECURITY),
     ("security.sudo-limited", SHIPPED_SECURITY),
@@ -448,6 +451,76 @@ async fn binary_libraries_fails_when_a_library_the_binary_needs_is_gone() {
         "fail",
         &["stdout: expected not (contains \"not found\")", "libgolivegreeting.so => not found"],
     );
+}
+
+// ── secrets on disk ───────────────────────────────────────────────────────────────────
+
+/// 40 characters.
+const LONG_SECRET: &str = "Zq8vN3kR7tW2yB6mP4xL9cH5jD1fG0sA-e8uT7iO";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secret_length_measures_the_password_of_a_url_and_a_plain_secret() {
+    let w = Workdir::new();
+    let env = w.write(
+        "app.env",
+        &format!(
+            "DATABASE_URL=postgres://app:{LONG_SECRET}@db.internal:5432/app\n\
+             export SECRET_KEY_BASE=\"{LONG_SECRET}\"\n\
+             SHORT_URL=postgres://app:hunter2@db.internal:5432/app_production_database\n\
+             NO_PASSWORD_URL=postgres://app@db.internal:5432/app_production_database\n\
+             EMPTY_PASSWORD_URL=postgres://app:@db.internal:5432/app_production_database\n\
+             SHORT_KEY=changeme\n"
+        ),
+    );
+    let env = env.to_str().unwrap();
+    let items: Vec<String> = [
+        "DATABASE_URL",
+        "SECRET_KEY_BASE",
+        "SHORT_URL",
+        "NO_PASSWORD_URL",
+        "EMPTY_PASSWORD_URL",
+        "SHORT_KEY",
+        "NOT_SET",
+    ]
+    .iter()
+    .map(|name| use_item(name, "security.secret-length", &[("env_file", env), ("secret_setting", name)]))
+    .collect();
+    let report = run(&w, &items, &[]).await;
+    assert_outcome(&report, "DATABASE_URL", "pass");
+    assert_eq!(fact(&report, "DATABASE_URL", "stdout_json./length"), 40, "the password is measured, not the URL");
+    assert_outcome(&report, "SECRET_KEY_BASE", "pass");
+    // The URLs are long; their passwords are short, empty or missing.
+    assert_reason(&report, "SHORT_URL", "fail", &["stdout_json./length: expected >= 32, observed 7"]);
+    assert_reason(&report, "NO_PASSWORD_URL", "fail", &["stdout_json./length: expected >= 32, observed 0"]);
+    assert_reason(&report, "EMPTY_PASSWORD_URL", "fail", &["stdout_json./length: expected >= 32, observed 0"]);
+    assert_reason(&report, "SHORT_KEY", "fail", &["stdout_json./length: expected >= 32, observed 8"]);
+    assert_reason(&report, "NOT_SET", "fail", &["stdout_json./length: expected >= 32, observed 0"]);
+    let text = w.read("report.json");
+    assert!(!text.contains(LONG_SECRET) && !text.contains("hunter2"), "a secret reached the report");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secret_file_permissions_needs_the_owner_alone_to_read_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let w = Workdir::new();
+    let modes = [("owner-rw", 0o600), ("owner-r", 0o400), ("world", 0o644), ("group", 0o640), ("group-write", 0o620)];
+    let mut items = Vec::new();
+    for (name, mode) in modes {
+        let path = w.write(&format!("{name}.env"), &format!("SECRET_KEY_BASE={LONG_SECRET}\n"));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        items.push(use_item(name, "security.secret-file-permissions", &[("path", path.to_str().unwrap())]));
+    }
+    let gone = w.path("gone.env");
+    items.push(use_item("missing", "security.secret-file-permissions", &[("path", gone.to_str().unwrap())]));
+    let report = run(&w, &items, &[]).await;
+    assert_outcome(&report, "owner-rw", "pass");
+    assert_outcome(&report, "owner-r", "pass");
+    assert_reason(&report, "world", "fail", &["mode: expected one of [\"0600\", \"0400\"], observed 0644"]);
+    assert_reason(&report, "group", "fail", &["observed 0640"]);
+    assert_reason(&report, "group-write", "fail", &["observed 0620"]);
+    // No file proves nothing.
+    assert_reason(&report, "missing", "fail", &["exists: expected == true, observed false"]);
+    assert!(!w.read("report.json").contains(LONG_SECRET), "the file's secret reached the report");
 }
 
 // ── HTTP ──────────────────────────────────────────────────────────────────────────────────
