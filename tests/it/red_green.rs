@@ -107,7 +107,7 @@ const PAIRS: &[(&str, &str)] = &[
     ("infrastructure.host-resources", SHIPPED_INFRA),
     ("infrastructure.os-up-to-date", SHIPPED_INFRA),
     ("infrastructure.response-time", SHIPPED_INFRA),
-    ("infrastructure.static-cache-headers", "red_green::static_cache_headers_need_a_positive_max_age"),
+    ("infrastructure.static-cache-headers", "red_green::static_cache_headers_need_a_max_age_that_caches"),
     ("infrastructure.timezone", SHIPPED_INFRA),
     ("infrastructure.unit-running", "red_green::unit_running_needs_the_unit_active_and_enabled"),
     ("operations.alert-rules", SHIPPED_GO_LIVE),
@@ -526,7 +526,7 @@ async fn secret_file_permissions_needs_the_owner_alone_to_read_it() {
 // ── HTTP ──────────────────────────────────────────────────────────────────────────────────
 
 #[tokio::test(flavor = "multi_thread")]
-async fn static_cache_headers_need_a_positive_max_age() {
+async fn static_cache_headers_need_a_max_age_that_caches() {
     let server = HttpServer::start(vec![
         Route::new("/assets/app-3f2a9c.js")
             .body("console.log(1)")
@@ -534,6 +534,10 @@ async fn static_cache_headers_need_a_positive_max_age() {
         Route::new("/assets/uncached-3f2a9c.js").body("console.log(1)"),
         Route::new("/assets/expired-3f2a9c.js").body("console.log(1)").header("cache-control", "public, max-age=0"),
         Route::new("/assets/no-store-3f2a9c.js").body("console.log(1)").header("cache-control", "no-store"),
+        // no-store wins over max-age: nothing is cached.
+        Route::new("/assets/both-3f2a9c.js")
+            .body("console.log(1)")
+            .header("cache-control", "max-age=31536000, no-store"),
     ])
     .await;
     let base_url = server.url("");
@@ -542,6 +546,7 @@ async fn static_cache_headers_need_a_positive_max_age() {
         ("uncached", "/assets/uncached-3f2a9c.js"),
         ("max-age-zero", "/assets/expired-3f2a9c.js"),
         ("no-store", "/assets/no-store-3f2a9c.js"),
+        ("max-age-and-no-store", "/assets/both-3f2a9c.js"),
         ("missing-asset", "/assets/gone-3f2a9c.js"),
     ]
     .iter()
@@ -555,6 +560,12 @@ async fn static_cache_headers_need_a_positive_max_age() {
     assert_reason(&report, "uncached", "fail", &["headers.cache-control"]);
     assert_reason(&report, "max-age-zero", "fail", &["headers.cache-control: expected matches", "max-age=0"]);
     assert_reason(&report, "no-store", "fail", &["headers.cache-control: expected matches", "no-store"]);
+    assert_reason(
+        &report,
+        "max-age-and-no-store",
+        "fail",
+        &["headers.cache-control: expected", "observed max-age=31536000, no-store"],
+    );
     assert_reason(&report, "missing-asset", "fail", &["status: expected == 200, observed 404"]);
 }
 
