@@ -16,8 +16,8 @@
 //! - the named test's source names the check id, or the id of a shipped checklist item
 //!   whose `use` is that check (item `security.env-file-permissions` uses
 //!   `security.secret-file-permissions`), as a quoted string. The source is the test's `fn`
-//!   in tests/it/MODULE.rs and the items of that module it uses, directly or through one
-//!   another (the helper that writes its checklist, the const holding it), never `PAIRS`.
+//!   in tests/it/MODULE.rs and the items of that module it uses, directly or through another
+//!   (the helper that writes its checklist, the const holding it), never `PAIRS`.
 //!
 //! The pairs here run `golive run` with `use = "ID"` items against servers the harness starts
 //! on 127.0.0.1 (the PostgreSQL primary and standby shared with shipped_checklists.rs, the
@@ -29,6 +29,13 @@
 //! servers other tests share or installing an old server (PostgreSQL or Redis older than the
 //! minimum, PostgreSQL listening beyond loopback, a server out of connection slots), the real
 //! server is judged against a stricter var instead, and the test says so.
+//!
+//! Weak passes these pairs found, fixed in checks/ (each red side passed before the fix):
+//! - `infrastructure.unit-running` and `operations.service-unit` passed a unit enabled with
+//!   `systemctl enable --runtime` (enabled-runtime), which is gone at the next reboot;
+//! - `security.secret-length` measured a whole URL without a password (or with an empty one)
+//!   as the secret;
+//! - `infrastructure.static-cache-headers` passed `max-age=…, no-store`, which caches nothing.
 
 use crate::support as common;
 use crate::support;
