@@ -34,6 +34,7 @@ mod postgres;
 mod probes;
 mod process_groups;
 mod reach;
+mod red_green;
 mod redis;
 mod report_formats;
 mod security_probes;

@@ -30,7 +30,7 @@ const REDIS_PASSWORD: &str = "Redis-s3cret-5e1d";
 /// A 40-character database password: long enough for security.database-password-length.
 const LONG_DB_PASSWORD: &str = "Zq8vN3kR7tW2yB6mP4xL9cH5jD1fG0sA-e8uT7iO";
 
-fn pg() -> &'static PgFixture {
+pub(crate) fn pg() -> &'static PgFixture {
     static FIXTURE: OnceLock<PgFixture> = OnceLock::new();
     FIXTURE.get_or_init(PgFixture::start)
 }

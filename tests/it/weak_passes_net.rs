@@ -141,7 +141,7 @@ async fn redis_auth_required_proves_the_urls_credentials_are_checked() {
 const ROLE_PASSWORD: &str = "Role-S3cret-4471";
 
 /// One PostgreSQL server for this module, with a role per attribute the check forbids.
-fn pg() -> &'static PgServer {
+pub(crate) fn pg() -> &'static PgServer {
     static SERVER: OnceLock<PgServer> = OnceLock::new();
     SERVER.get_or_init(|| {
         let server = PgServer::start(PgConfig { settings: Vec::new(), hba: SCRAM_HBA.into(), tls: None });
