@@ -149,6 +149,25 @@ const PAIRS: &[(&str, &str)] = &[
         "security.tls-legacy-refused",
         "legacy_tls::the_shipped_check_is_red_on_a_legacy_server_and_green_on_a_modern_one",
     ),
+    // What used to be manual (issue 9, §3): observed.rs.
+    ("backup.encrypted", "observed::backups_must_be_encrypted"),
+    ("database.connection-logging", "observed::connection_logging_must_cover_connections_and_schema_changes"),
+    ("infrastructure.cluster-nodes", "observed::cluster_nodes_asks_the_release_how_many_peers_it_sees"),
+    ("infrastructure.container-image", "observed::container_image_needs_stages_pinned_bases_and_a_non_root_user"),
+    (
+        "infrastructure.kubernetes-workloads",
+        "observed::kubernetes_workloads_need_probes_limits_a_non_root_user_and_pinned_images",
+    ),
+    ("operations.document-present", "observed::a_document_must_exist_and_have_the_sections_the_line_names"),
+    ("operations.job-queue-healthy", "observed::the_job_queue_check_names_each_queue_that_is_stuck_or_discarding"),
+    ("operations.licences-allowed", "observed::licences_allowed_fails_with_the_tools_finding"),
+    ("operations.prometheus-query", "observed::a_prometheus_query_must_be_within_bounds"),
+    ("security.error-pages-quiet", "observed::error_pages_must_be_plain_404s"),
+    ("security.error-pages-quiet", SHIPPED_SECURITY),
+    ("security.forged-token-rejected", "observed::a_forged_unsigned_token_must_be_refused"),
+    ("security.forged-token-rejected", SHIPPED_SECURITY),
+    ("security.rate-limited", "observed::rate_limited_needs_a_429_within_the_burst"),
+    ("security.ssh-source-restricted", "observed::ssh_source_restricted_fails_for_a_rule_open_to_anywhere"),
 ];
 
 // ── the guard ─────────────────────────────────────────────────────────────────────────────
