@@ -7,6 +7,7 @@ mod support;
 mod catalogue;
 mod catalogue_dirs;
 mod child_env;
+mod ci_outputs;
 mod cli_run;
 mod cli_validate;
 mod concurrent_writers;

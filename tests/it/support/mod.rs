@@ -16,6 +16,7 @@ pub mod hung;
 pub mod openssl;
 pub mod pg;
 pub mod proxy;
+pub mod python;
 pub mod reaper;
 pub mod redis;
 pub mod tls;
