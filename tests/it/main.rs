@@ -41,6 +41,7 @@ mod shipped_checklists;
 mod signals;
 mod signing;
 mod system_probes;
+mod until_pass;
 mod verifier_agreement;
 mod waivers_attestations;
 mod weak_passes_host;
