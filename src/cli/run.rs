@@ -84,8 +84,9 @@ struct Progress {
 
 impl Observer for Progress {
     fn started(&self, total: usize) {
-        self.bar.set_length(total as u64);
         self.bar.set_position(0);
+        self.bar.set_length(total as u64);
+        self.bar.set_message("");
         let items = if total == 1 { "item" } else { "items" };
         match self.round.load(Ordering::Relaxed) {
             0 => self.bar.set_prefix(items),
