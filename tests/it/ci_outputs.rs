@@ -133,6 +133,10 @@ async fn github_annotations_point_at_the_lines_of_blocking_and_failed_items() {
     assert!(!commands[3].properties.contains_key("file"));
     assert!(commands[3].message.starts_with("4 items: 1 pass, 2 fail"), "{:?}", commands[3].message);
     assert!(!stdout(&out).contains("api.ok"), "a passing item is no annotation");
+    // A saved report renders the same annotations (`golive report`).
+    let again = w.run(&["report", "r.json", "-o", "github"]).await;
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert_eq!(stdout(&again), stdout(&out));
 
     // A passing gate: only the notice.
     w.write("pass.toml", &format!("[[item]]\nid = \"api.ok\"\nprobe = \"http\"\nurl = \"{}\"\n", server.url("/ok")));
