@@ -3,14 +3,15 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{ColorChoice, exit, load_and_report, parse_var, use_color};
-use crate::checklist::{Item, LoadMode, LoadOptions, Severity};
-use crate::engine::{self, Filter, ItemResult, Observer, RunOptions};
+use crate::checklist::{Checklist, Item, LoadMode, LoadOptions, Severity};
+use crate::engine::{self, Filter, ItemResult, Observer, RunOptions, RunResult, State};
 use crate::report::{Format, OutputSpec, Report, Style, run_redactor};
 
 #[derive(Args, Debug)]
@@ -55,23 +56,47 @@ pub struct RunArgs {
     /// No progress indicator and no summary line on stderr.
     #[arg(short, long)]
     quiet: bool,
+    /// Wait until ready: run again the items that did not pass (passing ones are kept)
+    /// until the gate passes or --within runs out; report the last round.
+    #[arg(long)]
+    until_pass: bool,
+    /// With --until-pass: start no round later than this after the first (default 10m).
+    #[arg(long, value_name = "DURATION", value_parser = parse_deadline, requires = "until_pass")]
+    within: Option<Duration>,
+    /// With --until-pass: the pause after a round before the next (default 15s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_deadline, requires = "until_pass")]
+    interval: Option<Duration>,
 }
+
+/// `--within` and `--interval` when `--until-pass` is given without them.
+const DEFAULT_WITHIN: Duration = Duration::from_secs(600);
+const DEFAULT_INTERVAL: Duration = Duration::from_secs(15);
 
 fn parse_deadline(s: &str) -> Result<Duration, String> {
     crate::value::parse_duration(s)
 }
 
-struct Progress(ProgressBar);
+struct Progress {
+    bar: ProgressBar,
+    /// The round of `--until-pass` (0 without it).
+    round: AtomicUsize,
+}
 
 impl Observer for Progress {
     fn started(&self, total: usize) {
-        self.0.set_length(total as u64);
-        self.0.set_prefix(if total == 1 { "item" } else { "items" });
+        self.bar.set_position(0);
+        self.bar.set_length(total as u64);
+        self.bar.set_message("");
+        let items = if total == 1 { "item" } else { "items" };
+        match self.round.load(Ordering::Relaxed) {
+            0 => self.bar.set_prefix(items),
+            round => self.bar.set_prefix(format!("{items} (round {round})")),
+        }
     }
 
     fn finished(&self, item: &Item, _result: &ItemResult) {
-        self.0.inc(1);
-        self.0.set_message(item.id.clone());
+        self.bar.inc(1);
+        self.bar.set_message(item.id.clone());
     }
 }
 
@@ -151,10 +176,20 @@ pub fn run(args: RunArgs, interrupt: crate::engine::Interrupt) -> u8 {
         }
     };
     let bar = progress_bar(args.quiet);
-    let observer = Arc::new(Progress(bar.clone()));
+    let observer = Arc::new(Progress { bar: bar.clone(), round: AtomicUsize::new(0) });
     // From here to the end a first signal stops the run and the reports are still written.
     super::signals::graceful(true);
-    let result = runtime.block_on(engine::run(&checklist, &opts, observer));
+    let result = if args.until_pass {
+        let rounds = Rounds {
+            within: args.within.unwrap_or(DEFAULT_WITHIN),
+            interval: args.interval.unwrap_or(DEFAULT_INTERVAL),
+            fail_on: args.fail_on,
+            quiet: args.quiet,
+        };
+        runtime.block_on(rounds.run(&checklist, &opts, &observer, &interrupt))
+    } else {
+        runtime.block_on(engine::run(&checklist, &opts, observer))
+    };
     bar.finish_and_clear();
     // Dropping the remaining tasks kills what they started (a command's process group);
     // a probe stuck in blocking code gets at most 2 s before golive exits anyway.
@@ -192,4 +227,186 @@ pub fn run(args: RunArgs, interrupt: crate::engine::Interrupt) -> u8 {
         return code;
     }
     code
+}
+
+/// `--until-pass`: rounds of the run until the gate passes, nothing that blocks it can
+/// change by running again, `--within` runs out, the `--deadline` passes or a signal
+/// comes. Each round runs the items that did not pass in the rounds before (an item
+/// waits for its dependencies as in any run, so one whose dependency did not pass runs
+/// after it); the result is the last round's, with the kept passes, timed from the first.
+struct Rounds {
+    within: Duration,
+    interval: Duration,
+    fail_on: Severity,
+    quiet: bool,
+}
+
+impl Rounds {
+    async fn run(
+        &self,
+        checklist: &Checklist,
+        opts: &RunOptions,
+        progress: &Arc<Progress>,
+        interrupt: &crate::engine::Interrupt,
+    ) -> RunResult {
+        let first = Instant::now();
+        let first_started_at = time::OffsetDateTime::now_utc();
+        let deadline_at = opts.deadline.map(|d| tokio::time::Instant::now() + d);
+        let mut kept: Vec<Option<ItemResult>> = Vec::new();
+        let mut round = 1;
+        loop {
+            progress.round.store(round, Ordering::Relaxed);
+            let observer: Arc<dyn Observer> = progress.clone();
+            let mut result = engine::run_keeping(checklist, opts, observer, &kept, deadline_at).await;
+            let ran = (0..result.results.len())
+                .filter(|&i| {
+                    kept.get(i).is_none_or(Option::is_none) && result.results[i].state != State::SkippedByFilter
+                })
+                .count();
+            let blocking = blocking_ids(checklist, &result, self.fail_on);
+            let counts = round_counts(&result, &kept);
+            let elapsed = first.elapsed();
+            // Why there is no next round, if there is none.
+            let done = if let Some(stop) = result.stopped {
+                Some(match stop {
+                    engine::Stop::Deadline(_) => "the --deadline passed".to_string(),
+                    engine::Stop::Interrupted(signal) => format!("stopped by {signal}"),
+                })
+            } else if blocking.is_empty() {
+                Some(format!("gate PASSED after {}", crate::report::plural(round, "round")))
+            } else if !can_change(checklist, &result, self.fail_on) {
+                Some("what blocks the gate cannot change by running again (a pending manual item waits for `golive attest`)".to_string())
+            } else if elapsed + self.interval > self.within {
+                Some(format!("--within {} ends before another round", humantime::format_duration(self.within)))
+            } else {
+                None
+            };
+            let gate = if blocking.is_empty() {
+                "gate PASSED".to_string()
+            } else {
+                let mut ids: Vec<&str> = blocking.iter().take(5).map(String::as_str).collect();
+                if blocking.len() > 5 {
+                    ids.push("…");
+                }
+                format!("gate FAILED: {} blocking ({})", blocking.len(), ids.join(", "))
+            };
+            let then = match &done {
+                None => format!("next round in {}", humantime::format_duration(self.interval)),
+                Some(why) => format!("done: {why}"),
+            };
+            let line =
+                format!("golive: round {round}: ran {}: {counts} — {gate}; {then}", crate::report::plural(ran, "item"));
+            if !self.quiet {
+                progress.bar.suspend(|| eprintln!("{line}"));
+            }
+            if done.is_some() {
+                result.started_at = first_started_at;
+                result.duration = first.elapsed();
+                return result;
+            }
+            progress.bar.set_message(format!(
+                "waiting {} before round {}",
+                humantime::format_duration(self.interval),
+                round + 1
+            ));
+            let mut signal = interrupt.clone();
+            let stopped = tokio::select! {
+                _ = tokio::time::sleep(self.interval) => None,
+                _ = async {
+                    // Closed without a signal (never while golive runs): no signal comes.
+                    if signal.wait_for(Option::is_some).await.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                } => Some("a signal"),
+                _ = async {
+                    match deadline_at {
+                        Some(at) => tokio::time::sleep_until(at).await,
+                        None => std::future::pending().await,
+                    }
+                } => Some("the --deadline"),
+            };
+            if let Some(what) = stopped {
+                if !self.quiet {
+                    progress
+                        .bar
+                        .suspend(|| eprintln!("golive: {what} came between rounds: the reports are round {round}'s"));
+                }
+                result.started_at = first_started_at;
+                result.duration = first.elapsed();
+                return result;
+            }
+            kept = result.results.iter().map(|r| r.state.counts_as_passed().then(|| r.clone())).collect();
+            round += 1;
+        }
+    }
+}
+
+/// Ids of the items that fail the gate.
+fn blocking_ids(checklist: &Checklist, result: &RunResult, fail_on: Severity) -> Vec<String> {
+    checklist
+        .items
+        .iter()
+        .zip(&result.results)
+        .filter(|(item, r)| r.verdict().blocks(item.severity, fail_on))
+        .map(|(item, _)| item.id.clone())
+        .collect()
+}
+
+/// `2 pass, 1 fail, 0 error, 1 skipped` for the items this round ran (kept ones left out).
+fn round_counts(result: &RunResult, kept: &[Option<ItemResult>]) -> String {
+    let ran = result
+        .results
+        .iter()
+        .enumerate()
+        .filter(|(i, r)| kept.get(*i).is_none_or(Option::is_none) && r.state != State::SkippedByFilter)
+        .map(|(_, r)| r.state);
+    let mut counts =
+        [("pass", 0), ("fail", 0), ("error", 0), ("skipped", 0), ("manual pending", 0), ("not applicable", 0)];
+    for state in ran {
+        let slot = match state {
+            State::Pass | State::ManualAttested => 0,
+            State::Fail => 1,
+            State::Error => 2,
+            State::SkippedByDependency | State::SkippedByFilter => 3,
+            State::ManualPending | State::ManualExpired => 4,
+            State::NotApplicable => 5,
+        };
+        counts[slot].1 += 1;
+    }
+    let shown: Vec<String> = counts
+        .iter()
+        .enumerate()
+        .filter(|(i, (_, n))| *i < 3 || *n > 0)
+        .map(|(_, (word, n))| format!("{n} {word}"))
+        .collect();
+    shown.join(", ")
+}
+
+/// Whether running again could change the gate: some blocking item failed or errored, or
+/// was skipped for a dependency (or a `when` item) that did, however far back.
+fn can_change(checklist: &Checklist, result: &RunResult, fail_on: Severity) -> bool {
+    let index: std::collections::HashMap<&str, usize> =
+        checklist.items.iter().enumerate().map(|(i, item)| (item.id.as_str(), i)).collect();
+    let mut seen = std::collections::HashSet::new();
+    let mut stack: Vec<usize> = checklist
+        .items
+        .iter()
+        .zip(&result.results)
+        .enumerate()
+        .filter(|(_, (item, r))| r.verdict().blocks(item.severity, fail_on))
+        .map(|(i, _)| i)
+        .collect();
+    while let Some(i) = stack.pop() {
+        if !seen.insert(i) {
+            continue;
+        }
+        match result.results[i].state {
+            State::Fail | State::Error => return true,
+            State::SkippedByDependency => {
+                stack.extend(checklist.items[i].waits_for().filter_map(|d| index.get(d).copied()));
+            }
+            _ => {}
+        }
+    }
+    false
 }

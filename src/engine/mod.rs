@@ -475,12 +475,29 @@ impl Ended {
 
 /// Runs every selected item of the checklist.
 pub async fn run(checklist: &Checklist, opts: &RunOptions, observer: Arc<dyn Observer>) -> RunResult {
+    run_keeping(checklist, opts, observer, &[], None).await
+}
+
+/// Another round of a run (`golive run --until-pass`): the items `kept` holds a result for
+/// (by checklist index; the ones that passed) are not run again, and their dependents see
+/// that result, facts included; every other selected item runs as in [`run`]. The run's
+/// `--deadline` falls at `deadline_at` (an instant fixed when the first round started)
+/// rather than `opts.deadline` after this round's start.
+pub async fn run_keeping(
+    checklist: &Checklist,
+    opts: &RunOptions,
+    observer: Arc<dyn Observer>,
+    kept: &[Option<ItemResult>],
+    deadline_at: Option<tokio::time::Instant>,
+) -> RunResult {
     let started_at = time::OffsetDateTime::now_utc();
     let clock = Instant::now();
+    let deadline_at = deadline_at.or_else(|| opts.deadline.map(|d| tokio::time::Instant::now() + d));
     let items = &checklist.items;
     let shared = Arc::new(Shared::default());
     let not_selected = selection(items, &opts.filter);
-    observer.started(not_selected.iter().filter(|n| !**n).count());
+    let kept_at = |index: usize| kept.get(index).and_then(Option::as_ref);
+    observer.started((0..items.len()).filter(|&i| !not_selected[i] && kept_at(i).is_none()).count());
 
     let results: Arc<Mutex<Vec<Option<ItemResult>>>> = Arc::new(Mutex::new(vec![None; items.len()]));
     let mut senders = Vec::new();
@@ -512,6 +529,11 @@ pub async fn run(checklist: &Checklist, opts: &RunOptions, observer: Arc<dyn Obs
                 ItemResult::without_run(State::SkippedByFilter, format!("not selected ({})", opts.filter.describe()));
             let _ = tx.send(Some(Ended::of(&r, false)));
             results.lock().unwrap()[index] = Some(r);
+            continue;
+        }
+        if let Some(r) = kept_at(index) {
+            let _ = tx.send(Some(Ended::of(r, read_by_when.contains_key(item.id.as_str()))));
+            results.lock().unwrap()[index] = Some(r.clone());
             continue;
         }
         let manual = item.is_manual().then(|| manual_result(item, checklist, today));
@@ -616,12 +638,12 @@ pub async fn run(checklist: &Checklist, opts: &RunOptions, observer: Arc<dyn Obs
     let stop = {
         let all = drain(&mut pending);
         let deadline = async {
-            match opts.deadline {
-                Some(d) => {
-                    tokio::time::sleep(d).await;
+            match (opts.deadline, deadline_at) {
+                (Some(d), Some(at)) => {
+                    tokio::time::sleep_until(at).await;
                     Stop::Deadline(d)
                 }
-                None => std::future::pending().await,
+                _ => std::future::pending().await,
             }
         };
         let interrupt = async {
@@ -1202,6 +1224,27 @@ mod tests {
             assert_eq!(r.reason.as_deref(), Some("interrupted: golive received SIGINT before this item finished"));
             assert_eq!(r.attempts, 0);
         }
+    }
+
+    struct Counted(std::sync::atomic::AtomicUsize);
+    impl Observer for Counted {
+        fn started(&self, total: usize) {
+            self.0.store(total, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_kept_result_is_not_run_again_and_its_dependents_see_it() {
+        // `kept` never ran a probe: its result says so, and only it can have 7 attempts.
+        let c = checklist(vec![item("kept", &HANGS, &[]), item("dependent", &ANSWERS, &["kept"])]);
+        let mut kept = ItemResult::without_run(State::Pass, "kept from round 1".into());
+        kept.attempts = 7;
+        let observer = Arc::new(Counted(std::sync::atomic::AtomicUsize::new(99)));
+        let run = run_keeping(&c, &RunOptions::default(), observer.clone(), &[Some(kept), None], None).await;
+        assert_eq!((run.results[0].state, run.results[0].attempts), (State::Pass, 7), "not run (it would hang)");
+        assert_eq!(run.results[1].state, State::Pass, "the dependent saw the kept pass and ran");
+        assert_eq!(run.results[1].attempts, 1);
+        assert_eq!(observer.0.load(std::sync::atomic::Ordering::SeqCst), 1, "one item to run this round");
     }
 
     #[tokio::test(flavor = "multi_thread")]

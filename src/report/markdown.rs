@@ -217,12 +217,12 @@ fn shorten(text: &str, max: usize) -> String {
 }
 
 /// Text for a table cell: no pipes or newlines break the table, and no HTML is interpreted.
-fn cell(text: &str) -> String {
+pub(super) fn cell(text: &str) -> String {
     escape(text).replace('|', "\\|").replace("\r\n", "<br>").replace(['\n', '\r'], "<br>")
 }
 
 /// Text in a paragraph or list item.
-fn inline(text: &str) -> String {
+pub(super) fn inline(text: &str) -> String {
     escape(text).replace(['\n', '\r'], " ")
 }
 

@@ -15,10 +15,13 @@ use crate::engine::{ExpectationResult, Filter, Outcome, RunOptions, RunResult, S
 use crate::redact::Redactor;
 use crate::value::{FactType, Value, duration_ms, format_time};
 
+mod github;
+mod gitlab;
 mod html;
 mod json;
 mod junit;
 mod markdown;
+mod prometheus;
 mod table;
 
 pub use table::cell_text;
@@ -720,6 +723,49 @@ fn host_info() -> HostInfo {
     HostInfo { hostname, os, user }
 }
 
+/// Where an item is defined, read back from a report's `file:line:column` (the path may
+/// itself hold colons, so it is read from the right).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceLoc {
+    pub path: String,
+    pub line: u64,
+    pub column: u64,
+}
+
+impl SourceLoc {
+    pub fn parse(source: &str) -> Option<SourceLoc> {
+        let mut parts = source.rsplitn(3, ':');
+        let column = parts.next()?.parse().ok()?;
+        let line = parts.next()?.parse().ok()?;
+        let path = parts.next().filter(|p| !p.is_empty())?.to_string();
+        Some(SourceLoc { path, line, column })
+    }
+
+    /// The path as a CI service wants it, relative to the repository's root: the directory
+    /// the environment variable `root` names (`GITHUB_WORKSPACE`, `CI_PROJECT_DIR`), when
+    /// it is set and holds the file; else the path as recorded (relative to the directory
+    /// golive ran in). `None` for a built-in checklist (`golive:NAME`), which is in no
+    /// repository.
+    pub fn repository_path(&self, root: &str) -> Option<String> {
+        if self.path.starts_with("golive:") {
+            return None;
+        }
+        let recorded = std::path::Path::new(&self.path);
+        let Some(root) = std::env::var_os(root).filter(|r| !r.is_empty()) else {
+            return Some(self.path.clone());
+        };
+        let real = |p: &std::path::Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        let absolute = match std::env::current_dir() {
+            Ok(cwd) if recorded.is_relative() => cwd.join(recorded),
+            _ => recorded.to_path_buf(),
+        };
+        match real(&absolute).strip_prefix(real(std::path::Path::new(&root))) {
+            Ok(inside) => Some(inside.to_string_lossy().into_owned()),
+            Err(_) => Some(self.path.clone()),
+        }
+    }
+}
+
 /// An output format. Adding one is adding a file here and a line in each match below.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -728,10 +774,19 @@ pub enum Format {
     Junit,
     Markdown,
     Html,
+    /// GitHub Actions workflow commands: annotations on the checklist lines.
+    Github,
+    /// The Markdown job summary for `$GITHUB_STEP_SUMMARY`.
+    GithubSummary,
+    /// GitLab's code quality report (Code Climate JSON).
+    Gitlab,
+    /// OpenMetrics text for node_exporter's textfile collector.
+    Prometheus,
 }
 
 impl Format {
-    pub const NAMES: &'static [&'static str] = &["table", "json", "junit", "markdown", "html"];
+    pub const NAMES: &'static [&'static str] =
+        &["table", "json", "junit", "markdown", "html", "github", "github-summary", "gitlab", "prometheus"];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -740,6 +795,10 @@ impl Format {
             Format::Junit => "junit",
             Format::Markdown => "markdown",
             Format::Html => "html",
+            Format::Github => "github",
+            Format::GithubSummary => "github-summary",
+            Format::Gitlab => "gitlab",
+            Format::Prometheus => "prometheus",
         }
     }
 
@@ -750,6 +809,10 @@ impl Format {
             Format::Junit => junit::render(report),
             Format::Markdown => Ok(markdown::render(report)),
             Format::Html => Ok(html::render(report)),
+            Format::Github => Ok(github::render(report)),
+            Format::GithubSummary => Ok(github::render_summary(report)),
+            Format::Gitlab => gitlab::render(report),
+            Format::Prometheus => Ok(prometheus::render(report)),
         }
     }
 }
@@ -763,6 +826,10 @@ impl FromStr for Format {
             "junit" => Ok(Format::Junit),
             "markdown" | "md" => Ok(Format::Markdown),
             "html" => Ok(Format::Html),
+            "github" => Ok(Format::Github),
+            "github-summary" => Ok(Format::GithubSummary),
+            "gitlab" => Ok(Format::Gitlab),
+            "prometheus" | "openmetrics" => Ok(Format::Prometheus),
             other => Err(OutputSpecError::UnknownFormat(other.to_string())),
         }
     }
@@ -821,12 +888,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn sources_are_read_from_the_right() {
+        let loc = SourceLoc::parse("deploy/a:b.toml:12:3").unwrap();
+        assert_eq!(loc, SourceLoc { path: "deploy/a:b.toml".into(), line: 12, column: 3 });
+        assert_eq!(SourceLoc::parse("golive:quickstart:4:1").unwrap().repository_path("NO_SUCH_ROOT_VAR"), None);
+        assert_eq!(SourceLoc::parse("12:3"), None);
+    }
+
+    #[test]
     fn outputs_parse_with_optional_paths() {
         assert_eq!("json=out/r.json".parse::<OutputSpec>().unwrap().path, Some(PathBuf::from("out/r.json")));
         assert_eq!("table".parse::<OutputSpec>().unwrap(), OutputSpec { format: Format::Table, path: None });
         assert_eq!(
             "xml".parse::<OutputSpec>().unwrap_err().to_string(),
-            "unknown output format `xml`; formats are: table, json, junit, markdown, html"
+            "unknown output format `xml`; formats are: table, json, junit, markdown, html, github, github-summary, gitlab, prometheus"
         );
         assert_eq!("json=".parse::<OutputSpec>().unwrap_err().to_string(), "`json=` needs a path after `=`");
     }

@@ -16,6 +16,8 @@ pub mod hung;
 pub mod openssl;
 pub mod pg;
 pub mod proxy;
+pub mod python;
+pub mod ready;
 pub mod reaper;
 pub mod redis;
 pub mod tls;
@@ -27,6 +29,7 @@ pub use http::{HttpServer, RecordedRequest, Route};
 pub use hung::{HungListener, closed_port};
 pub use pg::{PgFixture, PgServer};
 pub use proxy::ConnectProxy;
+pub use ready::ReadyAfter;
 pub use redis::{Monitor, RedisConfig, RedisServer, Resp, RespConn, Seen};
 pub use tls::TlsServer;
 pub use workdir::{

@@ -152,7 +152,9 @@ pub fn assert_report_matches_schema(report: &std::path::Path) {
 }
 
 /// `golive run FILE` writing every report format: the table on stdout, r.json, r.xml
-/// (JUnit), r.md and r.html, so a test can search each output.
+/// (JUnit), r.md, r.html, r.github.txt (GitHub workflow commands), r.summary.md (the
+/// GitHub job summary), r.gitlab.json (GitLab code quality) and r.prom (OpenMetrics), so
+/// a test can search each output.
 pub fn every_format(file: &str) -> Vec<&str> {
     vec![
         "run",
@@ -167,5 +169,13 @@ pub fn every_format(file: &str) -> Vec<&str> {
         "markdown=r.md",
         "-o",
         "html=r.html",
+        "-o",
+        "github=r.github.txt",
+        "-o",
+        "github-summary=r.summary.md",
+        "-o",
+        "gitlab=r.gitlab.json",
+        "-o",
+        "prometheus=r.prom",
     ]
 }
