@@ -208,7 +208,11 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             FactType::Bool,
             "the latest archiving attempt failed: archiving is broken now",
         ),
-        FactSpec::new("standby_count", FactType::Integer, "standbys connected to this server (pg_stat_replication)"),
+        FactSpec::new(
+            "standby_count",
+            FactType::Integer,
+            "standbys connected to this server and replaying its WAL (pg_stat_replication); a pg_basebackup or pg_receivewal connection, which replays nothing, is not one (told apart only with pg_read_all_stats: without it every connection counts)",
+        ),
         FactSpec::new(
             "max_replay_lag",
             FactType::Duration,
@@ -664,7 +668,8 @@ async fn gather(lease: &mut Lease, input: &ProbeInput, target: &str) -> Result<F
             &ctx,
             what,
             sqlx::query(
-                "select count(*), \
+                "select count(*) filter (where not pg_has_role('pg_read_all_stats', 'usage') \
+                                          or (state is distinct from 'backup' and replay_lsn is not null)), \
                  extract(epoch from max(case when state = 'streaming' then coalesce(replay_lag, interval '0') else replay_lag end))::float8, \
                  pg_has_role('pg_read_all_stats', 'usage') \
                  from pg_stat_replication",

@@ -390,7 +390,8 @@ fn free_port() -> u16 {
 /// The servers the golive tests share.
 pub struct PgFixture {
     /// Well configured: TLS on, SCRAM everywhere, slow-query logging, pg_stat_statements
-    /// preloaded, idle-in-transaction timeout, WAL archiving that works, one streaming standby.
+    /// preloaded, idle-in-transaction timeout, WAL archiving that works, one streaming standby,
+    /// connections, disconnections and DDL logged.
     pub primary: PgServer,
     /// Misconfigured: no TLS, trust and clear-text password lines in pg_hba.conf, md5 password
     /// encryption, no slow-query logging, WAL archiving that fails. Same roles and databases (it replicates primary).
@@ -422,6 +423,8 @@ impl PgFixture {
                 ("archive_command".into(), "cp %p {dir}/archive/%f".into()),
                 ("password_encryption".into(), "scram-sha-256".into()),
                 ("idle_in_transaction_session_timeout".into(), "60s".into()),
+                ("log_disconnections".into(), "on".into()),
+                ("log_statement".into(), "ddl".into()),
             ],
             hba: SCRAM_HBA.into(),
             tls: Some((leaf.cert_chain_pem.clone(), leaf.key_pem.clone())),
