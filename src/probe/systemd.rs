@@ -55,7 +55,11 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             "UnitFileState: enabled, disabled, static, masked… (absent when the unit has no file)",
         ),
         FactSpec::new("active", FactType::Bool, "ActiveState is active"),
-        FactSpec::new("enabled", FactType::Bool, "UnitFileState is enabled or enabled-runtime"),
+        FactSpec::new(
+            "enabled",
+            FactType::Bool,
+            "the unit starts at every boot: UnitFileState is enabled (enabled-runtime, which `systemctl enable --runtime` sets, lasts only until the next reboot and is not)",
+        ),
         FactSpec::new("restart", FactType::String, "the Restart= policy: no, on-failure, always…"),
         FactSpec::new(
             "user",
@@ -133,7 +137,7 @@ fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Resu
             }
         }
         facts.set("active", Value::Bool(get("ActiveState") == Some("active")));
-        facts.set("enabled", Value::Bool(matches!(get("UnitFileState"), Some("enabled" | "enabled-runtime"))));
+        facts.set("enabled", Value::Bool(get("UnitFileState") == Some("enabled")));
         let dynamic = get("DynamicUser") == Some("yes");
         let user = match (get("User"), dynamic) {
             (_, true) => "dynamic",

@@ -32,7 +32,8 @@
 //!
 //! Weak passes these pairs found, fixed in checks/ (each red side passed before the fix):
 //! - `infrastructure.unit-running` and `operations.service-unit` passed a unit enabled with
-//!   `systemctl enable --runtime` (enabled-runtime), which is gone at the next reboot;
+//!   `systemctl enable --runtime` (enabled-runtime), which is gone at the next reboot (the
+//!   `systemd` probe's `enabled` fact now means enabled for every boot);
 //! - `security.secret-length` measured a whole URL without a password (or with an empty one)
 //!   as the secret;
 //! - `infrastructure.static-cache-headers` passed `max-age=…, no-store`, which caches nothing.
@@ -660,7 +661,7 @@ async fn unit_running_needs_the_unit_active_and_enabled() {
         &report,
         "runtime-enabled.service",
         "fail",
-        &["unit_file_state: expected not (== \"enabled-runtime\"), observed enabled-runtime"],
+        &["enabled: expected == true, observed false", "enabled-runtime"],
     );
     assert_reason(&report, "absent.service", "fail", &["active: expected == true, observed false"]);
     assert_eq!(fact(&report, "absent.service", "load_state"), "not-found");
@@ -699,7 +700,7 @@ async fn service_unit_names_each_production_setting_that_is_wrong() {
         &report,
         "runtime-enabled.service",
         "fail",
-        &["unit_file_state: expected not (== \"enabled-runtime\"), observed enabled-runtime"],
+        &["enabled: expected == true, observed false", "enabled-runtime"],
     );
     assert_reason(&report, "no-restart.service", "fail", &["restart: expected one of", "observed no"]);
     // No User= means root.
