@@ -584,7 +584,12 @@ async fn a_secret_printed_by_a_command_is_used_and_shown_nowhere() {
 
     // A process that left the group (setsid) and keeps the output open does not hold the
     // load: golive stops waiting shortly after the program itself exits.
-    w.write("held.toml", "[vars]\nheld = { command = [\"sh\", \"-c\", \"setsid sleep 61.37 & echo tok\"] }\n[[item]]\nid = \"h\"\nprobe = \"env\"\nname = \"${held}\"\n");
+    // The program exits only once its child has left the group (the marker is written after
+    // setsid), so golive's ending the group cannot win the race and take the child with it.
+    w.write(
+        "held.toml",
+        "[vars]\nheld = { command = [\"sh\", \"-c\", \"setsid sh -c 'touch escaped; exec sleep 61.37' & until [ -e escaped ]; do sleep 0.01; done; echo tok\"] }\n[[item]]\nid = \"h\"\nprobe = \"env\"\nname = \"${held}\"\n",
+    );
     let started = std::time::Instant::now();
     let held = w.run_blocking(&["run", "held.toml"], &[]);
     assert_eq!(held.status.code(), Some(2), "{}", stderr(&held));
