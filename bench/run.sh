@@ -45,7 +45,7 @@ runs="${RUNS:-3}"
 scenarios=()
 for arg in "$@"; do
     case "$arg" in
-        mixed1000 | hung10 | all) scenarios+=("$arg") ;;
+        mixed1000 | hung10 | scale1k | scale10k | scale50k | all) scenarios+=("$arg") ;;
     esac
 done
 if [ "${#scenarios[@]}" -eq 0 ]; then

@@ -41,7 +41,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use support::{HttpServer, HungListener, Route, TestPki, TlsServer, closed_port};
 
-const SCENARIOS: &[&str] = &["mixed1000", "hung10"];
+const SCENARIOS: &[&str] = &["mixed1000", "hung10", "scale1k", "scale10k", "scale50k"];
 
 /// Targets from bench/README.md.
 const MIXED_WALL_TARGET: Duration = Duration::from_secs(2);
@@ -175,6 +175,9 @@ async fn bench(spawner: Arc<spawner::Spawner>) -> ExitCode {
             let result = match scenario.as_str() {
                 "mixed1000" => mixed1000(&opts, run).await,
                 "hung10" => hung10(&opts, run).await,
+                "scale1k" => scale(&opts, run, "scale1k", 1_000).await,
+                "scale10k" => scale(&opts, run, "scale10k", 10_000).await,
+                "scale50k" => scale(&opts, run, "scale50k", 50_000).await,
                 other => unreachable!("scenario {other} was validated"),
             };
             match result {
@@ -434,6 +437,78 @@ async fn mixed1000(opts: &Options, run: usize) -> Result<Measurement, String> {
 }
 
 // ---------------------------------------------------------------------------------------
+// scale1k, scale10k, scale50k
+
+/// N loopback items, per 10: 5 http (`status = 200`), 3 tcp (open), 2 tls (valid chain from a
+/// test CA), run with the JSON report and the table both written, as CI would. Every item
+/// must pass; the notes give golive's CPU per item.
+async fn scale(opts: &Options, run: usize, name: &'static str, n: usize) -> Result<Measurement, String> {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("golive-bench-{name}-"))
+        .tempdir()
+        .map_err(|e| format!("temp dir: {e}"))?;
+    let http = HttpServer::start(vec![Route::new("/health").body("ok")]).await;
+    let pki = TestPki::new();
+    let leaf = pki.valid(&["localhost", "127.0.0.1"]);
+    let tls = TlsServer::with_cert(&leaf).await;
+    let ca_file = pki.write_ca_file(dir.path());
+    let mut toml = format!("[checklist]\nname = \"bench {name}\"\nversion = \"1\"\n\n[defaults]\ntimeout = \"30s\"\n\n");
+    let mut expected_by_probe: BTreeMap<&str, usize> = BTreeMap::new();
+    let health = q(http.url("/health"));
+    let ca = q(path_str(&ca_file));
+    for i in 0..n {
+        let item = match i % 10 {
+            0..=4 => {
+                *expected_by_probe.entry("http").or_default() += 1;
+                format!("id = \"http.{i:06}\"\nprobe = \"http\"\nurl = {health}\nexpect = {{ status = 200 }}\n")
+            }
+            5..=7 => {
+                *expected_by_probe.entry("tcp").or_default() += 1;
+                format!(
+                    "id = \"tcp.{i:06}\"\nprobe = \"tcp\"\naddress = \"127.0.0.1:{}\"\nexpect = {{ open = true }}\n",
+                    http.port()
+                )
+            }
+            _ => {
+                *expected_by_probe.entry("tls").or_default() += 1;
+                format!(
+                    "id = \"tls.{i:06}\"\nprobe = \"tls\"\naddress = \"127.0.0.1:{}\"\nca_file = {ca}\nexpect = {{ chain_trusted = true, hostname_valid = true }}\n",
+                    tls.port()
+                )
+            }
+        };
+        toml.push_str("[[item]]\n");
+        toml.push_str(&item);
+        toml.push('\n');
+    }
+    let checklist = dir.path().join(format!("{name}.toml"));
+    std::fs::write(&checklist, &toml).map_err(|e| format!("write checklist: {e}"))?;
+    let table = dir.path().join("table.txt");
+    let out = run_golive_with(opts, dir.path(), &checklist, &["--output".into(), format!("table={}", table.display())]).await?;
+    let mut m = Measurement::new(name, run, n, &out);
+    if out.code != Some(0) {
+        m.problems.push(format!("golive exit {} (want 0){}", describe_exit(&out), stderr_tail(&out.stderr)));
+    }
+    match read_report(&out.report) {
+        Ok(report) => {
+            m.engine = report.duration;
+            check_outcomes(&report, "pass", None, &expected_by_probe, &mut m.problems);
+        }
+        Err(e) => m.problems.push(e),
+    }
+    if let Some(cpu) = out.cpu {
+        m.notes.push(format!("{:.0} us CPU/item", cpu.as_secs_f64() * 1e6 / n as f64));
+    }
+    if let Some(kib) = out.max_rss_kib {
+        m.notes.push(format!("{:.2} KiB RSS/item", kib as f64 / n as f64));
+    }
+    let size = std::fs::metadata(&out.report).map(|m| m.len()).unwrap_or(0);
+    m.notes.push(format!("report {:.1} MiB", size as f64 / (1024.0 * 1024.0)));
+    finish_dir(opts, dir, &mut m);
+    Ok(m)
+}
+
+// ---------------------------------------------------------------------------------------
 // hung10
 
 async fn hung10(opts: &Options, run: usize) -> Result<Measurement, String> {
@@ -521,6 +596,11 @@ struct GoliveRun {
 }
 
 async fn run_golive(opts: &Options, dir: &Path, checklist: &Path) -> Result<GoliveRun, String> {
+    run_golive_with(opts, dir, checklist, &[]).await
+}
+
+/// `golive run CHECKLIST --output json=REPORT` and `extra` arguments (more outputs).
+async fn run_golive_with(opts: &Options, dir: &Path, checklist: &Path, extra: &[String]) -> Result<GoliveRun, String> {
     let report = dir.join("report.json");
     let stderr_path = dir.join("golive.stderr");
     let mut args = vec![
@@ -532,6 +612,7 @@ async fn run_golive(opts: &Options, dir: &Path, checklist: &Path) -> Result<Goli
         "--color".into(),
         "never".into(),
     ];
+    args.extend(extra.iter().cloned());
     if let Some(c) = opts.concurrency {
         args.extend(["--concurrency".to_string(), c.to_string()]);
     }
