@@ -10,6 +10,27 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::checklist::{LoadOptions, Loaded, load};
 use crate::diag;
 
+// Every command prints through `output`, never through std's macros of these names, which
+// panic when stdout is a closed pipe (`golive checks | head`). Defined here, before the
+// subcommand modules, these shadow std's in all of `cli`: a `println!` in any command (one
+// added later too) goes through `output`.
+macro_rules! print {
+    ($($arg:tt)*) => {{ let _ = $crate::cli::output::stdout(format_args!($($arg)*)); }};
+}
+macro_rules! println {
+    () => { print!("\n") };
+    ($($arg:tt)*) => {{ let _ = $crate::cli::output::stdout(format_args!("{}\n", format_args!($($arg)*))); }};
+}
+macro_rules! eprint {
+    ($($arg:tt)*) => { $crate::cli::output::stderr(format_args!($($arg)*)) };
+}
+macro_rules! eprintln {
+    () => { eprint!("\n") };
+    ($($arg:tt)*) => { $crate::cli::output::stderr(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+pub(crate) mod output;
+
 mod attest;
 mod checks;
 mod init;
@@ -144,7 +165,13 @@ pub fn main() -> ExitCode {
         Command::Verify(args) => verify::run(args),
         Command::Report(args) => report::run(args),
     });
-    ExitCode::from(result.unwrap_or(exit::INTERNAL))
+    let code = result.unwrap_or(exit::INTERNAL);
+    // A command that printed only part of its output to a stdout it could not write (a full
+    // disk; not a closed pipe) did not succeed.
+    if code == exit::PASSED && output::stdout_failed() {
+        return ExitCode::from(exit::INTERNAL);
+    }
+    ExitCode::from(code)
 }
 
 pub(crate) fn stdout_is_terminal() -> bool {
@@ -184,7 +211,9 @@ pub(crate) fn write_outputs(
         match &output.path {
             None => {
                 table_on_stdout |= output.format == crate::report::Format::Table;
-                print!("{text}");
+                // A closed pipe is not a failure (the reader has what it wanted); another
+                // error is, like a file that cannot be written.
+                ok &= self::output::stdout(format_args!("{text}")).is_ok();
             }
             Some(path) => {
                 if let Err(e) = crate::fswrite::write_atomically(path, text.as_bytes()) {

@@ -7,6 +7,7 @@ mod support;
 mod catalogue;
 mod catalogue_dirs;
 mod child_env;
+mod cli_conventions;
 mod cli_run;
 mod cli_validate;
 mod concurrent_writers;
