@@ -112,6 +112,17 @@ pub fn use_color(choice: ColorChoice, terminal: bool) -> bool {
     }
 }
 
+/// How checklist diagnostics are printed (`validate --format`, `run --diagnostics-format`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum DiagnosticsFormat {
+    /// Source excerpts with the problem underlined.
+    Text,
+    /// One line per problem: file:line:col: error[CODE]: message (hint: …).
+    Short,
+    /// A JSON array for tools (the layout of docs/diagnostics.md).
+    Json,
+}
+
 /// `--var name=value`
 fn parse_var(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
@@ -120,12 +131,26 @@ fn parse_var(s: &str) -> Result<(String, String), String> {
     }
 }
 
-/// Loads checklists and prints diagnostics to stderr. `None` when any is an error.
+/// Loads checklists and prints diagnostics to stderr as text. `None` when any is an error.
 fn load_and_report(files: &[PathBuf], opts: &LoadOptions) -> (Loaded, bool) {
+    load_and_report_as(files, opts, DiagnosticsFormat::Text)
+}
+
+/// Loads checklists and prints their diagnostics to stderr in `format`; JSON is one array
+/// on one line. Returns whether the checklist loaded.
+fn load_and_report_as(files: &[PathBuf], opts: &LoadOptions, format: DiagnosticsFormat) -> (Loaded, bool) {
     let loaded = load(files, opts);
-    if !loaded.diagnostics.is_empty() {
+    let shown = &loaded.diagnostics;
+    if !shown.is_empty() {
         // Messages were masked when loading; the quoted source lines are masked here.
-        eprint!("{}", diag::render(&loaded.sources.masked(&loaded.redactor), &loaded.diagnostics));
+        let sources = loaded.sources.masked(&loaded.redactor);
+        match format {
+            DiagnosticsFormat::Text => eprint!("{}", diag::render(&sources, shown)),
+            DiagnosticsFormat::Short => eprint!("{}", diag::render_short(&sources, shown)),
+            DiagnosticsFormat::Json => {
+                eprintln!("{}", serde_json::to_string(&diag::to_json(&sources, shown)).unwrap_or_default())
+            }
+        }
     }
     let ok = loaded.checklist.is_some();
     (loaded, ok)

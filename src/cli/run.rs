@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{ColorChoice, exit, load_and_report, parse_var, use_color};
+use super::{ColorChoice, exit, load_and_report_as, parse_var, use_color};
 use crate::checklist::{Item, LoadMode, LoadOptions, Severity};
 use crate::engine::{self, Filter, ItemResult, Observer, RunOptions};
 use crate::report::{Format, OutputSpec, Report, Style, run_redactor};
@@ -52,6 +52,10 @@ pub struct RunArgs {
     /// Colour in the table: auto (terminal and no NO_COLOR), always, never.
     #[arg(long, value_enum, default_value = "auto")]
     color: ColorChoice,
+    /// How checklist problems are printed on stderr: text, short, or json (one array, the
+    /// layout of `golive validate --format json`).
+    #[arg(long, value_enum, default_value = "text")]
+    diagnostics_format: super::DiagnosticsFormat,
     /// No progress indicator and no summary line on stderr.
     #[arg(short, long)]
     quiet: bool,
@@ -125,9 +129,11 @@ pub fn run(args: RunArgs, interrupt: crate::engine::Interrupt) -> u8 {
     }
     let load_opts =
         LoadOptions { vars: args.vars.clone(), mode: LoadMode::Run, attestations: args.attestations.clone() };
-    let (loaded, ok) = load_and_report(&args.files, &load_opts);
+    let (loaded, ok) = load_and_report_as(&args.files, &load_opts, args.diagnostics_format);
     let Some(checklist) = loaded.checklist.filter(|_| ok) else {
-        eprintln!("golive: the checklist is invalid; nothing was run (exit {})", exit::INVALID);
+        if args.diagnostics_format != super::DiagnosticsFormat::Json {
+            eprintln!("golive: the checklist is invalid; nothing was run (exit {})", exit::INVALID);
+        }
         return exit::INVALID;
     };
     let filter = Filter { tags: args.tags, sections: args.sections, only: args.only, skip: args.skip };

@@ -3,22 +3,12 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
-use super::{exit, parse_var};
+use super::{DiagnosticsFormat as DiagFormat, exit, parse_var};
 use crate::checklist::{LoadMode, LoadOptions, load};
 use crate::diag::{self, Level};
 use crate::report::plural;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum DiagFormat {
-    /// Source excerpts with the problem underlined.
-    Text,
-    /// One line per problem: file:line:col: error[CODE]: message (hint: …).
-    Short,
-    /// A JSON array for tools.
-    Json,
-}
 
 #[derive(Args, Debug)]
 pub struct ValidateArgs {

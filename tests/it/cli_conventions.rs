@@ -1,8 +1,9 @@
-//! The conventions of a command-line tool: closed pipes end a command quietly.
+//! The conventions of a command-line tool: closed pipes end a command quietly, and
+//! machine-readable output for every listing.
 
 use std::process::Stdio;
 
-use crate::support::{Workdir, stderr};
+use crate::support::{Workdir, stderr, stdout};
 
 /// A checklist that needs no server: a command that passes and a manual item that is pending,
 /// which blocks the gate (exit 1).
@@ -43,7 +44,9 @@ fn a_closed_stdout_ends_every_command_quietly() {
         (&["probes", "--format", "json"], 0),
         (&["probes", "http", "--format", "markdown"], 0),
         (&["list"], 0),
+        (&["list", "--format", "json"], 0),
         (&["validate", "--format", "json"], 0),
+        (&["checks", "--format", "json"], 0),
         // The gate still decides run's exit code: the manual item is pending.
         (&["run", "--quiet"], 1),
         (&["run", "-o", "json", "--quiet"], 1),
@@ -83,4 +86,85 @@ fn a_closed_stdout_and_stderr_do_not_change_the_exit_code() {
         .unwrap();
     assert_eq!(status.code(), Some(1));
     assert!(work.read("report.json").contains("\"ops.rollback\""));
+}
+
+// ---------------------------------------------------------------- machine-readable output
+
+#[test]
+fn list_prints_json_with_masked_text_and_locations() {
+    let work = Workdir::new();
+    work.write(
+        "golive.toml",
+        &format!(
+            "{PENDING}\n[vars]\ntoken = \"${{env:GOLIVE_TEST_LIST_TOKEN}}\"\n\n[[item]]\nid = \"app.env\"\ntitle = \"token List-Secret-9931 set\"\nprobe = \"http\"\nurl = \"http://127.0.0.1:1/?t=${{token}}\"\ntags = [\"smoke\"]\ndepends_on = [\"app.true\"]\n"
+        ),
+    );
+    let out = work.run_blocking(&["list", "--format", "json"], &[("GOLIVE_TEST_LIST_TOKEN", "List-Secret-9931")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(!text.contains("List-Secret-9931"), "{text}");
+    let items: serde_json::Value = serde_json::from_str(&text).expect("list --format json is JSON");
+    let items = items.as_array().unwrap();
+    assert_eq!(
+        items.iter().map(|i| i["id"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["app.true", "ops.rollback", "app.env"]
+    );
+    let env = &items[2];
+    assert_eq!(env["title"], "token *** set");
+    assert_eq!(env["probe"], "http");
+    assert_eq!(env["tags"], serde_json::json!(["smoke"]));
+    assert_eq!(env["depends_on"], serde_json::json!(["app.true"]));
+    assert_eq!(env["location"]["file"], "golive.toml");
+    assert_eq!(env["location"]["line"], 19);
+    assert_eq!(items[1]["manual"], true);
+    assert_eq!(items[1]["owner"], "Operations Lead");
+}
+
+#[test]
+fn checks_prints_the_catalogue_and_one_check_as_json() {
+    let work = Workdir::new();
+    let out = work.run_blocking(&["checks", "--format", "json"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("checks --format json is JSON");
+    let checks = json["checks"].as_array().unwrap();
+    let tls = checks.iter().find(|c| c["id"] == "security.tls-certificate").expect("the TLS check is listed");
+    assert_eq!(tls["probe"], "tls");
+    assert_eq!(tls["severity"], "critical");
+    assert!(json["checklists"].as_array().unwrap().iter().any(|c| c == "go-live"), "{json}");
+
+    let out = work.run_blocking(&["checks", "security.tls-certificate", "--format", "json"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let check: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(check["id"], "security.tls-certificate");
+    assert_eq!(check["definition"]["check"]["probe"], "tls");
+    assert!(check["source"].as_str().unwrap().contains("[check]"));
+
+    let out = work.run_blocking(&["checks", "no.such-check", "--format", "json"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn run_prints_checklist_errors_as_json_when_asked() {
+    let work = Workdir::new();
+    work.write(
+        "golive.toml",
+        "[checklist]\nname = \"broken\"\n\n[[item]]\nid = \"a\"\nprobe = \"http\"\nurll = \"http://127.0.0.1:1/\"\n",
+    );
+    let out = work.run_blocking(&["run", "--diagnostics-format", "json"], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty());
+    // stderr is exactly one JSON array: the layout of `golive validate --format json`.
+    let diagnostics: serde_json::Value = serde_json::from_str(stderr(&out).trim()).expect("stderr is JSON");
+    let validate = work.run_blocking(&["validate", "--format", "json"], &[]);
+    let expected: serde_json::Value = serde_json::from_str(&stdout(&validate)).unwrap();
+    assert_eq!(diagnostics, expected);
+    let first = &diagnostics[0];
+    assert_eq!(first["level"], "error");
+    assert!(first["code"].as_str().unwrap().starts_with("GL"), "{first}");
+    assert_eq!(first["location"]["line"], 7);
+
+    // `short` is one line per problem.
+    let out = work.run_blocking(&["run", "--diagnostics-format", "short"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).starts_with("golive.toml:7:1: error[GL"), "{}", stderr(&out));
 }
