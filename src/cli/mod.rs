@@ -33,9 +33,11 @@ pub(crate) mod output;
 
 mod attest;
 mod checks;
+mod completions;
 mod init;
 mod keygen;
 mod list;
+mod man;
 mod probes;
 mod report;
 mod run;
@@ -94,6 +96,10 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Render a saved JSON report or a signed report in any output format.
     Report(report::ReportArgs),
+    /// Print a shell completion script: bash, zsh, fish, powershell or elvish.
+    Completions(completions::CompletionsArgs),
+    /// Print the man page of golive or of a subcommand; --out-dir writes them all.
+    Man(man::ManArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -189,6 +195,8 @@ pub fn main() -> ExitCode {
         Command::Sign(args) => sign::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Report(args) => report::run(args),
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args),
     });
     let code = result.unwrap_or(exit::INTERNAL);
     // A command that printed only part of its output to a stdout it could not write (a full

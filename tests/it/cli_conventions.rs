@@ -1,7 +1,7 @@
 //! The conventions of a command-line tool: closed pipes end a command quietly, and
-//! machine-readable output for every listing.
+//! machine-readable output for every listing, shell completions and man pages.
 
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 
 use crate::support::{Workdir, stderr, stdout};
 
@@ -47,6 +47,8 @@ fn a_closed_stdout_ends_every_command_quietly() {
         (&["list", "--format", "json"], 0),
         (&["validate", "--format", "json"], 0),
         (&["checks", "--format", "json"], 0),
+        (&["completions", "bash"], 0),
+        (&["man", "run"], 0),
         // The gate still decides run's exit code: the manual item is pending.
         (&["run", "--quiet"], 1),
         (&["run", "-o", "json", "--quiet"], 1),
@@ -167,4 +169,104 @@ fn run_prints_checklist_errors_as_json_when_asked() {
     let out = work.run_blocking(&["run", "--diagnostics-format", "short"], &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).starts_with("golive.toml:7:1: error[GL"), "{}", stderr(&out));
+}
+
+// ---------------------------------------------------------------- man pages and completions
+
+#[test]
+fn man_pages_in_docs_match_the_command_line() {
+    let work = Workdir::new();
+    let out = work.run_blocking(&["man", "--out-dir", "man"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let names = |dir: &std::path::Path| {
+        let mut names: Vec<String> =
+            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        names
+    };
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/man");
+    let generated = names(&work.path("man"));
+    assert_eq!(names(&docs), generated, "docs/man/ is out of date; regenerate it with: golive man --out-dir docs/man");
+    assert!(generated.contains(&"golive-run.1".to_string()) && generated.contains(&"golive.1".to_string()));
+    for name in &generated {
+        let written = std::fs::read_to_string(docs.join(name)).unwrap();
+        assert!(
+            written == work.read(&format!("man/{name}")),
+            "docs/man/{name} is out of date; regenerate it with: golive man --out-dir docs/man"
+        );
+    }
+}
+
+#[test]
+fn man_prints_one_page_with_its_options() {
+    let work = Workdir::new();
+    let out = work.run_blocking(&["man", "run"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = stdout(&out);
+    assert!(page.contains(".TH golive-run 1"), "{page}");
+    for option in [r"\-\-fail\-on", r"\-\-deadline", r"\-\-concurrency"] {
+        assert!(page.contains(option), "golive man run lacks {option}");
+    }
+    let main = stdout(&work.run_blocking(&["man"], &[]));
+    assert!(main.contains(".TH golive 1") && main.contains(r"golive\-validate(1)"), "{main}");
+    let out = work.run_blocking(&["man", "runn"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("run, validate"), "{}", stderr(&out));
+}
+
+/// What bash completes for the words of `line` with golive's completion script loaded.
+fn bash_completes(work: &Workdir, line: &str) -> Vec<String> {
+    let script = work.path("golive.bash");
+    let out = work.run_blocking(&["completions", "bash"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    std::fs::write(&script, &out.stdout).unwrap();
+    // The script registers `complete -F _golive golive`; call that function as bash's
+    // completion does, with COMP_WORDS and COMP_CWORD set, and print what it offers.
+    let program = r#"source "$1"
+COMP_LINE="$2"; COMP_POINT=${#COMP_LINE}
+read -r -a COMP_WORDS <<< "$COMP_LINE"
+[[ "$COMP_LINE" == *" " ]] && COMP_WORDS+=("")
+COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))
+func=$(complete -p golive | sed -E 's/.*-F ([^ ]+).*/\1/')
+"$func" golive "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+printf '%s\n' "${COMPREPLY[@]}""#;
+    let out = Command::new("bash")
+        .args(["--noprofile", "--norc", "-c", program, "bash"])
+        .arg(&script)
+        .arg(line)
+        .current_dir(work.dir.path())
+        .output()
+        .expect("bash runs");
+    assert!(out.status.success(), "bash: {}", stderr(&out));
+    stdout(&out).lines().map(str::to_string).collect()
+}
+
+#[test]
+fn bash_completes_subcommands_and_options() {
+    let work = Workdir::new();
+    let mut words = bash_completes(&work, "golive r");
+    words.sort();
+    assert_eq!(words, ["report", "run"]);
+    assert_eq!(bash_completes(&work, "golive run --fa"), ["--fail-on"]);
+    assert_eq!(bash_completes(&work, "golive validate --form"), ["--format"]);
+    let severities = bash_completes(&work, "golive run --fail-on ");
+    assert!(severities.contains(&"critical".to_string()), "{severities:?}");
+}
+
+#[test]
+fn every_shell_gets_a_script_that_names_the_subcommands() {
+    let work = Workdir::new();
+    for shell in ["zsh", "fish", "powershell", "elvish"] {
+        let out = work.run_blocking(&["completions", shell], &[]);
+        assert!(out.status.success(), "{shell}: {}", stderr(&out));
+        let script = stdout(&out);
+        for sub in ["run", "validate", "checks", "completions"] {
+            assert!(script.contains(sub), "the {shell} script does not name {sub}");
+        }
+        assert!(script.contains("fail-on"), "the {shell} script does not complete run's options");
+    }
+    assert!(stdout(&work.run_blocking(&["completions", "zsh"], &[])).starts_with("#compdef golive"));
+    assert!(stdout(&work.run_blocking(&["completions", "fish"], &[])).contains("complete -c golive"));
+    let out = work.run_blocking(&["completions", "tcsh"], &[]);
+    assert_eq!(out.status.code(), Some(2));
 }
