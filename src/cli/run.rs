@@ -19,19 +19,19 @@ pub struct RunArgs {
     #[arg(default_value = "golive.toml")]
     files: Vec<PathBuf>,
     /// Report format, optionally to a file: table, json, json=report.json. Repeatable.
-    #[arg(short, long = "output", value_name = "FORMAT[=PATH]")]
+    #[arg(short, long = "output", value_name = "FORMAT[=PATH]", env = "GOLIVE_OUTPUT", value_delimiter = ',')]
     outputs: Vec<OutputSpec>,
     /// Fail the gate on a fail, error or pending manual item of this severity or higher.
-    #[arg(long, value_enum, default_value = "high")]
+    #[arg(long, value_enum, default_value = "high", env = "GOLIVE_FAIL_ON")]
     fail_on: Severity,
     /// Set a var, overriding the checklist: --var api=https://staging.example.com
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
     vars: Vec<(String, String)>,
     /// Items probed at the same time.
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096), env = "GOLIVE_CONCURRENCY")]
     concurrency: u32,
     /// Bound the whole run, e.g. 2m; unfinished items end as `error: deadline`.
-    #[arg(long, value_name = "DURATION", value_parser = parse_deadline)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_deadline, env = "GOLIVE_DEADLINE")]
     deadline: Option<Duration>,
     /// Run only items with this tag (repeatable; items they depend on run too).
     #[arg(long = "tag", value_name = "TAG")]
@@ -47,14 +47,14 @@ pub struct RunArgs {
     skip: Vec<String>,
     /// The attestations file (default: `[checklist] attestations`, else
     /// NAME.attestations.toml beside the first checklist file).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "GOLIVE_ATTESTATIONS")]
     attestations: Option<PathBuf>,
     /// Colour in the table: auto (terminal and no NO_COLOR), always, never.
-    #[arg(long, value_enum, default_value = "auto")]
+    #[arg(long, value_enum, default_value = "auto", env = "GOLIVE_COLOR")]
     color: ColorChoice,
     /// How checklist problems are printed on stderr: text, short, or json (one array, the
     /// layout of `golive validate --format json`).
-    #[arg(long, value_enum, default_value = "text")]
+    #[arg(long, value_enum, default_value = "text", env = "GOLIVE_DIAGNOSTICS_FORMAT")]
     diagnostics_format: super::DiagnosticsFormat,
     /// No progress indicator and no summary line on stderr.
     #[arg(short, long)]

@@ -1,5 +1,6 @@
 //! The conventions of a command-line tool: closed pipes end a command quietly, and
-//! machine-readable output for every listing, shell completions and man pages.
+//! machine-readable output for every listing, shell completions and man pages, and `run`'s
+//! options from `GOLIVE_*` variables.
 
 use std::process::{Command, Stdio};
 
@@ -165,8 +166,8 @@ fn run_prints_checklist_errors_as_json_when_asked() {
     assert!(first["code"].as_str().unwrap().starts_with("GL"), "{first}");
     assert_eq!(first["location"]["line"], 7);
 
-    // `short` is one line per problem.
-    let out = work.run_blocking(&["run", "--diagnostics-format", "short"], &[]);
+    // The same from the environment, and `short` is one line per problem.
+    let out = work.run_blocking(&["run"], &[("GOLIVE_DIAGNOSTICS_FORMAT", "short")]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).starts_with("golive.toml:7:1: error[GL"), "{}", stderr(&out));
 }
@@ -204,7 +205,7 @@ fn man_prints_one_page_with_its_options() {
     assert!(out.status.success(), "{}", stderr(&out));
     let page = stdout(&out);
     assert!(page.contains(".TH golive-run 1"), "{page}");
-    for option in [r"\-\-fail\-on", r"\-\-deadline", r"\-\-concurrency"] {
+    for option in [r"\-\-fail\-on", r"\-\-deadline", r"\-\-concurrency", "GOLIVE_FAIL_ON"] {
         assert!(page.contains(option), "golive man run lacks {option}");
     }
     let main = stdout(&work.run_blocking(&["man"], &[]));
@@ -269,4 +270,39 @@ fn every_shell_gets_a_script_that_names_the_subcommands() {
     assert!(stdout(&work.run_blocking(&["completions", "fish"], &[])).contains("complete -c golive"));
     let out = work.run_blocking(&["completions", "tcsh"], &[]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+// ---------------------------------------------------------------- GOLIVE_* variables
+
+#[test]
+fn run_options_come_from_golive_variables() {
+    let work = Workdir::new();
+    work.write("golive.toml", PENDING);
+    // The pending manual item is high: it blocks at the default threshold, not at critical.
+    let out = work.run_blocking(&["run", "--quiet"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = work.run_blocking(
+        &["run", "--quiet"],
+        &[
+            ("GOLIVE_FAIL_ON", "critical"),
+            ("GOLIVE_OUTPUT", "json=report.json,markdown=report.md"),
+            ("GOLIVE_CONCURRENCY", "3"),
+            ("GOLIVE_DEADLINE", "5m"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty(), "both outputs went to files");
+    let report: serde_json::Value = serde_json::from_str(&work.read("report.json")).unwrap();
+    assert_eq!(report["gate"]["passed"], true);
+    assert_eq!(report["options"]["concurrency"], 3);
+    assert!(work.read("report.md").contains("ops.rollback"));
+    // The command line wins over the environment.
+    let out = work.run_blocking(&["run", "--quiet", "--fail-on", "high"], &[("GOLIVE_FAIL_ON", "critical")]);
+    assert_eq!(out.status.code(), Some(1));
+    // A bad value from the environment is a command-line error, naming the variable.
+    for (name, value) in [("GOLIVE_CONCURRENCY", "0"), ("GOLIVE_DEADLINE", "soon"), ("GOLIVE_FAIL_ON", "hgh")] {
+        let out = work.run_blocking(&["run", "--quiet"], &[(name, value)]);
+        assert_eq!(out.status.code(), Some(2), "{name}={value}: {}", stderr(&out));
+        assert!(stdout(&out).is_empty());
+    }
 }
