@@ -58,7 +58,9 @@ pub fn run(args: ManArgs) -> u8 {
                 return exit::INTERNAL;
             }
         }
-        eprintln!("wrote {} man pages to {}", pages.len(), dir.display());
+        if !super::quiet() {
+            eprintln!("wrote {} man pages to {}", pages.len(), dir.display());
+        }
         return exit::PASSED;
     }
     let wanted = match &args.subcommand {

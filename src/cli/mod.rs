@@ -37,6 +37,7 @@ mod completions;
 mod init;
 mod keygen;
 mod list;
+mod logging;
 mod man;
 mod probes;
 mod report;
@@ -70,6 +71,13 @@ pub mod exit {
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log what golive does on stderr: -v loading, connections, retries and timings per item;
+    /// -vv more detail. GOLIVE_LOG (else RUST_LOG) sets a filter instead, e.g. golive=debug.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    /// Print nothing on stderr but errors: no progress, no summary, no warnings, no verdict.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -129,6 +137,14 @@ pub(crate) enum DiagnosticsFormat {
     Json,
 }
 
+/// `--quiet`: nothing on stderr but errors.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether `--quiet` was given: print nothing on stderr but errors.
+pub(crate) fn quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// `--var name=value`
 fn parse_var(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
@@ -142,23 +158,36 @@ fn load_and_report(files: &[PathBuf], opts: &LoadOptions) -> (Loaded, bool) {
     load_and_report_as(files, opts, DiagnosticsFormat::Text)
 }
 
-/// Loads checklists and prints their diagnostics to stderr in `format`; JSON is one array
-/// on one line. Returns whether the checklist loaded.
+/// Loads checklists and prints their diagnostics to stderr in `format` (warnings only
+/// without `--quiet`); JSON is one array on one line. Returns whether the checklist loaded.
 fn load_and_report_as(files: &[PathBuf], opts: &LoadOptions, format: DiagnosticsFormat) -> (Loaded, bool) {
+    let started = std::time::Instant::now();
     let loaded = load(files, opts);
-    let shown = &loaded.diagnostics;
+    let shown: Vec<diag::Diagnostic> =
+        loaded.diagnostics.iter().filter(|d| !quiet() || d.level == diag::Level::Error).cloned().collect();
     if !shown.is_empty() {
         // Messages were masked when loading; the quoted source lines are masked here.
         let sources = loaded.sources.masked(&loaded.redactor);
         match format {
-            DiagnosticsFormat::Text => eprint!("{}", diag::render(&sources, shown)),
-            DiagnosticsFormat::Short => eprint!("{}", diag::render_short(&sources, shown)),
+            DiagnosticsFormat::Text => eprint!("{}", diag::render(&sources, &shown)),
+            DiagnosticsFormat::Short => eprint!("{}", diag::render_short(&sources, &shown)),
             DiagnosticsFormat::Json => {
-                eprintln!("{}", serde_json::to_string(&diag::to_json(&sources, shown)).unwrap_or_default())
+                eprintln!("{}", serde_json::to_string(&diag::to_json(&sources, &shown)).unwrap_or_default())
             }
         }
     }
     let ok = loaded.checklist.is_some();
+    let errors = loaded.diagnostics.iter().filter(|d| d.level == diag::Level::Error).count();
+    tracing::info!(
+        files = files.len(),
+        loaded_files = loaded.checklist.as_ref().map_or(0, |c| c.files.len()),
+        items = loaded.checklist.as_ref().map_or(0, |c| c.items.len()),
+        errors,
+        warnings = loaded.diagnostics.len() - errors,
+        elapsed = ?started.elapsed(),
+        "checklist loaded"
+    );
+    logging::add_secrets(&loaded.redactor);
     (loaded, ok)
 }
 
@@ -182,9 +211,15 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
+    logging::init(cli.verbose);
     let interrupt = signals::install();
+    let quiet = cli.quiet;
     let result = std::panic::catch_unwind(|| match cli.command {
-        Command::Run(args) => run::run(args, interrupt),
+        Command::Run(mut args) => {
+            args.quiet = quiet;
+            run::run(args, interrupt)
+        }
         Command::Validate(args) => validate::run(args),
         Command::List(args) => list::run(args),
         Command::Probes(args) => probes::run(args),
@@ -252,6 +287,8 @@ pub(crate) fn write_outputs(
                 if let Err(e) = crate::fswrite::write_atomically(path, text.as_bytes()) {
                     eprintln!("golive: cannot write the {} report to {}: {e}", output.format.name(), path.display());
                     ok = false;
+                } else {
+                    tracing::info!(format = output.format.name(), path = %path.display(), bytes = text.len(), "report written");
                 }
             }
         }

@@ -56,9 +56,9 @@ pub struct RunArgs {
     /// layout of `golive validate --format json`).
     #[arg(long, value_enum, default_value = "text", env = "GOLIVE_DIAGNOSTICS_FORMAT")]
     diagnostics_format: super::DiagnosticsFormat,
-    /// No progress indicator and no summary line on stderr.
-    #[arg(short, long)]
-    quiet: bool,
+    /// The global `--quiet`: no progress indicator and no summary line on stderr.
+    #[arg(skip)]
+    pub(super) quiet: bool,
 }
 
 fn parse_deadline(s: &str) -> Result<Duration, String> {
@@ -108,8 +108,8 @@ fn descriptor_bound_concurrency(asked: usize) -> usize {
         crate::probe::process::set_child_nofile(nofile.original, nofile.hard);
     }
     let allowed = crate::fdlimit::concurrency_allowed(nofile.soft);
-    if asked <= allowed {
-        return asked;
+    if asked <= allowed || super::quiet() {
+        return asked.min(allowed);
     }
     eprintln!(
         "golive: the open-file limit is {} (hard limit {}): at most {allowed} probes run at once instead of --concurrency {asked}; raise the limit (ulimit -n) to run more at once",

@@ -1,6 +1,6 @@
-//! The conventions of a command-line tool: closed pipes end a command quietly, and
-//! machine-readable output for every listing, shell completions and man pages, and `run`'s
-//! options from `GOLIVE_*` variables.
+//! The conventions of a command-line tool: closed pipes end a command quietly, machine-readable
+//! output for every listing, shell completions and man pages, `-v` logs that never show a
+//! secret, `--quiet`, and `run`'s options from `GOLIVE_*` variables.
 
 use std::process::{Command, Stdio};
 
@@ -82,7 +82,7 @@ fn a_closed_stdout_and_stderr_do_not_change_the_exit_code() {
     drop(_reader);
     let writer2 = writer.try_clone().unwrap();
     let status = work
-        .command(&["run", "-o", "json=report.json"])
+        .command(&["run", "-o", "json=report.json", "-vv"])
         .stdout(Stdio::from(writer))
         .stderr(Stdio::from(writer2))
         .status()
@@ -177,7 +177,7 @@ fn run_prints_checklist_errors_as_json_when_asked() {
 #[test]
 fn man_pages_in_docs_match_the_command_line() {
     let work = Workdir::new();
-    let out = work.run_blocking(&["man", "--out-dir", "man"], &[]);
+    let out = work.run_blocking(&["man", "--out-dir", "man", "--quiet"], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let names = |dir: &std::path::Path| {
         let mut names: Vec<String> =
@@ -270,6 +270,115 @@ fn every_shell_gets_a_script_that_names_the_subcommands() {
     assert!(stdout(&work.run_blocking(&["completions", "fish"], &[])).contains("complete -c golive"));
     let out = work.run_blocking(&["completions", "tcsh"], &[]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+// ---------------------------------------------------------------- logs and --quiet
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verbose_logs_say_what_golive_does_and_never_a_secret() {
+    const TOKEN: &str = "Log-Token-Secret-5521";
+    const PASSWORD: &str = "Url-Password-7713";
+    let server =
+        crate::support::HttpServer::start(vec![crate::support::Route::new("/health").body(format!("ok {TOKEN}"))])
+            .await;
+    let url = server.url("/health").replace("http://", &format!("http://ops:{PASSWORD}@"));
+    let work = Workdir::new();
+    work.write(
+        "golive.toml",
+        &format!(
+            r#"[checklist]
+name = "logs"
+
+[vars]
+token = "${{env:GOLIVE_TEST_LOG_TOKEN}}"
+
+[[item]]
+id = "web.health"
+probe = "http"
+url = "{url}"
+headers = {{ Authorization = "Bearer ${{token}}", X-Plain = "${{token}}" }}
+expect = {{ status = 200 }}
+
+[[item]]
+id = "web.down"
+probe = "tcp"
+address = "127.0.0.1:{closed}"
+retries = 1
+retry_delay = "1ms"
+severity = "low"
+"#,
+            closed = crate::support::closed_port()
+        ),
+    );
+    for (args, env) in [
+        (vec!["run", "-vv", "-o", "json=report.json"], vec![]),
+        (vec!["run", "-o", "json=report.json"], vec![("RUST_LOG", "trace")]),
+        (vec!["run", "-v", "-o", "json=report.json"], vec![("GOLIVE_LOG", "debug")]),
+    ] {
+        let mut env = env;
+        env.push(("GOLIVE_TEST_LOG_TOKEN", TOKEN));
+        let out = work.run_env(&args, &env).await;
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "{args:?} {env:?}: {err}");
+        assert!(!err.contains(TOKEN) && !err.contains(PASSWORD), "{args:?} {env:?} logged a secret: {err}");
+        assert!(err.contains("checklist loaded") && err.contains("items=2"), "{args:?} {env:?}: {err}");
+        assert!(err.contains("item finished") && err.contains("item=web.health"), "{err}");
+        assert!(err.contains("retrying") && err.contains("item=web.down"), "{err}");
+        assert!(err.contains("report written"), "{err}");
+        if args.contains(&"-vv") {
+            // What the item connects to, as reports show it.
+            assert!(err.contains(&format!("url=http://ops:***@127.0.0.1:{}/health", server.port())), "{err}");
+        }
+    }
+    // The secret was used: the requests carried it.
+    assert!(server.requests().iter().any(|r| r.header("x-plain") == Some(TOKEN)), "{:?}", server.requests());
+    // Without -v or a log variable nothing is logged.
+    let out = work.run_env(&["run", "-o", "json=report.json"], &[("GOLIVE_TEST_LOG_TOKEN", TOKEN)]).await;
+    assert!(!stderr(&out).contains("item finished"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_bad_log_filter_is_a_warning_not_a_failure() {
+    let work = Workdir::new();
+    work.write("golive.toml", PENDING);
+    let out = work.run_blocking(&["validate"], &[("GOLIVE_LOG", "golive=loud")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("GOLIVE_LOG=golive=loud is not a log filter"), "{}", stderr(&out));
+}
+
+#[test]
+fn quiet_leaves_only_errors_on_stderr() {
+    let work = Workdir::new();
+    // A warning (an unset environment variable) and nothing wrong.
+    work.write(
+        "golive.toml",
+        &format!(
+            "{PENDING}\n[vars]\ntoken = \"${{env:GOLIVE_TEST_UNSET_VAR}}\"\n\n[[item]]\nid = \"app.token\"\nprobe = \"command\"\nargv = [\"true\", \"${{token}}\"]\n"
+        ),
+    );
+    work.write("pending.toml", PENDING);
+    let cases: [&[&str]; 4] =
+        [&["validate"], &["list"], &["run", "pending.toml", "-o", "json=report.json"], &["man", "--out-dir", "man"]];
+    for args in cases {
+        let loud = work.run_blocking(args, &[]);
+        assert!(!stderr(&loud).is_empty(), "golive {args:?} says something without --quiet");
+        let mut quiet_args = args.to_vec();
+        quiet_args.push("--quiet");
+        let quiet = work.run_blocking(&quiet_args, &[]);
+        assert_eq!(quiet.status.code(), loud.status.code(), "{args:?}");
+        assert_eq!(stderr(&quiet), "", "golive {args:?} --quiet");
+        // -q before the subcommand works too.
+        let mut before = vec!["-q"];
+        before.extend_from_slice(args);
+        assert_eq!(stderr(&work.run_blocking(&before, &[])), "", "golive -q {args:?}");
+    }
+    // Errors are still said.
+    work.write("broken.toml", "[checklist]\nnme = 1\n");
+    let out = work.run_blocking(&["validate", "broken.toml", "--quiet"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("error["), "{}", stderr(&out));
+    // -q and -v contradict each other.
+    assert_eq!(work.run_blocking(&["validate", "-q", "-v"], &[]).status.code(), Some(2));
 }
 
 // ---------------------------------------------------------------- GOLIVE_* variables
