@@ -108,8 +108,8 @@ fn descriptor_bound_concurrency(asked: usize) -> usize {
         crate::probe::process::set_child_nofile(nofile.original, nofile.hard);
     }
     let allowed = crate::fdlimit::concurrency_allowed(nofile.soft);
-    if asked <= allowed || super::quiet() {
-        return asked.min(allowed);
+    if asked <= allowed {
+        return asked;
     }
     eprintln!(
         "golive: the open-file limit is {} (hard limit {}): at most {allowed} probes run at once instead of --concurrency {asked}; raise the limit (ulimit -n) to run more at once",
