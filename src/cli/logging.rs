@@ -29,12 +29,14 @@ pub fn add_secrets(redactor: &Redactor) {
     }
 }
 
-/// The filter: `GOLIVE_LOG`, else `RUST_LOG`, else nothing; then `-v` makes golive's own
-/// events at least `info`, `-vv` `debug`, `-vvv` `trace`. `None` when nothing is to be logged.
-fn filter(verbose: u8) -> Option<EnvFilter> {
-    let from_env = ["GOLIVE_LOG", "RUST_LOG"]
-        .iter()
-        .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()).map(|v| (*name, v)));
+/// The filter: `GOLIVE_LOG`, else `RUST_LOG` (not with `--quiet`: a `RUST_LOG` set for the
+/// service being checked is often in golive's environment too), else nothing; then `-v`
+/// makes golive's own events at least `info`, `-vv` `debug`, `-vvv` `trace`. `None` when
+/// nothing is to be logged.
+fn filter(verbose: u8, quiet: bool) -> Option<EnvFilter> {
+    let names: &[&str] = if quiet { &["GOLIVE_LOG"] } else { &["GOLIVE_LOG", "RUST_LOG"] };
+    let from_env =
+        names.iter().find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()).map(|v| (*name, v)));
     let mut filter = match &from_env {
         Some((name, value)) => match EnvFilter::builder().parse(value) {
             Ok(filter) => filter,
@@ -61,8 +63,8 @@ fn filter(verbose: u8) -> Option<EnvFilter> {
 }
 
 /// Installs the stderr subscriber, when `-v` or a log variable asks for one.
-pub fn init(verbose: u8) {
-    let Some(filter) = filter(verbose) else {
+pub fn init(verbose: u8, quiet: bool) {
+    let Some(filter) = filter(verbose, quiet) else {
         return;
     };
     let _ = tracing_subscriber::fmt()

@@ -212,7 +212,7 @@ pub fn main() -> ExitCode {
         }
     };
     QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
-    logging::init(cli.verbose);
+    logging::init(cli.verbose, cli.quiet);
     let interrupt = signals::install();
     let quiet = cli.quiet;
     let result = std::panic::catch_unwind(|| match cli.command {

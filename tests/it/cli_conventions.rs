@@ -372,6 +372,13 @@ fn quiet_leaves_only_errors_on_stderr() {
         before.extend_from_slice(args);
         assert_eq!(stderr(&work.run_blocking(&before, &[])), "", "golive -q {args:?}");
     }
+    // A RUST_LOG meant for the service being checked does not make a quiet golive talk;
+    // GOLIVE_LOG, golive's own, still does.
+    let out = work.run_blocking(&["run", "pending.toml", "-o", "json=report.json", "-q"], &[("RUST_LOG", "trace")]);
+    assert_eq!(stderr(&out), "");
+    let out =
+        work.run_blocking(&["run", "pending.toml", "-o", "json=report.json", "-q"], &[("GOLIVE_LOG", "golive=info")]);
+    assert!(stderr(&out).contains("item finished"), "{}", stderr(&out));
     // Errors are still said.
     work.write("broken.toml", "[checklist]\nnme = 1\n");
     let out = work.run_blocking(&["validate", "broken.toml", "--quiet"], &[]);
