@@ -295,3 +295,16 @@ pub(crate) fn write_outputs(
     }
     (ok, table_on_stdout)
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap's own consistency checks of the whole command line: no two options with one
+    /// name (the global -q/-v against a subcommand's), defaults that parse, conflicts that
+    /// name existing options.
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}
