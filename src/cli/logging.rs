@@ -62,11 +62,20 @@ fn filter(verbose: u8, quiet: bool) -> Option<EnvFilter> {
     Some(filter)
 }
 
+/// Whether a subscriber logs to stderr (then `run` draws no progress indicator there).
+static ENABLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether golive logs to stderr.
+pub fn enabled() -> bool {
+    ENABLED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Installs the stderr subscriber, when `-v` or a log variable asks for one.
 pub fn init(verbose: u8, quiet: bool) {
     let Some(filter) = filter(verbose, quiet) else {
         return;
     };
+    ENABLED.store(true, std::sync::atomic::Ordering::Relaxed);
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(MaskingStderr)

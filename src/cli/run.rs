@@ -156,7 +156,8 @@ pub fn run(args: RunArgs, interrupt: crate::engine::Interrupt) -> u8 {
             return exit::INTERNAL;
         }
     };
-    let bar = progress_bar(args.quiet);
+    // Log lines on stderr would tear a progress indicator drawn there: one or the other.
+    let bar = progress_bar(args.quiet || super::logging::enabled());
     let observer = Arc::new(Progress(bar.clone()));
     // From here to the end a first signal stops the run and the reports are still written.
     super::signals::graceful(true);
