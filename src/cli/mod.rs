@@ -208,6 +208,9 @@ pub fn main() -> ExitCode {
         Err(e) => {
             let code = if e.use_stderr() { exit::INVALID } else { exit::PASSED };
             let _ = e.print();
+            if let Some(variable) = value_from_environment(&e) {
+                eprintln!("note: the value of this option comes from the environment variable {variable}");
+            }
             return ExitCode::from(code);
         }
     };
@@ -240,6 +243,29 @@ pub fn main() -> ExitCode {
         return ExitCode::from(exit::INTERNAL);
     }
     ExitCode::from(code)
+}
+
+/// The `GOLIVE_*` variable a rejected value came from, when the option was not on the command
+/// line: clap's message names only the option, which a CI job that sets the variable never
+/// typed.
+fn value_from_environment(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if !matches!(e.kind(), ErrorKind::InvalidValue | ErrorKind::ValueValidation) {
+        return None;
+    }
+    let Some(ContextValue::String(shown)) = e.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let long = shown.split_whitespace().next()?.strip_prefix("--")?;
+    let command = <Cli as clap::CommandFactory>::command();
+    let arg = command.get_subcommands().flat_map(|s| s.get_arguments()).find(|a| a.get_long() == Some(long))?;
+    let variable = arg.get_env()?.to_string_lossy().into_owned();
+    let on_command_line = std::env::args().skip(1).any(|word| {
+        word == format!("--{long}")
+            || word.starts_with(&format!("--{long}="))
+            || arg.get_short().is_some_and(|short| word.starts_with(&format!("-{short}")))
+    });
+    (!on_command_line && std::env::var_os(&variable).is_some()).then_some(variable)
 }
 
 pub(crate) fn stdout_is_terminal() -> bool {

@@ -423,5 +423,10 @@ fn run_options_come_from_golive_variables() {
         let out = work.run_blocking(&["run", "--quiet"], &[(name, value)]);
         assert_eq!(out.status.code(), Some(2), "{name}={value}: {}", stderr(&out));
         assert!(stdout(&out).is_empty());
+        assert!(stderr(&out).contains(&format!("comes from the environment variable {name}")), "{}", stderr(&out));
     }
+    // A bad value typed on the command line is not blamed on the variable.
+    let out = work.run_blocking(&["run", "--concurrency", "0"], &[("GOLIVE_CONCURRENCY", "3")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!stderr(&out).contains("environment variable"), "{}", stderr(&out));
 }
