@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use comfy_table::{ContentArrangement, Table, presets};
 
 use super::exit;
@@ -17,6 +17,15 @@ pub struct ChecksArgs {
     /// Also read checks from this directory of AREA/NAME.toml files (repeatable).
     #[arg(long = "dir", value_name = "DIR")]
     dirs: Vec<PathBuf>,
+    /// text: a table (or the check's TOML); json: the same for tools.
+    #[arg(long, value_enum, default_value = "text")]
+    format: ChecksFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ChecksFormat {
+    Text,
+    Json,
 }
 
 /// The `[check]` keys a listing shows, read without validating the file.
@@ -42,10 +51,25 @@ pub fn run(args: ChecksArgs) -> u8 {
         };
         match source.read() {
             Ok(bytes) => {
-                println!("# {}", source.display_path().display());
                 // A check's own text holds no known secret, but a URL with a password in it
                 // is masked here as in every output.
-                print!("{}", crate::redact::mask_url_passwords(&String::from_utf8_lossy(&bytes)));
+                let text = crate::redact::mask_url_passwords(&String::from_utf8_lossy(&bytes)).into_owned();
+                if args.format == ChecksFormat::Json {
+                    // The definition as JSON; a file that is not TOML (a team's broken
+                    // check) is `null`, its text is still there.
+                    let definition =
+                        toml::from_str::<toml::Table>(&text).ok().and_then(|t| serde_json::to_value(t).ok());
+                    let json = serde_json::json!({
+                        "id": id,
+                        "file": source.display_path().display().to_string(),
+                        "definition": definition,
+                        "source": text,
+                    });
+                    println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+                } else {
+                    println!("# {}", source.display_path().display());
+                    print!("{text}");
+                }
                 exit::PASSED
             }
             Err(e) => {
@@ -53,6 +77,25 @@ pub fn run(args: ChecksArgs) -> u8 {
                 exit::INTERNAL
             }
         }
+    } else if args.format == ChecksFormat::Json {
+        let checks: Vec<serde_json::Value> = catalogue
+            .ids()
+            .map(|id| {
+                let source = catalogue.get(id);
+                let text = source.and_then(|s| s.read().ok()).unwrap_or_default();
+                let (probe, severity, title) = summary(&String::from_utf8_lossy(&text));
+                serde_json::json!({
+                    "id": id,
+                    "probe": probe,
+                    "severity": severity,
+                    "title": crate::redact::mask_url_passwords(&title),
+                    "file": source.map(|s| s.display_path().display().to_string()),
+                })
+            })
+            .collect();
+        let json = serde_json::json!({ "checks": checks, "checklists": builtin_checklist_names() });
+        println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+        exit::PASSED
     } else {
         let mut table = Table::new();
         table.load_style(presets::UTF8_FULL_CONDENSED);

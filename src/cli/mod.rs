@@ -10,11 +10,35 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::checklist::{LoadOptions, Loaded, load};
 use crate::diag;
 
+// Every command prints through `output`, never through std's macros of these names, which
+// panic when stdout is a closed pipe (`golive checks | head`). Defined here, before the
+// subcommand modules, these shadow std's in all of `cli`: a `println!` in any command (one
+// added later too) goes through `output`.
+macro_rules! print {
+    ($($arg:tt)*) => {{ let _ = $crate::cli::output::stdout(format_args!($($arg)*)); }};
+}
+macro_rules! println {
+    () => { print!("\n") };
+    ($($arg:tt)*) => {{ let _ = $crate::cli::output::stdout(format_args!("{}\n", format_args!($($arg)*))); }};
+}
+macro_rules! eprint {
+    ($($arg:tt)*) => { $crate::cli::output::stderr(format_args!($($arg)*)) };
+}
+macro_rules! eprintln {
+    () => { eprint!("\n") };
+    ($($arg:tt)*) => { $crate::cli::output::stderr(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+pub(crate) mod output;
+
 mod attest;
 mod checks;
+mod completions;
 mod init;
 mod keygen;
 mod list;
+mod logging;
+mod man;
 mod probes;
 mod report;
 mod run;
@@ -47,6 +71,13 @@ pub mod exit {
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log what golive does on stderr: -v loading, connections, retries and timings per item;
+    /// -vv more detail. GOLIVE_LOG (else RUST_LOG) sets a filter instead, e.g. golive=debug.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    /// Print nothing on stderr but errors: no progress, no summary, no warnings, no verdict.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -73,6 +104,10 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Render a saved JSON report or a signed report in any output format.
     Report(report::ReportArgs),
+    /// Print a shell completion script: bash, zsh, fish, powershell or elvish.
+    Completions(completions::CompletionsArgs),
+    /// Print the man page of golive or of a subcommand; --out-dir writes them all.
+    Man(man::ManArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -91,6 +126,25 @@ pub fn use_color(choice: ColorChoice, terminal: bool) -> bool {
     }
 }
 
+/// How checklist diagnostics are printed (`validate --format`, `run --diagnostics-format`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum DiagnosticsFormat {
+    /// Source excerpts with the problem underlined.
+    Text,
+    /// One line per problem: file:line:col: error[CODE]: message (hint: …).
+    Short,
+    /// A JSON array for tools (the layout of docs/diagnostics.md).
+    Json,
+}
+
+/// `--quiet`: nothing on stderr but errors.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether `--quiet` was given: print nothing on stderr but errors.
+pub(crate) fn quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// `--var name=value`
 fn parse_var(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
@@ -99,14 +153,41 @@ fn parse_var(s: &str) -> Result<(String, String), String> {
     }
 }
 
-/// Loads checklists and prints diagnostics to stderr. `None` when any is an error.
+/// Loads checklists and prints diagnostics to stderr as text. `None` when any is an error.
 fn load_and_report(files: &[PathBuf], opts: &LoadOptions) -> (Loaded, bool) {
+    load_and_report_as(files, opts, DiagnosticsFormat::Text)
+}
+
+/// Loads checklists and prints their diagnostics to stderr in `format` (warnings only
+/// without `--quiet`); JSON is one array on one line. Returns whether the checklist loaded.
+fn load_and_report_as(files: &[PathBuf], opts: &LoadOptions, format: DiagnosticsFormat) -> (Loaded, bool) {
+    let started = std::time::Instant::now();
     let loaded = load(files, opts);
-    if !loaded.diagnostics.is_empty() {
+    let shown: Vec<diag::Diagnostic> =
+        loaded.diagnostics.iter().filter(|d| !quiet() || d.level == diag::Level::Error).cloned().collect();
+    if !shown.is_empty() {
         // Messages were masked when loading; the quoted source lines are masked here.
-        eprint!("{}", diag::render(&loaded.sources.masked(&loaded.redactor), &loaded.diagnostics));
+        let sources = loaded.sources.masked(&loaded.redactor);
+        match format {
+            DiagnosticsFormat::Text => eprint!("{}", diag::render(&sources, &shown)),
+            DiagnosticsFormat::Short => eprint!("{}", diag::render_short(&sources, &shown)),
+            DiagnosticsFormat::Json => {
+                eprintln!("{}", serde_json::to_string(&diag::to_json(&sources, &shown)).unwrap_or_default())
+            }
+        }
     }
     let ok = loaded.checklist.is_some();
+    let errors = loaded.diagnostics.iter().filter(|d| d.level == diag::Level::Error).count();
+    tracing::info!(
+        files = files.len(),
+        loaded_files = loaded.checklist.as_ref().map_or(0, |c| c.files.len()),
+        items = loaded.checklist.as_ref().map_or(0, |c| c.items.len()),
+        errors,
+        warnings = loaded.diagnostics.len() - errors,
+        elapsed = ?started.elapsed(),
+        "checklist loaded"
+    );
+    logging::add_secrets(&loaded.redactor);
     (loaded, ok)
 }
 
@@ -127,12 +208,21 @@ pub fn main() -> ExitCode {
         Err(e) => {
             let code = if e.use_stderr() { exit::INVALID } else { exit::PASSED };
             let _ = e.print();
+            if let Some(variable) = value_from_environment(&e) {
+                eprintln!("note: the value of this option comes from the environment variable {variable}");
+            }
             return ExitCode::from(code);
         }
     };
+    QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
+    logging::init(cli.verbose, cli.quiet);
     let interrupt = signals::install();
+    let quiet = cli.quiet;
     let result = std::panic::catch_unwind(|| match cli.command {
-        Command::Run(args) => run::run(args, interrupt),
+        Command::Run(mut args) => {
+            args.quiet = quiet;
+            run::run(args, interrupt)
+        }
         Command::Validate(args) => validate::run(args),
         Command::List(args) => list::run(args),
         Command::Probes(args) => probes::run(args),
@@ -143,8 +233,39 @@ pub fn main() -> ExitCode {
         Command::Sign(args) => sign::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Report(args) => report::run(args),
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args),
     });
-    ExitCode::from(result.unwrap_or(exit::INTERNAL))
+    let code = result.unwrap_or(exit::INTERNAL);
+    // A command that printed only part of its output to a stdout it could not write (a full
+    // disk; not a closed pipe) did not succeed.
+    if code == exit::PASSED && output::stdout_failed() {
+        return ExitCode::from(exit::INTERNAL);
+    }
+    ExitCode::from(code)
+}
+
+/// The `GOLIVE_*` variable a rejected value came from, when the option was not on the command
+/// line: clap's message names only the option, which a CI job that sets the variable never
+/// typed.
+fn value_from_environment(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if !matches!(e.kind(), ErrorKind::InvalidValue | ErrorKind::ValueValidation) {
+        return None;
+    }
+    let Some(ContextValue::String(shown)) = e.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let long = shown.split_whitespace().next()?.strip_prefix("--")?;
+    let command = <Cli as clap::CommandFactory>::command();
+    let arg = command.get_subcommands().flat_map(|s| s.get_arguments()).find(|a| a.get_long() == Some(long))?;
+    let variable = arg.get_env()?.to_string_lossy().into_owned();
+    let on_command_line = std::env::args().skip(1).any(|word| {
+        word == format!("--{long}")
+            || word.starts_with(&format!("--{long}="))
+            || arg.get_short().is_some_and(|short| word.starts_with(&format!("-{short}")))
+    });
+    (!on_command_line && std::env::var_os(&variable).is_some()).then_some(variable)
 }
 
 pub(crate) fn stdout_is_terminal() -> bool {
@@ -184,15 +305,32 @@ pub(crate) fn write_outputs(
         match &output.path {
             None => {
                 table_on_stdout |= output.format == crate::report::Format::Table;
-                print!("{text}");
+                // A closed pipe is not a failure (the reader has what it wanted); another
+                // error is, like a file that cannot be written.
+                ok &= self::output::stdout(format_args!("{text}")).is_ok();
             }
             Some(path) => {
                 if let Err(e) = crate::fswrite::write_atomically(path, text.as_bytes()) {
                     eprintln!("golive: cannot write the {} report to {}: {e}", output.format.name(), path.display());
                     ok = false;
+                } else {
+                    tracing::info!(format = output.format.name(), path = %path.display(), bytes = text.len(), "report written");
                 }
             }
         }
     }
     (ok, table_on_stdout)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap's own consistency checks of the whole command line: no two options with one
+    /// name (the global -q/-v against a subcommand's), defaults that parse, conflicts that
+    /// name existing options.
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
 }

@@ -76,7 +76,7 @@ pub fn run(args: ReportArgs) -> u8 {
         let view = SignatureView { checked: v.checked, signoffs: v.signoffs, problems: v.problems, subjects };
         (report, Some(view))
     } else {
-        if keyring.is_some() {
+        if keyring.is_some() && !super::quiet() {
             eprintln!("note: {} is not signed; --keys has nothing to verify", args.input.display());
         }
         (json, None)

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{ColorChoice, exit, load_and_report, parse_var, use_color};
+use super::{ColorChoice, exit, load_and_report_as, parse_var, use_color};
 use crate::checklist::{Checklist, Item, LoadMode, LoadOptions, Severity};
 use crate::engine::{self, Filter, ItemResult, Observer, RunOptions, RunResult, State};
 use crate::report::{Format, OutputSpec, Report, Style, run_redactor};
@@ -20,19 +20,19 @@ pub struct RunArgs {
     #[arg(default_value = "golive.toml")]
     files: Vec<PathBuf>,
     /// Report format, optionally to a file: table, json, json=report.json. Repeatable.
-    #[arg(short, long = "output", value_name = "FORMAT[=PATH]")]
+    #[arg(short, long = "output", value_name = "FORMAT[=PATH]", env = "GOLIVE_OUTPUT", value_delimiter = ',')]
     outputs: Vec<OutputSpec>,
     /// Fail the gate on a fail, error or pending manual item of this severity or higher.
-    #[arg(long, value_enum, default_value = "high")]
+    #[arg(long, value_enum, default_value = "high", env = "GOLIVE_FAIL_ON")]
     fail_on: Severity,
     /// Set a var, overriding the checklist: --var api=https://staging.example.com
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
     vars: Vec<(String, String)>,
     /// Items probed at the same time.
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096), env = "GOLIVE_CONCURRENCY")]
     concurrency: u32,
     /// Bound the whole run, e.g. 2m; unfinished items end as `error: deadline`.
-    #[arg(long, value_name = "DURATION", value_parser = parse_deadline)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_deadline, env = "GOLIVE_DEADLINE")]
     deadline: Option<Duration>,
     /// Run only items with this tag (repeatable; items they depend on run too).
     #[arg(long = "tag", value_name = "TAG")]
@@ -48,14 +48,11 @@ pub struct RunArgs {
     skip: Vec<String>,
     /// The attestations file (default: `[checklist] attestations`, else
     /// NAME.attestations.toml beside the first checklist file).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "GOLIVE_ATTESTATIONS")]
     attestations: Option<PathBuf>,
     /// Colour in the table: auto (terminal and no NO_COLOR), always, never.
-    #[arg(long, value_enum, default_value = "auto")]
+    #[arg(long, value_enum, default_value = "auto", env = "GOLIVE_COLOR")]
     color: ColorChoice,
-    /// No progress indicator and no summary line on stderr.
-    #[arg(short, long)]
-    quiet: bool,
     /// Wait until ready: run again the items that did not pass (passing ones are kept)
     /// until the gate passes or --within runs out; report the last round.
     #[arg(long)]
@@ -66,6 +63,13 @@ pub struct RunArgs {
     /// With --until-pass: the pause after a round before the next (default 15s).
     #[arg(long, value_name = "DURATION", value_parser = parse_deadline, requires = "until_pass")]
     interval: Option<Duration>,
+    /// How checklist problems are printed on stderr: text, short, or json (one array, the
+    /// layout of `golive validate --format json`).
+    #[arg(long, value_enum, default_value = "text", env = "GOLIVE_DIAGNOSTICS_FORMAT")]
+    diagnostics_format: super::DiagnosticsFormat,
+    /// The global `--quiet`: no progress indicator and no summary line on stderr.
+    #[arg(skip)]
+    pub(super) quiet: bool,
 }
 
 /// `--within` and `--interval` when `--until-pass` is given without them.
@@ -150,9 +154,11 @@ pub fn run(args: RunArgs, interrupt: crate::engine::Interrupt) -> u8 {
     }
     let load_opts =
         LoadOptions { vars: args.vars.clone(), mode: LoadMode::Run, attestations: args.attestations.clone() };
-    let (loaded, ok) = load_and_report(&args.files, &load_opts);
+    let (loaded, ok) = load_and_report_as(&args.files, &load_opts, args.diagnostics_format);
     let Some(checklist) = loaded.checklist.filter(|_| ok) else {
-        eprintln!("golive: the checklist is invalid; nothing was run (exit {})", exit::INVALID);
+        if args.diagnostics_format != super::DiagnosticsFormat::Json {
+            eprintln!("golive: the checklist is invalid; nothing was run (exit {})", exit::INVALID);
+        }
         return exit::INVALID;
     };
     let filter = Filter { tags: args.tags, sections: args.sections, only: args.only, skip: args.skip };
@@ -175,7 +181,8 @@ pub fn run(args: RunArgs, interrupt: crate::engine::Interrupt) -> u8 {
             return exit::INTERNAL;
         }
     };
-    let bar = progress_bar(args.quiet);
+    // Log lines on stderr would tear a progress indicator drawn there: one or the other.
+    let bar = progress_bar(args.quiet || super::logging::enabled());
     let observer = Arc::new(Progress { bar: bar.clone(), round: AtomicUsize::new(0) });
     // From here to the end a first signal stops the run and the reports are still written.
     super::signals::graceful(true);

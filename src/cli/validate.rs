@@ -3,22 +3,12 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
-use super::{exit, parse_var};
+use super::{DiagnosticsFormat as DiagFormat, exit, parse_var};
 use crate::checklist::{LoadMode, LoadOptions, load};
 use crate::diag::{self, Level};
 use crate::report::plural;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum DiagFormat {
-    /// Source excerpts with the problem underlined.
-    Text,
-    /// One line per problem: file:line:col: error[CODE]: message (hint: …).
-    Short,
-    /// A JSON array for tools.
-    Json,
-}
 
 #[derive(Args, Debug)]
 pub struct ValidateArgs {
@@ -55,16 +45,25 @@ pub fn run(args: ValidateArgs) -> u8 {
         masked = loaded.sources.masked(&loaded.redactor);
         &masked
     };
+    let failed = errors > 0 || (args.strict && warnings > 0);
+    // `--quiet`: only what fails the check is said on stderr (errors, and warnings under
+    // `--strict`), and no verdict line when valid. The JSON on stdout is the command's output.
+    let quiet_filtered;
+    let shown: &[diag::Diagnostic] = if super::quiet() && args.format != DiagFormat::Json && !args.strict {
+        quiet_filtered = loaded.diagnostics.iter().filter(|d| d.level == Level::Error).cloned().collect::<Vec<_>>();
+        &quiet_filtered
+    } else {
+        &loaded.diagnostics
+    };
     match args.format {
         DiagFormat::Json => {
-            let json = diag::to_json(sources, &loaded.diagnostics);
+            let json = diag::to_json(sources, shown);
             println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
         }
-        DiagFormat::Text => eprint!("{}", diag::render(sources, &loaded.diagnostics)),
-        DiagFormat::Short => eprint!("{}", diag::render_short(sources, &loaded.diagnostics)),
+        DiagFormat::Text => eprint!("{}", diag::render(sources, shown)),
+        DiagFormat::Short => eprint!("{}", diag::render_short(sources, shown)),
     }
-    let failed = errors > 0 || (args.strict && warnings > 0);
-    if args.format != DiagFormat::Json {
+    if args.format != DiagFormat::Json && (failed || !super::quiet()) {
         let files: Vec<String> =
             args.files.iter().map(|f| loaded.redactor.redact(&f.display().to_string()).into_owned()).collect();
         match &loaded.checklist {

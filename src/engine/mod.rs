@@ -797,21 +797,33 @@ async fn run_item(
     let input =
         Arc::new(ProbeInput { item_id: item.id.clone(), params: item.params.clone(), wanted, timeout: item.timeout });
     let mut attempts = 0;
+    // Logged (`-v`): what the item connects to, as reports show its parameters (URL
+    // passwords and secret headers masked, `${env:…}` references kept), never `params`.
+    tracing::debug!(item = %item.id, probe = item.probe.kind, params = %shown_params_line(item), "starting");
     loop {
         if stop.borrow().is_some() {
             return None;
         }
         attempts += 1;
+        let attempt_clock = Instant::now();
         let observed = observe_once(item, &input, shared).await;
         let mut result = judge(item, observed);
+        tracing::debug!(item = %item.id, attempt = attempts, state = result.state.as_str(), elapsed = ?attempt_clock.elapsed(), "attempt ended");
         if result.state == State::Pass || attempts > item.retries {
             result.attempts = attempts;
             result.started_at = started_at;
             result.duration = clock.elapsed();
+            tracing::info!(item = %item.id, probe = item.probe.kind, state = result.state.as_str(), attempts, elapsed = ?result.duration, "item finished");
             return Some(result);
         }
+        tracing::info!(item = %item.id, attempt = attempts, of = item.retries + 1, state = result.state.as_str(), retry_in = ?item.retry_delay, "retrying");
         tokio::time::sleep(item.retry_delay).await;
     }
+}
+
+/// An item's parameters on one line, as reports show them: `url=https://… timeout=…`.
+fn shown_params_line(item: &Item) -> String {
+    item.shown_params().iter().map(|(name, value)| format!("{name}={value}")).collect::<Vec<_>>().join(" ")
 }
 
 /// Why an attempt observed nothing: the message is the item's `error` reason.

@@ -8,6 +8,7 @@ mod catalogue;
 mod catalogue_dirs;
 mod child_env;
 mod ci_outputs;
+mod cli_conventions;
 mod cli_run;
 mod cli_validate;
 mod concurrent_writers;
