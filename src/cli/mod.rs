@@ -18,6 +18,7 @@ mod list;
 mod probes;
 mod report;
 mod run;
+mod schema;
 mod sign;
 mod signals;
 mod validate;
@@ -73,6 +74,8 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Render a saved JSON report or a signed report in any output format.
     Report(report::ReportArgs),
+    /// Print the JSON Schema of checklist files or of catalogue check files, for editors.
+    Schema(schema::SchemaArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -143,6 +146,7 @@ pub fn main() -> ExitCode {
         Command::Sign(args) => sign::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Report(args) => report::run(args),
+        Command::Schema(args) => schema::run(args),
     });
     ExitCode::from(result.unwrap_or(exit::INTERNAL))
 }
