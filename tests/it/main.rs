@@ -35,6 +35,7 @@ mod process_groups;
 mod reach;
 mod redis;
 mod report_formats;
+mod schema;
 mod security_probes;
 mod shipped_checklists;
 mod signals;
