@@ -277,6 +277,11 @@ fn invalid_checklists_are_rejected() {
             "probe = \"tcp\"\naddress = \"db:5432\"\nseverity = \"high\"",
         ),
         (
+            "an operator that does not apply to the fact's type",
+            "probe = \"http\"\nurl = \"https://x.example\"\nexpect = { status = { contains = \"20\" } }",
+            "probe = \"http\"\nurl = \"https://x.example\"\nexpect = { status = { one_of = [200, 204] } }",
+        ),
+        (
             "family member of the wrong type",
             "probe = \"http\"\nurl = \"https://x.example\"\nexpect = { headers = { server = 1 } }",
             "probe = \"http\"\nurl = \"https://x.example\"\nexpect = { headers = { server = \"nginx\" } }",
