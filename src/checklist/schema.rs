@@ -29,16 +29,6 @@ pub enum SchemaKind {
     Check,
 }
 
-impl SchemaKind {
-    /// The file in docs/ that holds this schema.
-    pub fn file_name(self) -> &'static str {
-        match self {
-            SchemaKind::Checklist => "golive.schema.json",
-            SchemaKind::Check => "check.schema.json",
-        }
-    }
-}
-
 /// The schema as pretty JSON with a final newline, as docs/ ships it.
 pub fn render(kind: SchemaKind) -> String {
     let mut text = serde_json::to_string_pretty(&schema(kind)).expect("a schema is plain JSON");

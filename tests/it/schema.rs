@@ -315,6 +315,23 @@ fn invalid_checklists_are_rejected() {
     );
     assert!(errors[10].iter().any(|e| e.contains("$.item[0].expect.open")), "{:?}", errors[10]);
 
+    // A waiver's date: a TOML date or its text, never another form.
+    let waiver = |until: &str| {
+        format!(
+            "[[item]]\nid = \"a\"\nprobe = \"tcp\"\naddress = \"db:5432\"\n[[waiver]]\nitem = \"a\"\nreason = \"r\"\napproved_by = \"CTO\"\nuntil = {until}\n"
+        )
+    };
+    let dated: Vec<PathBuf> = ["2026-12-31", "\"2026-12-31\"", "\"31/12/2026\""]
+        .iter()
+        .enumerate()
+        .map(|(n, until)| w.write(&format!("waiver-{n}.toml"), &waiver(until)))
+        .collect();
+    for (file, ok) in dated.iter().zip([true, true, false]) {
+        assert_eq!(w.command(&["validate", &file.to_string_lossy()]).output().unwrap().status.success(), ok);
+    }
+    let errors = validate(Schema::Checklist, &dated);
+    assert!(errors[0].is_empty() && errors[1].is_empty() && !errors[2].is_empty(), "{errors:?}");
+
     // Top-level keys and check files.
     let bad_top = w.write("top.toml", "[checklsit]\nname = \"x\"\n");
     let bad_check = w.write("check.toml", "[check]\nprobe = \"tcp\"\naddres = \"db:5432\"\n");
