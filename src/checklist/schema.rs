@@ -598,7 +598,14 @@ fn use_branch() -> Value {
     properties.insert("probe".into(), json!({ "enum": kinds }));
     properties.insert(
         "expect".into(),
-        json!({ "description": "Merged with the check's expect, fact by fact.", "type": "object", "additionalProperties": reference("matcher.any") }),
+        json!({
+            "description": "Merged with the check's expect, fact by fact.",
+            "type": "object",
+            // A fact, or the members of a fact family (`headers = { server = … }`).
+            "additionalProperties": {
+                "anyOf": [reference("matcher.any"), { "type": "object", "additionalProperties": reference("matcher.any") }],
+            },
+        }),
     );
     let mut by_name: Vec<(&str, Vec<Value>)> = Vec::new();
     for p in probe::registry().iter().flat_map(|s| s.params.iter()) {

@@ -332,6 +332,14 @@ fn invalid_checklists_are_rejected() {
     let errors = validate(Schema::Checklist, &dated);
     assert!(errors[0].is_empty() && errors[1].is_empty() && !errors[2].is_empty(), "{errors:?}");
 
+    // An item that uses a check may name the members of a fact family, nested.
+    let used = w.write(
+        "use.toml",
+        "[[item]]\nuse = \"infrastructure.health-endpoint\"\nvars = { base_url = \"https://api.example.com\" }\nexpect = { headers = { server = { present = false } }, \"body_json./status\" = \"ok\" }\n",
+    );
+    assert!(w.command(&["validate", &used.to_string_lossy()]).output().unwrap().status.success());
+    assert_eq!(validate(Schema::Checklist, std::slice::from_ref(&used)), vec![Vec::<String>::new()]);
+
     // Top-level keys and check files.
     let bad_top = w.write("top.toml", "[checklsit]\nname = \"x\"\n");
     let bad_check = w.write("check.toml", "[check]\nprobe = \"tcp\"\naddres = \"db:5432\"\n");
