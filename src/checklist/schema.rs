@@ -9,7 +9,9 @@
 //! `if probe = "KIND" (a const) then that branch`, so a validator reports the exact key
 //! that is wrong (`'urll' was unexpected`), not "no branch matched". taplo's completion
 //! follows `anyOf`, not `if`/`then`: an `anyOf` of every branch and `{}` (so it never fails)
-//! lets it offer a probe's parameters and facts. Draft-07 rather than 2020-12: taplo's
+//! lets it offer a probe's parameters and facts. A documented value is a copy of its shared
+//! definition with a description, never `{ "description", "allOf": [{ "$ref" }] }`, on
+//! which taplo 0.10's completion loops forever. Draft-07 rather than 2020-12: taplo's
 //! validator handles it fully, and the branches need no `unevaluated*` keywords.
 
 use serde_json::{Map, Value, json};
@@ -175,30 +177,45 @@ fn reference(name: &str) -> Value {
     json!({ "$ref": format!("#/definitions/{name}") })
 }
 
-/// A reference with its own description (draft-07 ignores keywords beside `$ref`, so the
-/// reference sits in an `allOf`).
+/// A shared definition, copied in with its own description. (A `$ref` cannot carry one:
+/// draft-07 ignores keywords beside it; and `{ "description", "allOf": [{ "$ref" }] }`
+/// sends taplo 0.10's completion into an endless loop.)
 fn documented(description: &str, name: &str) -> Value {
-    json!({ "description": description, "allOf": [reference(name)] })
+    described(definition(name), description)
 }
 
-fn common_definitions(defs: &mut Map<String, Value>) {
-    defs.insert(
-        "duration".into(),
-        json!({
+fn described(mut schema: Value, description: &str) -> Value {
+    schema["description"] = Value::from(description);
+    schema
+}
+
+/// The shared definitions, by name.
+fn definition(name: &str) -> Value {
+    match name {
+        "duration" => json!({
             "description": "A duration with its unit: \"500ms\", \"30s\", \"2m\", \"1h 30m\", \"7d\".",
             "type": "string",
             "pattern": DURATION,
         }),
-    );
-    defs.insert("retries".into(), json!({ "type": "integer", "minimum": 0, "maximum": 1000 }));
-    defs.insert(
-        "severity".into(),
-        json!({
+        "retries" => json!({ "type": "integer", "minimum": 0, "maximum": 1000 }),
+        "severity" => json!({
             "description": "Decides whether a problem blocks the gate (docs/outcomes.md).",
             "enum": Severity::NAMES,
         }),
-    );
-    defs.insert("strings".into(), json!({ "type": "array", "items": { "type": "string" } }));
+        "strings" => json!({ "type": "array", "items": { "type": "string" } }),
+        other => {
+            let ty = FACT_TYPES
+                .iter()
+                .copied()
+                .find(|ty| other.strip_prefix("matcher.") == Some(type_key(*ty)))
+                .unwrap_or_else(|| panic!("no definition {other}"));
+            matcher_schema(ty)
+        }
+    }
+}
+
+fn common_definitions(defs: &mut Map<String, Value>) {
+    defs.insert("strings".into(), definition("strings"));
     defs.insert(
         "vars".into(),
         json!({
@@ -305,24 +322,26 @@ fn literal(ty: FactType) -> Value {
     }
 }
 
+/// A matcher for a fact of type `ty`: a literal, a comparison string where the type has an
+/// order, or a table of operators.
+fn matcher_schema(ty: FactType) -> Value {
+    let mut forms = vec![literal(ty)];
+    if matches!(ty, FactType::Integer | FactType::Number) {
+        forms.push(json!({ "type": "string", "pattern": COMPARISON }));
+        forms.push(json!({ "type": "string", "pattern": INTERPOLATED }));
+    }
+    forms.push(reference(&format!("operators.{}", type_key(ty))));
+    json!({
+        "description": format!("A matcher for {} fact (docs/matchers.md).", article(ty.name())),
+        "anyOf": forms,
+    })
+}
+
 fn matcher_definitions(defs: &mut Map<String, Value>) {
     for &ty in FACT_TYPES {
         let key = type_key(ty);
-        let operators = format!("operators.{key}");
-        let mut forms = vec![literal(ty)];
-        if matches!(ty, FactType::Integer | FactType::Number) {
-            forms.push(json!({ "type": "string", "pattern": COMPARISON }));
-            forms.push(json!({ "type": "string", "pattern": INTERPOLATED }));
-        }
-        forms.push(reference(&operators));
-        defs.insert(
-            format!("matcher.{key}"),
-            json!({
-                "description": format!("A matcher for {} fact (docs/matchers.md).", article(ty.name())),
-                "anyOf": forms,
-            }),
-        );
-        defs.insert(operators, operator_table(ty));
+        defs.insert(format!("matcher.{key}"), matcher_schema(ty));
+        defs.insert(format!("operators.{key}"), operator_table(ty));
     }
 }
 
@@ -348,12 +367,12 @@ fn operator_table(ty: FactType) -> Value {
             "one_of" => json!({ "anyOf": [{ "type": "array", "items": literal(ty) }, { "type": "string" }] }),
             "includes" | "excludes" if list_like => json!({ "anyOf": [{ "type": "string" }, reference("strings")] }),
             "present" => json!({ "type": "boolean" }),
-            "length" if lengthy => reference("matcher.integer"),
-            "not" => reference(&format!("matcher.{key}")),
+            "length" if lengthy => definition("matcher.integer"),
+            "not" => definition(&format!("matcher.{key}")),
             "all_of" | "any_of" => json!({ "type": "array", "items": reference(&format!("matcher.{key}")) }),
             _ => continue,
         };
-        properties.insert(op.to_string(), json!({ "description": operator_doc(op), "allOf": [schema] }));
+        properties.insert(op.to_string(), described(schema, operator_doc(op)));
     }
     json!({
         "type": "object",
@@ -391,15 +410,12 @@ fn prefix_pattern(prefix: &str) -> String {
 /// built from vars. `None` for a manual probe, which takes no `expect`.
 fn expect_schema(spec: &ProbeSpec) -> Option<Value> {
     spec.observe?;
-    let matcher = |f: &FactSpec| reference(&format!("matcher.{}", type_key(f.ty)));
+    let matcher = |f: &FactSpec| format!("matcher.{}", type_key(f.ty));
     let mut properties = Map::new();
     let mut patterns = Map::new();
     let mut any_name = false;
     for f in spec.facts.iter().filter(|f| f.dynamic_prefix().is_none()) {
-        properties.insert(
-            f.name.to_string(),
-            json!({ "description": format!("{} ({})", f.doc, f.ty.name()), "allOf": [matcher(f)] }),
-        );
+        properties.insert(f.name.to_string(), documented(&format!("{} ({})", f.doc, f.ty.name()), &matcher(f)));
     }
     for f in spec.facts {
         let Some(prefix) = f.dynamic_prefix() else { continue };
@@ -407,12 +423,12 @@ fn expect_schema(spec: &ProbeSpec) -> Option<Value> {
             any_name = true;
             continue;
         }
-        patterns.insert(prefix_pattern(prefix), matcher(f));
+        patterns.insert(prefix_pattern(prefix), reference(&matcher(f)));
         let root = prefix.trim_end_matches('.');
         let family = json!({
-            "description": format!("{}: members as keys, e.g. {} ({})", f.name, f.doc, f.ty.name()),
+            "description": format!("{} ({}): {}; members named as keys", f.name, f.ty.name(), f.doc),
             "type": "object",
-            "additionalProperties": matcher(f),
+            "additionalProperties": reference(&matcher(f)),
         });
         let schema = match properties.get(root) {
             Some(fact) => json!({ "anyOf": [fact.clone(), family] }),
@@ -423,7 +439,10 @@ fn expect_schema(spec: &ProbeSpec) -> Option<Value> {
     patterns.insert(INTERPOLATED.to_string(), reference("matcher.any"));
     let additional = if any_name { reference("matcher.any") } else { json!(false) };
     Some(json!({
-        "description": format!("fact = matcher pairs; the facts of probe `{}` (docs/probes/{}.md).", spec.kind, spec.kind),
+        "description": format!(
+            "fact = matcher pairs (docs/matchers.md), the facts of probe `{}` (docs/probes/{}.md); without it, the probe's default expectations.",
+            spec.kind, spec.kind
+        ),
         "type": "object",
         "properties": properties,
         "patternProperties": patterns,
@@ -466,8 +485,8 @@ fn param_value(ty: ParamType) -> Value {
         ParamType::String | ParamType::Url | ParamType::Path | ParamType::ConnectTo => json!({ "type": "string" }),
         ParamType::Integer => json!({ "type": "integer" }),
         ParamType::Bool => json!({ "type": "boolean" }),
-        ParamType::Duration => reference("duration"),
-        ParamType::StringList | ParamType::EnvNames => reference("strings"),
+        ParamType::Duration => definition("duration"),
+        ParamType::StringList | ParamType::EnvNames => definition("strings"),
         ParamType::StringMap => json!({ "type": "object", "additionalProperties": { "type": "string" } }),
         ParamType::Headers => json!({
             "type": "object",
@@ -541,7 +560,7 @@ fn param_schema(p: &ParamSpec) -> Value {
         }
         _ => None,
     });
-    let mut schema = json!({ "description": description, "allOf": [param_value(p.ty)] });
+    let mut schema = described(param_value(p.ty), &description);
     if let Some(default) = default {
         schema["default"] = default;
     }
@@ -554,13 +573,7 @@ fn item_branch(spec: &ProbeSpec, kind: SchemaKind) -> Value {
     let mut properties = common_properties();
     properties.insert("probe".into(), json!({ "description": spec.summary, "const": spec.kind }));
     if spec.observe.is_some() {
-        properties.insert(
-            "expect".into(),
-            documented(
-                "fact = matcher pairs (docs/matchers.md); without it, the probe's default expectations.",
-                &format!("expect.{}", spec.kind),
-            ),
-        );
+        properties.insert("expect".into(), reference(&format!("expect.{}", spec.kind)));
     }
     for p in spec.params {
         properties.entry(p.name.to_string()).or_insert_with(|| param_schema(p));
@@ -645,6 +658,39 @@ mod tests {
                     assert!(branch["properties"].get(p.name).is_some(), "{}: {}", spec.kind, p.name);
                 }
             }
+        }
+    }
+
+    /// taplo 0.10's completion never returns on `{ "description", "allOf": [{ "$ref" }] }`
+    /// (an editor hangs on it), and draft-07 ignores keywords beside a `$ref`: the schemas
+    /// use neither; `allOf` holds only the `probe = "KIND"` dispatch.
+    #[test]
+    fn no_wrapped_or_annotated_references() {
+        fn walk(v: &Value, path: &str, found: &mut Vec<String>) {
+            match v {
+                Value::Object(map) => {
+                    if map.contains_key("$ref") && map.len() > 1 {
+                        found.push(format!("$ref with siblings at {path}"));
+                    }
+                    if map.contains_key("allOf") && !path.ends_with("/item/else") && !path.ends_with("/check") {
+                        found.push(format!("allOf at {path}"));
+                    }
+                    for (k, x) in map {
+                        walk(x, &format!("{path}/{k}"), found);
+                    }
+                }
+                Value::Array(items) => {
+                    for (i, x) in items.iter().enumerate() {
+                        walk(x, &format!("{path}/{i}"), found);
+                    }
+                }
+                _ => {}
+            }
+        }
+        for kind in [SchemaKind::Checklist, SchemaKind::Check] {
+            let mut found = Vec::new();
+            walk(&schema(kind), "", &mut found);
+            assert!(found.is_empty(), "{found:?}");
         }
     }
 
