@@ -50,6 +50,18 @@ if ! python3 -c 'import securesystemslib.dsse, cryptography, junitparser, jsonsc
     python3 -m pip install --quiet --disable-pip-version-check --break-system-packages 'securesystemslib[crypto]>=1.0' 'junitparser>=3' 'jsonschema>=4'
 fi
 
+# Checklists and check files are validated against docs/*.schema.json by check-jsonschema,
+# and by taplo (the engine of the Even Better TOML editor extension; a prebuilt wheel).
+if ! python3 -m check_jsonschema --version >/dev/null 2>&1 || ! command -v taplo >/dev/null 2>&1; then
+  echo "installing: check-jsonschema taplo (pip)"
+  python3 -m pip --version >/dev/null 2>&1 || {
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-pip
+  }
+  python3 -m pip install --quiet --disable-pip-version-check 'check-jsonschema>=0.29' 'taplo>=0.9' ||
+    python3 -m pip install --quiet --disable-pip-version-check --break-system-packages 'check-jsonschema>=0.29' 'taplo>=0.9'
+fi
+
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 cargo test --locked

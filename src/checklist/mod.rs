@@ -1,11 +1,13 @@
 //! Checklists: the model (`model`), the loader that builds it from TOML files as a pipeline
-//! of stages (`load`), the check catalogue and built-in checklists (`catalogue`), and the
-//! attestations file golive appends to (`attestation`).
+//! of stages (`load`), the check catalogue and built-in checklists (`catalogue`), the
+//! attestations file golive appends to (`attestation`), and the JSON Schemas of checklist
+//! and check files for editors (`schema`).
 
 pub mod attestation;
 pub mod catalogue;
 pub mod load;
 pub mod model;
+pub mod schema;
 
 pub use load::{LoadMode, LoadOptions, Loaded, load};
 pub use model::*;

@@ -42,6 +42,7 @@ mod man;
 mod probes;
 mod report;
 mod run;
+mod schema;
 mod sign;
 mod signals;
 mod validate;
@@ -108,6 +109,8 @@ enum Command {
     Completions(completions::CompletionsArgs),
     /// Print the man page of golive or of a subcommand; --out-dir writes them all.
     Man(man::ManArgs),
+    /// Print the JSON Schema of checklist files or of catalogue check files, for editors.
+    Schema(schema::SchemaArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -235,6 +238,7 @@ pub fn main() -> ExitCode {
         Command::Report(args) => report::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),
+        Command::Schema(args) => schema::run(args),
     });
     let code = result.unwrap_or(exit::INTERNAL);
     // A command that printed only part of its output to a stdout it could not write (a full

@@ -39,6 +39,7 @@ mod reach;
 mod red_green;
 mod redis;
 mod report_formats;
+mod schema;
 mod security_probes;
 mod shipped_checklists;
 mod signals;
