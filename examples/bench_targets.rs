@@ -452,7 +452,8 @@ async fn scale(opts: &Options, run: usize, name: &'static str, n: usize) -> Resu
     let leaf = pki.valid(&["localhost", "127.0.0.1"]);
     let tls = TlsServer::with_cert(&leaf).await;
     let ca_file = pki.write_ca_file(dir.path());
-    let mut toml = format!("[checklist]\nname = \"bench {name}\"\nversion = \"1\"\n\n[defaults]\ntimeout = \"30s\"\n\n");
+    let mut toml =
+        format!("[checklist]\nname = \"bench {name}\"\nversion = \"1\"\n\n[defaults]\ntimeout = \"30s\"\n\n");
     let mut expected_by_probe: BTreeMap<&str, usize> = BTreeMap::new();
     let health = q(http.url("/health"));
     let ca = q(path_str(&ca_file));
@@ -484,7 +485,8 @@ async fn scale(opts: &Options, run: usize, name: &'static str, n: usize) -> Resu
     let checklist = dir.path().join(format!("{name}.toml"));
     std::fs::write(&checklist, &toml).map_err(|e| format!("write checklist: {e}"))?;
     let table = dir.path().join("table.txt");
-    let out = run_golive_with(opts, dir.path(), &checklist, &["--output".into(), format!("table={}", table.display())]).await?;
+    let out = run_golive_with(opts, dir.path(), &checklist, &["--output".into(), format!("table={}", table.display())])
+        .await?;
     let mut m = Measurement::new(name, run, n, &out);
     if out.code != Some(0) {
         m.problems.push(format!("golive exit {} (want 0){}", describe_exit(&out), stderr_tail(&out.stderr)));

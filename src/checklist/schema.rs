@@ -483,8 +483,9 @@ fn common_properties() -> Map<String, Value> {
 fn param_value(ty: ParamType) -> Value {
     match ty {
         ParamType::String | ParamType::Url | ParamType::Path | ParamType::ConnectTo => json!({ "type": "string" }),
-        ParamType::Integer => json!({ "type": "integer" }),
-        ParamType::Bool => json!({ "type": "boolean" }),
+        // Or a var reference giving one: `requests = "${burst}"`.
+        ParamType::Integer => json!({ "type": ["integer", "string"], "pattern": "\\$\\{" }),
+        ParamType::Bool => json!({ "type": ["boolean", "string"], "pattern": "\\$\\{" }),
         ParamType::Duration => definition("duration"),
         ParamType::StringList | ParamType::EnvNames => definition("strings"),
         ParamType::StringMap => json!({ "type": "object", "additionalProperties": { "type": "string" } }),
