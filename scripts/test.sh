@@ -16,6 +16,7 @@ required=(
   "initdb:postgresql"  # the postgres tests start real servers (initdb, postgres, pg_basebackup)
   "jq:jq"              # the pgBackRest and restic examples in docs/backups.md use jq
   "gzip:gzip"          # backup restore-test tests run gzip -t
+  "gpg:gnupg"          # the backup.encrypted test encrypts a backup with GnuPG
   "time:time"          # hostile-server tests and bench/ measure peak RSS with GNU time
   "git:git"            # secrets_scan git = "head"/"history" tests make repositories
   "pg_restore:postgresql-client"  # backup pg_dump_ok tests read a real dump
