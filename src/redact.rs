@@ -35,6 +35,16 @@ impl Redactor {
         if encoded != secret {
             variants.push(encoded);
         }
+        // As a form value (an http item's `query`): spaces as `+`, `~` and more encoded.
+        let form: String = reqwest::Url::parse("http://x/")
+            .map(|mut u| {
+                u.query_pairs_mut().append_pair("k", secret);
+                u.query().unwrap_or_default().trim_start_matches("k=").to_string()
+            })
+            .unwrap_or_default();
+        if !form.is_empty() && !variants.contains(&form) {
+            variants.push(form);
+        }
         for v in variants {
             if self.known.insert(v.clone()) {
                 let at = self.secrets.partition_point(|s| s.len() >= v.len());
@@ -196,6 +206,9 @@ mod tests {
         r.add("p@ss word!");
         assert_eq!(r.redact("auth failed for p@ss word!"), "auth failed for ***");
         assert_eq!(r.redact("postgres://u:p%40ss%20word%21@h/db"), "postgres://u:***@h/db");
+        // As a form value in a query string (`query = { key = "${env:KEY}" }`).
+        r.add("ab~cd ef");
+        assert_eq!(r.redact("final_url http://h/api?key=ab%7Ecd+ef&x=1"), "final_url http://h/api?key=***&x=1");
     }
 
     #[test]

@@ -50,7 +50,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
         FactSpec::new(
             "encryption",
             FactType::String,
-            "what the newest match's first bytes say it is: age, gpg (binary or armoured), openssl (enc's Salted__ header), or for an unencrypted file gzip, zstd, xz, bzip2, pg_dump, sql, tar, zip, or unknown (read only when asked)",
+            "what the newest match's first bytes say it is: age, gpg (binary or armoured, its first packet an encrypted session key), openssl (enc's Salted__ header), or for an unencrypted file pgp-plain (signed or stored OpenPGP), gzip, zstd, xz, bzip2, pg_dump, sql, tar, zip, or unknown (read only when asked)",
         ),
         FactSpec::new(
             "encrypted",
@@ -182,6 +182,10 @@ async fn check_pg_dump(path: &Path, facts: &mut Facts) -> Result<(), ProbeError>
 /// What a file's first bytes say it is (see the `encryption` fact).
 fn sniff(path: &std::path::Path) -> Result<&'static str, ProbeError> {
     use std::io::Read;
+    // A FIFO or device would block the read: only regular files are opened.
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return Ok("unknown");
+    }
     let mut head = Vec::with_capacity(512);
     std::fs::File::open(path)
         .and_then(|f| f.take(512).read_to_end(&mut head))
@@ -191,34 +195,16 @@ fn sniff(path: &std::path::Path) -> Result<&'static str, ProbeError> {
 
 fn classify(head: &[u8]) -> &'static str {
     let starts = |p: &[u8]| head.starts_with(p);
-    // OpenPGP: the first packet of an encrypted message is a public-key (tag 1, version 3
-    // or 6) or symmetric-key (tag 3, version 4 to 6) encrypted session key, in the old or
-    // the new packet format; the version after the length is checked too, so any binary
-    // file whose first byte merely looks like a packet header is not taken for one.
-    let pgp_packet = match head.first() {
-        Some(&b) if b & 0xc0 == 0xc0 => {
-            let body = match head.get(1) {
-                Some(&l) if l < 192 => 2,
-                Some(&l) if l < 224 => 3,
-                Some(&255) => 6,
-                _ => usize::MAX,
-            };
-            pgp_session_key(b & 0x3f, head.get(body).copied())
-        }
-        Some(&b) if b & 0xc0 == 0x80 => {
-            let body = match b & 3 {
-                0 => 2,
-                1 => 3,
-                2 => 5,
-                _ => 1,
-            };
-            pgp_session_key((b >> 2) & 0x0f, head.get(body).copied())
-        }
-        _ => false,
-    };
     if starts(b"age-encryption.org/") || starts(b"-----BEGIN AGE ENCRYPTED FILE-----") {
-        "age"
-    } else if starts(b"-----BEGIN PGP MESSAGE-----") || pgp_packet {
+        return "age";
+    }
+    // An armoured message is encrypted only when its first packet is: `gpg --sign --armor`
+    // writes the same header around a signed, readable message.
+    if starts(b"-----BEGIN PGP MESSAGE-----") {
+        return if armoured_first_packet(head).is_some_and(|p| pgp_encrypted(&p)) { "gpg" } else { "pgp-plain" };
+    }
+    let pgp_packet = pgp_encrypted(head);
+    if pgp_packet {
         "gpg"
     } else if starts(b"Salted__") {
         "openssl"
@@ -246,6 +232,45 @@ fn classify(head: &[u8]) -> &'static str {
     }
 }
 
+/// OpenPGP: the first packet of an encrypted message is a public-key (tag 1, version 3 or
+/// 6) or symmetric-key (tag 3, version 4 to 6) encrypted session key, in the old or the new
+/// packet format; the version after the length is checked too, so any binary file whose
+/// first byte merely looks like a packet header is not taken for one.
+fn pgp_encrypted(head: &[u8]) -> bool {
+    match head.first() {
+        Some(&b) if b & 0xc0 == 0xc0 => {
+            let body = match head.get(1) {
+                Some(&l) if l < 192 => 2,
+                Some(&l) if l < 224 => 3,
+                Some(&255) => 6,
+                _ => usize::MAX,
+            };
+            pgp_session_key(b & 0x3f, head.get(body).copied())
+        }
+        Some(&b) if b & 0xc0 == 0x80 => {
+            let body = match b & 3 {
+                0 => 2,
+                1 => 3,
+                2 => 5,
+                _ => 1,
+            };
+            pgp_session_key((b >> 2) & 0x0f, head.get(body).copied())
+        }
+        _ => false,
+    }
+}
+
+/// The first bytes of an armoured message's body: the base64 after the header lines.
+fn armoured_first_packet(head: &[u8]) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let text = std::str::from_utf8(head).ok().or_else(|| std::str::from_utf8(&head[..head.len().min(400)]).ok())?;
+    let body = text.split_once("\n\n").or_else(|| text.split_once("\r\n\r\n"))?.1;
+    let line = body.lines().next()?.trim();
+    // Whole 4-character groups only: the line may be cut at the 512 bytes read.
+    let whole = &line[..line.len() - line.len() % 4];
+    base64::engine::general_purpose::STANDARD.decode(whole).ok()
+}
+
 fn pgp_session_key(tag: u8, version: Option<u8>) -> bool {
     matches!((tag, version), (1, Some(3 | 6)) | (3, Some(4..=6)))
 }
@@ -256,6 +281,7 @@ fn described(kind: &str) -> String {
         "unknown" => "not an age, GnuPG or openssl enc file (its first bytes match no known format)".into(),
         "sql" => "plain SQL text, not encrypted".into(),
         "pg_dump" => "a PostgreSQL dump, not encrypted".into(),
+        "pgp-plain" => "an OpenPGP message that is signed or stored, not encrypted".into(),
         other => format!("{other} data, not encrypted"),
     }
 }
@@ -298,7 +324,12 @@ fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Resu
             None => {}
         }
         if input.wants("encryption") || input.wants("encrypted") {
-            let kind = if newest.is_dir { "directory" } else { sniff(&newest.path)? };
+            let kind = if newest.is_dir {
+                "directory"
+            } else {
+                let path = newest.path.clone();
+                blocking(move || sniff(&path)).await?
+            };
             let encrypted = matches!(kind, "age" | "gpg" | "openssl");
             facts.set("encryption", Value::str(kind));
             facts.set("encrypted", Value::Bool(encrypted));
@@ -332,7 +363,9 @@ mod tests {
     #[test]
     fn encrypted_backups_are_told_from_plain_ones_by_their_first_bytes() {
         assert_eq!(classify(b"age-encryption.org/v1\n-> X25519 abc"), "age");
-        assert_eq!(classify(b"-----BEGIN PGP MESSAGE-----\n"), "gpg");
+        // Armoured: encrypted only when the first packet is a session key, not a signature.
+        assert_eq!(classify(b"-----BEGIN PGP MESSAGE-----\n\nwcFMAwAAAAAAAAAAAQ==\n"), "gpg");
+        assert_eq!(classify(b"-----BEGIN PGP MESSAGE-----\n\nowGbwMvMwCE=\n"), "pgp-plain");
         assert_eq!(classify(&[0x85, 0x01, 0x0c, 0x03]), "gpg");
         assert_eq!(classify(&[0xc1, 0x4c, 0x03]), "gpg");
         assert_eq!(classify(b"Salted__12345678"), "openssl");

@@ -96,11 +96,19 @@ struct Built {
 }
 
 /// Logical lines (continuations joined, comments and blank lines dropped), each with the
-/// line it starts on.
+/// line it starts on. The bodies of heredocs (`RUN <<EOF … EOF`, `COPY <<'EOF' /etc/x …`)
+/// are not instructions: a `user nginx;` line of a config file written by one is skipped.
 fn instructions(text: &str) -> Vec<(usize, String)> {
     let mut out = Vec::new();
     let mut current: Option<(usize, String)> = None;
+    let mut heredocs: Vec<String> = Vec::new();
     for (i, raw) in text.lines().enumerate() {
+        if let Some(word) = heredocs.first() {
+            if raw.trim_start_matches('\t').trim_end() == word {
+                heredocs.remove(0);
+            }
+            continue;
+        }
         let line = raw.trim();
         if line.starts_with('#') || (line.is_empty() && current.is_none()) {
             continue;
@@ -115,6 +123,7 @@ fn instructions(text: &str) -> Vec<(usize, String)> {
         }
         entry.1.push_str(part);
         if !continues && let Some(done) = current.take() {
+            heredocs = heredoc_words(&done.1);
             out.push(done);
         }
     }
@@ -122,10 +131,30 @@ fn instructions(text: &str) -> Vec<(usize, String)> {
     out
 }
 
+/// The terminators of the heredocs an instruction opens: `<<EOF`, `<<-EOF`, `<<"EOF"`,
+/// `<<'EOF'`, in order.
+fn heredoc_words(instruction: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut rest = instruction;
+    while let Some(at) = rest.find("<<") {
+        let after = rest[at + 2..].trim_start_matches('-');
+        let quoted = after.strip_prefix(['"', '\'']);
+        let body = quoted.unwrap_or(after);
+        let end = body.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(body.len());
+        if end > 0 {
+            words.push(body[..end].to_string());
+        }
+        rest = &body[end..];
+    }
+    words
+}
+
 fn read(text: &str, require_digest: bool) -> Built {
     let mut built = Built::default();
     let mut args: Vec<(String, Option<String>)> = Vec::new();
-    let mut stage_names: Vec<String> = Vec::new();
+    // Each named stage and the user it ends with, so `FROM build` starts with build's user.
+    let mut stages: Vec<(String, Option<(String, usize)>)> = Vec::new();
+    let mut current_name: Option<String> = None;
     for (line, instruction) in instructions(text) {
         let mut words = instruction.split_whitespace();
         let Some(keyword) = words.next() else { continue };
@@ -134,22 +163,36 @@ fn read(text: &str, require_digest: bool) -> Built {
             "ARG" if built.stages == 0 => {
                 for arg in rest {
                     match arg.split_once('=') {
-                        Some((k, v)) => args.push((k.to_string(), Some(v.trim_matches('"').to_string()))),
+                        // A default may use earlier ARGs: `ARG BASE=node:${V}`.
+                        Some((k, v)) => {
+                            let v = substitute(v.trim_matches('"'), &args).ok();
+                            args.push((k.to_string(), v));
+                        }
                         None => args.push((arg.to_string(), None)),
                     }
                 }
             }
             "FROM" => {
+                if let Some(name) = current_name.take() {
+                    stages.push((name, built.final_user.clone()));
+                }
                 built.stages += 1;
                 built.final_user = None;
                 let words: Vec<&str> = rest.iter().copied().filter(|w| !w.starts_with("--")).collect();
                 let Some(image) = words.first() else { continue };
+                // An earlier stage by name (not this stage's own name: `FROM node AS node`
+                // starts from the image node).
+                let earlier = stages.iter().rev().find(|(n, _)| n.eq_ignore_ascii_case(image));
                 if let (Some(kw), Some(name)) = (words.get(1), words.get(2))
                     && kw.eq_ignore_ascii_case("as")
                 {
-                    stage_names.push(name.to_ascii_lowercase());
+                    current_name = Some(name.to_ascii_lowercase());
                 }
-                if image.eq_ignore_ascii_case("scratch") || stage_names.contains(&image.to_ascii_lowercase()) {
+                if let Some((_, user)) = earlier {
+                    built.final_user = user.clone();
+                    continue;
+                }
+                if image.eq_ignore_ascii_case("scratch") {
                     continue;
                 }
                 match substitute(image, &args) {
@@ -166,7 +209,9 @@ fn read(text: &str, require_digest: bool) -> Built {
             }
             "USER" if built.stages > 0 => {
                 if let Some(user) = rest.first() {
-                    built.final_user = Some((user.to_string(), line));
+                    // `USER ${APP_USER}`: as the ARG default gives it (unknown stays as written).
+                    let user = substitute(user, &args).unwrap_or_else(|_| user.to_string());
+                    built.final_user = Some((user, line));
                 }
             }
             _ => {}
@@ -232,5 +277,23 @@ mod tests {
         assert_eq!(built.final_user, None);
         // A USER of an earlier stage is not the final stage's.
         assert_eq!(read("FROM a:1\nUSER app\nFROM b:2\n", false).final_user, None);
+    }
+
+    #[test]
+    fn heredocs_stage_names_args_and_inherited_users() {
+        // A config file written by a heredoc is not instructions.
+        let built = read("FROM nginx:1.27\nCOPY <<EOF /etc/nginx/nginx.conf\nuser nginx;\nEOF\n", false);
+        assert_eq!((built.stages, built.final_user), (1, None));
+        let built = read("FROM python:3.12\nUSER app\nRUN python3 - <<'PY'\nfrom pathlib import Path\nPY\n", false);
+        assert_eq!((built.stages, built.final_user.map(|u| u.0)), (1, Some("app".into())));
+        // `FROM node AS node` starts from the image node, which is not pinned.
+        assert_eq!(read("FROM node AS node\n", false).unpinned, vec!["node (line 1): no tag"]);
+        // ARG defaults use earlier ARGs.
+        let built = read("ARG V=latest\nARG BASE=node:${V}\nFROM ${BASE}\n", false);
+        assert_eq!(built.unpinned, vec!["node:latest (line 3): tag latest"]);
+        // USER from an ARG, and a stage starting from an earlier one keeps its user.
+        assert_eq!(read("ARG U=root\nFROM a:1\nUSER ${U}\n", false).final_user.map(|u| u.0), Some("root".into()));
+        let built = read("FROM a:1 AS base\nUSER app\nFROM base\nRUN true\n", false);
+        assert_eq!(built.final_user, Some(("app".into(), 2)));
     }
 }

@@ -31,7 +31,6 @@ pub static EXPLAINED_BY: &[(&str, &str, &[&str])] = &[
     ("secrets_scan", "count", &["findings"]),
     ("secrets_scan", "kinds", &["findings"]),
     ("postgres", "migrations_failed_count", &["migrations_failed"]),
-    ("postgres", "row_count", &["rows"]),
     ("postgres", "migrations_pending_count", &["migrations_pending"]),
     ("postgres", "superuser_count", &["current_user"]),
     ("postgres", "role_superuser", &["role_name"]),

@@ -44,7 +44,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
         ParamSpec::optional(
             "required_headings",
             ParamType::String,
-            "headings a Markdown or AsciiDoc document at path must have, separated by commas (each matched case-insensitively as part of a heading: \"rollback\" matches \"## Rolling back (rollback)\"); missing_headings lists those it lacks",
+            "headings a Markdown or AsciiDoc (.adoc) document at path must have, separated by commas (each matched case-insensitively as part of a heading: \"rollback\" matches \"## Rolling back (rollback)\"); missing_headings lists those it lacks",
         ),
     ],
     facts: &[
@@ -203,7 +203,8 @@ fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Resu
         if let Some(required) = &headings {
             let bytes = crate::fsread::read_bounded_with(&path, max_read)
                 .map_err(|e| ProbeError::new(format!("cannot read {} as a document: {e}", path.display())))?;
-            let found = document_headings(&String::from_utf8_lossy(&bytes));
+            let asciidoc = path.extension().is_some_and(|x| x == "adoc" || x == "asciidoc" || x == "asc");
+            let found = document_headings(&String::from_utf8_lossy(&bytes), asciidoc);
             let missing: Vec<&str> = required
                 .split(',')
                 .map(str::trim)
@@ -226,45 +227,76 @@ fn observe<'a>(input: &'a ProbeInput, _shared: &'a Shared) -> BoxFuture<'a, Resu
 }
 
 /// The headings of a Markdown or AsciiDoc document, in order: `# Title` (up to six `#`,
-/// closing `#`s dropped), a line underlined by `===` or `---`, `= Title`; not inside fenced
-/// code blocks.
-fn document_headings(text: &str) -> Vec<String> {
+/// closing `#`s dropped), a paragraph line underlined by `===` or `---`, `= Title`. Not
+/// headings: lines of fenced code (```, ~~~), of AsciiDoc delimited blocks (----, ...., ++++,
+/// ////), indented code, YAML front matter, and a `[source,sh]` block attribute line.
+/// `asciidoc` (a `.adoc`/`.asciidoc` file) reads `= Title` and delimited blocks; in
+/// Markdown `----` after a blank line is a rule, not a block.
+fn document_headings(text: &str, asciidoc: bool) -> Vec<String> {
     let mut out = Vec::new();
-    let mut fence: Option<&str> = None;
+    let mut fence: Option<String> = None;
     let mut previous: Option<&str> = None;
-    for line in text.lines() {
+    let mut lines = text.lines().peekable();
+    // YAML front matter: `---` on the first line up to the next `---`.
+    if lines.peek().is_some_and(|l| l.trim_end() == "---") {
+        lines.next();
+        for line in lines.by_ref() {
+            if line.trim_end() == "---" || line.trim_end() == "..." {
+                break;
+            }
+        }
+    }
+    for line in lines {
         let trimmed = line.trim();
-        if let Some(f) = fence {
-            if trimmed.starts_with(f) {
+        if let Some(f) = &fence {
+            if trimmed.starts_with(f.as_str()) {
                 fence = None;
             }
             continue;
         }
         if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
-            fence = Some(&trimmed[..3]);
+            fence = Some(trimmed[..3].to_string());
+            previous = None;
+            continue;
+        }
+        // An AsciiDoc delimited block opens with four or more of one of these characters;
+        // `----` right under a paragraph line is a Markdown setext heading instead.
+        let delimiter = asciidoc
+            && trimmed.len() >= 4
+            && ['-', '.', '+', '/'].iter().any(|c| trimmed.chars().all(|x| x == *c))
+            && !(trimmed.starts_with('-') && previous.is_some());
+        if delimiter {
+            fence = Some(trimmed.to_string());
+            previous = None;
+            continue;
+        }
+        if line.starts_with("    ") || line.starts_with('\t') {
             previous = None;
             continue;
         }
         let atx = trimmed.trim_start_matches('#');
         let level = trimmed.len() - atx.len();
-        let asciidoc = trimmed.trim_start_matches('=');
-        let alevel = trimmed.len() - asciidoc.len();
+        let equals = trimmed.trim_start_matches('=');
+        let alevel = trimmed.len() - equals.len();
         if (1..=6).contains(&level) && (atx.is_empty() || atx.starts_with(' ')) {
             let title = atx.trim().trim_end_matches('#').trim();
             if !title.is_empty() {
                 out.push(title.to_string());
             }
             previous = None;
-        } else if (1..=6).contains(&alevel) && asciidoc.starts_with(' ') {
-            out.push(asciidoc.trim().to_string());
+        } else if asciidoc && (1..=6).contains(&alevel) && equals.starts_with(' ') {
+            out.push(equals.trim().to_string());
             previous = None;
         } else if !trimmed.is_empty()
-            && (trimmed.chars().all(|c| c == '=') || trimmed.chars().all(|c| c == '-') && trimmed.len() >= 2)
+            && trimmed.len() >= 2
+            && (trimmed.chars().all(|c| c == '=') || trimmed.chars().all(|c| c == '-'))
             && let Some(title) = previous.take()
         {
             out.push(title.to_string());
         } else {
-            previous = (!trimmed.is_empty()).then_some(trimmed);
+            // Only a paragraph line can be underlined: not a block attribute or a table row.
+            previous =
+                (!trimmed.is_empty() && !trimmed.starts_with('[') && !trimmed.starts_with('|')).then_some(trimmed);
         }
     }
     out
@@ -354,7 +386,10 @@ fn read_config(
 mod tests {
     #[test]
     fn headings_are_read_from_markdown_and_asciidoc_but_not_from_code() {
-        let text = "# Runbook\n\nIntro\n\nRolling back\n------------\n\n```sh\n# not a heading\n```\n## Contacts ##\n= Disaster recovery\n#hashtag\n";
-        assert_eq!(super::document_headings(text), vec!["Runbook", "Rolling back", "Contacts", "Disaster recovery"]);
+        let text = "# Runbook\n\nIntro\n\nRolling back\n------------\n\n```sh\n# not a heading\n```\n\n----\n\n## Contacts ##\n#hashtag\n";
+        assert_eq!(super::document_headings(text, false), vec!["Runbook", "Rolling back", "Contacts"]);
+        // Front matter, AsciiDoc listings, block attributes and indented code hold none.
+        let text = "---\ntitle: Rollback\n---\n= Runbook\n\n[source,sh]\n----\n# restart\nsystemctl restart app\n----\n\n    # indented\n\n== Contacts\n";
+        assert_eq!(super::document_headings(text, true), vec!["Runbook", "Contacts"]);
     }
 }

@@ -33,12 +33,12 @@ pub static SPEC: ProbeSpec = ProbeSpec {
         ParamSpec::optional(
             "headers",
             ParamType::Headers,
-            "request headers; values of Authorization, Cookie, X-Api-Key and those written { value = \"…\", secret = true } are never shown",
+            "request headers; values of Authorization, Cookie, X-Api-Key and those written { value = \"…\", secret = true } are never shown; a header whose value is empty is not sent",
         ),
         ParamSpec::optional(
             "query",
             ParamType::StringMap,
-            "query parameters added to url, each encoded as a form value (so +, & and spaces travel as written): query = { query = \"sum(rate(http_requests_total[5m]))\" }",
+            "query parameters added to url, each encoded as a form value (so +, & and spaces travel as written): query = { query = \"sum(rate(http_requests_total[5m]))\" }; the value of one named like a credential (api_key, token…) is never shown",
         ),
         ParamSpec::optional("body", ParamType::String, "request body"),
         ParamSpec::optional(
@@ -97,7 +97,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             "requests",
             ParamType::Integer,
             "1",
-            "send the request this many times, one after another (at most 1000), to see a rate limit answer: the facts describe the last response, and rate_limited and status_counts all of them",
+            "send the request up to this many times, one after another (at most 1000), to see a rate limit answer: it stops at the first 429 (or 503 with Retry-After), or when the server cuts the connection off after answering earlier ones; the facts describe the last response, rate_limited and status_counts all of them. The item's timeout covers the whole burst",
         ),
     ],
     facts: &[
@@ -105,7 +105,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
         FactSpec::new(
             "rate_limited",
             FactType::Bool,
-            "one of the requests was answered 429 Too Many Requests (or 503 with Retry-After)",
+            "one of the requests was answered 429 Too Many Requests (or 503 with Retry-After), or the server cut the connection off after answering earlier ones",
         ),
         FactSpec::new(
             "status_counts",
@@ -411,45 +411,81 @@ fn observe<'a>(input: &'a ProbeInput, shared: &'a Shared) -> BoxFuture<'a, Resul
             client.request(method, with_query)
         };
         for (name, value) in p.map("headers") {
-            request = request.header(name, value);
+            // An empty value is not sent: an optional var (an Authorization left empty) can
+            // leave the header out.
+            if !value.is_empty() {
+                request = request.header(name, value);
+            }
         }
         if let Some(body) = p.str("body") {
             request = request.body(body.to_string());
         }
         // A burst before the request the facts describe: each answered and its body dropped.
+        // It ends at the first rate-limited answer, or when the server cuts the connection
+        // off after answering earlier requests (nginx's 444, a firewall's reset): that is a
+        // limit too, and the facts say which it was.
         let repeat = p.int("requests").unwrap_or(1).clamp(1, 1000) as usize;
-        let mut counts: Vec<(u16, usize)> = Vec::new();
+        let mut counts: Vec<(String, usize)> = Vec::new();
         let mut first_limited = None;
-        let mut tally = |n: usize, response: &reqwest::Response| {
-            let status = response.status().as_u16();
-            match counts.iter_mut().find(|(s, _)| *s == status) {
+        let mut tally = |n: usize, answer: String, limited: bool| {
+            match counts.iter_mut().find(|(s, _)| *s == answer) {
                 Some((_, c)) => *c += 1,
-                None => counts.push((status, 1)),
+                None => counts.push((answer, 1)),
             }
-            let limited = status == 429 || (status == 503 && response.headers().contains_key("retry-after"));
             if limited && first_limited.is_none() {
                 first_limited = Some(n);
             }
         };
+        let is_limited =
+            |r: &reqwest::Response| r.status() == 429 || (r.status() == 503 && r.headers().contains_key("retry-after"));
+        let mut cut_off = false;
+        let mut sent = 0;
         for n in 1..repeat {
+            sent = n;
             let again = request.try_clone().ok_or_else(|| ProbeError::new("this request cannot be repeated"))?;
-            let response = again.send().await.map_err(|e| ProbeError::new(describe_error(&e)))?;
-            tally(n, &response);
-            // Read to the end (bounded) so the connection is reused for the next one.
-            let _ = read_body(response, 1 << 16, false, false).await;
+            match again.send().await {
+                Ok(response) => {
+                    let limited = is_limited(&response);
+                    tally(n, response.status().as_u16().to_string(), limited);
+                    // Read to the end (bounded) so the connection is reused for the next one.
+                    let _ = read_body(response, 1 << 16, false, false).await;
+                    if limited {
+                        break;
+                    }
+                }
+                Err(e) if n > 1 => {
+                    tally(n, format!("cut off ({})", describe_error(&e)), true);
+                    cut_off = true;
+                    break;
+                }
+                Err(e) => return Err(ProbeError::new(describe_error(&e))),
+            }
         }
-        let started = Instant::now();
-        let response = request.send().await.map_err(|e| ProbeError::new(describe_error(&e)))?;
-        let latency = started.elapsed();
-        tally(repeat, &response);
-
-        let mut facts = Facts::default();
-        if repeat > 1 || input.wants("rate_limited") || input.wants("status_counts") {
+        let burst_facts = |facts: &mut Facts, counts: &[(String, usize)], first_limited: Option<usize>| {
             facts.set("rate_limited", Value::Bool(first_limited.is_some()));
-            facts.set("status_counts", Value::string_list(counts.iter().map(|(status, n)| format!("{status} x {n}"))));
+            facts.set("status_counts", Value::string_list(counts.iter().map(|(answer, n)| format!("{answer} x {n}"))));
             if let Some(n) = first_limited {
                 facts.set("first_rate_limited", Value::Int(n as i64));
             }
+        };
+        let started = Instant::now();
+        let response = match request.send().await {
+            Ok(response) => response,
+            // Cut off: the burst's facts are the observation; the last request cannot be made.
+            Err(_) if cut_off => {
+                let mut facts = Facts::default();
+                burst_facts(&mut facts, &counts, first_limited);
+                return Ok(facts);
+            }
+            Err(e) => return Err(ProbeError::new(describe_error(&e))),
+        };
+        let latency = started.elapsed();
+        let limited = is_limited(&response);
+        tally(sent + 1, response.status().as_u16().to_string(), limited);
+
+        let mut facts = Facts::default();
+        if repeat > 1 || input.wants("rate_limited") || input.wants("status_counts") {
+            burst_facts(&mut facts, &counts, first_limited);
         }
         facts.set("status", Value::Int(response.status().as_u16() as i64));
         facts.set("latency", Value::Duration(latency));

@@ -153,10 +153,21 @@ fn manifest_files(path: &Path, max_files: usize) -> Result<Vec<PathBuf>, ProbeEr
     }
     let mut found = Vec::new();
     let mut dirs = vec![path.to_path_buf()];
+    // Directory entries looked at, all files counted: a path such as / or a checkout with
+    // node_modules is refused, not walked for minutes.
+    let mut looked_at = 0usize;
+    let budget = max_files.saturating_mul(50).max(10_000);
     while let Some(dir) = dirs.pop() {
         let entries =
             std::fs::read_dir(&dir).map_err(|e| ProbeError::new(format!("cannot list {}: {e}", dir.display())))?;
         for entry in entries.flatten() {
+            looked_at += 1;
+            if looked_at > budget {
+                return Err(ProbeError::new(format!(
+                    "{} holds more than {budget} files and directories: point path at the manifests",
+                    path.display()
+                )));
+            }
             let name = entry.file_name();
             if name.to_string_lossy().starts_with('.') {
                 continue;
@@ -193,9 +204,15 @@ struct Findings {
     images: Vec<String>,
 }
 
+/// A key's entry; a key written as `null` (Helm's `{{ toYaml .Values.x }}` of an unset
+/// value) is absent, as Kubernetes reads it.
 fn get<'a>(node: &'a Node, key: &str) -> Option<&'a Entry> {
     match node {
-        Node::Map(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, e)| e),
+        Node::Map(entries) => entries
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, e)| e)
+            .filter(|e| !matches!(e.node, Node::Scalar(Value::Null))),
         _ => None,
     }
 }

@@ -1011,8 +1011,7 @@ async fn query_facts(conn: &mut PgConnection, ctx: &Ctx<'_>, sql: &str, facts: &
     let mut count: i64 = 0;
     let mut first = None;
     let mut kept = Vec::new();
-    // `rows` explain a failed `row_count` (probe::explain): kept for it too, up to max_rows.
-    let want_rows = ctx.wants("rows") || ctx.wants("row_count");
+    let want_rows = ctx.wants("rows");
     while let Some(row) = stream.try_next().await.map_err(|e| query_error(what, ctx.target, e))? {
         count += 1;
         if row.is_empty() {

@@ -286,6 +286,7 @@ fn pg() -> &'static PgServer {
                 "('mailers', 'available', now() - interval '1 hour', null), \
                  ('mailers', 'available', now() - interval '2 hours', null), \
                  ('payments', 'discarded', now() - interval '2 hours', now() - interval '1 hour'), \
+                 ('reports', 'scheduled', now() - interval '1 hour', null), \
                  ('default', 'completed', now() - interval '2 hours', null)",
             ),
         ] {
@@ -319,9 +320,11 @@ async fn the_job_queue_check_names_each_queue_that_is_stuck_or_discarding() {
         &report,
         "jobs_stuck",
         &[
-            "row_count: expected == 0, observed 2",
+            "rows: expected == [], observed",
             "mailers: 2 available job(s) waiting over 5 minutes",
             "payments: 1 discarded job(s) discarded within 24 hours",
+            // Nothing stages scheduled jobs either: they pile up past their time too.
+            "reports: 1 scheduled job(s) waiting over 5 minutes",
         ],
     );
     let text = w.read("report.json");
@@ -407,34 +410,40 @@ async fn licences_allowed_fails_with_the_tools_finding() {
 }
 
 fn fake_ufw(status: &str) -> String {
-    format!("#!/bin/sh\n[ \"$1\" = status ] || exit 2\ncat <<'EOF'\n{status}EOF\n")
+    format!("#!/bin/sh\n[ \"$1\" = status ] && [ \"$2\" = verbose ] || exit 2\ncat <<'EOF'\n{status}EOF\n")
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ssh_source_restricted_fails_for_a_rule_open_to_anywhere() {
     let w = Workdir::new();
-    let header =
-        "Status: active\n\nTo                         Action      From\n--                         ------      ----\n";
+    let header = |default: &str| {
+        format!(
+            "Status: active\nLogging: on (low)\nDefault: {default} (incoming), allow (outgoing), disabled (routed)\nNew profiles: skip\n\nTo                         Action      From\n--                         ------      ----\n"
+        )
+    };
     let restricted = format!(
-        "{header}22/tcp                     ALLOW       203.0.113.0/24\n443/tcp                    ALLOW       Anywhere\n"
-    );
-    let open = format!(
-        "{header}22/tcp                     ALLOW       Anywhere\n443/tcp                    ALLOW       Anywhere\n22/tcp (v6)                ALLOW       Anywhere (v6)\n"
+        "{}22/tcp                     ALLOW IN    203.0.113.0/24\n443/tcp                    ALLOW IN    Anywhere\n2200:2300/tcp              ALLOW IN    Anywhere\n",
+        header("deny")
     );
     let item = uses("ssh", "security.ssh-source-restricted", "ssh_port = \"22\"");
     let run_tools = crate::weak_passes_host::run_with_tools;
     let report = run_tools(&w, "restricted", &item, &[("ufw", &fake_ufw(&restricted))]).await;
     assert_outcome(&report, "ssh", "pass");
-    let report = run_tools(&w, "open", &item, &[("ufw", &fake_ufw(&open))]).await;
-    assert_fails_with(
-        &report,
-        "ssh",
-        &[
-            "stdout_json./open_to_anywhere: expected == []",
-            "22/tcp                     ALLOW       Anywhere",
-            "22/tcp (v6)",
-        ],
-    );
+    // Each way SSH is left open to everyone.
+    for (case, rules, default, shown) in [
+        ("allow", "22/tcp                     ALLOW IN    Anywhere\n", "deny", "22/tcp ALLOW IN Anywhere"),
+        ("limit", "22/tcp                     LIMIT IN    Anywhere\n", "deny", "22/tcp LIMIT IN Anywhere"),
+        ("v6", "22/tcp (v6)                ALLOW IN    Anywhere (v6)\n", "deny", "22/tcp (v6) ALLOW IN Anywhere (v6)"),
+        ("profile", "OpenSSH                    ALLOW IN    Anywhere\n", "deny", "OpenSSH ALLOW IN Anywhere"),
+        ("range", "20:30/tcp                  ALLOW IN    Anywhere\n", "deny", "20:30/tcp ALLOW IN Anywhere"),
+        ("list", "80,22,443/tcp              ALLOW IN    Anywhere\n", "deny", "80,22,443/tcp ALLOW IN Anywhere"),
+        ("any-port", "Anywhere                   ALLOW IN    Anywhere\n", "deny", "Anywhere ALLOW IN Anywhere"),
+        ("default-allow", "", "allow", "Default: allow (incoming)"),
+    ] {
+        let status = format!("{}{rules}", header(default));
+        let report = run_tools(&w, case, &item, &[("ufw", &fake_ufw(&status))]).await;
+        assert_fails_with(&report, "ssh", &["stdout_json./open_to_anywhere: expected == []", shown]);
+    }
     let report = run_tools(&w, "inactive", &item, &[("ufw", &fake_ufw("Status: inactive\n"))]).await;
     assert_fails_with(&report, "ssh", &["stdout_json./active: expected == true, observed false"]);
     // No ufw at all: nothing observed, an error.
@@ -576,12 +585,16 @@ async fn backups_must_be_encrypted() {
 
 // ── Rate limits: a burst of requests ───────────────────────────────────────────────────
 
-/// A server that lets `allowed` requests through, then answers 429 (0: never limits).
-async fn limiting_server(allowed: usize) -> support::hostile::RawServer {
+/// A server that lets `allowed` requests through (0: every one), then answers 429, or with
+/// `cut`, closes the connection without an answer, as nginx's `return 444` does.
+async fn limiting_server(allowed: usize, cut: bool) -> support::hostile::RawServer {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let seen = AtomicUsize::new(0);
     support::hostile::RawServer::start(move |_| {
         let n = seen.fetch_add(1, Ordering::SeqCst) + 1;
+        if allowed != 0 && n > allowed && cut {
+            return support::hostile::Answer::new(Vec::new(), support::hostile::Then::Close);
+        }
         let (status, body) =
             if allowed == 0 || n <= allowed { ("200 OK", "ok") } else { ("429 Too Many Requests", "slow down") };
         let answer = format!("HTTP/1.1 {status}\r\ncontent-length: {}\r\n\r\n{body}", body.len());
@@ -592,11 +605,12 @@ async fn limiting_server(allowed: usize) -> support::hostile::RawServer {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn rate_limited_needs_a_429_within_the_burst() {
-    let limited = limiting_server(5).await;
-    let open = limiting_server(0).await;
+    let limited = limiting_server(5, false).await;
+    let cutting = limiting_server(3, true).await;
+    let open = limiting_server(0, false).await;
     let w = Workdir::new();
     let mut toml = String::new();
-    for (id, server) in [("limited", &limited), ("open", &open)] {
+    for (id, server) in [("limited", &limited), ("cutting", &cutting), ("open", &open)] {
         toml += &uses(
             id,
             "security.rate-limited",
@@ -609,7 +623,14 @@ async fn rate_limited_needs_a_429_within_the_burst() {
     let report = run(&w, &toml).await;
     assert_outcome(&report, "limited", "pass");
     assert_eq!(support::fact(&report, "limited", "first_rate_limited"), 6);
-    assert_eq!(support::fact(&report, "limited", "status_counts"), &serde_json::json!(["200 x 5", "429 x 15"]));
+    // The burst stops at the first 429; the request the facts describe is the one after it.
+    assert_eq!(support::fact(&report, "limited", "status_counts"), &serde_json::json!(["200 x 5", "429 x 2"]));
+    assert_eq!(support::fact(&report, "limited", "status"), 429);
+    // A server that cuts the connection off is limiting too, and the facts say so.
+    assert_outcome(&report, "cutting", "pass");
+    assert_eq!(support::fact(&report, "cutting", "first_rate_limited"), 4);
+    let counts = support::fact(&report, "cutting", "status_counts").to_string();
+    assert!(counts.contains("\"200 x 3\"") && counts.contains("cut off ("), "{counts}");
     assert_fails_with(&report, "open", &["rate_limited: expected == true, observed false", "200 x 20"]);
 
     // The burst is a number given by a var: a var that is not one is a clear load error.
@@ -624,4 +645,16 @@ async fn rate_limited_needs_a_429_within_the_burst() {
     let out = w.run(&["validate", "bad-burst.toml"]).await;
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("`requests` must be a whole number: ${burst} gives \"lots\""), "{}", stderr(&out));
+    // Nor may it come from a secret, which would be masked wherever its digits turn up.
+    w.write(
+        "secret-burst.toml",
+        &uses(
+            "open",
+            "security.rate-limited",
+            "base_url = \"http://127.0.0.1:9\", rate_limited_path = \"/\", burst = \"${env:GOLIVE_TEST_BURST}\"",
+        ),
+    );
+    let out = w.run_env(&["run", "secret-burst.toml"], &[("GOLIVE_TEST_BURST", "40")]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("comes from a secret"), "{}", stderr(&out));
 }

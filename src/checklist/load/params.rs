@@ -314,6 +314,18 @@ fn from_var(
     if i.incomplete {
         return None;
     }
+    // A secret would be masked wherever its text turns up ("true", "100"): refused.
+    if !i.secrets.is_empty() {
+        cx.diags.push(
+            Diagnostic::error(
+                Code::InvalidValue,
+                format!("`{key}` must be {expected} given plainly: {template} comes from a secret"),
+            )
+            .at(v.loc())
+            .hint("give it as a plain var or --var; ${env:…}, ${file:…} and command vars are secrets"),
+        );
+        return None;
+    }
     match parse(i.value.trim()) {
         Some(value) => Some((value.clone(), value)),
         None => {
@@ -405,6 +417,10 @@ fn string_map(cx: &mut Ctx, vars: &mut Vars, spec: &ParamSpec, v: &SValue) -> Op
             }
         };
         if spec.ty == ParamType::Headers && SECRET_HEADERS.contains(&k.name.to_ascii_lowercase().as_str()) {
+            secret = true;
+        }
+        // An http item's query parameter named like a credential (`api_key`, `token`).
+        if spec.name == "query" && crate::redact::is_secret_name(&k.name) {
             secret = true;
         }
         let Some(i) = vars.interpolate(cx, entry, template) else {
