@@ -143,17 +143,8 @@ pub fn render_summary(report: &Report) -> String {
 
 /// Why an item is listed: its failed expectations, else its reason.
 fn why(item: &ItemReport) -> String {
-    let failed: Vec<String> = item
-        .expectations
-        .iter()
-        .filter(|e| !e.passed)
-        .map(|e| format!("{}: expected {}, observed {}", e.fact, e.expected, e.observed_text()))
-        .collect();
-    if item.outcome == Outcome::Fail && !failed.is_empty() {
-        failed.join("\n")
-    } else {
-        item.reason.clone().unwrap_or_default()
-    }
+    let failed = item.failed_expectations();
+    if !failed.is_empty() { failed.join("\n") } else { item.reason.clone().unwrap_or_default() }
 }
 
 #[cfg(test)]

@@ -9,7 +9,6 @@ use sha2::{Digest, Sha256};
 
 use super::{ItemReport, RenderError, Report, SourceLoc};
 use crate::checklist::Severity;
-use crate::engine::Outcome;
 
 #[derive(Serialize)]
 struct Issue {
@@ -45,18 +44,8 @@ fn issue(report: &Report, item: &ItemReport) -> Issue {
         .and_then(|l| l.repository_path("CI_PROJECT_DIR").or_else(|| Some(l.path.clone())))
         .unwrap_or_else(|| item.source.clone());
     let blocks = if item.blocking { "blocks the gate" } else { "does not block the gate" };
-    let why = match item.outcome {
-        Outcome::Fail => {
-            let failed: Vec<String> = item
-                .expectations
-                .iter()
-                .filter(|e| !e.passed)
-                .map(|e| format!("{}: expected {}, observed {}", e.fact, e.expected, e.observed_text()))
-                .collect();
-            if failed.is_empty() { item.reason.clone().unwrap_or_default() } else { failed.join("; ") }
-        }
-        _ => item.reason.clone().unwrap_or_default(),
-    };
+    let failed = item.failed_expectations();
+    let why = if failed.is_empty() { item.reason.clone().unwrap_or_default() } else { failed.join("; ") };
     let description = format!(
         "golive {}: {} — {} ({}, {blocks}): {why}",
         item.id,

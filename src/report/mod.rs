@@ -645,6 +645,20 @@ fn infer_state(item: &serde_json::Map<String, serde_json::Value>) -> Option<Stat
 }
 
 impl ItemReport {
+    /// Why a failed item failed, for one-line outputs (CI annotations, code quality): each
+    /// failed expectation as `fact: expected …, observed …`; its reason when it did not fail
+    /// on an expectation (an error, a pending manual item), or none failed.
+    pub fn failed_expectations(&self) -> Vec<String> {
+        if self.outcome != Outcome::Fail {
+            return Vec::new();
+        }
+        self.expectations
+            .iter()
+            .filter(|e| !e.passed)
+            .map(|e| format!("{}: expected {}, observed {}", e.fact, e.expected, e.observed_text()))
+            .collect()
+    }
+
     /// Its state and whether a waiver covers it, as the run decided.
     pub fn verdict(&self) -> Verdict {
         Verdict { state: self.state, waived: self.outcome == Outcome::Waived }

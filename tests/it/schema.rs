@@ -7,11 +7,11 @@
 //! and every key the loader accepts.
 
 use crate::support as common;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Once;
 
 use common::{Workdir, stderr, stdout};
 use serde_json::Value;
@@ -43,37 +43,14 @@ fn golive(args: &[&str]) -> String {
     stdout(&out)
 }
 
-/// Installs a PyPI package with pip unless `probe` (a command) already runs; once per test
-/// binary and package (./scripts/test.sh installs both too).
-fn installed(once: &'static Once, package: &str, probe: &[&str]) {
-    once.call_once(|| {
-        let runs = || Command::new(probe[0]).args(&probe[1..]).output().is_ok_and(|o| o.status.success());
-        if runs() {
-            return;
-        }
-        let pip = |extra: &[&str]| {
-            Command::new("python3")
-                .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
-                .args(extra)
-                .arg(package)
-                .status()
-                .is_ok_and(|s| s.success())
-        };
-        let _ = pip(&[]) || pip(&["--break-system-packages"]);
-        assert!(runs(), "{package} could not be installed (python3 -m pip install {package})");
-    });
-}
-
-/// check-jsonschema, the independent validator.
+/// check-jsonschema, the independent validator (./scripts/test.sh installs it too).
 fn validator_installed() {
-    static ONCE: Once = Once::new();
-    installed(&ONCE, "check-jsonschema", &["python3", "-m", "check_jsonschema", "--version"]);
+    support::python::ensure_package("check-jsonschema", &["python3", "-m", "check_jsonschema", "--version"]);
 }
 
 /// taplo, the TOML toolkit behind Even Better TOML (its CLI, from PyPI's prebuilt wheel).
 fn taplo_installed() {
-    static ONCE: Once = Once::new();
-    installed(&ONCE, "taplo", &["taplo", "--version"]);
+    support::python::ensure_package("taplo", &["taplo", "--version"]);
 }
 
 /// TOML files as JSON documents, numbered in order, read by Python's tomllib (dates and

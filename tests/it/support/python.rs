@@ -7,11 +7,16 @@ use std::sync::Mutex;
 /// Makes `import MODULE` work, installing `package` from PyPI with pip when it does not;
 /// panics with pip's output when that fails.
 pub fn ensure_module(module: &str, package: &str) {
+    ensure_package(package, &["python3", "-c", &format!("import {module}")]);
+}
+
+/// Makes the command `probe` succeed, installing `package` from PyPI with pip when it does
+/// not (`taplo --version` for the taplo wheel); panics with pip's output when that fails.
+pub fn ensure_package(package: &str, probe: &[&str]) {
     static INSTALLING: Mutex<()> = Mutex::new(());
     let _one_at_a_time = INSTALLING.lock().unwrap_or_else(|p| p.into_inner());
-    let importable =
-        || Command::new("python3").args(["-c", &format!("import {module}")]).output().is_ok_and(|o| o.status.success());
-    if importable() {
+    let runs = || Command::new(probe[0]).args(&probe[1..]).output().is_ok_and(|o| o.status.success());
+    if runs() {
         return;
     }
     let pip = |extra: &[&str]| {
@@ -28,7 +33,7 @@ pub fn ensure_module(module: &str, package: &str) {
         out = pip(&["--break-system-packages"]);
     }
     assert!(
-        out.status.success() && importable(),
+        out.status.success() && runs(),
         "cannot install {package} with pip: {}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
