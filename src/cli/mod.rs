@@ -12,6 +12,8 @@ use crate::diag;
 
 mod attest;
 mod checks;
+mod diff;
+mod history;
 mod init;
 mod keygen;
 mod list;
@@ -73,6 +75,10 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Render a saved JSON report or a signed report in any output format.
     Report(report::ReportArgs),
+    /// Stored runs: a table of runs, one item's outcome over time; `prune` old runs.
+    History(history::HistoryArgs),
+    /// What changed between two stored runs; exit 1 when an item newly fails.
+    Diff(diff::DiffArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -143,6 +149,8 @@ pub fn main() -> ExitCode {
         Command::Sign(args) => sign::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Report(args) => report::run(args),
+        Command::History(args) => history::run(args),
+        Command::Diff(args) => diff::run(args),
     });
     ExitCode::from(result.unwrap_or(exit::INTERNAL))
 }

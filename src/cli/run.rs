@@ -66,6 +66,8 @@ pub struct RunArgs {
     /// With --until-pass: the pause after a round before the next (default 15s).
     #[arg(long, value_name = "DURATION", value_parser = parse_deadline, requires = "until_pass")]
     interval: Option<Duration>,
+    #[command(flatten)]
+    history: super::history::RunHistoryArgs,
 }
 
 /// `--within` and `--interval` when `--until-pass` is given without them.
@@ -196,7 +198,9 @@ pub fn run(args: RunArgs, interrupt: crate::engine::Interrupt) -> u8 {
     runtime.shutdown_timeout(Duration::from_secs(2));
 
     let redactor = run_redactor(&checklist, &result);
-    let report = Report::build(&checklist, &result, &opts, args.fail_on, &redactor);
+    let mut report = Report::build(&checklist, &result, &opts, args.fail_on, &redactor);
+    let recorder = super::history::RunRecorder::open(&args.history, &args.files[0]);
+    recorder.apply_baseline(&args.history, &mut report);
     let color = use_color(args.color, super::stdout_is_terminal());
     let style = Style { color, width: super::terminal_width() };
     let (written, table_on_stdout) = super::write_outputs(&outputs, &report, &style, &redactor);
@@ -209,6 +213,7 @@ pub fn run(args: RunArgs, interrupt: crate::engine::Interrupt) -> u8 {
         // Built from the report, whose values are masked.
         eprintln!("{}", report.summary_line());
     }
+    recorder.record(&report, &redactor);
     // A signal received at any moment of the run, or while the reports were written, decides
     // the exit code: the run did not end on its own.
     let signal = *interrupt.borrow();
