@@ -181,6 +181,16 @@ enum HistoryCommand {
     /// Delete old runs: --keep 90d keeps runs younger than that, --keep 20 the newest 20 of
     /// each checklist.
     Prune(PruneArgs),
+    /// Print a stored run's JSON report, byte for byte as the run wrote it.
+    Show(ShowArgs),
+}
+
+#[derive(Args, Debug)]
+struct ShowArgs {
+    /// last, last~N, last-pass or a run id (or a unique prefix of one).
+    run: RunSpec,
+    #[command(flatten)]
+    store: StoreArgs,
 }
 
 #[derive(Args, Debug)]
@@ -203,8 +213,10 @@ fn parse_age(s: &str) -> Result<std::time::Duration, String> {
 }
 
 pub fn run(args: HistoryArgs) -> u8 {
-    if let Some(HistoryCommand::Prune(prune)) = args.command {
-        return run_prune(prune);
+    match args.command {
+        Some(HistoryCommand::Prune(prune)) => return run_prune(prune),
+        Some(HistoryCommand::Show(show)) => return run_show(show),
+        None => {}
     }
     let store = match args.store.open() {
         Ok(store) => store,
@@ -323,6 +335,30 @@ fn run_prune(args: PruneArgs) -> u8 {
         Ok(n) => {
             println!("Deleted {} from {}.", crate::report::plural(n, "run"), store.location().shown);
             exit::PASSED
+        }
+        Err(e) => fail(e),
+    }
+}
+
+fn run_show(args: ShowArgs) -> u8 {
+    let store = match args.store.open() {
+        Ok(store) => store,
+        Err(code) => return code,
+    };
+    let found = block_on(async {
+        match store.resolve(&args.run, "").await? {
+            Some(id) => store.report_json(&id).await,
+            None => Ok(None),
+        }
+    });
+    match found {
+        Ok(Some(json)) => {
+            print!("{json}");
+            exit::PASSED
+        }
+        Ok(None) => {
+            eprintln!("golive: the history store holds no run `{}`", args.run);
+            exit::INVALID
         }
         Err(e) => fail(e),
     }

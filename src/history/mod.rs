@@ -197,11 +197,13 @@ pub fn now_ms() -> i64 {
     (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
-/// Runs store work on a small runtime of its own (the run's runtime is gone by then).
+/// Runs store work on the store's own runtime (the run's runtime is gone by then). It is one
+/// runtime for the whole process: a pool's connections belong to the runtime that opened them.
 pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a current-thread runtime starts")
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a current-thread runtime starts")
+        })
         .block_on(future)
 }

@@ -1,6 +1,7 @@
 //! The store's schema: numbered migrations embedded in the binary, the same SQL on SQLite and
-//! PostgreSQL (only types both read alike: TEXT, BIGINT, DOUBLE PRECISION; booleans are 0/1),
-//! applied in order on first use and recorded in `golive_schema`.
+//! PostgreSQL (only types both read alike: TEXT, BIGINT, DOUBLE PRECISION, and BYTEA, which
+//! SQLite stores as a blob; booleans are 0/1), applied in order on first use and recorded in
+//! `golive_schema`.
 
 /// `(version, statements)`, in order. A released migration never changes: add a new one.
 pub const MIGRATIONS: &[(i64, &[&str])] = &[(
@@ -25,7 +26,7 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[(
             items_error BIGINT NOT NULL,
             items_blocking BIGINT NOT NULL,
             golive_version TEXT NOT NULL,
-            report_json TEXT NOT NULL,
+            report_gz BYTEA NOT NULL,
             signed_envelope TEXT
         )",
         "CREATE INDEX golive_runs_by_checklist ON golive_runs (checklist_name, started_ms)",

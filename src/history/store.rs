@@ -195,7 +195,7 @@ impl Store {
             sqlx::query(
                 "INSERT INTO golive_runs (run_id, checklist_name, checklist_version, started_at, finished_at,
                     started_ms, recorded_ms, duration_ms, host, ci_job, gate_passed, fail_on, items_total,
-                    items_pass, items_fail, items_error, items_blocking, golive_version, report_json)
+                    items_pass, items_fail, items_error, items_blocking, golive_version, report_gz)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
             )
             .bind(&report.run_id)
@@ -216,7 +216,7 @@ impl Store {
             .bind(s.error as i64)
             .bind(report.gate.blocking.len() as i64)
             .bind(&report.golive_version)
-            .bind(report_json)
+            .bind(gzip(report_json.as_bytes()))
             .execute(&mut *conn)
             .await?;
             for (position, file) in report.checklist.files.iter().enumerate() {
@@ -343,15 +343,25 @@ impl Store {
         }
     }
 
-    /// The stored report of a run.
-    pub async fn report(&self, run_id: &str) -> Result<Option<Report>, StoreError> {
-        let row = sqlx::query("SELECT report_json FROM golive_runs WHERE run_id = $1")
+    /// The JSON report of a run, byte for byte as `--output json` wrote it.
+    pub async fn report_json(&self, run_id: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT report_gz FROM golive_runs WHERE run_id = $1")
             .bind(run_id)
             .fetch_optional(&self.pool)
             .await
             .map_err(|e| self.err(e))?;
         let Some(row) = row else { return Ok(None) };
-        let text: String = row.try_get(0).map_err(|e| self.err(e))?;
+        let bytes: Vec<u8> = row.try_get(0).map_err(|e| self.err(e))?;
+        let corrupt = |message: String| StoreError::Corrupt { run_id: run_id.to_string(), message };
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(bytes.as_slice()), &mut text)
+            .map_err(|e| corrupt(e.to_string()))?;
+        Ok(Some(text))
+    }
+
+    /// The stored report of a run.
+    pub async fn report(&self, run_id: &str) -> Result<Option<Report>, StoreError> {
+        let Some(text) = self.report_json(run_id).await? else { return Ok(None) };
         let json: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| StoreError::Corrupt { run_id: run_id.to_string(), message: e.to_string() })?;
         Report::from_json(json)
@@ -408,6 +418,15 @@ impl Store {
     pub async fn close(self) {
         self.pool.close().await;
     }
+}
+
+/// The report as stored: gzip, about a tenth of the JSON's size.
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    // Writing to a Vec cannot fail.
+    let _ = encoder.write_all(bytes);
+    encoder.finish().unwrap_or_default()
 }
 
 /// Item rows per INSERT: 10 parameters each, well under SQLite's 32,766 and PostgreSQL's

@@ -136,6 +136,11 @@ name = "HIST_TOKEN"
     assert!(!contains(&bytes, URL_PASSWORD), "the URL password leaked into the store");
     let listing = w.run_blocking(&["history"], &[]);
     assert!(!stdout(&listing).contains(SECRET_TOKEN) && !stdout(&listing).contains(URL_PASSWORD));
+    // The stored report (compressed in the store) is the report the run wrote, byte for byte.
+    let shown = w.run_blocking(&["history", "show", "last"], &[]);
+    assert_eq!(stdout(&shown), w.read("report.json"), "{}", stderr(&shown));
+    assert!(!stdout(&shown).contains(SECRET_TOKEN) && !stdout(&shown).contains(URL_PASSWORD));
+    assert!(stdout(&shown).contains("http://probe:***@127.0.0.1"), "the URL is stored, masked");
 }
 
 #[test]
@@ -353,9 +358,12 @@ fn postgres_store_records_diffs_and_prunes_with_no_secret() {
     let w = workdir("pg basics");
     let mut c = w.command(&["run", "golive.toml", "--quiet", "-o", "json=report.json"]);
     c.env("GOLIVE_STORE", &url).env("CI_JOB_ID", "77").env_remove("GITHUB_RUN_ID");
-    assert_eq!(c.output().unwrap().status.code(), Some(1));
+    let out = c.output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
     w.write("state.toml", "version = 2\n");
-    run(&w, Some(&url), &["--baseline", "last"]);
+    let out = run(&w, Some(&url), &["--baseline", "last"]);
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
     let report: Value = serde_json::from_str(&w.read("report.json")).unwrap();
     assert_eq!(report["baseline"]["changes"][0]["change"], "newly_failing");
 
@@ -375,14 +383,10 @@ fn postgres_store_records_diffs_and_prunes_with_no_secret() {
     // The store's URL password never shows; no stored text holds it.
     let listing = golive(&w, &["history"], Some(&url));
     assert!(!stdout(&listing).contains(support::pg::SUPERUSER_PASSWORD));
-    let leaked = pg().scalar(
-        "history_basics",
-        &format!(
-            "SELECT count(*)::text FROM golive_runs WHERE report_json LIKE '%{0}%' OR host LIKE '%{0}%'",
-            support::pg::SUPERUSER_PASSWORD
-        ),
-    );
-    assert_eq!(leaked, "0");
+    let shown = golive(&w, &["history", "show", "last"], Some(&url));
+    assert_eq!(stdout(&shown), w.read("report.json"), "{}", stderr(&shown));
+    let failed = golive(&w, &["history", "show", "0000"], Some(&url));
+    assert_eq!(failed.status.code(), Some(2));
     let out = golive(&w, &["history", "prune", "--keep", "1"], Some(&url));
     assert!(stdout(&out).contains("Deleted 1 run"), "{}{}", stdout(&out), stderr(&out));
     assert_eq!(pg().scalar("history_basics", "SELECT count(*)::text FROM golive_items"), "2");
