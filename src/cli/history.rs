@@ -122,6 +122,21 @@ impl RunRecorder {
         report.baseline = Some(compared);
     }
 
+    /// Gives the report each item's outcomes in the earlier stored runs (the HTML report's
+    /// history strip); read only when an HTML report is written.
+    pub fn add_recent(&self, report: &mut Report, html: bool) {
+        let Some(Ok(store)) = &self.store else { return };
+        if !html {
+            return;
+        }
+        match block_on(store.recent_outcomes(&report.checklist.name, crate::report::RECENT_RUNS)) {
+            // No earlier run: no strip, and the page is the one `golive report` renders.
+            Ok(recent) if recent.is_empty() => {}
+            Ok(recent) => report.recent = Some(recent),
+            Err(e) => eprintln!("golive: the HTML report has no history strip: {e}"),
+        }
+    }
+
     /// Records the run; a store that cannot be opened or written is reported on stderr and
     /// changes nothing else (the reports are written already, the exit code is the gate's).
     pub fn record(self, report: &Report, redactor: &Redactor) {

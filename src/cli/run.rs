@@ -201,6 +201,7 @@ pub fn run(args: RunArgs, interrupt: crate::engine::Interrupt) -> u8 {
     let mut report = Report::build(&checklist, &result, &opts, args.fail_on, &redactor);
     let recorder = super::history::RunRecorder::open(&args.history, &args.files[0]);
     recorder.apply_baseline(&args.history, &mut report);
+    recorder.add_recent(&mut report, outputs.iter().any(|o| o.format == Format::Html));
     let color = use_color(args.color, super::stdout_is_terminal());
     let style = Style { color, width: super::terminal_width() };
     let (written, table_on_stdout) = super::write_outputs(&outputs, &report, &style, &redactor);

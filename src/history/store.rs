@@ -10,7 +10,7 @@ use sqlx::{AnyConnection, AnyPool, Row};
 
 use super::schema;
 use super::{Keep, RunSpec, StoreError, StoreLocation};
-use crate::report::Report;
+use crate::report::{RecentOutcome, RecentOutcomes, Report};
 
 /// How long a writer waits for another one to release an SQLite store (`PRAGMA busy_timeout`).
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -305,6 +305,33 @@ impl Store {
             })
             .collect::<Result<_, _>>()
             .map_err(|e| self.err(e))
+    }
+
+    /// Each item's outcomes in the newest `runs` runs of a checklist, oldest first.
+    pub async fn recent_outcomes(&self, checklist: &str, runs: i64) -> Result<RecentOutcomes, StoreError> {
+        let rows = sqlx::query(
+            "SELECT i.item_id, r.run_id, r.started_at, i.outcome
+             FROM golive_items i
+             JOIN (SELECT run_id, started_at, started_ms, recorded_ms FROM golive_runs WHERE checklist_name = $1
+                   ORDER BY started_ms DESC, recorded_ms DESC, run_id DESC LIMIT $2) r ON r.run_id = i.run_id
+             ORDER BY r.started_ms, r.recorded_ms, r.run_id",
+        )
+        .bind(checklist)
+        .bind(runs)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.err(e))?;
+        let mut recent = RecentOutcomes::new();
+        for row in &rows {
+            let outcome: String = row.try_get(3).map_err(|e| self.err(e))?;
+            let Ok(outcome) = serde_json::from_value(serde_json::Value::String(outcome)) else { continue };
+            recent.entry(row.try_get(0).map_err(|e| self.err(e))?).or_default().push(RecentOutcome {
+                run_id: row.try_get(1).map_err(|e| self.err(e))?,
+                started_at: row.try_get(2).map_err(|e| self.err(e))?,
+                outcome,
+            });
+        }
+        Ok(recent)
     }
 
     /// The run a spec names: `last`, `last-pass` (of `checklist` when given), `last~N`

@@ -161,3 +161,18 @@ pub fn apply_fail_on_regression(report: &mut Report, baseline: Option<&Report>) 
     report.gate.blocking = report.items.iter().filter(|i| i.blocking).map(|i| i.id.clone()).collect();
     report.gate.passed = report.gate.blocking.is_empty();
 }
+
+/// One earlier outcome of an item, for the HTML report's history strip.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RecentOutcome {
+    pub run_id: String,
+    pub started_at: String,
+    pub outcome: Outcome,
+}
+
+/// Each item's outcomes in the stored runs before this one, oldest first (at most
+/// [`RECENT_RUNS`]), by item id.
+pub type RecentOutcomes = std::collections::BTreeMap<String, Vec<RecentOutcome>>;
+
+/// How many earlier runs the history strip shows.
+pub const RECENT_RUNS: i64 = 20;

@@ -398,3 +398,57 @@ fn twenty_concurrent_runs_into_one_postgres_store_lose_nothing() {
     let w = workdir("pg concurrent");
     twenty_at_once(&w, &url);
 }
+
+/// Headless Chromium's DOM of a page, as tests/it/html_browser.rs loads the report.
+fn chromium_dom(profile: &std::path::Path, page: &std::path::Path) -> String {
+    let binary = ["chromium", "chromium-browser"]
+        .into_iter()
+        .find(|b| {
+            std::process::Command::new("sh")
+                .args(["-c", &format!("command -v {b}")])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .expect("chromium is installed (./scripts/test.sh installs it)");
+    let out = std::process::Command::new("timeout")
+        .arg("120")
+        .arg(binary)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"])
+        .args(["--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(["--dump-dom", &format!("file://{}", page.display())])
+        .output()
+        .expect("chromium runs");
+    stdout(&out)
+}
+
+#[test]
+fn the_html_report_shows_each_items_recent_outcomes_and_the_baseline_in_chromium() {
+    let w = workdir("strips");
+    for version in ["1", "2", "1"] {
+        w.write("state.toml", &format!("version = {version}\n"));
+        run(&w, None, &[]);
+    }
+    w.write("state.toml", "version = 2\n");
+    let out = run(&w, None, &["--baseline", "last", "-o", "html=report.html"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let dom = chromium_dom(&w.path("profile"), &w.path("report.html"));
+    assert!(dom.contains("data-ready=\"true\""), "the page's script ran: {dom}");
+    let strip_of = |id: &str| -> Vec<String> {
+        let row = &dom[dom.find(&format!("data-id=\"{id}\"")).unwrap_or_else(|| panic!("no row {id}"))..];
+        let strip = &row[row.find("class=\"strip\"").unwrap()..];
+        let strip = &strip[..strip.find("</span>").unwrap()];
+        strip.split("data-outcome=\"").skip(1).map(|s| s[..s.find('"').unwrap()].to_string()).collect()
+    };
+    assert_eq!(strip_of("app.version"), ["pass", "fail", "pass", "fail"], "three stored runs, then this one");
+    assert_eq!(strip_of("legacy.flag"), ["fail", "fail", "fail", "fail"]);
+    assert!(dom.contains("<section id=\"baseline\">"), "{dom}");
+    assert!(dom.contains("data-change=\"newly_failing\""), "{dom}");
+
+    // Without a store, or on a store's first run, there is no strip.
+    run(&w, None, &["--no-store", "-o", "html=plain.html"]);
+    assert!(!w.read("plain.html").contains("class=\"strip\""));
+    let first = workdir("first strip");
+    run(&first, None, &["-o", "html=report.html"]);
+    assert!(!first.read("report.html").contains("class=\"strip\""));
+}
