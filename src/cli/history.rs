@@ -196,14 +196,28 @@ enum HistoryCommand {
     /// Delete old runs: --keep 90d keeps runs younger than that, --keep 20 the newest 20 of
     /// each checklist.
     Prune(PruneArgs),
-    /// Print a stored run's JSON report, byte for byte as the run wrote it.
+    /// Print a stored run's JSON report, byte for byte as the run wrote it (--signed: the
+    /// signed report stored for it).
     Show(ShowArgs),
+    /// Store a signed report (golive sign's output) with the run it signs.
+    AddSigned(AddSignedArgs),
+}
+
+#[derive(Args, Debug)]
+struct AddSignedArgs {
+    /// The signed report, e.g. report.signed.json.
+    signed: std::path::PathBuf,
+    #[command(flatten)]
+    store: StoreArgs,
 }
 
 #[derive(Args, Debug)]
 struct ShowArgs {
     /// last, last~N, last-pass or a run id (or a unique prefix of one).
     run: RunSpec,
+    /// The signed report stored with `history add-signed`, byte for byte as signed.
+    #[arg(long)]
+    signed: bool,
     #[command(flatten)]
     store: StoreArgs,
 }
@@ -231,6 +245,7 @@ pub fn run(args: HistoryArgs) -> u8 {
     match args.command {
         Some(HistoryCommand::Prune(prune)) => return run_prune(prune),
         Some(HistoryCommand::Show(show)) => return run_show(show),
+        Some(HistoryCommand::AddSigned(add)) => return run_add_signed(add),
         None => {}
     }
     let store = match args.store.open() {
@@ -361,19 +376,80 @@ fn run_show(args: ShowArgs) -> u8 {
         Err(code) => return code,
     };
     let found = block_on(async {
-        match store.resolve(&args.run, "").await? {
-            Some(id) => store.report_json(&id).await,
-            None => Ok(None),
+        let Some(id) = store.resolve(&args.run, "").await? else { return Ok(None) };
+        if args.signed {
+            Ok(Some((id.clone(), store.signed(&id).await?)))
+        } else {
+            Ok(Some((id.clone(), store.report_json(&id).await?.map(String::into_bytes))))
         }
     });
     match found {
-        Ok(Some(json)) => {
-            print!("{json}");
+        Ok(Some((_, Some(bytes)))) => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            if out.write_all(&bytes).and_then(|()| out.flush()).is_err() {
+                return exit::INTERNAL;
+            }
             exit::PASSED
+        }
+        Ok(Some((id, None))) => {
+            eprintln!(
+                "golive: run {id} has no signed report in the store (store one with `golive history add-signed`)"
+            );
+            exit::INVALID
         }
         Ok(None) => {
             eprintln!("golive: the history store holds no run `{}`", args.run);
             exit::INVALID
+        }
+        Err(e) => fail(e),
+    }
+}
+
+/// Stores a signed report with its run, after checking that the report it signs is the
+/// stored one (the same JSON).
+fn run_add_signed(args: AddSignedArgs) -> u8 {
+    let bytes = match std::fs::read(&args.signed) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", args.signed.display());
+            return exit::INVALID;
+        }
+    };
+    let verification = crate::signing::verify::verify(&bytes, None);
+    let Some(signed_report) = verification.report else {
+        eprintln!("error: {} is not a signed report: {}", args.signed.display(), verification.problems.join("; "));
+        return exit::INVALID;
+    };
+    let Some(run_id) = signed_report["run_id"].as_str().map(str::to_string) else {
+        eprintln!("error: the report in {} has no run_id", args.signed.display());
+        return exit::INVALID;
+    };
+    let store = match args.store.open() {
+        Ok(store) => store,
+        Err(code) => return code,
+    };
+    let result = block_on(async {
+        let Some(stored) = store.report_json(&run_id).await? else {
+            return Ok(Err(format!("the history store has no run {run_id}")));
+        };
+        let stored: serde_json::Value = serde_json::from_str(&stored).unwrap_or_default();
+        if stored != signed_report {
+            return Ok(Err(format!(
+                "the report {} signs is not the stored report of run {run_id}",
+                args.signed.display()
+            )));
+        }
+        store.store_signed(&run_id, &bytes).await.map(|_| Ok(()))
+    });
+    match result {
+        Ok(Ok(())) => {
+            println!("Stored the signed report of run {run_id}.");
+            exit::PASSED
+        }
+        Ok(Err(message)) => {
+            eprintln!("golive: {message}");
+            exit::GATE_FAILED
         }
         Err(e) => fail(e),
     }

@@ -27,7 +27,7 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[(
             items_blocking BIGINT NOT NULL,
             golive_version TEXT NOT NULL,
             report_gz BYTEA NOT NULL,
-            signed_envelope TEXT
+            signed_envelope BYTEA
         )",
         "CREATE INDEX golive_runs_by_checklist ON golive_runs (checklist_name, started_ms)",
         "CREATE INDEX golive_runs_by_start ON golive_runs (started_ms)",

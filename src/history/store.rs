@@ -386,6 +386,38 @@ impl Store {
         Ok(Some(text))
     }
 
+    /// Stores a signed report for its run; `false` when the store has no such run.
+    pub async fn store_signed(&self, run_id: &str, envelope: &[u8]) -> Result<bool, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(|e| self.err(e))?;
+        self.begin_write(&mut conn).await.map_err(|e| self.err(e))?;
+        let mut updated = 0;
+        let result = async {
+            updated = sqlx::query("UPDATE golive_runs SET signed_envelope = $1 WHERE run_id = $2")
+                .bind(envelope.to_vec())
+                .bind(run_id)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+            Ok(())
+        }
+        .await;
+        self.finish(&mut conn, result).await?;
+        Ok(updated > 0)
+    }
+
+    /// The signed report stored for a run, byte for byte; `None` when none was stored.
+    pub async fn signed(&self, run_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let row = sqlx::query("SELECT signed_envelope FROM golive_runs WHERE run_id = $1")
+            .bind(run_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.err(e))?;
+        match row {
+            None => Ok(None),
+            Some(row) => row.try_get::<Option<Vec<u8>>, _>(0).map_err(|e| self.err(e)),
+        }
+    }
+
     /// The stored report of a run.
     pub async fn report(&self, run_id: &str) -> Result<Option<Report>, StoreError> {
         let Some(text) = self.report_json(run_id).await? else { return Ok(None) };

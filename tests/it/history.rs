@@ -452,3 +452,36 @@ fn the_html_report_shows_each_items_recent_outcomes_and_the_baseline_in_chromium
     run(&first, None, &["-o", "html=report.html"]);
     assert!(!first.read("report.html").contains("class=\"strip\""));
 }
+
+#[test]
+fn a_signed_report_is_stored_with_its_run_and_comes_back_byte_for_byte() {
+    let w = workdir("signed");
+    let mut text = checklist("signed");
+    text.push_str("\n[signoff]\nroles = [\"Technical Lead\"]\n");
+    w.write("golive.toml", &text);
+    run(&w, None, &[]);
+    assert!(w.run_blocking(&["keygen", "--out", "ann"], &[]).status.success());
+    let args = ["sign", "report.json", "--role", "Technical Lead", "--name", "Ann", "--key", "ann.key"];
+    let out = w.run_blocking(&[&args[..], &["--acknowledge-failed-gate"]].concat(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    let shown = w.run_blocking(&["history", "show", "last", "--signed"], &[]);
+    assert_eq!(shown.status.code(), Some(2), "nothing stored yet");
+    let out = w.run_blocking(&["history", "add-signed", "report.signed.json"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let shown = w.run_blocking(&["history", "show", "last", "--signed"], &[]);
+    assert_eq!(shown.stdout, std::fs::read(w.path("report.signed.json")).unwrap(), "{}", stderr(&shown));
+    std::fs::write(w.path("from-store.json"), &shown.stdout).unwrap();
+    w.write("keyring.toml", "[roles]\n\"Technical Lead\" = [\"ann.pub\"]\n");
+    let verified = w.run_blocking(&["verify", "from-store.json", "--keys", "keyring.toml"], &[]);
+    assert_eq!(verified.status.code(), Some(0), "{}{}", stdout(&verified), stderr(&verified));
+
+    // A signed report of a run this store does not hold is refused.
+    let other = workdir("signed");
+    other.write("golive.toml", &text);
+    run(&other, None, &[]);
+    std::fs::copy(w.path("report.signed.json"), other.path("foreign.signed.json")).unwrap();
+    let out = other.run_blocking(&["history", "add-signed", "foreign.signed.json"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("has no run"), "{}", stderr(&out));
+}
