@@ -65,30 +65,47 @@ pub struct RunHistoryArgs {
     pub fail_on_regression: bool,
 }
 
-/// The store as `golive run` uses it: opened once the run is over.
+/// The store as `golive run` uses it: opened once the run is over, before the reports are
+/// written when they need it (a baseline, an HTML history strip), else after them, so a run
+/// stopped while writing its reports leaves no store behind.
 pub struct RunRecorder {
+    disabled: bool,
+    dir: std::path::PathBuf,
+    store_flag: StoreArgs,
     store: Option<Result<Store, StoreError>>,
 }
 
 impl RunRecorder {
-    pub fn open(args: &RunHistoryArgs, first_file: &Path) -> RunRecorder {
-        if args.no_store {
-            return RunRecorder { store: None };
+    pub fn new(args: &RunHistoryArgs, first_file: &Path) -> RunRecorder {
+        RunRecorder {
+            disabled: args.no_store,
+            dir: first_file.parent().unwrap_or(Path::new("")).to_path_buf(),
+            store_flag: args.store.clone(),
+            store: None,
         }
-        let dir = first_file.parent().unwrap_or(Path::new(""));
-        let store = args.store.location(dir).and_then(|location| block_on(Store::open(location)));
-        RunRecorder { store: Some(store) }
+    }
+
+    /// Opens the store if it is not open yet; `None` with --no-store.
+    fn store(&mut self) -> Option<&Result<Store, StoreError>> {
+        if self.disabled {
+            return None;
+        }
+        if self.store.is_none() {
+            let opened = self.store_flag.location(&self.dir).and_then(|location| block_on(Store::open(location)));
+            self.store = Some(opened);
+        }
+        self.store.as_ref()
     }
 
     /// Adds "changed since baseline" to the report, and with `--fail-on-regression` lets
     /// only items that passed in the baseline block.
-    pub fn apply_baseline(&self, args: &RunHistoryArgs, report: &mut Report) {
+    pub fn apply_baseline(&mut self, args: &RunHistoryArgs, report: &mut Report) {
         let spec = match (&args.baseline, args.fail_on_regression) {
             (Some(spec), _) => spec.clone(),
             (None, true) => RunSpec::LastPass,
             (None, false) => return,
         };
-        let store = match &self.store {
+        let store = match self.store() {
             Some(Ok(store)) => store,
             Some(Err(e)) => {
                 eprintln!("golive: no baseline ({e}); the gate is the ordinary one");
@@ -124,11 +141,11 @@ impl RunRecorder {
 
     /// Gives the report each item's outcomes in the earlier stored runs (the HTML report's
     /// history strip); read only when an HTML report is written.
-    pub fn add_recent(&self, report: &mut Report, html: bool) {
-        let Some(Ok(store)) = &self.store else { return };
+    pub fn add_recent(&mut self, report: &mut Report, html: bool) {
         if !html {
             return;
         }
+        let Some(Ok(store)) = self.store() else { return };
         match block_on(store.recent_outcomes(&report.checklist.name, crate::report::RECENT_RUNS)) {
             // No earlier run: no strip, and the page is the one `golive report` renders.
             Ok(recent) if recent.is_empty() => {}
@@ -139,7 +156,8 @@ impl RunRecorder {
 
     /// Records the run; a store that cannot be opened or written is reported on stderr and
     /// changes nothing else (the reports are written already, the exit code is the gate's).
-    pub fn record(self, report: &Report, redactor: &Redactor) {
+    pub fn record(mut self, report: &Report, redactor: &Redactor) {
+        self.store();
         let store = match self.store {
             None => return,
             Some(Ok(store)) => store,

@@ -199,7 +199,7 @@ pub fn run(args: RunArgs, interrupt: crate::engine::Interrupt) -> u8 {
 
     let redactor = run_redactor(&checklist, &result);
     let mut report = Report::build(&checklist, &result, &opts, args.fail_on, &redactor);
-    let recorder = super::history::RunRecorder::open(&args.history, &args.files[0]);
+    let mut recorder = super::history::RunRecorder::new(&args.history, &args.files[0]);
     recorder.apply_baseline(&args.history, &mut report);
     recorder.add_recent(&mut report, outputs.iter().any(|o| o.format == Format::Html));
     let color = use_color(args.color, super::stdout_is_terminal());
