@@ -19,6 +19,7 @@
 #   bench/history.sh
 #   RUNS_IN_STORE=50000 REPEAT=9 bench/history.sh
 #   GOLIVE_BIN=target/debug/golive bench/history.sh   # another binary (figures not comparable)
+#   KEEP_STORE=1 bench/history.sh                     # keep the store, print its directory
 #
 # Exit status: 0 when every command answered within 100 ms (median), 1 when one did not,
 # 2 when the bench could not be set up.
@@ -33,7 +34,7 @@ if [[ -z "${GOLIVE_BIN:-}" ]]; then
 fi
 GOLIVE_BIN=$(realpath "$GOLIVE_BIN")
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+if [[ -n "${KEEP_STORE:-}" ]]; then echo "store kept in $work"; else trap 'rm -rf "$work"' EXIT; fi
 
 python3 - "$GOLIVE_BIN" "$work" "$RUNS_IN_STORE" "$REPEAT" <<'PY'
 import gzip, json, os, sqlite3, statistics, subprocess, sys, time, uuid

@@ -29,8 +29,10 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[(
             report_gz BYTEA NOT NULL,
             signed_envelope BYTEA
         )",
-        "CREATE INDEX golive_runs_by_checklist ON golive_runs (checklist_name, started_ms)",
-        "CREATE INDEX golive_runs_by_start ON golive_runs (started_ms)",
+        // The whole ORDER BY of every run query (started_ms, recorded_ms, run_id), so the
+        // newest runs are read from the index instead of sorting the table.
+        "CREATE INDEX golive_runs_by_checklist ON golive_runs (checklist_name, started_ms, recorded_ms, run_id)",
+        "CREATE INDEX golive_runs_by_start ON golive_runs (started_ms, recorded_ms, run_id)",
         "CREATE TABLE golive_run_files (
             run_id TEXT NOT NULL,
             position BIGINT NOT NULL,
