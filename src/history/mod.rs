@@ -207,3 +207,37 @@ pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
         })
         .block_on(future)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_specs_parse() {
+        assert_eq!("last".parse(), Ok(RunSpec::Last(0)));
+        assert_eq!("last~3".parse(), Ok(RunSpec::Last(3)));
+        assert_eq!("last-pass".parse(), Ok(RunSpec::LastPass));
+        assert_eq!("3F2A-9c".parse(), Ok(RunSpec::Id("3f2a-9c".into())));
+        assert!("last~x".parse::<RunSpec>().is_err());
+        assert!("50%".parse::<RunSpec>().is_err(), "a LIKE wildcard is not a run id");
+    }
+
+    #[test]
+    fn keep_is_a_count_or_an_age() {
+        assert_eq!("20".parse(), Ok(Keep::Count(20)));
+        assert_eq!("90d".parse(), Ok(Keep::Newer(Duration::from_secs(90 * 86400))));
+        assert!("soon".parse::<Keep>().is_err());
+    }
+
+    #[test]
+    fn store_locations_hide_the_password() {
+        let pg = StoreLocation::parse("postgres://ci:hunter2x@db.internal:5432/golive").unwrap();
+        assert_eq!(pg.shown, "postgres://ci:***@db.internal:5432/golive");
+        assert_eq!(pg.mask("password authentication failed: hunter2x"), "password authentication failed: ***");
+        let file = StoreLocation::parse("sqlite://runs/a?b.db").unwrap();
+        assert_eq!(file.sqlite_path.as_deref(), Some(Path::new("runs/a")), "the query part is not the path");
+        assert_eq!(StoreLocation::sqlite(Path::new("odd?name.db")).url, "sqlite://odd%3Fname.db?mode=rwc");
+        assert!(StoreLocation::parse("mysql://x").is_err());
+        assert_eq!(StoreLocation::parse("plain.db").unwrap().sqlite_path.as_deref(), Some(Path::new("plain.db")));
+    }
+}
