@@ -10,6 +10,7 @@ pub mod engine;
 pub mod fdlimit;
 pub mod fsread;
 pub mod fswrite;
+pub mod history;
 pub mod lang;
 pub mod probe;
 pub mod redact;

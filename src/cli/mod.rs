@@ -34,6 +34,8 @@ pub(crate) mod output;
 mod attest;
 mod checks;
 mod completions;
+mod diff;
+mod history;
 mod init;
 mod keygen;
 mod list;
@@ -111,6 +113,10 @@ enum Command {
     Man(man::ManArgs),
     /// Print the JSON Schema of checklist files or of catalogue check files, for editors.
     Schema(schema::SchemaArgs),
+    /// Stored runs: a table of runs, one item's outcome over time; `prune` old runs.
+    History(history::HistoryArgs),
+    /// What changed between two stored runs; exit 1 when an item newly fails.
+    Diff(diff::DiffArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -239,6 +245,8 @@ pub fn main() -> ExitCode {
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),
         Command::Schema(args) => schema::run(args),
+        Command::History(args) => history::run(args),
+        Command::Diff(args) => diff::run(args),
     });
     let code = result.unwrap_or(exit::INTERNAL);
     // A command that printed only part of its output to a stdout it could not write (a full

@@ -70,6 +70,8 @@ pub struct RunArgs {
     /// The global `--quiet`: no progress indicator and no summary line on stderr.
     #[arg(skip)]
     pub(super) quiet: bool,
+    #[command(flatten)]
+    history: super::history::RunHistoryArgs,
 }
 
 /// `--within` and `--interval` when `--until-pass` is given without them.
@@ -203,7 +205,10 @@ pub fn run(args: RunArgs, interrupt: crate::engine::Interrupt) -> u8 {
     runtime.shutdown_timeout(Duration::from_secs(2));
 
     let redactor = run_redactor(&checklist, &result);
-    let report = Report::build(&checklist, &result, &opts, args.fail_on, &redactor);
+    let mut report = Report::build(&checklist, &result, &opts, args.fail_on, &redactor);
+    let mut recorder = super::history::RunRecorder::new(&args.history, &args.files[0]);
+    recorder.apply_baseline(&args.history, &mut report);
+    recorder.add_recent(&mut report, outputs.iter().any(|o| o.format == Format::Html));
     let color = use_color(args.color, super::stdout_is_terminal());
     let style = Style { color, width: super::terminal_width() };
     let (written, table_on_stdout) = super::write_outputs(&outputs, &report, &style, &redactor);
@@ -216,6 +221,7 @@ pub fn run(args: RunArgs, interrupt: crate::engine::Interrupt) -> u8 {
         // Built from the report, whose values are masked.
         eprintln!("{}", report.summary_line());
     }
+    recorder.record(&report, &redactor);
     // A signal received at any moment of the run, or while the reports were written, decides
     // the exit code: the run did not end on its own.
     let signal = *interrupt.borrow();

@@ -41,6 +41,7 @@ pub fn render(report: &Report) -> String {
         e(&title)
     );
     header(&mut h, report, &title);
+    baseline(&mut h, report);
     filters(&mut h, report);
     h.push_str("<main>\n");
     for section in report.sections() {
@@ -51,7 +52,7 @@ pub fn render(report: &Report) -> String {
             e(section)
         );
         for item in report.items.iter().filter(|i| i.section == section) {
-            item_rows(&mut h, item);
+            item_rows(&mut h, item, report.recent.as_ref());
         }
         h.push_str("</table>\n</section>\n");
     }
@@ -170,19 +171,20 @@ fn outcome_key(item: &ItemReport) -> &'static str {
     }
 }
 
-fn item_rows(h: &mut String, item: &ItemReport) {
+fn item_rows(h: &mut String, item: &ItemReport, recent: Option<&super::RecentOutcomes>) {
     let key = outcome_key(item);
     let _ = writeln!(
         h,
         "<tbody class=\"item\" id=\"item-{id}\" data-id=\"{id}\" data-outcome=\"{key}\" data-severity=\"{sev}\" data-blocking=\"{blocking}\">\n<tr class=\"row\">\
          <td><code>{id}</code></td><td>{title}</td><td class=\"sev {sev}\">{sev}</td>\
-         <td><span class=\"badge {key}\">{label}</span>{block}</td><td class=\"detail\">{detail}</td><td class=\"time\">{time}</td></tr>",
+         <td><span class=\"badge {key}\">{label}</span>{block}{strip}</td><td class=\"detail\">{detail}</td><td class=\"time\">{time}</td></tr>",
         id = e(&item.id),
         title = e(&item.title),
         sev = item.severity.as_str(),
         blocking = item.blocking,
         label = e(item.outcome_label()),
         block = if item.blocking { " <span class=\"blocking\">blocks the gate</span>" } else { "" },
+        strip = strip(recent, item),
         detail = summary_cell(item),
         time = if item.attempts == 0 { "—".to_string() } else { ms(item.duration_ms) },
     );
@@ -288,6 +290,69 @@ fn kv_table(h: &mut String, title: &str, class: &str, values: &std::collections:
 }
 
 /// The short cell: failed expectations first, or the reason when nothing was judged.
+/// The item's outcomes in the earlier stored runs, oldest first, then this run's: one small
+/// square each, its run and outcome in the title. Nothing without a store.
+fn strip(recent: Option<&super::RecentOutcomes>, item: &ItemReport) -> String {
+    let Some(recent) = recent else { return String::new() };
+    let earlier = recent.get(&item.id).map(Vec::as_slice).unwrap_or_default();
+    let mut out = format!(
+        "<span class=\"strip\" data-runs=\"{}\" title=\"outcomes in the earlier runs, oldest first, then this one\">",
+        earlier.len() + 1
+    );
+    for r in earlier {
+        let _ = write!(
+            out,
+            "<i class=\"{0}\" data-outcome=\"{0}\" title=\"{1} {2}: {0}\"></i>",
+            r.outcome.as_str(),
+            e(&r.started_at),
+            e(&r.run_id)
+        );
+    }
+    let _ = write!(
+        out,
+        "<i class=\"{0} now\" data-outcome=\"{0}\" title=\"this run: {0}\"></i></span>",
+        item.outcome.as_str()
+    );
+    out
+}
+
+/// "Changed since baseline" (`golive run --baseline`): the baseline run and each change.
+fn baseline(h: &mut String, report: &Report) {
+    let Some(b) = &report.baseline else { return };
+    let _ = writeln!(h, "<section id=\"baseline\">\n<h2>{}</h2>", e(&b.heading()));
+    if b.fail_on_regression {
+        h.push_str(
+            "<p>With <code>--fail-on-regression</code>: only items that passed in the baseline block the gate.</p>\n",
+        );
+    }
+    if b.changes.is_empty() && b.removed_items.is_empty() {
+        h.push_str("<p>No item changed.</p>\n</section>\n");
+        return;
+    }
+    h.push_str(
+        "<table class=\"list\"><thead><tr><th>ID</th><th>Change</th><th>Before</th><th>Now</th></tr></thead><tbody>\n",
+    );
+    for c in &b.changes {
+        let _ = writeln!(
+            h,
+            "<tr data-change=\"{}\"><td><a href=\"#item-{id}\"><code>{id}</code></a></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            serde_json::to_value(c.change).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+            e(&c.text()),
+            c.before.map_or("—", |o| o.as_str()),
+            c.after.as_str(),
+            id = e(&c.id),
+        );
+    }
+    for id in &b.removed_items {
+        let _ = writeln!(
+            h,
+            "<tr data-change=\"removed\"><td><code>{}</code></td><td>removed</td><td></td><td></td></tr>",
+            e(id)
+        );
+    }
+    h.push_str("</tbody></table>\n</section>\n");
+}
+
 fn summary_cell(item: &ItemReport) -> String {
     let mut lines = Vec::new();
     match item.outcome {
@@ -530,6 +595,11 @@ td.detail { font-size:13px; }
 .badge.skipped { background:var(--skipped); } .badge.waived { background:var(--waived); }
 .badge.manual-pending { background:#fff; color:var(--manual); border:1px solid var(--manual); }
 .badge.manual-attested { background:var(--manual); }
+.strip { display:block; margin-top:4px; white-space:nowrap; line-height:0; }
+.strip i { display:inline-block; width:7px; height:12px; margin-right:1px; border-radius:1px; background:var(--skipped); }
+.strip i.pass { background:var(--pass); } .strip i.fail { background:var(--fail); } .strip i.error { background:var(--error); }
+.strip i.waived { background:var(--waived); } .strip i.manual { background:var(--manual); }
+.strip i.now { outline:1px solid #333; outline-offset:1px; margin-left:3px; }
 .blocking { display:inline-block; margin-left:4px; font-size:11px; color:var(--fail); font-weight:600; }
 .sev.critical { color:var(--fail); font-weight:700; } .sev.high { color:#b3261e; } .sev.medium { color:#8a5300; } .sev.low, .sev.info { color:var(--muted); }
 details > summary { cursor:pointer; color:var(--muted); font-size:12px; }

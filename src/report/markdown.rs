@@ -47,6 +47,30 @@ pub fn render(report: &Report) -> String {
     }
     out.push('\n');
 
+    if let Some(baseline) = &report.baseline {
+        out.push_str(&format!("## {}\n\n", inline(&baseline.heading())));
+        if baseline.fail_on_regression {
+            out.push_str("With `--fail-on-regression`: only items that passed in the baseline block the gate.\n\n");
+        }
+        if baseline.changes.is_empty() && baseline.removed_items.is_empty() {
+            out.push_str("No item changed.\n\n");
+        } else {
+            out.push_str("| ID | Change | Before | Now |\n|---|---|---|---|\n");
+            for c in &baseline.changes {
+                out.push_str(&format!(
+                    "| `{}` | {} | {} | {} |\n",
+                    c.id,
+                    cell(&c.text()),
+                    c.before.map_or("—", |o| o.as_str()),
+                    c.after.as_str()
+                ));
+            }
+            for id in &baseline.removed_items {
+                out.push_str(&format!("| `{id}` | removed | | |\n"));
+            }
+            out.push('\n');
+        }
+    }
     let problems = report.problems();
     if !problems.is_empty() {
         out.push_str("## Blocking and failed items\n\n| ID | Severity | Outcome | Blocks | Why | Owner |\n|---|---|---|---|---|---|\n");

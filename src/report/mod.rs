@@ -15,6 +15,7 @@ use crate::engine::{ExpectationResult, Filter, Outcome, RunOptions, RunResult, S
 use crate::redact::Redactor;
 use crate::value::{FactType, Value, duration_ms, format_time};
 
+mod baseline;
 mod github;
 mod gitlab;
 mod html;
@@ -24,6 +25,9 @@ mod markdown;
 mod prometheus;
 mod table;
 
+pub use baseline::{
+    Baseline, BaselineChange, ChangeKind, RECENT_RUNS, RecentOutcome, RecentOutcomes, apply_fail_on_regression,
+};
 pub use table::cell_text;
 
 /// The version of the JSON report layout; bumped on any incompatible change.
@@ -46,6 +50,13 @@ pub struct Report {
     /// Absent from reports written before sign-off existed.
     #[serde(default)]
     pub signoff: SignoffInfo,
+    /// "Changed since baseline", with `golive run --baseline` only (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<Baseline>,
+    /// Each item's outcomes in earlier stored runs, for the HTML history strip (never part
+    /// of the JSON).
+    #[serde(skip)]
+    pub recent: Option<RecentOutcomes>,
     /// Signature states, when rendering a signed report (never part of the JSON).
     #[serde(skip)]
     pub signatures: Option<SignatureView>,
@@ -445,6 +456,8 @@ impl Report {
             summary,
             gate: Gate { passed: blocking_ids.is_empty(), fail_on, blocking: blocking_ids },
             signoff: SignoffInfo { roles: checklist.signoff_roles.clone() },
+            baseline: None,
+            recent: None,
             signatures: None,
         };
         report.mask(redactor);

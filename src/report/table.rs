@@ -63,16 +63,25 @@ pub fn render(report: &Report, style: &Style) -> String {
         } else {
             table.force_no_tty();
         }
-        table.set_header(["ID", "Title", "Severity", "Outcome", "Expected → observed", "Time"]);
+        let mut header = vec!["ID", "Title", "Severity", "Outcome", "Expected → observed", "Time"];
+        if report.baseline.is_some() {
+            header.push("Since baseline");
+        }
+        table.set_header(header);
         for item in items {
-            table.add_row(vec![
+            let mut row = vec![
                 Cell::new(cell_text(&item.id)),
                 Cell::new(cell_text(&item.title)),
                 Cell::new(item.severity.as_str()),
                 outcome_cell(item, style.color),
                 Cell::new(cell_text(&detail(item))),
                 Cell::new(if item.attempts == 0 { "—".to_string() } else { duration_text(item) }),
-            ]);
+            ];
+            if let Some(baseline) = &report.baseline {
+                let change = baseline.change_of(&item.id).map_or("unchanged".to_string(), |c| c.text());
+                row.push(Cell::new(cell_text(&change)));
+            }
+            table.add_row(row);
         }
         out.push_str(&table.to_string());
         out.push('\n');
@@ -91,6 +100,18 @@ pub fn render(report: &Report, style: &Style) -> String {
                 outcome_text(item)
             ));
         }
+    }
+    if let Some(baseline) = &report.baseline {
+        out.push_str(&format!("\n{}\n", baseline.heading()));
+        let changed = baseline.changes.len();
+        out.push_str(&format!("  {} changed", super::plural(changed, "item")));
+        if !baseline.removed_items.is_empty() {
+            out.push_str(&format!("; removed since: {}", cut(&baseline.removed_items.join(", "), MAX_REASON)));
+        }
+        if baseline.fail_on_regression {
+            out.push_str("; --fail-on-regression: only items that passed in the baseline block");
+        }
+        out.push('\n');
     }
     let summary = report.summary_line();
     if style.color {
