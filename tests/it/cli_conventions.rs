@@ -251,7 +251,8 @@ fn bash_completes_subcommands_and_options() {
     let mut words = bash_completes(&work, "golive r");
     words.sort();
     assert_eq!(words, ["report", "run"]);
-    assert_eq!(bash_completes(&work, "golive run --fa"), ["--fail-on"]);
+    assert_eq!(bash_completes(&work, "golive run --fail-on-"), ["--fail-on-regression"]);
+    assert_eq!(bash_completes(&work, "golive run --dea"), ["--deadline"]);
     assert_eq!(bash_completes(&work, "golive validate --form"), ["--format"]);
     let severities = bash_completes(&work, "golive run --fail-on ");
     assert!(severities.contains(&"critical".to_string()), "{severities:?}");
