@@ -91,6 +91,12 @@ impl Store {
                 message: format!("cannot create {}: {e}", dir.display()),
             })?;
         }
+        // Created by golive, readable by its owner only (the reports in it are masked, but
+        // they say what the estate looks like); SQLite gives its WAL files the same mode.
+        if let Some(path) = &location.sqlite_path {
+            use std::os::unix::fs::OpenOptionsExt;
+            let _ = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path);
+        }
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 1 } else { 4 })
             .acquire_timeout(CONNECT_TIMEOUT)

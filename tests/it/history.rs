@@ -116,6 +116,11 @@ name = "HIST_TOKEN"
     assert_eq!(out.status.code(), Some(1), "legacy.flag blocks: {}", stderr(&out));
     let report: Value = serde_json::from_str(&w.read("report.json")).unwrap();
 
+    // Readable by its owner only.
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(w.path(".golive/history.db")).unwrap().permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600, "history.db mode {mode:o}");
     let recorded = runs(&w, Some(w.path(".golive/history.db").to_str().unwrap()), &[]);
     assert_eq!(recorded.len(), 1);
     let r = &recorded[0];
