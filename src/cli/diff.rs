@@ -5,8 +5,8 @@ use clap::{Args, ValueEnum};
 
 use super::exit;
 use super::history::StoreArgs;
-use crate::history::diff::Diff;
 use crate::history::{RunSpec, block_on};
+use crate::report::diff::Diff;
 
 #[derive(Args, Debug)]
 pub struct DiffArgs {

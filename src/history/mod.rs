@@ -6,7 +6,6 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub mod diff;
 mod schema;
 mod store;
 

@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::Report;
+use super::diff::{Diff, is_failing};
 use crate::engine::Outcome;
-use crate::history::diff::{Diff, is_failing};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Baseline {

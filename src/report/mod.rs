@@ -16,6 +16,7 @@ use crate::redact::Redactor;
 use crate::value::{FactType, Value, duration_ms, format_time};
 
 mod baseline;
+pub mod diff;
 mod github;
 mod gitlab;
 mod html;

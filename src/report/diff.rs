@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::Report;
 use crate::engine::Outcome;
-use crate::report::Report;
 use crate::value::Value;
 
 /// A run a diff compares.
