@@ -8,6 +8,7 @@ pub mod cli;
 pub mod diag;
 pub mod engine;
 pub mod fdlimit;
+pub mod fleet;
 pub mod fsread;
 pub mod fswrite;
 pub mod history;
