@@ -41,6 +41,7 @@ fn main() {
         vars: Vec::new(),
         mode: golive::checklist::LoadMode::Validate,
         attestations: None,
+        targets: Vec::new(),
     };
     let loaded = golive::checklist::load(&paths, &opts);
     let items = loaded.checklist.as_ref().map_or(0, |c| c.items.len());

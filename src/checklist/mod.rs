@@ -9,5 +9,5 @@ pub mod load;
 pub mod model;
 pub mod schema;
 
-pub use load::{LoadMode, LoadOptions, Loaded, load};
+pub use load::{LoadMode, LoadOptions, Loaded, load, target_name_problem};
 pub use model::*;

@@ -79,6 +79,90 @@ pub struct Checklist {
     pub attestations: AttestationFile,
     /// Every secret this checklist uses, for masking every output.
     pub redactor: Redactor,
+    /// The machines host-level items run on (`[[target]]`, `--target`, `--inventory`);
+    /// empty when everything runs where golive runs.
+    pub targets: Vec<Target>,
+}
+
+/// A machine items run on over SSH.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub name: String,
+    /// How it was written (`deploy@10.0.0.11:2222`, or an OpenSSH `Host` alias), for reports.
+    pub ssh: String,
+    /// What ssh is given as the destination: a host name, an address or a `Host` alias.
+    pub host: String,
+    pub user: Option<String>,
+    pub port: Option<u16>,
+    pub groups: Vec<String>,
+    /// Answers to ssh's password and key passphrase prompts: secrets, never shown.
+    pub password: Option<String>,
+    pub passphrase: Option<String>,
+    /// Where it is defined: `file:line:column`, `--target`, or `inventory FILE:LINE`.
+    pub source: String,
+}
+
+impl Target {
+    /// Reads `[user@]host[:port]` (an IPv6 address in brackets: `[::1]:2222`). A host that
+    /// is not a name or address (it starts with `-`, or holds spaces or quotes) is refused:
+    /// it goes on ssh's command line.
+    pub fn parse_ssh(text: &str) -> Result<(Option<String>, String, Option<u16>), String> {
+        let text = text.trim();
+        let (user, rest) = match text.rsplit_once('@') {
+            Some((u, r)) => (Some(u), r),
+            None => (None, text),
+        };
+        let (host, port) = if let Some(inner) = rest.strip_prefix('[') {
+            let (h, after) = inner.split_once(']').ok_or_else(|| format!("`{text}`: `[` without `]`"))?;
+            match after {
+                "" => (h, None),
+                _ => (h, Some(after.strip_prefix(':').ok_or_else(|| format!("`{text}`: expected `:PORT` after `]`"))?)),
+            }
+        } else {
+            match rest.split_once(':') {
+                Some((h, p)) if !p.contains(':') => (h, Some(p)),
+                Some(_) => return Err(format!("`{text}`: write an IPv6 address in brackets, e.g. [::1]:22")),
+                None => (rest, None),
+            }
+        };
+        let port = match port {
+            Some(p) => match p.parse::<u16>() {
+                Ok(n) if n > 0 => Some(n),
+                _ => return Err(format!("`{text}`: port `{p}` is not a number from 1 to 65535")),
+            },
+            None => None,
+        };
+        let plain = |s: &str| {
+            !s.is_empty()
+                && !s.starts_with('-')
+                && s.chars().all(|c| !c.is_whitespace() && !c.is_control() && !"'\"\\`$;&|<>(){}".contains(c))
+        };
+        if !plain(host) {
+            return Err(format!("`{text}`: `{host}` is not a host name, address or ssh config alias"));
+        }
+        if let Some(u) = user
+            && !plain(u)
+        {
+            return Err(format!("`{text}`: `{u}` is not a user name"));
+        }
+        Ok((user.map(str::to_string), host.to_string(), port))
+    }
+
+    /// True when `pattern` (`web-*`, `group:db`, a name) selects this target.
+    pub fn matches(&self, pattern: &str) -> bool {
+        match pattern.strip_prefix("group:") {
+            Some(group) => self.groups.iter().any(|g| glob_match(group, g)),
+            None => glob_match(pattern, &self.name),
+        }
+    }
+}
+
+/// `*`, `?` and `[…]` as in shell globs, over the whole name.
+pub fn glob_match(pattern: &str, name: &str) -> bool {
+    match glob::Pattern::new(pattern) {
+        Ok(p) => p.matches(name),
+        Err(_) => pattern == name,
+    }
 }
 
 /// A `[[waiver]]`: an approved exception for one item until a date (inclusive, UTC).
@@ -142,7 +226,7 @@ pub struct LoadedFile {
     pub sha256: String,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Item {
     pub id: String,
     pub title: String,
@@ -171,9 +255,24 @@ pub struct Item {
     /// Where the item is defined (`file:line:col` of its `[[item]]` table).
     pub loc: Loc,
     pub source: String,
+    /// `targets`: the patterns naming where the item runs (`web-*`, `group:db`, `local`),
+    /// as written; empty when the item does not say. Read by the loader's targets stage.
+    pub targets: Vec<String>,
+    pub targets_loc: Option<Loc>,
+    /// The target this item runs on (`None`: where golive runs). An item that runs on
+    /// several targets is one item per target, whose id is `ID@TARGET`.
+    pub target: Option<String>,
 }
 
 impl Item {
+    /// The id as the checklist writes it: without the `@TARGET` of a per-target copy.
+    pub fn base_id(&self) -> &str {
+        match &self.target {
+            Some(t) => self.id.strip_suffix(t.as_str()).and_then(|s| s.strip_suffix('@')).unwrap_or(&self.id),
+            None => &self.id,
+        }
+    }
+
     /// Parameters as reports show them: `${env:…}` references kept, URL passwords and
     /// secret headers masked.
     pub fn shown_params(&self) -> &ParamMap {

@@ -130,6 +130,22 @@ fn schema(kind: SchemaKind) -> Value {
                         "type": "array",
                         "items": reference("waiver"),
                     },
+                    "target": {
+                        "description": "Machines host-level items run on over SSH, each written [[target]] (docs/fleets.md).",
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "name": { "description": "How items (`targets`) and reports call the machine; letters, digits, `.`, `-`, `_`.", "type": "string", "pattern": r"^[A-Za-z0-9_.][A-Za-z0-9_.-]*$" },
+                                "ssh": { "description": "[user@]host[:port], or a Host alias of the OpenSSH client config.", "type": "string" },
+                                "groups": { "description": "Groups `targets = [\"group:NAME\"]` selects the machine by.", "type": "array", "items": { "type": "string" } },
+                                "password": { "description": "The login password, for ssh's prompt: a secret, e.g. \"${env:WEB_PASSWORD}\".", "type": "string" },
+                                "passphrase": { "description": "The identity key's passphrase, for ssh's prompt: a secret.", "type": "string" },
+                            },
+                            "required": ["name", "ssh"],
+                            "additionalProperties": false,
+                        },
+                    },
                     "signoff": {
                         "description": "The roles that must sign the report.",
                         "type": "object",
@@ -476,6 +492,10 @@ fn common_properties() -> Map<String, Value> {
     p.insert("references".into(), documented("URLs, CIS ids, runbooks.", "strings"));
     p.insert("owner".into(), json!({ "description": "Who answers for the item.", "type": "string" }));
     p.insert("when".into(), reference("when"));
+    p.insert(
+        "targets".into(),
+        json!({ "description": "Where the item runs: target names or globs (`web-*`), `group:NAME`, `local` (where golive runs). Default: host-level probes on every target, the others where golive runs.", "type": "array", "items": { "type": "string" } }),
+    );
     p
 }
 

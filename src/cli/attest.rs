@@ -44,8 +44,12 @@ fn parse_until(s: &str) -> Result<time::Date, String> {
 }
 
 pub fn run(args: AttestArgs) -> u8 {
-    let opts =
-        LoadOptions { vars: args.vars.clone(), mode: LoadMode::Validate, attestations: args.attestations.clone() };
+    let opts = LoadOptions {
+        vars: args.vars.clone(),
+        mode: LoadMode::Validate,
+        attestations: args.attestations.clone(),
+        targets: Vec::new(),
+    };
     let (loaded, ok) = load_and_report(&args.files, &opts);
     let Some(checklist) = loaded.checklist.filter(|_| ok) else {
         eprintln!("golive: the checklist is invalid; nothing was recorded");

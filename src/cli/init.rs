@@ -199,7 +199,7 @@ pub fn run(args: InitArgs) -> u8 {
     // What was written must load: check it the way `golive validate` would.
     let loaded = load(
         std::slice::from_ref(&args.out),
-        &LoadOptions { vars: Vec::new(), mode: LoadMode::Validate, attestations: None },
+        &LoadOptions { vars: Vec::new(), mode: LoadMode::Validate, attestations: None, targets: Vec::new() },
     );
     let errors: Vec<_> = loaded.diagnostics.iter().filter(|d| d.level == Level::Error).cloned().collect();
     if !errors.is_empty() {

@@ -20,6 +20,8 @@ pub struct ListArgs {
     /// text: a table and a count; json: an array of the items, for tools.
     #[arg(long, value_enum, default_value = "text")]
     format: ListFormat,
+    #[command(flatten)]
+    targets: super::targets::TargetArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -29,7 +31,14 @@ enum ListFormat {
 }
 
 pub fn run(args: ListArgs) -> u8 {
-    let opts = LoadOptions { vars: args.vars, mode: LoadMode::Validate, attestations: None };
+    let targets = match args.targets.targets() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return super::exit::INVALID;
+        }
+    };
+    let opts = LoadOptions { vars: args.vars, mode: LoadMode::Validate, attestations: None, targets };
     let (loaded, ok) = load_and_report(&args.files, &opts);
     let Some(checklist) = loaded.checklist.filter(|_| ok) else {
         return exit::INVALID;

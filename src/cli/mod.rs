@@ -47,6 +47,7 @@ mod run;
 mod schema;
 mod sign;
 mod signals;
+mod targets;
 mod validate;
 mod verify;
 
@@ -117,6 +118,9 @@ enum Command {
     History(history::HistoryArgs),
     /// What changed between two stored runs; exit 1 when an item newly fails.
     Diff(diff::DiffArgs),
+    /// golive's helper on a target (started over SSH by `golive run`).
+    #[command(name = "__agent", hide = true)]
+    Agent(targets::AgentArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -201,6 +205,10 @@ fn load_and_report_as(files: &[PathBuf], opts: &LoadOptions, format: Diagnostics
 }
 
 pub fn main() -> ExitCode {
+    // Started by ssh as SSH_ASKPASS for a target's password or passphrase: answer and end.
+    if let Some(code) = crate::fleet::ssh::askpass() {
+        return ExitCode::from(code);
+    }
     // Probe tasks run on named runtime threads: their panics become `error` outcomes, so
     // the default hook's message would only be noise (and could quote a secret).
     let default_hook = std::panic::take_hook();
@@ -247,6 +255,7 @@ pub fn main() -> ExitCode {
         Command::Schema(args) => schema::run(args),
         Command::History(args) => history::run(args),
         Command::Diff(args) => diff::run(args),
+        Command::Agent(args) => targets::agent(args),
     });
     let code = result.unwrap_or(exit::INTERNAL);
     // A command that printed only part of its output to a stdout it could not write (a full

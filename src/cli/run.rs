@@ -19,6 +19,10 @@ pub struct RunArgs {
     /// Checklist files to run (their includes are loaded too).
     #[arg(default_value = "golive.toml")]
     files: Vec<PathBuf>,
+    #[command(flatten)]
+    targets: super::targets::TargetArgs,
+    #[command(flatten)]
+    ssh: super::targets::SshArgs,
     /// Report format, optionally to a file: table, json, json=report.json. Repeatable.
     #[arg(short, long = "output", value_name = "FORMAT[=PATH]", env = "GOLIVE_OUTPUT", value_delimiter = ',')]
     outputs: Vec<OutputSpec>,
@@ -154,8 +158,15 @@ pub fn run(args: RunArgs, interrupt: crate::engine::Interrupt) -> u8 {
         eprintln!("error: only one --output can go to stdout; give the others a path, e.g. --output json=report.json");
         return exit::INVALID;
     }
+    let targets = match args.targets.targets() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INVALID;
+        }
+    };
     let load_opts =
-        LoadOptions { vars: args.vars.clone(), mode: LoadMode::Run, attestations: args.attestations.clone() };
+        LoadOptions { vars: args.vars.clone(), mode: LoadMode::Run, attestations: args.attestations.clone(), targets };
     let (loaded, ok) = load_and_report_as(&args.files, &load_opts, args.diagnostics_format);
     let Some(checklist) = loaded.checklist.filter(|_| ok) else {
         if args.diagnostics_format != super::DiagnosticsFormat::Json {
@@ -165,7 +176,7 @@ pub fn run(args: RunArgs, interrupt: crate::engine::Interrupt) -> u8 {
     };
     let filter = Filter { tags: args.tags, sections: args.sections, only: args.only, skip: args.skip };
     for id in filter.only.iter().chain(&filter.skip) {
-        if !checklist.items.iter().any(|i| &i.id == id) {
+        if !checklist.items.iter().any(|i| &i.id == id || i.base_id() == id) {
             eprintln!("error: --only/--skip names unknown item `{id}`; see `golive list`");
             return exit::INVALID;
         }
@@ -175,7 +186,20 @@ pub fn run(args: RunArgs, interrupt: crate::engine::Interrupt) -> u8 {
         return exit::INVALID;
     }
     let concurrency = descriptor_bound_concurrency(args.concurrency as usize);
-    let opts = RunOptions { concurrency, deadline: args.deadline, filter, interrupt: Some(interrupt.clone()) };
+    let fleet = match args.ssh.fleet(&checklist.targets) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("golive: cannot make a private directory for SSH connections: {e}");
+            return exit::INTERNAL;
+        }
+    };
+    let opts = RunOptions {
+        concurrency,
+        fleet: fleet.clone(),
+        deadline: args.deadline,
+        filter,
+        interrupt: Some(interrupt.clone()),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("golive-worker").build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -199,6 +223,14 @@ pub fn run(args: RunArgs, interrupt: crate::engine::Interrupt) -> u8 {
     } else {
         runtime.block_on(engine::run(&checklist, &opts, observer))
     };
+    // Each target's state for the report, then its helper and connection are ended.
+    let targets = fleet.as_ref().map(|f| f.report()).unwrap_or_default();
+    if let Some(fleet) = &fleet {
+        runtime.block_on(async {
+            let _ = tokio::time::timeout(Duration::from_secs(5), fleet.close()).await;
+        });
+    }
+
     bar.finish_and_clear();
     // Dropping the remaining tasks kills what they started (a command's process group);
     // a probe stuck in blocking code gets at most 2 s before golive exits anyway.
@@ -206,6 +238,7 @@ pub fn run(args: RunArgs, interrupt: crate::engine::Interrupt) -> u8 {
 
     let redactor = run_redactor(&checklist, &result);
     let mut report = Report::build(&checklist, &result, &opts, args.fail_on, &redactor);
+    report.set_targets(targets, &redactor);
     let mut recorder = super::history::RunRecorder::new(&args.history, &args.files[0]);
     recorder.apply_baseline(&args.history, &mut report);
     recorder.add_recent(&mut report, outputs.iter().any(|o| o.format == Format::Html));

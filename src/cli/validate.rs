@@ -28,11 +28,22 @@ pub struct ValidateArgs {
     /// Treat warnings (unset environment variables, vars without values) as errors.
     #[arg(long)]
     strict: bool,
+    #[command(flatten)]
+    targets: super::targets::TargetArgs,
 }
 
 pub fn run(args: ValidateArgs) -> u8 {
-    let loaded =
-        load(&args.files, &LoadOptions { vars: args.vars, mode: LoadMode::Validate, attestations: args.attestations });
+    let targets = match args.targets.targets() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return super::exit::INVALID;
+        }
+    };
+    let loaded = load(
+        &args.files,
+        &LoadOptions { vars: args.vars, mode: LoadMode::Validate, attestations: args.attestations, targets },
+    );
     let errors = loaded.diagnostics.iter().filter(|d| d.level == Level::Error).count();
     let warnings = loaded.diagnostics.len() - errors;
     // Messages and hints were masked when loading; the sources (quoted lines, paths) are

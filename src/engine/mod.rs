@@ -31,8 +31,8 @@ impl Filter {
     pub fn matches(&self, item: &Item) -> bool {
         (self.tags.is_empty() || item.tags.iter().any(|t| self.tags.contains(t)))
             && (self.sections.is_empty() || self.sections.contains(&item.section))
-            && (self.only.is_empty() || self.only.contains(&item.id))
-            && !self.skip.contains(&item.id)
+            && (self.only.is_empty() || self.only.iter().any(|o| *o == item.id || o == item.base_id()))
+            && !self.skip.iter().any(|o| *o == item.id || o == item.base_id())
     }
 
     pub fn describe(&self) -> String {
@@ -51,6 +51,8 @@ impl Filter {
 #[derive(Clone, Debug)]
 pub struct RunOptions {
     pub concurrency: usize,
+    /// The run's targets and their connections, when it has targets.
+    pub fleet: Option<Arc<crate::fleet::Fleet>>,
     pub deadline: Option<Duration>,
     pub filter: Filter,
     /// Set to the signal's name (`SIGINT`) to stop the run: see [`Stop::Interrupted`].
@@ -59,7 +61,7 @@ pub struct RunOptions {
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { concurrency: 64, deadline: None, filter: Filter::default(), interrupt: None }
+        RunOptions { concurrency: 64, fleet: None, deadline: None, filter: Filter::default(), interrupt: None }
     }
 }
 
@@ -554,6 +556,7 @@ pub async fn run_keeping(
         let is_watched = read_by_others.is_some();
         let (item, shared, permits, results, observer, mut stop_rx) =
             (item.clone(), shared.clone(), permits.clone(), results.clone(), observer.clone(), stop_rx.clone());
+        let fleet = opts.fleet.clone();
         let stop_seen = stop_rx.clone();
         tasks.push(tokio::spawn(async move {
             let work = async {
@@ -610,7 +613,8 @@ pub async fn run_keeping(
                     (None, None, None) => {
                         let _permit = permits.acquire().await.expect("semaphore is never closed");
                         // The slot may have been freed by the stop itself: start nothing then.
-                        return run_item(&item, read_by_others.unwrap_or_default(), &shared, &stop_seen).await;
+                        let place = Place { shared: &shared, fleet: fleet.as_ref() };
+                        return run_item(&item, read_by_others.unwrap_or_default(), place, &stop_seen).await;
                     }
                 })
             };
@@ -681,7 +685,12 @@ pub async fn run_keeping(
         .iter_mut()
         .zip(items)
         .map(|(slot, item)| {
-            let waiver = checklist.waivers.iter().find(|w| w.item == item.id);
+            // A waiver of one target's copy (`ID@TARGET`) before a waiver of the item.
+            let waiver = checklist
+                .waivers
+                .iter()
+                .find(|w| w.item == item.id)
+                .or_else(|| checklist.waivers.iter().find(|w| w.item == item.base_id()));
             let mut result = slot.take().unwrap_or_else(|| {
                 let reason = match stop {
                     Some(stop) => stop.reason(),
@@ -784,10 +793,18 @@ pub fn wanted_facts(expect: &[Expectation]) -> BTreeSet<String> {
 /// Runs one automated item: attempts until it passes or retries run out. `None` when the run
 /// was stopped before an attempt could start: no attempt starts after a stop.
 /// `also_wanted`: facts other items' `when` conditions read from this one.
+/// Where an item is observed: here (with what the run's local items share), or on its
+/// target through the fleet.
+#[derive(Clone, Copy)]
+struct Place<'a> {
+    shared: &'a Arc<Shared>,
+    fleet: Option<&'a Arc<crate::fleet::Fleet>>,
+}
+
 async fn run_item(
     item: &Arc<Item>,
     also_wanted: BTreeSet<String>,
-    shared: &Arc<Shared>,
+    place: Place<'_>,
     stop: &watch::Receiver<Option<Stop>>,
 ) -> Option<ItemResult> {
     let started_at = time::OffsetDateTime::now_utc();
@@ -806,7 +823,7 @@ async fn run_item(
         }
         attempts += 1;
         let attempt_clock = Instant::now();
-        let observed = observe_once(item, &input, shared).await;
+        let observed = observe_once(item, &input, place).await;
         let mut result = judge(item, observed);
         tracing::debug!(item = %item.id, attempt = attempts, state = result.state.as_str(), elapsed = ?attempt_clock.elapsed(), "attempt ended");
         if result.state == State::Pass || attempts > item.retries {
@@ -851,10 +868,27 @@ impl<T> Drop for AbortOnDrop<T> {
 }
 
 /// One observation in its own task, so a panic or a hang ends this item only.
-async fn observe_once(item: &Item, input: &Arc<ProbeInput>, shared: &Arc<Shared>) -> Result<Facts, ObserveError> {
+/// On a target, the connection comes first (shared by the target's items, bounded by its own
+/// setup timeout rather than by this item's: copying golive to a distant machine can take
+/// longer than a probe may), then the item's timeout runs for the observation.
+async fn observe_once(item: &Item, input: &Arc<ProbeInput>, place: Place<'_>) -> Result<Facts, ObserveError> {
     let observe = item.probe.observe.expect("automated items have an observe function");
-    let (input, shared) = (input.clone(), shared.clone());
-    let mut task = AbortOnDrop(tokio::spawn(async move { observe(&input, &shared).await }));
+    let link = match (&item.target, place.fleet) {
+        (None, _) => None,
+        (Some(target), Some(fleet)) => {
+            Some(fleet.link(target).await.map_err(|e| ObserveError::Probe(format!("target `{target}`: {e}")))?)
+        }
+        (Some(target), None) => {
+            return Err(ObserveError::Probe(format!("target `{target}`: this run has no SSH connections")));
+        }
+    };
+    let (input, shared, kind) = (input.clone(), place.shared.clone(), item.probe.kind);
+    let mut task = AbortOnDrop(tokio::spawn(async move {
+        match link {
+            Some(link) => link.observe(kind, &input).await,
+            None => observe(&input, &shared).await,
+        }
+    }));
     let task = &mut task.0;
     match tokio::time::timeout(item.timeout, &mut *task).await {
         Err(_) => {
@@ -1076,6 +1110,9 @@ mod tests {
             when: vec![],
             loc: Loc { file: 0, span: 0..0 },
             source: String::new(),
+            targets: vec![],
+            targets_loc: None,
+            target: None,
         })
     }
 
@@ -1091,6 +1128,7 @@ mod tests {
             signoff_roles: vec![],
             attestations: Default::default(),
             redactor: Default::default(),
+            targets: vec![],
         }
     }
 

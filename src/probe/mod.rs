@@ -71,6 +71,18 @@ pub fn registry() -> &'static [&'static ProbeSpec] {
     ALL
 }
 
+/// True for the kinds that observe the machine they run on (its files, services, ports,
+/// processes, environment), which run on every target of a run that has targets. The others
+/// (http, tcp, dns, tls, postgres, redis, and the readers of rendered manifests and
+/// Dockerfiles in the workspace) run where golive runs unless an item's `targets` says
+/// otherwise.
+pub fn runs_on_targets(kind: &str) -> bool {
+    matches!(
+        kind,
+        "file" | "host" | "sshd" | "systemd" | "ports" | "secrets_scan" | "backup" | "command" | "env" | "exec"
+    )
+}
+
 pub fn find(kind: &str) -> Option<&'static ProbeSpec> {
     registry().iter().copied().find(|p| p.kind == kind)
 }

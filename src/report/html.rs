@@ -49,9 +49,9 @@ pub fn render(report: &Report) -> String {
             h,
             "<section class=\"section\" data-section=\"{0}\">\n<h2>{0}</h2>\n<table class=\"items\">\n\
              <thead><tr><th>ID</th><th>Title</th><th>Severity</th><th>Outcome</th><th>Expected → observed</th><th>Time</th></tr></thead>",
-            e(section)
+            e(&section)
         );
-        for item in report.items.iter().filter(|i| i.section == section) {
+        for item in report.items.iter().filter(|i| i.group() == section.as_str()) {
             item_rows(&mut h, item, report.recent.as_ref());
         }
         h.push_str("</table>\n</section>\n");

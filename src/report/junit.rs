@@ -22,14 +22,14 @@ pub fn render(report: &Report) -> Result<String, RenderError> {
     junit.set_time(millis(report.duration_ms));
     let gate = if report.gate.passed { "passed" } else { "failed" };
     for section in report.sections() {
-        let mut suite = TestSuite::new(section);
+        let mut suite = TestSuite::new(section.as_str());
         suite.add_properties([
             Property::new("golive.checklist", title.as_str()),
             Property::new("golive.run_id", report.run_id.as_str()),
             Property::new("golive.gate", gate),
             Property::new("golive.fail_on", report.gate.fail_on.as_str()),
         ]);
-        let items: Vec<&ItemReport> = report.items.iter().filter(|i| i.section == section).collect();
+        let items: Vec<&ItemReport> = report.items.iter().filter(|i| i.group() == section.as_str()).collect();
         let mut total = 0.0;
         for item in items {
             total += item.duration_ms;
@@ -86,7 +86,7 @@ fn test_case(item: &ItemReport) -> TestCase {
         }
     };
     let mut case = TestCase::new(format!("{}: {}", item.id, item.title), status);
-    case.set_classname(item.section.as_str());
+    case.set_classname(item.group().as_ref());
     case.set_time(millis(item.duration_ms));
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(&item.started_at) {
         case.set_timestamp(t);
@@ -102,6 +102,9 @@ fn test_case(item: &ItemReport) -> TestCase {
     ]);
     if let Some(owner) = &item.owner {
         case.add_property(Property::new("owner", owner.as_str()));
+    }
+    if let Some(target) = &item.target {
+        case.add_property(Property::new("target", target.as_str()));
     }
     // Passing items carry what was observed; the others say it in their status element.
     let out = match item.outcome {

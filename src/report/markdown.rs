@@ -89,9 +89,9 @@ pub fn render(report: &Report) -> String {
     }
 
     for section in report.sections() {
-        out.push_str(&format!("## {}\n\n", inline(section)));
+        out.push_str(&format!("## {}\n\n", inline(&section)));
         out.push_str("| ID | Title | Severity | Outcome | Expected → observed | Time |\n|---|---|---|---|---|---|\n");
-        for item in report.items.iter().filter(|i| i.section == section) {
+        for item in report.items.iter().filter(|i| i.group() == section.as_str()) {
             let time = if item.attempts == 0 {
                 "—".to_string()
             } else {

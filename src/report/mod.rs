@@ -45,6 +45,9 @@ pub struct Report {
     pub host: HostInfo,
     pub checklist: ChecklistInfo,
     pub options: OptionsInfo,
+    /// The run's targets and whether each was reached (absent when it had none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<crate::fleet::TargetReport>,
     pub items: Vec<ItemReport>,
     pub summary: Summary,
     pub gate: Gate,
@@ -171,6 +174,9 @@ pub struct OptionsInfo {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ItemReport {
     pub id: String,
+    /// The target the item ran on (`ID@TARGET` is its id); absent where golive ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
     pub title: String,
     pub section: String,
     pub severity: Severity,
@@ -382,6 +388,7 @@ impl Report {
                 }
                 ItemReport {
                     id: item.id.clone(),
+                    target: item.target.clone(),
                     title: item.title.clone(),
                     section: item.section.clone(),
                     severity: item.severity,
@@ -424,6 +431,14 @@ impl Report {
                 }
             })
             .collect();
+        // Grouped by target, in the run's target order (where golive runs first); the
+        // checklist's order within each.
+        let mut items = items;
+        let rank = |t: &Option<String>| match t {
+            None => 0,
+            Some(t) => 1 + checklist.targets.iter().position(|x| &x.name == t).unwrap_or(usize::MAX - 1),
+        };
+        items.sort_by_key(|i| rank(&i.target));
         let Filter { tags, sections, only, skip } = opts.filter.clone();
         let mut report = Report {
             schema: SCHEMA.to_string(),
@@ -444,6 +459,7 @@ impl Report {
                     entries: checklist.attestations.entries.len(),
                 },
             },
+            targets: Vec::new(),
             options: OptionsInfo {
                 fail_on,
                 concurrency: opts.concurrency,
@@ -593,14 +609,32 @@ impl Report {
     }
 
     /// Sections in the order they first appear.
-    pub fn sections(&self) -> Vec<&str> {
-        let mut out: Vec<&str> = Vec::new();
+    /// The groups every format shows items in, in order: each section where golive ran,
+    /// then each section on each target (`security @ web-1`). See [`ItemReport::group`].
+    pub fn sections(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
         for item in &self.items {
-            if !out.contains(&item.section.as_str()) {
-                out.push(&item.section);
+            let group = item.group();
+            if !out.iter().any(|g| *g == group) {
+                out.push(group.into_owned());
             }
         }
         out
+    }
+
+    /// The targets as the run reached them; their errors and names are masked.
+    pub fn set_targets(&mut self, targets: Vec<crate::fleet::TargetReport>, redactor: &Redactor) {
+        self.targets = targets
+            .into_iter()
+            .map(|mut t| {
+                for s in [&mut t.ssh, &mut t.source] {
+                    *s = redactor.redact(s).into_owned();
+                }
+                t.error = t.error.map(|e| redactor.redact(&e).into_owned());
+                t.hostname = t.hostname.map(|h| redactor.redact(&h).into_owned());
+                t
+            })
+            .collect();
     }
 
     /// "12 items: 9 pass, 1 fail, … — gate FAILED (fail-on high): 2 blocking"
@@ -659,6 +693,14 @@ fn infer_state(item: &serde_json::Map<String, serde_json::Value>) -> Option<Stat
 }
 
 impl ItemReport {
+    /// The group the item is shown in: its section, and its target when it has one.
+    pub fn group(&self) -> std::borrow::Cow<'_, str> {
+        match &self.target {
+            Some(t) => format!("{} @ {t}", self.section).into(),
+            None => self.section.as_str().into(),
+        }
+    }
+
     /// Why a failed item failed, for one-line outputs (CI annotations, code quality): each
     /// failed expectation as `fact: expected …, observed …`; its reason when it did not fail
     /// on an expectation (an error, a pending manual item), or none failed.

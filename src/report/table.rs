@@ -52,8 +52,8 @@ pub fn render(report: &Report, style: &Style) -> String {
     };
     out.push_str(&format!("{title}\n"));
     for section in report.sections() {
-        let items: Vec<&ItemReport> = report.items.iter().filter(|i| i.section == section).collect();
-        out.push_str(&format!("\n{} ({})\n", cut(section, MAX_REASON), super::plural(items.len(), "item")));
+        let items: Vec<&ItemReport> = report.items.iter().filter(|i| i.group() == section.as_str()).collect();
+        out.push_str(&format!("\n{} ({})\n", cut(&section, MAX_REASON), super::plural(items.len(), "item")));
         let mut table = Table::new();
         table.load_style(presets::UTF8_FULL_CONDENSED);
         table.set_content_arrangement(ContentArrangement::Dynamic);

@@ -24,6 +24,7 @@ fn validate(files: &[(&str, &str)], vars: &[(&str, &str)]) -> String {
         vars: vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         mode: LoadMode::Validate,
         attestations: None,
+        targets: Vec::new(),
     };
     let loaded = load(&[dir.path().join(files[0].0)], &opts);
     let text = render_short(&loaded.sources, &loaded.diagnostics);
@@ -157,7 +158,8 @@ fn cases() -> Vec<Case> {
 fn each_code_snapshot() {
     for (code, files, vars) in cases() {
         let text = if code == "GL017" {
-            let opts = LoadOptions { vars: Vec::new(), mode: LoadMode::Validate, attestations: None };
+            let opts =
+                LoadOptions { vars: Vec::new(), mode: LoadMode::Validate, attestations: None, targets: Vec::new() };
             let loaded = load(&[Path::new("no/such/checklist.toml").to_path_buf()], &opts);
             render_short(&loaded.sources, &loaded.diagnostics)
         } else {

@@ -689,7 +689,7 @@ fn make_case(rng: &mut Rng, seeds: &[Seed], number: usize) -> Case {
         mutations,
         files,
         root: seed.root,
-        opts: LoadOptions { vars, mode, attestations },
+        opts: LoadOptions { vars, mode, attestations, targets: Vec::new() },
     }
 }
 
@@ -767,7 +767,7 @@ fn an_include_naming_a_fifo_does_not_block_the_loader() {
         mutations: Vec::new(),
         files: Vec::new(),
         root: "golive.toml".into(),
-        opts: LoadOptions { vars: Vec::new(), mode: LoadMode::Validate, attestations: None },
+        opts: LoadOptions { vars: Vec::new(), mode: LoadMode::Validate, attestations: None, targets: Vec::new() },
     };
     match run_case(dir.path(), &case) {
         Verdict::Ok { diagnostics } => assert!(diagnostics > 0, "a FIFO include must be an error"),

@@ -21,6 +21,7 @@ mod dns_records;
 mod docs_sync;
 mod exec_probe;
 mod explanations;
+mod fleet;
 mod history;
 mod hostile_input;
 mod hostile_servers;

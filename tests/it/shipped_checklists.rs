@@ -69,6 +69,7 @@ impl Site {
             vars: Vec::new(),
             mode: golive::checklist::LoadMode::Validate,
             attestations: None,
+            targets: Vec::new(),
         };
         let declared = golive::checklist::load(&[checklist.into()], &opts).declared_vars;
         self.vars

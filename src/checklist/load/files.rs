@@ -23,7 +23,7 @@ pub const MAX_INCLUDE_DEPTH: usize = 64;
 /// The size of all checklist files of one load together.
 pub const MAX_TOTAL_BYTES: u64 = 4 * MAX_INPUT_BYTES;
 
-const TOP_KEYS: &[&str] = &["checklist", "vars", "defaults", "item", "waiver", "signoff"];
+const TOP_KEYS: &[&str] = &["checklist", "vars", "defaults", "item", "waiver", "signoff", "target"];
 const CHECKLIST_KEYS: &[&str] = &["name", "version", "description", "include", "attestations", "checks"];
 
 /// Lazy item segments of at least this many bytes in one file are parsed by a second
@@ -245,10 +245,10 @@ fn check_top_level(cx: &mut Ctx, doc: &FileDoc) {
             "vars" | "defaults" | "signoff" if value.as_table().is_none() => {
                 cx.diags.push(wrong_type(value, &key.name, "a table"))
             }
-            "item" | "waiver" if !is_array_of_tables(value) => {
+            "item" | "waiver" | "target" if !is_array_of_tables(value) => {
                 cx.diags.push(wrong_type(value, &key.name, &format!("an array of tables, written [[{}]]", key.name)))
             }
-            "vars" | "defaults" | "signoff" | "item" | "waiver" => {}
+            "vars" | "defaults" | "signoff" | "item" | "waiver" | "target" => {}
             _ => cx.diags.push(unknown_key(doc.id, key, "the checklist file", TOP_KEYS)),
         }
     }

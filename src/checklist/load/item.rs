@@ -32,6 +32,7 @@ pub const ITEM_KEYS: &[&str] = &[
     "probe",
     "expect",
     "when",
+    "targets",
     "drop_expect",
 ];
 
@@ -107,6 +108,9 @@ pub fn read<'t>(cx: &mut Ctx, vars: &mut Vars, table: &'t SValue, defaults: &Def
         when: Vec::new(),
         source: cx.sources.position(&header),
         loc: header.clone(),
+        targets: Vec::new(),
+        targets_loc: None,
+        target: None,
     };
     let mut params = Vec::new();
     let mut expect = None;
@@ -129,6 +133,10 @@ pub fn read<'t>(cx: &mut Ctx, vars: &mut Vars, table: &'t SValue, defaults: &Def
                 item.depends_on_loc = Some(value.loc());
             }
             "references" => item.references = strings(d, value, "references"),
+            "targets" => {
+                item.targets = strings(d, value, "targets");
+                item.targets_loc = Some(value.loc());
+            }
             "timeout" => item.timeout = duration(d, value, "timeout").unwrap_or(item.timeout),
             "retry_delay" => item.retry_delay = duration(d, value, "retry_delay").unwrap_or(item.retry_delay),
             "retries" => item.retries = count(d, value, "retries").unwrap_or(item.retries),

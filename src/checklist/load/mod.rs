@@ -1,7 +1,7 @@
 //! Loading a checklist, as a pipeline of small stages that each take and return plain data:
 //!
 //! files → uses (the catalogue) → vars → defaults → per item: [uses] → item → params →
-//! exec → expect → graph → waivers → signoff → attestations.
+//! exec → expect → targets → graph → waivers → signoff → attestations.
 //!
 //! Every problem in every file is collected as a located diagnostic with a stable code
 //! (`sink` caps each code's count); nothing stops at the first one. Every stage shares a
@@ -32,6 +32,7 @@ mod keys;
 mod params;
 mod signoff;
 mod sink;
+mod targets;
 mod uses;
 mod vars;
 mod waivers;
@@ -43,6 +44,7 @@ pub use ctx::LoadMode;
 pub use defaults::{DEFAULT_SECTION, DEFAULT_SEVERITY, DEFAULT_TIMEOUT};
 pub use files::{MAX_INCLUDE_DEPTH, MAX_TOTAL_BYTES as MAX_FILES_BYTES};
 pub use sink::MAX_PER_CODE;
+pub use targets::name_problem as target_name_problem;
 pub use vars::{MAX_TOTAL_BYTES as MAX_EXPANDED_BYTES, MAX_VALUE_BYTES};
 
 use ctx::Ctx;
@@ -58,6 +60,8 @@ pub struct LoadOptions {
     /// `--attestations FILE`: overrides `[checklist] attestations` and the default
     /// `NAME.attestations.toml` beside the first checklist file.
     pub attestations: Option<PathBuf>,
+    /// `--target` and `--inventory` machines, after the checklist's `[[target]]` tables.
+    pub targets: Vec<crate::checklist::model::Target>,
 }
 
 pub struct Loaded {
@@ -112,8 +116,13 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Loaded {
         }
     }
     vars.check_cli_names(&mut cx, &opts.vars);
+    let run_targets = targets::read(&mut cx, &mut vars, &files, &opts.targets);
+    let written: Vec<String> = ids.iter().map(|(id, _)| id.clone()).collect();
+    let (ids, items) = targets::place(&mut cx, &run_targets, ids, items);
     let order = graph::check(&mut cx, &ids, &items);
-    let known: foldhash::HashSet<&str> = ids.iter().map(|(id, _)| id.as_str()).collect();
+    // A waiver names an item as written (every target's copy) or one copy, `ID@TARGET`.
+    let known: foldhash::HashSet<&str> =
+        ids.iter().map(|(id, _)| id.as_str()).chain(written.iter().map(String::as_str)).collect();
     let waivers = waivers::read(&mut cx, &files, &known);
     let signoff_roles = signoff::read(&mut cx, &files);
     let manual: Vec<&str> = items.iter().filter(|i| i.is_manual()).map(|i| i.id.as_str()).collect();
@@ -143,6 +152,7 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Loaded {
             signoff_roles,
             attestations,
             redactor: cx.redactor.clone(),
+            targets: run_targets,
         }
     });
     // Masked here, before any form cuts a long message short: a cut through a secret would

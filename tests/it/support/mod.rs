@@ -20,6 +20,7 @@ pub mod python;
 pub mod ready;
 pub mod reaper;
 pub mod redis;
+pub mod sshd;
 pub mod tls;
 pub mod workdir;
 

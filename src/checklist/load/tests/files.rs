@@ -156,7 +156,8 @@ fn many_items(n: usize) -> String {
 }
 
 fn load_dir(dir: &Path, name: &str) -> load::Loaded {
-    let opts = load::LoadOptions { vars: Vec::new(), mode: LoadMode::Validate, attestations: None };
+    let opts =
+        load::LoadOptions { vars: Vec::new(), mode: LoadMode::Validate, attestations: None, targets: Vec::new() };
     load::load(&[dir.join(name)], &opts)
 }
 

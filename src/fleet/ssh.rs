@@ -1,0 +1,506 @@
+//! The transport: the system's OpenSSH client, one multiplexed connection per target.
+//!
+//! For each target golive starts a control master (`ssh -M -N`, its socket in a private
+//! directory of golive's), so ssh reads the user's config (or `--ssh-config`) for aliases,
+//! ports, users, identity files, agents and ProxyJump exactly as `ssh HOST` would. Over that
+//! connection it copies itself into a new temporary directory on the target, starts the copy
+//! as `golive __agent` (which deletes the copy before it reads anything), and sends it every
+//! item of that target. Host keys are checked against known_hosts with
+//! `StrictHostKeyChecking=yes`, whatever the config says: an unknown or changed key fails
+//! the target. Answers to password and passphrase prompts come from golive itself as
+//! `SSH_ASKPASS`, from its environment, never from a file or the command line.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::sync::{Mutex, oneshot};
+
+use super::wire::{PROTOCOL, Reply, Request};
+use crate::checklist::Target;
+use crate::probe::{Facts, ProbeError, ProbeInput};
+
+/// Environment variables that make golive answer ssh's prompt (see `askpass`).
+pub const ASKPASS_ENV: &str = "GOLIVE_ASKPASS";
+pub const ASKPASS_PASSWORD_ENV: &str = "GOLIVE_ASKPASS_PASSWORD";
+pub const ASKPASS_PASSPHRASE_ENV: &str = "GOLIVE_ASKPASS_PASSPHRASE";
+
+/// The longest answer line read from a helper (facts of one item).
+const MAX_REPLY: usize = 64 << 20;
+/// How much of ssh's stderr is kept for messages.
+const MAX_STDERR: usize = 16 << 10;
+
+#[derive(Clone, Debug)]
+pub struct SshOptions {
+    /// `--ssh-config`: the OpenSSH client config to read instead of the user's.
+    pub config: Option<PathBuf>,
+    /// Connecting, authenticating and starting the helper must end within this.
+    pub setup_timeout: Duration,
+    /// `--ssh-helper`: the golive binary to copy to targets (default: this one).
+    pub helper: Option<PathBuf>,
+    /// The ssh program (tests and unusual systems: `ssh` from `PATH` otherwise).
+    pub program: PathBuf,
+}
+
+impl Default for SshOptions {
+    fn default() -> Self {
+        SshOptions { config: None, setup_timeout: Duration::from_secs(30), helper: None, program: PathBuf::from("ssh") }
+    }
+}
+
+/// What golive knows of a connected target.
+#[derive(Clone, Debug)]
+pub struct Remote {
+    pub hostname: String,
+    pub os: String,
+    pub arch: String,
+}
+
+/// A connected target: its control master and its helper.
+pub struct Link {
+    pub remote: Remote,
+    helper: Helper,
+    master: StdMutex<Option<Child>>,
+    ssh: SshCommand,
+}
+
+impl Link {
+    pub async fn observe(&self, kind: &str, input: &ProbeInput) -> Result<Facts, ProbeError> {
+        self.helper.ask(kind, input).await.map_err(ProbeError::new)
+    }
+
+    /// Ends the helper (its stdin closes), then the control master.
+    pub async fn close(&self) {
+        self.helper.stdin.lock().await.take();
+        let child = self.helper.child.lock().unwrap().take();
+        if let Some(mut child) = child
+            && tokio::time::timeout(Duration::from_secs(3), child.wait()).await.is_err()
+        {
+            let _ = child.kill().await;
+        }
+        let mut exit = self.ssh.command(&["-O", "exit"]);
+        exit.stdout(Stdio::null()).stderr(Stdio::null()).stdin(Stdio::null());
+        if let Ok(mut c) = exit.spawn() {
+            let _ = tokio::time::timeout(Duration::from_secs(3), c.wait()).await;
+        }
+        let master = self.master.lock().unwrap().take();
+        if let Some(mut master) = master
+            && tokio::time::timeout(Duration::from_secs(3), master.wait()).await.is_err()
+        {
+            let _ = master.kill().await;
+        }
+    }
+}
+
+/// How to run ssh for one target: its options, then `--`, then the destination.
+#[derive(Clone)]
+struct SshCommand {
+    program: PathBuf,
+    args: Vec<String>,
+    host: String,
+    askpass: Vec<(&'static str, String)>,
+}
+
+impl SshCommand {
+    fn new(target: &Target, opts: &SshOptions, socket: &Path) -> SshCommand {
+        let mut args = Vec::new();
+        if let Some(config) = &opts.config {
+            args.push("-F".into());
+            args.push(config.to_string_lossy().into_owned());
+        }
+        let secret = target.password.is_some() || target.passphrase.is_some();
+        let connect = opts.setup_timeout.as_secs().max(1);
+        for o in [
+            // Options given here win over the config's: these keep the run safe and bounded.
+            "StrictHostKeyChecking=yes".to_string(),
+            "UpdateHostKeys=no".into(),
+            format!("BatchMode={}", if secret { "no" } else { "yes" }),
+            format!("ConnectTimeout={connect}"),
+            "ServerAliveInterval=10".into(),
+            "ServerAliveCountMax=3".into(),
+            format!("ControlPath={}", socket.display()),
+            "ControlPersist=no".into(),
+            "ForwardAgent=no".into(),
+            "ClearAllForwardings=yes".into(),
+            "RequestTTY=no".into(),
+            "PermitLocalCommand=no".into(),
+        ] {
+            args.push("-o".into());
+            args.push(o);
+        }
+        if let Some(user) = &target.user {
+            args.push("-l".into());
+            args.push(user.clone());
+        }
+        if let Some(port) = target.port {
+            args.push("-p".into());
+            args.push(port.to_string());
+        }
+        let mut askpass = Vec::new();
+        if secret {
+            askpass.push((ASKPASS_ENV, "1".to_string()));
+            if let Some(p) = &target.password {
+                askpass.push((ASKPASS_PASSWORD_ENV, p.clone()));
+            }
+            if let Some(p) = &target.passphrase {
+                askpass.push((ASKPASS_PASSPHRASE_ENV, p.clone()));
+            }
+        }
+        SshCommand { program: opts.program.clone(), args, host: target.host.clone(), askpass }
+    }
+
+    /// `ssh OPTIONS EXTRA -- HOST [COMMAND]`.
+    fn command(&self, extra: &[&str]) -> Command {
+        let mut c = Command::new(&self.program);
+        c.args(&self.args).args(extra).arg("--").arg(&self.host);
+        c.kill_on_drop(true);
+        c.env_remove(ASKPASS_ENV).env_remove(ASKPASS_PASSWORD_ENV).env_remove(ASKPASS_PASSPHRASE_ENV);
+        c
+    }
+
+    fn master(&self) -> Command {
+        let mut c = self.command(&["-M", "-N"]);
+        if !self.askpass.is_empty() {
+            let me = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("golive"));
+            c.env("SSH_ASKPASS", me).env("SSH_ASKPASS_REQUIRE", "force");
+            for (k, v) in &self.askpass {
+                c.env(k, v);
+            }
+        }
+        c
+    }
+}
+
+/// Collects a child's stderr (bounded) in the background.
+fn collect(stderr: Option<tokio::process::ChildStderr>) -> Arc<StdMutex<String>> {
+    let text = Arc::new(StdMutex::new(String::new()));
+    if let Some(mut stderr) = stderr {
+        let text = text.clone();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 4096];
+            while let Ok(n) = stderr.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+                let mut t = text.lock().unwrap();
+                if t.len() < MAX_STDERR {
+                    t.push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            }
+        });
+    }
+    text
+}
+
+/// ssh's words for why it failed, with what to do for the failures a user meets first.
+fn explain(stderr: &str, target: &Target) -> String {
+    let said: Vec<&str> = stderr
+        .lines()
+        .map(|l| l.trim().trim_start_matches("ssh: "))
+        .filter(|l| !l.is_empty() && !l.starts_with("@@@") && !l.chars().all(|c| c == '@'))
+        .collect();
+    let last = said.iter().rev().take(3).rev().copied().collect::<Vec<_>>().join(" / ");
+    let host = &target.host;
+    if stderr.contains("REMOTE HOST IDENTIFICATION HAS CHANGED") {
+        return format!(
+            "the host key of `{host}` is not the one known_hosts records: it changed, or someone is in between; golive does not connect. If the change is expected, verify the new key's fingerprint and replace the old one (ssh-keygen -R {host}) (ssh: {last})"
+        );
+    }
+    if stderr.contains("Host key verification failed") || stderr.contains("No ") && stderr.contains("host key is known")
+    {
+        return format!(
+            "the host key of `{host}` is not in known_hosts, and golive never accepts a key unseen; verify its fingerprint, then add it (ssh-keyscan, or one interactive `ssh {host}`) (ssh: {last})"
+        );
+    }
+    if stderr.contains("Permission denied") {
+        return format!(
+            "`{host}` refused every key and password offered: check the user, the identity file (or ssh-agent), and `password`/`passphrase` (ssh: {last})"
+        );
+    }
+    if last.is_empty() { format!("ssh to `{host}` failed with no message") } else { format!("ssh: {last}") }
+}
+
+/// Connects to `target`: control master, helper copy, helper start. Every step is bounded
+/// by `opts.setup_timeout` in all.
+pub async fn connect(target: &Target, opts: &SshOptions, sockets: &Path, n: usize) -> Result<Link, String> {
+    let socket = sockets.join(format!("{n}.sock"));
+    let ssh = SshCommand::new(target, opts, &socket);
+    let started = Instant::now();
+    let left = || opts.setup_timeout.saturating_sub(started.elapsed());
+
+    // 1. The control master: it authenticates; its socket appears once it has.
+    let mut master = ssh.master();
+    master.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+    let mut child = master.spawn().map_err(|e| format!("cannot run {}: {e}", ssh.program.display()))?;
+    let stderr = collect(child.stderr.take());
+    loop {
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            // Give the reader a moment to take the last words.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let said = stderr.lock().unwrap().clone();
+            let why = explain(&said, target);
+            return Err(if status.code() == Some(255) || !said.is_empty() {
+                why
+            } else {
+                format!("ssh ended ({status}) before connecting: {why}")
+            });
+        }
+        if socket.exists() {
+            break;
+        }
+        if left().is_zero() {
+            let _ = child.kill().await;
+            return Err(format!("no SSH connection to `{}` within {}s", target.host, opts.setup_timeout.as_secs_f64()));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let link_master = StdMutex::new(Some(child));
+    tracing::debug!(target = %target.name, elapsed = ?started.elapsed(), "ssh connected");
+
+    // 2. The helper's copy, in a new private temporary directory.
+    let helper_path = match &opts.helper {
+        Some(p) => p.clone(),
+        None => std::env::current_exe().map_err(|e| format!("cannot find golive's own binary to copy: {e}"))?,
+    };
+    let helper = tokio::fs::read(&helper_path)
+        .await
+        .map_err(|e| format!("cannot read the helper {}: {e}", helper_path.display()))?;
+    let arch_check = if opts.helper.is_some() {
+        String::new()
+    } else {
+        format!(
+            "if [ \"$(uname -s)/$(uname -m)\" != \"{}/{}\" ]; then echo \"the target runs $(uname -s) on $(uname -m), this golive is for {} on {}: give --ssh-helper a golive built for the target\" >&2; exit 97; fi; ",
+            uname_os(),
+            std::env::consts::ARCH,
+            uname_os(),
+            std::env::consts::ARCH
+        )
+    };
+    let script = format!(
+        "set -e; {arch_check}umask 077; d=$(mktemp -d \"${{TMPDIR:-/tmp}}/golive.XXXXXXXX\"); trap \"rm -rf $d\" EXIT HUP INT TERM; cat > \"$d/golive\"; chmod 700 \"$d/golive\"; trap - EXIT HUP INT TERM; echo \"$d\""
+    );
+    let mut upload = ssh.command(&[]);
+    upload.arg(format!("/bin/sh -c '{script}'"));
+    upload.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut up = upload.spawn().map_err(|e| format!("cannot run ssh: {e}"))?;
+    let mut stdin = up.stdin.take().expect("piped");
+    let up_err = collect(up.stderr.take());
+    let mut up_out = up.stdout.take().expect("piped");
+    let copy = async {
+        // A target that refuses the copy (arch check) closes its end: that is not the error.
+        let _ = stdin.write_all(&helper).await;
+        drop(stdin);
+        let mut dir = String::new();
+        let _ = up_out.read_to_string(&mut dir).await;
+        (up.wait().await, dir)
+    };
+    let (status, dir) = tokio::time::timeout(left(), copy)
+        .await
+        .map_err(|_| format!("copying golive to `{}` took more than {}s", target.host, opts.setup_timeout.as_secs()))?;
+    drop(helper);
+    let status = status.map_err(|e| e.to_string())?;
+    let dir = dir.trim().to_string();
+    if !status.success() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let said = up_err.lock().unwrap().trim().to_string();
+        return Err(format!(
+            "cannot copy golive to `{}`: {}",
+            target.host,
+            if said.is_empty() { status.to_string() } else { said }
+        ));
+    }
+    tracing::debug!(target = %target.name, elapsed = ?started.elapsed(), dir = %dir, "golive copied");
+    let plain =
+        dir.starts_with('/') && dir.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-'));
+    if !plain {
+        return Err(format!("`{}` answered the copy with an unexpected directory {dir:?}", target.host));
+    }
+
+    // 3. The helper: it deletes its copy and directory first, then answers.
+    let mut start = ssh.command(&[]);
+    start.arg(format!(
+        "/bin/sh -c '\"{dir}/golive\" __agent --remove \"{dir}\" || {{ rc=$?; rm -rf \"{dir}\"; exit $rc; }}'"
+    ));
+    start.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = start.spawn().map_err(|e| format!("cannot run ssh: {e}"))?;
+    let stdin = child.stdin.take().expect("piped");
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
+    let stderr = collect(child.stderr.take());
+    let hello = tokio::time::timeout(left(), read_line(&mut stdout)).await;
+    let remote = match hello {
+        Ok(Ok(Some(line))) => match serde_json::from_slice::<Reply>(&line) {
+            Ok(Reply::Hello { protocol, hostname, os, arch, .. }) if protocol == PROTOCOL => {
+                Remote { hostname, os, arch }
+            }
+            Ok(Reply::Hello { protocol, version, .. }) => {
+                return Err(format!(
+                    "the helper on `{}` is golive {version} speaking protocol {protocol}; this golive speaks {PROTOCOL}",
+                    target.host
+                ));
+            }
+            _ => return Err(format!("the helper on `{}` did not greet", target.host)),
+        },
+        Ok(_) => {
+            let _ = child.wait().await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let said = stderr.lock().unwrap().trim().to_string();
+            return Err(format!(
+                "golive's helper did not start on `{}`: {}",
+                target.host,
+                if said.is_empty() { "no message".to_string() } else { said }
+            ));
+        }
+        Err(_) => return Err(format!("golive's helper on `{}` did not start in time", target.host)),
+    };
+    tracing::debug!(target = %target.name, elapsed = ?started.elapsed(), host = %remote.hostname, "helper started");
+    let helper = Helper::start(child, stdin, stdout, stderr);
+    Ok(Link { remote, helper, master: link_master, ssh })
+}
+
+fn uname_os() -> &'static str {
+    match std::env::consts::OS {
+        "linux" => "Linux",
+        "macos" => "Darwin",
+        "freebsd" => "FreeBSD",
+        other => other,
+    }
+}
+
+async fn read_line(reader: &mut BufReader<ChildStdout>) -> std::io::Result<Option<Vec<u8>>> {
+    let mut line = Vec::new();
+    let n = reader.take(MAX_REPLY as u64 + 1).read_until(b'\n', &mut line).await?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if line.len() > MAX_REPLY {
+        return Err(std::io::Error::other("answer too long"));
+    }
+    Ok(Some(line))
+}
+
+type Pending = Arc<StdMutex<Option<HashMap<u64, oneshot::Sender<Result<Facts, String>>>>>>;
+
+/// The helper's session: requests go in on its stdin, answers come back on its stdout and
+/// are handed to whoever asked.
+struct Helper {
+    stdin: Mutex<Option<ChildStdin>>,
+    child: StdMutex<Option<Child>>,
+    pending: Pending,
+    next: AtomicU64,
+    /// Why the helper ended, once it has.
+    ended: Arc<StdMutex<Option<String>>>,
+}
+
+impl Helper {
+    fn start(
+        child: Child,
+        stdin: ChildStdin,
+        mut stdout: BufReader<ChildStdout>,
+        stderr: Arc<StdMutex<String>>,
+    ) -> Helper {
+        let pending: Pending = Arc::new(StdMutex::new(Some(HashMap::new())));
+        let ended = Arc::new(StdMutex::new(None));
+        let (p, e) = (pending.clone(), ended.clone());
+        tokio::spawn(async move {
+            let why = loop {
+                match read_line(&mut stdout).await {
+                    Ok(Some(line)) => {
+                        let (id, answer) = match serde_json::from_slice::<Reply>(&line) {
+                            Ok(Reply::Facts { id, facts }) => (id, Ok(facts.into_facts())),
+                            Ok(Reply::Error { id, message }) => (id, Err(message)),
+                            Ok(Reply::Hello { .. }) => continue,
+                            Err(err) => break format!("the helper said something unreadable: {err}"),
+                        };
+                        let tx = p.lock().unwrap().as_mut().and_then(|m| m.remove(&id));
+                        if let Some(tx) = tx {
+                            let _ = tx.send(answer);
+                        }
+                    }
+                    Ok(None) => break "the helper's session ended".to_string(),
+                    Err(err) => break format!("reading the helper: {err}"),
+                }
+            };
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let said = stderr.lock().unwrap().trim().to_string();
+            let why = if said.is_empty() { why } else { format!("{why}: {said}") };
+            *e.lock().unwrap() = Some(why.clone());
+            // Everyone still waiting hears why.
+            if let Some(waiting) = p.lock().unwrap().take() {
+                for (_, tx) in waiting {
+                    let _ = tx.send(Err(why.clone()));
+                }
+            }
+        });
+        Helper {
+            stdin: Mutex::new(Some(stdin)),
+            child: StdMutex::new(Some(child)),
+            pending,
+            next: AtomicU64::new(1),
+            ended,
+        }
+    }
+
+    async fn ask(&self, kind: &str, input: &ProbeInput) -> Result<Facts, String> {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut pending = self.pending.lock().unwrap();
+            match pending.as_mut() {
+                Some(p) => {
+                    p.insert(id, tx);
+                }
+                None => return Err(self.ended.lock().unwrap().clone().unwrap_or_else(|| "the helper ended".into())),
+            }
+        }
+        // Forgotten when the item stops waiting (its timeout), so the map does not grow.
+        struct Forget<'a>(&'a Pending, u64);
+        impl Drop for Forget<'_> {
+            fn drop(&mut self) {
+                if let Some(p) = self.0.lock().unwrap().as_mut() {
+                    p.remove(&self.1);
+                }
+            }
+        }
+        let _forget = Forget(&self.pending, id);
+        let mut line = serde_json::to_vec(&Request::new(id, kind, input)).map_err(|e| e.to_string())?;
+        line.push(b'\n');
+        {
+            let mut stdin = self.stdin.lock().await;
+            let Some(stdin) = stdin.as_mut() else { return Err("the helper was closed".into()) };
+            if let Err(e) = stdin.write_all(&line).await {
+                return Err(format!("cannot reach the helper: {e}"));
+            }
+        }
+        match rx.await {
+            Ok(answer) => answer,
+            Err(_) => Err(self.ended.lock().unwrap().clone().unwrap_or_else(|| "the helper ended".into())),
+        }
+    }
+}
+
+/// `golive` as ssh's `SSH_ASKPASS`: prints the password or passphrase golive was given for
+/// the prompt ssh shows. `None` when golive was not started as askpass.
+pub fn askpass() -> Option<u8> {
+    std::env::var_os(ASKPASS_ENV)?;
+    let prompt = std::env::args().nth(1).unwrap_or_default().to_lowercase();
+    let answer = if prompt.contains("passphrase") {
+        std::env::var(ASKPASS_PASSPHRASE_ENV).ok()
+    } else if prompt.contains("password") {
+        std::env::var(ASKPASS_PASSWORD_ENV).ok()
+    } else {
+        // A question (a host key to accept) is never answered.
+        None
+    };
+    match answer {
+        Some(a) => {
+            println!("{a}");
+            Some(0)
+        }
+        None => Some(1),
+    }
+}
