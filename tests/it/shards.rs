@@ -522,3 +522,40 @@ async fn report_of_a_file_still_works_beside_merge() {
     let help = w.run(&["report", "--help"]).await;
     assert!(stdout(&help).contains("merge"), "{}", stdout(&help));
 }
+
+/// Every CI recipe is YAML a CI service can read, and each runs shards, merges, then signs.
+#[test]
+fn ci_recipes_are_valid_yaml_that_merge_and_sign() {
+    use saphyr::LoadableYamlNode;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/recipes");
+    let mut texts = BTreeMap::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !(name.ends_with(".yml") || name.ends_with(".yaml")) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let docs = saphyr::Yaml::load_from_str(&text).unwrap_or_else(|e| panic!("{name} is not YAML: {e}"));
+        assert!(!docs.is_empty() && docs.iter().all(|d| d.is_mapping()), "{name}: every document is a mapping");
+        texts.insert(name, text);
+    }
+    let names: Vec<&str> = texts.keys().map(String::as_str).collect();
+    assert_eq!(names, ["github-actions.yml", "gitlab-ci.yml", "kubernetes-job.yaml", "kubernetes-merge-job.yaml"]);
+    let kubernetes = format!("{}{}", texts["kubernetes-job.yaml"], texts["kubernetes-merge-job.yaml"]);
+    for (recipe, text) in [
+        ("GitHub Actions", &texts["github-actions.yml"]),
+        ("GitLab", &texts["gitlab-ci.yml"]),
+        ("Kubernetes", &kubernetes),
+    ] {
+        assert!(text.contains("golive run --shard"), "{recipe} runs shards");
+        assert!(text.contains("golive report merge"), "{recipe} merges");
+        assert!(text.contains("golive sign"), "{recipe} signs");
+    }
+    assert!(texts["gitlab-ci.yml"].contains("parallel:") && texts["gitlab-ci.yml"].contains("--shard auto"));
+    assert!(texts["kubernetes-job.yaml"].contains("completionMode: Indexed"));
+    assert!(
+        texts["github-actions.yml"].contains("upload-artifact")
+            && texts["github-actions.yml"].contains("download-artifact")
+    );
+}
