@@ -194,7 +194,7 @@ async fn shards_cover_every_item_exactly_once_and_keep_waiting_items_together() 
     ] {
         assert_eq!(shard_of[a], shard_of[b], "{a} and {b} wait for each other and share a shard");
     }
-    // Balanced: the components are 3, 2, 2 and five single items: 11 items over 3 shards.
+    // Balanced: the components are 3, 2, 2 and four single items: 11 items over 3 shards.
     let sizes: Vec<usize> = reports.iter().map(|r| ids(r).len()).collect();
     assert_eq!(sizes, [4, 4, 3], "components dealt heaviest first to the lightest shard");
     // Dependencies ran in their shard: a chain that passes passes, the dependent of a
@@ -218,6 +218,60 @@ async fn shards_cover_every_item_exactly_once_and_keep_waiting_items_together() 
     );
     let out = w.run(&["report", "s2.json", "-o", "markdown"]).await;
     assert!(stdout(&out).contains("Shard 2 of 3: 4 of the run's 11 items"), "{}", stdout(&out));
+    let out = w.run(&["report", "s2.json", "-o", "html"]).await;
+    assert!(stdout(&out).contains("<dt>Shard</dt><dd>Shard 2 of 3: 4 of the run"), "the HTML header says it too");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn more_shards_than_components_leave_empty_shards_that_pass_and_merge() {
+    let (_server, w) = setup().await;
+    // 7 components over 10 shards: shards 8 to 10 hold nothing.
+    let reports = run_all_shards(&w, 10).await;
+    let sizes: Vec<usize> = reports.iter().map(|r| ids(r).len()).collect();
+    assert_eq!(sizes, [3, 2, 2, 1, 1, 1, 1, 0, 0, 0]);
+    let out = run_shard(&w, "10/10", "empty.json", &[]).await;
+    assert_eq!(out.status.code(), Some(0), "an empty shard passes: {}", stderr(&out));
+    assert_eq!(read(&w, "empty.json")["shard"]["planned_items"].as_array().unwrap().len(), ALL.len());
+    let files: Vec<String> = (1..=10).map(|k| format!("s{k}.json")).collect();
+    let mut args: Vec<&str> = files.iter().map(String::as_str).collect();
+    args.extend(["-o", "json=all.json"]);
+    let out = merge(&w, &args).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(ids(&read(&w, "all.json")), ALL);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn runs_that_select_different_items_merge_their_results_over_not_selected_rows() {
+    let (_server, w) = setup().await;
+    let whole = w.run(&["run", "-o", "json=whole.json", "--no-store", "--quiet"]).await;
+    assert!(whole.status.code().is_some());
+    // Host A checks the web chain, host B everything else.
+    let a = w.run(&["run", "--only", "web.version", "-o", "json=a.json", "--no-store", "-q"]).await;
+    assert_eq!(a.status.code(), Some(0), "{}", stderr(&a));
+    let b = w
+        .run(&[
+            "run",
+            "--skip",
+            "web.health",
+            "--skip",
+            "web.ready",
+            "--skip",
+            "web.version",
+            "-o",
+            "json=b.json",
+            "--no-store",
+            "-q",
+        ])
+        .await;
+    assert_eq!(b.status.code(), Some(1), "{}", stderr(&b));
+    assert_eq!(common::item(&read(&w, "b.json"), "web.ready")["state"], "skipped_by_filter");
+    let out = merge(&w, &["a.json", "b.json", "-o", "json=all.json"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let merged = read(&w, "all.json");
+    assert_eq!(outcomes(&merged), outcomes(&read(&w, "whole.json")), "each item's result, none `not selected`");
+    assert_eq!(merged["gate"], read(&w, "whole.json")["gate"]);
+    assert_eq!(merged["options"]["only"], serde_json::json!(["web.version"]));
+    assert_eq!(merged["options"]["skip"], serde_json::json!(["web.health", "web.ready", "web.version"]));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -231,7 +285,7 @@ async fn the_same_checklist_splits_the_same_way_every_time() {
     let (_other_server, other) = setup().await;
     let third: Vec<Vec<String>> = run_all_shards(&other, 4).await.iter().map(ids).collect();
     assert_eq!(first, third);
-    assert!(first.iter().all(|s| !s.is_empty()), "4 shards of 8 components: none empty: {first:?}");
+    assert!(first.iter().all(|s| !s.is_empty()), "4 shards of 7 components: none empty: {first:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
