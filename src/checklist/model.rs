@@ -165,6 +165,35 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
     }
 }
 
+impl Checklist {
+    /// The same checklist with only the items `keep` marks (by index), in the same order;
+    /// `order` keeps every kept item after the kept items it depends on. Everything else
+    /// (files, waivers, sign-off, attestations, secrets) is the whole checklist's.
+    pub fn with_items(&self, keep: &[bool]) -> Checklist {
+        let kept = |i: usize| keep.get(i).copied().unwrap_or(false);
+        let mut new_index = vec![usize::MAX; self.items.len()];
+        let mut items = Vec::new();
+        for (i, item) in self.items.iter().enumerate().filter(|(i, _)| kept(*i)) {
+            new_index[i] = items.len();
+            items.push(item.clone());
+        }
+        let order = self.order.iter().filter(|&&i| kept(i)).map(|&i| new_index[i]).collect();
+        Checklist {
+            name: self.name.clone(),
+            version: self.version.clone(),
+            description: self.description.clone(),
+            files: self.files.clone(),
+            items,
+            order,
+            waivers: self.waivers.clone(),
+            signoff_roles: self.signoff_roles.clone(),
+            attestations: self.attestations.clone(),
+            redactor: self.redactor.clone(),
+            targets: self.targets.clone(),
+        }
+    }
+}
+
 /// A `[[waiver]]`: an approved exception for one item until a date (inclusive, UTC).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Waiver {

@@ -11,8 +11,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{ColorChoice, exit, load_and_report_as, parse_var, use_color};
 use crate::checklist::{Checklist, Item, LoadMode, LoadOptions, Severity};
+use crate::engine::shard::{self, ShardSpec};
 use crate::engine::{self, Filter, ItemResult, Observer, RunOptions, RunResult, State};
-use crate::report::{Format, OutputSpec, Report, Style, run_redactor};
+use crate::report::{Format, OutputSpec, Report, ShardInfo, Style, run_redactor};
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
@@ -74,8 +75,17 @@ pub struct RunArgs {
     /// The global `--quiet`: no progress indicator and no summary line on stderr.
     #[arg(skip)]
     pub(super) quiet: bool,
+    /// Run one part of a split checklist: K/N (e.g. 2/4), or auto (Kubernetes
+    /// JOB_COMPLETION_INDEX with auto/N or GOLIVE_SHARD_TOTAL; GitLab CI_NODE_INDEX and
+    /// CI_NODE_TOTAL). Combine the parts with `golive report merge`.
+    #[arg(long, value_name = "K/N|auto[/N]", value_parser = parse_shard)]
+    shard: Option<ShardSpec>,
     #[command(flatten)]
     history: super::history::RunHistoryArgs,
+}
+
+fn parse_shard(s: &str) -> Result<ShardSpec, crate::engine::shard::ShardError> {
+    s.parse()
 }
 
 /// `--within` and `--interval` when `--until-pass` is given without them.
@@ -185,6 +195,20 @@ pub fn run(args: RunArgs, interrupt: crate::engine::Interrupt) -> u8 {
         eprintln!("error: no item matches {}; see `golive list`", filter.describe());
         return exit::INVALID;
     }
+    // A shard runs its part of the checklist as a checklist of its own: its components hold
+    // every item its items wait for, so nothing it needs is in another shard.
+    let (checklist, shard_info) = match args.shard.map(|spec| spec.resolve(|name| std::env::var(name).ok())) {
+        None => (checklist, None),
+        Some(Err(e)) => {
+            eprintln!("error: {e}");
+            return exit::INVALID;
+        }
+        Some(Ok(part)) => {
+            let (checklist, planned_items) = shard::split(&checklist, &filter, part);
+            tracing::info!(shard = %part, items = checklist.items.len(), of = planned_items.len(), "shard planned");
+            (checklist, Some(ShardInfo { index: part.index, total: part.total, planned_items }))
+        }
+    };
     let concurrency = descriptor_bound_concurrency(args.concurrency as usize);
     let fleet = match args.ssh.fleet(&checklist.targets) {
         Ok(f) => f,
@@ -239,6 +263,7 @@ pub fn run(args: RunArgs, interrupt: crate::engine::Interrupt) -> u8 {
     let redactor = run_redactor(&checklist, &result);
     let mut report = Report::build(&checklist, &result, &opts, args.fail_on, &redactor);
     report.set_targets(targets, &redactor);
+    report.shard = shard_info;
     let mut recorder = super::history::RunRecorder::new(&args.history, &args.files[0]);
     recorder.apply_baseline(&args.history, &mut report);
     recorder.add_recent(&mut report, outputs.iter().any(|o| o.format == Format::Html));

@@ -15,6 +15,8 @@ use crate::lang::matcher::Matcher;
 use crate::probe::{Facts, ProbeInput, Shared};
 use crate::value::{Value, format_duration};
 
+pub mod shard;
+
 #[derive(Clone, Debug, Default)]
 pub struct Filter {
     pub tags: Vec<String>,
@@ -763,6 +765,11 @@ async fn judge_condition(c: &Condition, rx: Option<Settled>) -> Option<Judged> {
             shown(observed.as_ref())
         ))
     })
+}
+
+/// For each item, true when the filters select it (or a selected item waits for it).
+pub fn selected(items: &[Arc<Item>], filter: &Filter) -> Vec<bool> {
+    selection(items, filter).into_iter().map(|left_out| !left_out).collect()
 }
 
 /// For each item, true when filters leave it out. Items the selected ones depend on are

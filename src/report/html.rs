@@ -133,6 +133,19 @@ fn header(h: &mut String, report: &Report, title: &str) {
     ] {
         let _ = writeln!(h, "<dt>{k}</dt><dd>{}</dd>", e(&v));
     }
+    let part = report.part_lines();
+    if let Some((heading, inputs)) = part.split_first() {
+        let key = if report.inputs.is_some() { "Merged" } else { "Shard" };
+        let _ = writeln!(h, "<dt>{key}</dt><dd>{}", e(heading));
+        if !inputs.is_empty() {
+            h.push_str("<ul class=\"inputs\">");
+            for line in inputs {
+                let _ = write!(h, "<li>{}</li>", e(line));
+            }
+            h.push_str("</ul>");
+        }
+        h.push_str("</dd>\n");
+    }
     h.push_str("</dl>\n</header>\n");
 }
 

@@ -35,6 +35,16 @@ pub fn render(report: &Report) -> String {
         cell(&report.host.os),
         cell(&report.golive_version)
     ));
+    let part = report.part_lines();
+    if let Some((heading, inputs)) = part.split_first() {
+        out.push_str(&format!("{}\n\n", inline(heading)));
+        for line in inputs {
+            out.push_str(&format!("- {}\n", inline(line)));
+        }
+        if !inputs.is_empty() {
+            out.push('\n');
+        }
+    }
     out.push_str("Checklist files:\n\n");
     for f in &report.checklist.files {
         out.push_str(&format!("- {} — sha256 `{}`\n", inline(&f.path.display().to_string()), f.sha256));

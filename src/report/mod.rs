@@ -23,6 +23,7 @@ mod html;
 mod json;
 mod junit;
 mod markdown;
+pub mod merge;
 mod prometheus;
 mod table;
 
@@ -57,6 +58,13 @@ pub struct Report {
     /// "Changed since baseline", with `golive run --baseline` only (absent otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<Baseline>,
+    /// The shard this run was (`golive run --shard K/N`), and every item of the whole run,
+    /// so `golive report merge` can tell a missing one (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardInfo>,
+    /// The reports `golive report merge` combined into this one (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<Vec<MergeInput>>,
     /// Each item's outcomes in earlier stored runs, for the HTML history strip (never part
     /// of the JSON).
     #[serde(skip)]
@@ -64,6 +72,49 @@ pub struct Report {
     /// Signature states, when rendering a signed report (never part of the JSON).
     #[serde(skip)]
     pub signatures: Option<SignatureView>,
+}
+
+/// `shard` of a report: which part of a split run it is (docs/shards.md).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardInfo {
+    /// From 1.
+    pub index: usize,
+    pub total: usize,
+    /// The id of every item of the whole run (all shards), in checklist order.
+    pub planned_items: Vec<String>,
+}
+
+impl ShardInfo {
+    /// How many items of the whole run the other shards hold, given this shard's count.
+    pub fn in_other_shards(&self, here: usize) -> usize {
+        self.planned_items.len().saturating_sub(here)
+    }
+}
+
+/// One report `golive report merge` combined: where it came from and what it was.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MergeInput {
+    /// The file as given to `golive report merge`.
+    pub file: String,
+    /// Hex SHA-256 of the file's bytes.
+    pub sha256: String,
+    pub run_id: String,
+    pub golive_version: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub host: HostInfo,
+    /// `{index, total}` of a shard report; `null` for a whole run.
+    pub shard: Option<ShardRef>,
+    /// Items it has a row for.
+    pub items: usize,
+    /// Its own gate, as it was written.
+    pub gate_passed: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardRef {
+    pub index: usize,
+    pub total: usize,
 }
 
 /// `[signoff]` of the checklist: the roles that must sign this report.
@@ -474,6 +525,8 @@ impl Report {
             gate: Gate { passed: blocking_ids.is_empty(), fail_on, blocking: blocking_ids },
             signoff: SignoffInfo { roles: checklist.signoff_roles.clone() },
             baseline: None,
+            shard: None,
+            inputs: None,
             recent: None,
             signatures: None,
         };
@@ -484,7 +537,7 @@ impl Report {
     /// Masks every secret, and every URL password, in the report's values and free text:
     /// titles, descriptions, owners, references, sections, tags, parameters, reasons,
     /// expectations, facts, attestations, waivers, the checklist's name and files, the host,
-    /// the sign-off roles. Never keys, and never the fixed vocabulary and identifiers that
+    /// each merged input's file name and host, the sign-off roles. Never keys, and never the fixed vocabulary and identifiers that
     /// give the report its structure (ids, probe kinds, outcomes, states, severities, fact
     /// and parameter names, schema, run id, times, digests): they are golive's own words or
     /// names, so masking them would only break the report. Masking twice changes nothing.
@@ -507,9 +560,16 @@ impl Report {
             }
         };
         let value = |v: &mut Value| *v = v.redacted(redactor);
-        text(&mut self.host.hostname);
-        text(&mut self.host.os);
-        opt(&mut self.host.user);
+        let host = |h: &mut HostInfo| {
+            text(&mut h.hostname);
+            text(&mut h.os);
+            opt(&mut h.user);
+        };
+        host(&mut self.host);
+        for input in self.inputs.iter_mut().flatten() {
+            text(&mut input.file);
+            host(&mut input.host);
+        }
         let c = &mut self.checklist;
         text(&mut c.name);
         opt(&mut c.version);
@@ -608,7 +668,6 @@ impl Report {
         out
     }
 
-    /// Sections in the order they first appear.
     /// The groups every format shows items in, in order: each section where golive ran,
     /// then each section on each target (`security @ web-1`). See [`ItemReport::group`].
     pub fn sections(&self) -> Vec<String> {
@@ -637,6 +696,41 @@ impl Report {
             .collect();
     }
 
+    /// Which part of a split run this report is, or what it was merged from: a heading line
+    /// and, for a merged report, one line per input (the table, Markdown and HTML show them).
+    pub fn part_lines(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        if let Some(shard) = &self.shard {
+            lines.push(format!(
+                "Shard {} of {}: {} of the run's {}; the other shards hold {} (combine the shard reports with `golive report merge`)",
+                shard.index,
+                shard.total,
+                self.items.len(),
+                plural(shard.planned_items.len(), "item"),
+                shard.in_other_shards(self.items.len())
+            ));
+        }
+        if let Some(inputs) = &self.inputs {
+            lines.push(format!("Merged from {} (golive report merge):", plural(inputs.len(), "report")));
+            for input in inputs {
+                let part = input.shard.map(|s| format!("shard {}/{}, ", s.index, s.total)).unwrap_or_default();
+                lines.push(format!(
+                    "{}: {part}run {}, host {} ({}), {} to {}, {}, gate {}, sha256 {}",
+                    input.file,
+                    input.run_id,
+                    input.host.hostname,
+                    input.host.os,
+                    input.started_at,
+                    input.finished_at,
+                    plural(input.items, "item"),
+                    if input.gate_passed { "passed" } else { "FAILED" },
+                    input.sha256
+                ));
+            }
+        }
+        lines
+    }
+
     /// "12 items: 9 pass, 1 fail, … — gate FAILED (fail-on high): 2 blocking"
     pub fn summary_line(&self) -> String {
         let s = &self.summary;
@@ -657,7 +751,12 @@ impl Report {
         } else {
             format!("gate FAILED (fail-on {}): {} blocking", self.gate.fail_on.as_str(), self.gate.blocking.len())
         };
-        format!("{}: {} — {verdict}", plural(s.total, "item"), counts.join(", "))
+        let part = match (&self.shard, &self.inputs) {
+            (Some(shard), _) => format!("shard {}/{}: ", shard.index, shard.total),
+            (None, Some(inputs)) => format!("merged from {}: ", plural(inputs.len(), "report")),
+            (None, None) => String::new(),
+        };
+        format!("{part}{}: {} — {verdict}", plural(s.total, "item"), counts.join(", "))
     }
 }
 

@@ -51,6 +51,10 @@ pub fn render(report: &Report, style: &Style) -> String {
         None => report.checklist.name.clone(),
     };
     out.push_str(&format!("{title}\n"));
+    for (n, line) in report.part_lines().iter().enumerate() {
+        let indent = if n > 0 && report.inputs.is_some() { "  - " } else { "" };
+        out.push_str(&format!("{indent}{}\n", cut(line, MAX_REASON)));
+    }
     for section in report.sections() {
         let items: Vec<&ItemReport> = report.items.iter().filter(|i| i.group() == section.as_str()).collect();
         out.push_str(&format!("\n{} ({})\n", cut(&section, MAX_REASON), super::plural(items.len(), "item")));

@@ -43,6 +43,7 @@ mod redis;
 mod report_formats;
 mod schema;
 mod security_probes;
+mod shards;
 mod shipped_checklists;
 mod signals;
 mod signing;
