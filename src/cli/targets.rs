@@ -17,7 +17,7 @@ pub struct TargetArgs {
     #[arg(long = "target", value_name = "NAME=SSH", value_parser = parse_target)]
     pub targets: Vec<Target>,
     /// Add every host of an Ansible inventory (INI or YAML) as a target, with its groups (repeatable).
-    #[arg(long = "inventory", value_name = "FILE", env = "GOLIVE_INVENTORY")]
+    #[arg(long = "inventory", value_name = "FILE")]
     pub inventories: Vec<PathBuf>,
 }
 
@@ -28,13 +28,13 @@ pub struct SshArgs {
     #[arg(long, value_name = "FILE", env = "GOLIVE_SSH_CONFIG")]
     pub ssh_config: Option<PathBuf>,
     /// The golive binary to copy to targets (default: this one; give one built for the targets' system).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "GOLIVE_SSH_HELPER")]
     pub ssh_helper: Option<PathBuf>,
     /// Bound on connecting to one target: connect, authenticate, copy golive, start it.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration, env = "GOLIVE_SSH_TIMEOUT")]
     pub ssh_timeout: Duration,
     /// Targets connecting at the same time.
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256), env = "GOLIVE_SSH_CONNECTING")]
     pub ssh_connecting: u32,
 }
 

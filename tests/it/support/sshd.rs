@@ -164,7 +164,10 @@ pub fn small_helper() -> &'static PathBuf {
     static SMALL: OnceLock<PathBuf> = OnceLock::new();
     SMALL.get_or_init(|| {
         // One file per target directory, replaced whole (rename), never accumulating.
-        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("golive-helper");
+        let out = option_env!("CARGO_TARGET_TMPDIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(std::env::temp_dir)
+            .join("golive-helper");
         let partial = out.with_extension(reaper::tag());
         std::fs::create_dir_all(out.parent().unwrap()).unwrap();
         let status = Command::new("objcopy")
