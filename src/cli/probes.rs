@@ -127,6 +127,11 @@ pub fn markdown(spec: &ProbeSpec) -> String {
     }
     if spec.observe.is_some() {
         out.push_str(&format!("\nAn item without `expect` expects: {}.\n", default_expect(spec)));
+        out.push_str(if crate::probe::runs_on_targets(spec.kind) {
+            "\nIn a run with targets, an item runs on every target unless its `targets` names some ([fleets](../fleets.md)).\n"
+        } else {
+            "\nIn a run with targets, an item runs where golive runs unless its `targets` names some ([fleets](../fleets.md)).\n"
+        });
     }
     if !spec.notes.is_empty() {
         out.push_str("\n## How it connects\n");

@@ -210,7 +210,7 @@ pub fn run(args: RunArgs, interrupt: crate::engine::Interrupt) -> u8 {
         }
     };
     let concurrency = descriptor_bound_concurrency(args.concurrency as usize);
-    let fleet = match args.ssh.fleet(&checklist.targets) {
+    let fleet = match args.ssh.fleet(&checklist) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("golive: cannot make a private directory for SSH connections: {e}");

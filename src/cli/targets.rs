@@ -103,9 +103,17 @@ impl TargetArgs {
 
 impl SshArgs {
     /// The run's connections, when it has targets.
-    pub fn fleet(&self, targets: &[Target]) -> std::io::Result<Option<Arc<Fleet>>> {
+    pub fn fleet(&self, checklist: &crate::checklist::Checklist) -> std::io::Result<Option<Arc<Fleet>>> {
+        let targets = &checklist.targets;
         if targets.is_empty() {
             return Ok(None);
+        }
+        let mut reach: std::collections::HashMap<String, Duration> = std::collections::HashMap::new();
+        for item in &checklist.items {
+            if let Some(t) = &item.target {
+                let longest = reach.entry(t.clone()).or_default();
+                *longest = (*longest).max(item.timeout);
+            }
         }
         let opts = SshOptions {
             config: self.ssh_config.clone(),
@@ -113,7 +121,7 @@ impl SshArgs {
             helper: self.ssh_helper.clone(),
             program: std::env::var_os("GOLIVE_SSH").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("ssh")),
         };
-        Fleet::new(targets.to_vec(), opts, self.ssh_connecting as usize).map(Some)
+        Fleet::new(targets.to_vec(), opts, self.ssh_connecting as usize, reach).map(Some)
     }
 }
 

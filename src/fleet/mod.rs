@@ -33,6 +33,8 @@ pub struct Fleet {
     links: Mutex<HashMap<String, Connecting>>,
     /// At most this many targets connect (authenticate, receive the helper) at once.
     connecting: Arc<Semaphore>,
+    /// Per target, the longest timeout of its items: the bound on reaching it.
+    reach: HashMap<String, std::time::Duration>,
 }
 
 impl std::fmt::Debug for Fleet {
@@ -60,8 +62,14 @@ pub struct TargetReport {
 }
 
 impl Fleet {
-    /// `max_connecting`: how many targets may be connecting at once.
-    pub fn new(targets: Vec<Target>, opts: SshOptions, max_connecting: usize) -> std::io::Result<Arc<Fleet>> {
+    /// `max_connecting`: how many targets may be connecting at once; `reach`: per target, the
+    /// longest timeout of its items (an unreachable target fails them within it).
+    pub fn new(
+        targets: Vec<Target>,
+        opts: SshOptions,
+        max_connecting: usize,
+        reach: HashMap<String, std::time::Duration>,
+    ) -> std::io::Result<Arc<Fleet>> {
         let sockets = tempfile::Builder::new().prefix("golive-ssh-").tempdir()?;
         Ok(Arc::new(Fleet {
             targets,
@@ -69,6 +77,7 @@ impl Fleet {
             sockets,
             links: Mutex::new(HashMap::new()),
             connecting: Arc::new(Semaphore::new(max_connecting.max(1))),
+            reach,
         }))
     }
 
@@ -89,11 +98,12 @@ impl Fleet {
                     };
                     let (target, opts, dir, gate) =
                         (target.clone(), self.opts.clone(), self.sockets.path().to_path_buf(), self.connecting.clone());
+                    let reach = self.reach.get(name).copied().unwrap_or(opts.setup_timeout);
                     // Its own task: an item that stops waiting does not stop the connection
                     // the target's other items wait for.
                     let task = tokio::spawn(async move {
                         let _slot = gate.acquire_owned().await.map_err(|e| e.to_string())?;
-                        ssh::connect(&target, &opts, &dir, n).await.map(Arc::new)
+                        ssh::connect(&target, &opts, &dir, n, reach).await.map(Arc::new)
                     });
                     let c: Connecting = async move {
                         match task.await {

@@ -107,14 +107,17 @@ struct SshCommand {
 }
 
 impl SshCommand {
-    fn new(target: &Target, opts: &SshOptions, socket: &Path) -> SshCommand {
+    fn new(target: &Target, opts: &SshOptions, socket: &Path, reach: Duration) -> SshCommand {
         let mut args = Vec::new();
         if let Some(config) = &opts.config {
             args.push("-F".into());
             args.push(config.to_string_lossy().into_owned());
         }
         let secret = target.password.is_some() || target.passphrase.is_some();
-        let connect = opts.setup_timeout.as_secs().max(1);
+        // Reaching the target (TCP connect, the server's greeting) is bounded by the longest
+        // timeout of its items, so an unreachable target fails them within their timeouts;
+        // the whole setup (with the copy) by `setup_timeout`.
+        let connect = reach.min(opts.setup_timeout).as_secs_f64().ceil().max(1.0) as u64;
         for o in [
             // Options given here win over the config's: these keep the run safe and bounded.
             "StrictHostKeyChecking=yes".to_string(),
@@ -159,6 +162,15 @@ impl SshCommand {
         let mut c = Command::new(&self.program);
         c.args(&self.args).args(extra).arg("--").arg(&self.host);
         c.kill_on_drop(true);
+        // Gone with golive however it ends (SIGKILL included): a control master left behind
+        // would hold the connection open. (The parent is the forking thread: a runtime worker,
+        // which lives as long as the run.)
+        // SAFETY: prctl is async-signal-safe, as code between fork and exec must be.
+        unsafe {
+            c.pre_exec(|| {
+                nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM).map_err(std::io::Error::from)
+            });
+        }
         c.env_remove(ASKPASS_ENV).env_remove(ASKPASS_PASSWORD_ENV).env_remove(ASKPASS_PASSPHRASE_ENV);
         c
     }
@@ -211,7 +223,8 @@ fn explain(stderr: &str, target: &Target) -> String {
             "the host key of `{host}` is not the one known_hosts records: it changed, or someone is in between; golive does not connect. If the change is expected, verify the new key's fingerprint and replace the old one (ssh-keygen -R {host}) (ssh: {last})"
         );
     }
-    if stderr.contains("Host key verification failed") || stderr.contains("No ") && stderr.contains("host key is known")
+    if stderr.contains("Host key verification failed")
+        || (stderr.contains("No ") && stderr.contains("host key is known"))
     {
         return format!(
             "the host key of `{host}` is not in known_hosts, and golive never accepts a key unseen; verify its fingerprint, then add it (ssh-keyscan, or one interactive `ssh {host}`) (ssh: {last})"
@@ -227,9 +240,15 @@ fn explain(stderr: &str, target: &Target) -> String {
 
 /// Connects to `target`: control master, helper copy, helper start. Every step is bounded
 /// by `opts.setup_timeout` in all.
-pub async fn connect(target: &Target, opts: &SshOptions, sockets: &Path, n: usize) -> Result<Link, String> {
+pub async fn connect(
+    target: &Target,
+    opts: &SshOptions,
+    sockets: &Path,
+    n: usize,
+    reach: Duration,
+) -> Result<Link, String> {
     let socket = sockets.join(format!("{n}.sock"));
-    let ssh = SshCommand::new(target, opts, &socket);
+    let ssh = SshCommand::new(target, opts, &socket, reach);
     let started = Instant::now();
     let left = || opts.setup_timeout.saturating_sub(started.elapsed());
 

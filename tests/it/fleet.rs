@@ -352,3 +352,91 @@ fn targets_that_name_nothing_and_bad_targets_are_refused() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad.toml:3:"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// A fleet's items shard like any others: two shards of a two-target run, merged, give the
+/// outcomes, facts and gate of the whole run, with both targets in the merged report.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fleet_run_in_shards_merges_into_the_whole_run() {
+    let (alpha, beta) = sshd::pair();
+    let w = fleet_dir(&[("alpha-host", alpha), ("beta-host", beta)], &known(&[alpha, beta]), false);
+    w.write(
+        "fleet.toml",
+        &format!(
+            "[[target]]\nname = \"alpha\"\nssh = \"alpha-host\"\n\n[[target]]\nname = \"beta\"\nssh = \"beta-host\"\n\n\
+             [[item]]\nid = \"marker\"\nprobe = \"file\"\npath = \"{MARKER}\"\nexpect = {{ exists = true }}\n\n\
+             [[item]]\nid = \"text\"\nprobe = \"command\"\nargv = [\"cat\", \"{MARKER}\"]\nexpect = {{ stdout = \"alpha\" }}\n\n\
+             [[item]]\nid = \"port\"\nprobe = \"tcp\"\naddress = \"127.0.0.1:{}\"\n",
+            alpha.port
+        ),
+    );
+    let mut base = helper_args(&w);
+    base.insert(0, "--no-store".into());
+    let run_to = |file: &str, extra: &[&str]| {
+        let mut args: Vec<String> =
+            vec!["run".into(), "fleet.toml".into(), "-q".into(), "-o".into(), format!("json={file}")];
+        args.extend(base.iter().cloned());
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    };
+    fn argv(a: &[String]) -> Vec<&str> {
+        a.iter().map(String::as_str).collect()
+    }
+    let whole = run_to("whole.json", &[]);
+    let first = run_to("s1.json", &["--shard", "1/2"]);
+    let second = run_to("s2.json", &["--shard", "2/2"]);
+    let mut codes = Vec::new();
+    for args in [&whole, &first, &second] {
+        let out = w.run(&argv(args)).await;
+        codes.push(out.status.code());
+    }
+    assert_eq!(codes[0], Some(1), "text@beta fails the whole run");
+    assert!(codes[1..].contains(&Some(1)), "the shard with text@beta fails: {codes:?}");
+    let out = w.run(&["report", "merge", "s1.json", "s2.json", "-o", "json=all.json"]).await;
+    assert_eq!(out.status.code(), Some(1), "the merged gate fails too: {}", String::from_utf8_lossy(&out.stderr));
+    let whole: Value = serde_json::from_str(&w.read("whole.json")).unwrap();
+    let merged: Value = serde_json::from_str(&w.read("all.json")).unwrap();
+    let shape = |r: &Value| -> Vec<(String, String, Value)> {
+        r["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                (
+                    i["id"].as_str().unwrap().to_string(),
+                    i["outcome"].as_str().unwrap().to_string(),
+                    i["facts"]["stdout"].clone(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(shape(&merged), shape(&whole));
+    assert_eq!(ids(&whole), ["port", "marker@alpha", "text@alpha", "marker@beta", "text@beta"]);
+    assert_eq!(merged["gate"], whole["gate"]);
+    let names: Vec<&str> = merged["targets"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["alpha", "beta"]);
+    assert!(merged["targets"].as_array().unwrap().iter().all(|t| t["state"] == "connected"), "{}", merged["targets"]);
+}
+
+/// A target that accepts the connection and never speaks SSH: its items end as errors once
+/// ssh's connect timeout (the longest of the items' timeouts, 2s here, not the 30s setup
+/// bound) passes, with ssh's reason; the reachable target's items pass.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_silent_target_fails_its_items_within_their_timeouts() {
+    let (alpha, _) = sshd::pair();
+    let silent = crate::support::hung::HungListener::start().await;
+    let w = fleet_dir(&[("alpha-host", alpha)], &known(&[alpha]), false);
+    w.write(
+        "fleet.toml",
+        &format!(
+            "[defaults]\ntimeout = \"2s\"\n\n[[target]]\nname = \"alpha\"\nssh = \"alpha-host\"\n\n[[target]]\nname = \"silent\"\nssh = \"root@127.0.0.1:{}\"\n\n[[item]]\nid = \"marker\"\nprobe = \"file\"\npath = \"{MARKER}\"\nexpect = {{ exists = true }}\n",
+            silent.port()
+        ),
+    );
+    let (report, out) = run(&w, &helper_args(&w)).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert_outcome(&report, "marker@alpha", "pass");
+    assert_outcome(&report, "marker@silent", "error");
+    let reason = item(&report, "marker@silent")["reason"].as_str().unwrap();
+    assert!(reason.contains("target `silent`") && reason.to_lowercase().contains("timed out"), "{reason}");
+    assert!(silent.connections() >= 1, "ssh did reach the silent listener");
+}

@@ -23,7 +23,8 @@ pub struct Sshd {
     pub name: String,
     pub dir: PathBuf,
     pub port: u16,
-    pid: i32,
+    /// Stopped by the reaper when the test binary exits (servers live in a static).
+    _child: std::process::Child,
 }
 
 fn keygen(path: &Path, passphrase: &str) {
@@ -93,7 +94,7 @@ impl Sshd {
             .stderr(std::fs::File::create(dir.join("sshd.log")).unwrap());
         let stop = reaper::Stop { signal: nix::sys::signal::Signal::SIGTERM, dir: Some(dir.clone()) };
         let child = reaper::spawn(command, stop).expect("start sshd");
-        let server = Sshd { name: name.to_string(), dir, port, pid: child.id() as i32 };
+        let server = Sshd { name: name.to_string(), dir, port, _child: child };
         server.wait_ready();
         server
     }

@@ -187,6 +187,7 @@ mod graph;
 mod item;
 mod params;
 mod signoff;
+mod targets;
 mod uses;
 mod vars;
 mod waivers;
