@@ -239,7 +239,8 @@ impl Vars {
                 Raw::Text(t) => t,
                 Raw::Other(what) => return Err(bad(format!("{key} must be a port number in 1..65535, not {what}"))),
             };
-            match pattern::parse_port(&text) {
+            // Ansible converts with Python's int(), which allows spaces around the digits.
+            match pattern::parse_port(text.trim()) {
                 Some(p) => Ok(Some(p)),
                 None => Err(bad(format!("{key} `{}` is not a port number in 1..65535", text.escape_debug()))),
             }
@@ -409,13 +410,18 @@ impl Inventory {
     }
 
     /// Declares a host in `group` with its own variables, merged over what an earlier
-    /// declaration of the same host set.
-    pub(crate) fn add_host(&mut self, name: &str, group: usize, line: usize, vars: &Vars) {
+    /// declaration of the same host set. The `NAME:PORT` shorthand's port counts only where
+    /// the host is first declared, as in Ansible (a later one is ignored; `ansible_port` is not).
+    pub(crate) fn add_host(&mut self, name: &str, group: usize, line: usize, port: Option<u16>, vars: &Vars) {
         let id = match self.host_ids.get(name) {
             Some(&id) => id,
             None => {
                 let id = self.hosts.len();
-                self.hosts.push(Host { name: name.to_string(), line, vars: Vars::default(), groups: Vec::new() });
+                let mut own = Vars::default();
+                if let Some(port) = port {
+                    own.port = Some(Some(port));
+                }
+                self.hosts.push(Host { name: name.to_string(), line, vars: own, groups: Vec::new() });
                 self.host_ids.insert(name.to_string(), id);
                 id
             }

@@ -184,9 +184,6 @@ fn host_line(
     let (names, port) = pattern::expand(&first.text, &mut inventory.budget)
         .map_err(|e| at(first.column + e.offset.unwrap_or(0), ErrorKind::HostPattern, e.message))?;
     let mut vars = Vars::default();
-    if let Some(port) = port {
-        vars.port = Some(Some(port));
-    }
     for token in rest {
         let Some((key, value)) = token.text.split_once('=') else {
             return Err(at(
@@ -204,7 +201,7 @@ fn host_line(
         vars.set(key, || literal(value), line, column)?;
     }
     for name in names {
-        inventory.add_host(&name, group, line, &vars);
+        inventory.add_host(&name, group, line, port, &vars);
     }
     Ok(())
 }
@@ -302,6 +299,14 @@ fn literal(value: &str) -> Raw {
         return Raw::Other("true or false");
     }
     let digits = code.replace('_', "");
+    for (prefix, radix) in [("0x", 16), ("0o", 8), ("0b", 2)] {
+        if let Some(number) = digits.to_ascii_lowercase().strip_prefix(prefix)
+            && let Ok(number) = i64::from_str_radix(number, radix)
+            && !code.ends_with('_')
+        {
+            return Raw::Int(number);
+        }
+    }
     if !digits.is_empty()
         && digits.bytes().all(|b| b.is_ascii_digit())
         && (digits == "0" || !digits.starts_with('0'))
@@ -392,6 +397,8 @@ mod tests {
         assert_eq!(literal("22 # c"), Raw::Int(22));
         assert_eq!(literal("2_2"), Raw::Int(22));
         assert_eq!(literal("022"), Raw::Text("022".into()));
+        assert_eq!((literal("0x16"), literal("0o26"), literal("0b10110")), (Raw::Int(22), Raw::Int(22), Raw::Int(22)));
+        assert_eq!(literal("0xZZ"), Raw::Text("0xZZ".into()));
         assert_eq!(literal("deploy # c"), Raw::Text("deploy # c".into()));
         assert_eq!(literal("None"), Raw::Null);
         assert_eq!(literal("True"), Raw::Other("true or false"));

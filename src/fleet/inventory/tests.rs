@@ -61,6 +61,11 @@ fn ini_host_variables_quoted_values_and_the_port_shorthand() {
     let c = find(&hosts, "c");
     assert_eq!((c.user.as_deref(), c.host.as_deref()), (Some("quoted"), Some("h.example.com")));
     assert_eq!(find(&hosts, "d").port, Some(2300), "a variable on the line comes after the shorthand");
+    // Ansible takes the shorthand's port only where a host is first declared.
+    let hosts = ini("[g]\na ansible_port=1\nb\n[k]\na:2\nb:3\nb:4\n");
+    assert_eq!((find(&hosts, "a").port, find(&hosts, "b").port), (Some(1), None));
+    let hosts = yaml("g:\n  hosts:\n    a:2:\n    a:3:\n      ansible_user: u\n");
+    assert_eq!((hosts[0].port, hosts[0].user.as_deref()), (Some(2), Some("u")));
 }
 
 #[test]
@@ -153,6 +158,9 @@ fn ini_vars_sections_take_the_rest_of_the_line_as_in_ansible() {
     let hosts =
         ini("[g]\nh1\n[g:vars]\nansible_port = 2022 # a number, then a comment\nansible_host = \"h.example\" # c\n");
     assert_eq!((hosts[0].port, hosts[0].host.as_deref()), (Some(2022), Some("h.example")));
+    // Python's int() allows spaces, literal_eval reads hex and joins adjacent strings.
+    let hosts = ini("[g]\nh1\nh2 ansible_port=0x16\n[g:vars]\nansible_port = ' 2222'\nansible_user = \"x\" \"y\"\n");
+    assert_eq!((hosts[0].port, hosts[0].user.as_deref(), hosts[1].port), (Some(2222), Some("xy"), Some(22)));
     // `deploy # comment` is not a Python literal, so Ansible keeps it whole: a user with a
     // space, which golive refuses with the reason.
     let e = ini_err("[g]\nh1\n[g:vars]\nansible_user = deploy # the deploy user\n");

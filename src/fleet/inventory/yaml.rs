@@ -260,9 +260,6 @@ fn host(
         InventoryError::at(ErrorKind::HostPattern, at.line, at.column + e.offset.unwrap_or(0), e.message)
     })?;
     let mut vars = Vars::default();
-    if let Some(port) = port {
-        vars.port = Some(Some(port));
-    }
     match vars_node {
         None => {}
         Some(node) if is_null(node) => {}
@@ -282,7 +279,7 @@ fn host(
         }
     }
     for name in names {
-        inventory.add_host(&name, group, at.line, &vars);
+        inventory.add_host(&name, group, at.line, port, &vars);
     }
     Ok(())
 }
