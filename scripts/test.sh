@@ -20,6 +20,10 @@ required=(
   "time:time"          # hostile-server tests and bench/ measure peak RSS with GNU time
   "git:git"            # secrets_scan git = "head"/"history" tests make repositories
   "pg_restore:postgresql-client"  # backup pg_dump_ok tests read a real dump
+  "sshd:openssh-server"  # fleet tests start real OpenSSH servers in mount namespaces (tests/it/support/sshd.rs)
+  "ssh:openssh-client"   # golive reaches targets with the system's ssh; the tests make keys with ssh-keygen
+  "unshare:util-linux"   # each test sshd runs in its own mount namespace
+  "objcopy:binutils"     # the fleet tests copy a golive without debug information to targets
 )
 
 # Found on PATH, or (for PostgreSQL, which Debian keeps off PATH) in /usr/lib/postgresql/*/bin.
