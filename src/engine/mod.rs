@@ -907,13 +907,7 @@ async fn observe_once(item: &Item, input: &Arc<ProbeInput>, place: Place<'_>) ->
             Err(ObserveError::TimedOut(item.timeout))
         }
         Ok(Err(join)) if join.is_panic() => {
-            let payload = join.into_panic();
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            Err(ObserveError::Panicked(message))
+            Err(ObserveError::Panicked(crate::probe::panic_message(&*join.into_panic())))
         }
         Ok(Err(_)) => Err(ObserveError::Cancelled),
         Ok(Ok(Err(e))) => Err(ObserveError::Probe(e.0)),

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::Mutex;
 
 use super::wire::{PROTOCOL, Reply, Request, WireFacts};
@@ -68,8 +68,6 @@ pub async fn serve(remove: Option<PathBuf>) -> u8 {
     0
 }
 
-use tokio::io::AsyncReadExt;
-
 /// One request, observed as `engine::observe_once` observes locally: in its own task, so a
 /// panic is an answer and not the helper's end.
 async fn answer(request: Request, shared: Arc<Shared>) -> Reply {
@@ -88,13 +86,7 @@ async fn answer(request: Request, shared: Arc<Shared>) -> Reply {
             Reply::Error { id, message: "timed out on the target".into() }
         }
         Ok(Err(join)) if join.is_panic() => {
-            let payload = join.into_panic();
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            Reply::Error { id, message: format!("probe panicked: {message}") }
+            Reply::Error { id, message: format!("probe panicked: {}", probe::panic_message(&*join.into_panic())) }
         }
         Ok(Err(_)) => Reply::Error { id, message: "probe task was cancelled".into() },
         Ok(Ok(Err(e))) => Reply::Error { id, message: e.0 },

@@ -522,6 +522,15 @@ impl Shared {
     }
 }
 
+/// What a panicking probe said (its `panic!` message), for the item's `error` reason.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
 /// Runs blocking work (file system, process tables) off the async threads.
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ProbeError> + Send + 'static,

@@ -5,16 +5,7 @@ use crate::checklist::load::graph::check;
 
 /// Every `[[item]]` of a text through the item stage: the valid ids and the items.
 fn items(cx: &mut Ctx, text: &str) -> (Vec<(String, Loc)>, Vec<Arc<Item>>) {
-    let root = doc(cx, "graph.toml", text);
-    let mut vars = no_vars();
-    let (mut ids, mut items) = (Vec::new(), Vec::new());
-    for table in tables(&root) {
-        let keys = load::item::read(cx, &mut vars, &table, &Defaults::default());
-        ids.extend(keys.id);
-        // As `load` does: an item without a known probe is not built.
-        items.extend(keys.draft.filter(|d| d.probe.is_some()).map(|d| Arc::new(d.item)));
-    }
-    (ids, items)
+    item_stage(cx, "graph.toml", text)
 }
 
 fn manual(id: &str, deps: &[&str]) -> String {

@@ -84,6 +84,20 @@ fn item_table(cx: &mut Ctx, text: &str) -> SValue {
     tables(&root).into_iter().next().expect("one [[item]]")
 }
 
+/// Every `[[item]]` of a text (added as `path`) through the item stage, as `load` runs it:
+/// the valid ids, and the items whose probe is known.
+fn item_stage(cx: &mut Ctx, path: &str, text: &str) -> (Vec<(String, Loc)>, Vec<Arc<Item>>) {
+    let root = doc(cx, path, text);
+    let mut vars = no_vars();
+    let (mut ids, mut items) = (Vec::new(), Vec::new());
+    for table in tables(&root) {
+        let keys = load::item::read(cx, &mut vars, &table, &Defaults::default());
+        ids.extend(keys.id);
+        items.extend(keys.draft.filter(|d| d.probe.is_some()).map(|d| Arc::new(d.item)));
+    }
+    (ids, items)
+}
+
 /// In-memory files: (path, text, the indexes it includes). The first is the root; a file's
 /// parent is the first file that includes it, as `files::read` sets it.
 fn set(cx: &mut Ctx, specs: &[(&str, &str, &[usize])]) -> FileSet {

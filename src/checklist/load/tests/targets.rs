@@ -18,17 +18,8 @@ fn target(name: &str, groups: &[&str]) -> Target {
     }
 }
 
-/// Every `[[item]]` of a text through the item stage.
 fn items(cx: &mut Ctx, text: &str) -> (Vec<(String, Loc)>, Vec<Arc<Item>>) {
-    let root = doc(cx, "fleet.toml", text);
-    let mut vars = no_vars();
-    let (mut ids, mut items) = (Vec::new(), Vec::new());
-    for table in tables(&root) {
-        let keys = load::item::read(cx, &mut vars, &table, &Defaults::default());
-        ids.extend(keys.id);
-        items.extend(keys.draft.filter(|d| d.probe.is_some()).map(|d| Arc::new(d.item)));
-    }
-    (ids, items)
+    item_stage(cx, "fleet.toml", text)
 }
 
 fn placed(cx: &mut Ctx, targets: &[Target], text: &str) -> Vec<Arc<Item>> {
