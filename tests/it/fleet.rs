@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::support::sshd::{self, MARKER, PASSPHRASE, Sshd};
+use crate::support::sshd::{self, MARKER, PASSPHRASE, PASSWORD, Sshd};
 use crate::support::workdir::{Workdir, assert_outcome, assert_report_matches_schema, fact, item, stdout};
 
 /// A workdir with `ssh_config` (a `Host` block per server, keys checked against
@@ -439,4 +439,41 @@ async fn a_silent_target_fails_its_items_within_their_timeouts() {
     let reason = item(&report, "marker@silent")["reason"].as_str().unwrap();
     assert!(reason.contains("target `silent`") && reason.to_lowercase().contains("timed out"), "{reason}");
     assert!(silent.connections() >= 1, "ssh did reach the silent listener");
+}
+
+/// A login password given as `${env:…}` answers sshd's password prompt through SSH_ASKPASS
+/// (no key offered), and appears in no output; a wrong one fails the target with ssh's
+/// reason, never a prompt that waits.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_password_logs_in_and_never_shows() {
+    let (_, beta) = sshd::pair();
+    let w = Workdir::new();
+    let kh = w.write("known_hosts", &known(&[beta]));
+    w.write("ssh_config", &beta.password_block("beta-pw", &kh));
+    w.write(
+        "fleet.toml",
+        &format!(
+            "[[target]]\nname = \"beta\"\nssh = \"beta-pw\"\npassword = \"${{env:BETA_PASSWORD}}\"\n\n[[item]]\nid = \"marker\"\nprobe = \"command\"\nargv = [\"cat\", \"{MARKER}\"]\nexpect = {{ stdout = \"beta\" }}\n"
+        ),
+    );
+    let mut args: Vec<String> =
+        ["-vv", "run", "fleet.toml", "--no-store", "-o", "table", "-o", "json=report.json", "-o", "markdown=report.md"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+    args.extend(helper_args(&w));
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = w.run_env(&argv, &[("BETA_PASSWORD", PASSWORD)]).await;
+    let report: Value = serde_json::from_str(&w.read("report.json")).unwrap();
+    assert_outcome(&report, "marker@beta", "pass");
+    for text in
+        [stdout(&out), String::from_utf8_lossy(&out.stderr).into_owned(), w.read("report.json"), w.read("report.md")]
+    {
+        assert!(!text.contains(PASSWORD), "the password leaked");
+    }
+    let out = w.run_env(&argv, &[("BETA_PASSWORD", "not-the-password")]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_str(&w.read("report.json")).unwrap();
+    let reason = item(&report, "marker@beta")["reason"].as_str().unwrap();
+    assert!(reason.contains("Permission denied"), "{reason}");
 }

@@ -52,6 +52,9 @@ fn state_root() -> PathBuf {
     root
 }
 
+/// root's password inside every test server's namespace.
+pub const PASSWORD: &str = "staple-7731-horse-battery";
+
 /// The passphrase of the `client-locked` key.
 pub const PASSPHRASE: &str = "correct-horse-battery-7731";
 
@@ -77,14 +80,32 @@ impl Sshd {
         std::fs::create_dir_all("/run/sshd").unwrap();
         let port = free_port();
         let config = format!(
-            "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host\nPidFile {d}/sshd.pid\nAuthorizedKeysFile {d}/authorized_keys\nPermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nMaxStartups 100\nMaxSessions 100\nLogLevel ERROR\n",
+            "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host\nPidFile {d}/sshd.pid\nAuthorizedKeysFile {d}/authorized_keys\nPermitRootLogin yes\nPasswordAuthentication yes\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nMaxStartups 100\nMaxSessions 100\nLogLevel ERROR\n",
             d = dir.display()
         );
         std::fs::write(dir.join("sshd_config"), config).unwrap();
+        // Inside the namespace only, root's password is PASSWORD (a copy of /etc/shadow with
+        // that hash, mounted over it there): the machine's own accounts are not touched.
+        let hash = Command::new("openssl")
+            .args(["passwd", "-6", "-salt", "golivetest", PASSWORD])
+            .output()
+            .expect("openssl runs");
+        assert!(hash.status.success());
+        let hash = String::from_utf8(hash.stdout).unwrap().trim().to_string();
+        let shadow: String = std::fs::read_to_string("/etc/shadow")
+            .expect("read /etc/shadow (as root)")
+            .lines()
+            .map(|l| match l.strip_prefix("root:").and_then(|rest| rest.split_once(':')) {
+                Some((_, rest)) => format!("root:{hash}:{rest}\n"),
+                None => format!("{l}\n"),
+            })
+            .collect();
+        std::fs::write(dir.join("shadow"), shadow).unwrap();
+        std::fs::set_permissions(dir.join("shadow"), std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
         let script = format!(
-            "set -e; mount -t tmpfs -o size=1g,mode=1777 golive-fleet-test /tmp; printf %s {name} > {MARKER}; exec {} -D -e -f {}/sshd_config",
+            "set -e; mount --bind {d}/shadow /etc/shadow; mount -t tmpfs -o size=1g,mode=1777 golive-fleet-test /tmp; printf %s {name} > {MARKER}; exec {} -D -e -f {d}/sshd_config",
             sshd_binary().display(),
-            dir.display()
+            d = dir.display()
         );
         let mut command = Command::new("unshare");
         command
@@ -130,6 +151,15 @@ impl Sshd {
             "Host {alias}\n  HostName 127.0.0.1\n  Port {}\n  User root\n  IdentityFile {}\n  IdentitiesOnly yes\n  IdentityAgent none\n  UserKnownHostsFile {}\n  GlobalKnownHostsFile /dev/null\n\n",
             self.port,
             key.display(),
+            known_hosts.display()
+        )
+    }
+
+    /// A `Host ALIAS` block that logs in as root with the password only (no key).
+    pub fn password_block(&self, alias: &str, known_hosts: &Path) -> String {
+        format!(
+            "Host {alias}\n  HostName 127.0.0.1\n  Port {}\n  User root\n  PubkeyAuthentication no\n  PreferredAuthentications password\n  IdentityAgent none\n  UserKnownHostsFile {}\n  GlobalKnownHostsFile /dev/null\n\n",
+            self.port,
             known_hosts.display()
         )
     }
