@@ -75,6 +75,8 @@ impl TargetArgs {
                     return Err(format!("{}:{}: host `{}`: {problem}", path.display(), h.line, h.name));
                 }
                 let host = h.host.clone().unwrap_or_else(|| h.name.clone());
+                // An IPv6 address is written in brackets, as `ssh` strings take it.
+                let host = if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host };
                 let written = match (&h.user, h.port) {
                     (Some(u), Some(p)) => format!("{u}@{host}:{p}"),
                     (Some(u), None) => format!("{u}@{host}"),

@@ -522,6 +522,14 @@ pub async fn run_keeping(
         }
     }
     let permits = Arc::new(Semaphore::new(opts.concurrency.max(1)));
+    if let Some(fleet) = &opts.fleet {
+        fleet.forget_failed();
+        let needed = items
+            .iter()
+            .enumerate()
+            .filter(|(i, item)| !not_selected[*i] && kept_at(*i).is_none() && !item.is_manual());
+        fleet.connect_all(needed.filter_map(|(_, item)| item.target.as_deref()));
+    }
     let (stop_tx, stop_rx) = watch::channel::<Option<Stop>>(None);
     let mut tasks = Vec::new();
     // Dependencies first (the loader's topological order), so they take permits first.
@@ -613,6 +621,11 @@ pub async fn run_keeping(
                     (None, Some(reason), _) => ItemResult::without_run(State::SkippedByDependency, reason),
                     (None, None, Some(manual)) => manual,
                     (None, None, None) => {
+                        // A target's connection is waited for before a slot is taken: items
+                        // of a target still connecting do not hold back the others.
+                        if let (Some(target), Some(fleet)) = (&item.target, fleet.as_ref()) {
+                            let _ = fleet.link(target).await;
+                        }
                         let _permit = permits.acquire().await.expect("semaphore is never closed");
                         // The slot may have been freed by the stop itself: start nothing then.
                         let place = Place { shared: &shared, fleet: fleet.as_ref() };

@@ -87,6 +87,8 @@ impl Fleet {
 
     /// The target's connection, opened by the first caller and shared by every later one:
     /// an error (unreachable, unknown host key) is the same error for all its items.
+    /// Within a round of the run the outcome is kept, so a target's items share one attempt;
+    /// [`Fleet::forget_failed`] starts the next round afresh.
     pub async fn link(&self, name: &str) -> Result<Arc<ssh::Link>, String> {
         let connecting = {
             let mut links = self.links.lock().unwrap();
@@ -119,6 +121,29 @@ impl Fleet {
             }
         };
         connecting.await
+    }
+
+    /// Forgets the targets that could not be reached and those whose helper has ended (the
+    /// machine rebooted, the connection broke), so the next round of the run (`--until-pass`)
+    /// connects to them again.
+    pub fn forget_failed(&self) {
+        self.links.lock().unwrap().retain(|_, c| match c.peek() {
+            Some(Err(_)) => false,
+            Some(Ok(link)) => link.alive(),
+            None => true,
+        });
+    }
+
+    /// Starts connecting to these targets at once (within `--ssh-connecting`), so that no
+    /// target waits for the first of its items to be reached.
+    pub fn connect_all<'a>(self: &Arc<Self>, names: impl IntoIterator<Item = &'a str>) {
+        let mut started = std::collections::HashSet::new();
+        for name in names.into_iter().filter(|n| started.insert(*n)) {
+            let (fleet, name) = (self.clone(), name.to_string());
+            tokio::spawn(async move {
+                let _ = fleet.link(&name).await;
+            });
+        }
     }
 
     /// Each target's state for the report, in the run's target order.

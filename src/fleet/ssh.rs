@@ -29,6 +29,8 @@ use crate::probe::{Facts, ProbeError, ProbeInput};
 pub const ASKPASS_ENV: &str = "GOLIVE_ASKPASS";
 pub const ASKPASS_PASSWORD_ENV: &str = "GOLIVE_ASKPASS_PASSWORD";
 pub const ASKPASS_PASSPHRASE_ENV: &str = "GOLIVE_ASKPASS_PASSPHRASE";
+/// `user@hostname` of the target, as ssh resolves it: the only login a password answers.
+pub const ASKPASS_LOGIN_ENV: &str = "GOLIVE_ASKPASS_LOGIN";
 
 /// The longest answer line read from a helper (facts of one item).
 const MAX_REPLY: usize = 64 << 20;
@@ -72,6 +74,11 @@ pub struct Link {
 impl Link {
     pub async fn observe(&self, kind: &str, input: &ProbeInput) -> Result<Facts, ProbeError> {
         self.helper.ask(kind, input).await.map_err(ProbeError::new)
+    }
+
+    /// False once the helper's session has ended (the target rebooted, the connection broke).
+    pub fn alive(&self) -> bool {
+        self.helper.ended.lock().unwrap().is_none()
     }
 
     /// Ends the helper (its stdin closes), then the control master.
@@ -126,12 +133,16 @@ impl SshCommand {
             format!("ConnectTimeout={connect}"),
             "ServerAliveInterval=10".into(),
             "ServerAliveCountMax=3".into(),
-            format!("ControlPath={}", socket.display()),
+            // Quoted, and `%` doubled: ssh expands `%` tokens and splits at spaces.
+            format!("ControlPath=\"{}\"", socket.display().to_string().replace('%', "%%")),
             "ControlPersist=no".into(),
             "ForwardAgent=no".into(),
             "ClearAllForwardings=yes".into(),
             "RequestTTY=no".into(),
             "PermitLocalCommand=no".into(),
+            // golive's own commands run, not the config's; no variable of golive's is sent.
+            "RemoteCommand=none".into(),
+            "SendEnv=-*".into(),
         ] {
             args.push("-o".into());
             args.push(o);
@@ -157,10 +168,15 @@ impl SshCommand {
         SshCommand { program: opts.program.clone(), args, host: target.host.clone(), askpass }
     }
 
-    /// `ssh OPTIONS EXTRA -- HOST [COMMAND]`.
+    /// `ssh OPTIONS EXTRA -- HOST [COMMAND]`: a session over the control master (`-M` in
+    /// `extra` makes the master itself).
     fn command(&self, extra: &[&str]) -> Command {
         let mut c = Command::new(&self.program);
-        c.args(&self.args).args(extra).arg("--").arg(&self.host);
+        c.args(&self.args);
+        if !extra.contains(&"-M") {
+            c.args(["-o", "ControlMaster=no"]);
+        }
+        c.args(extra).arg("--").arg(&self.host);
         c.kill_on_drop(true);
         // Gone with golive however it ends (SIGKILL included): a control master left behind
         // would hold the connection open. (The parent is the forking thread: a runtime worker,
@@ -171,11 +187,15 @@ impl SshCommand {
                 nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM).map_err(std::io::Error::from)
             });
         }
-        c.env_remove(ASKPASS_ENV).env_remove(ASKPASS_PASSWORD_ENV).env_remove(ASKPASS_PASSPHRASE_ENV);
+        for k in [ASKPASS_ENV, ASKPASS_PASSWORD_ENV, ASKPASS_PASSPHRASE_ENV, ASKPASS_LOGIN_ENV] {
+            c.env_remove(k);
+        }
         c
     }
 
-    fn master(&self) -> Command {
+    /// `login`: `user@hostname` as ssh resolves the target (`ssh -G`), the one login a
+    /// password prompt is answered for.
+    fn master(&self, login: Option<&str>) -> Command {
         let mut c = self.command(&["-M", "-N"]);
         if !self.askpass.is_empty() {
             let me = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("golive"));
@@ -183,8 +203,21 @@ impl SshCommand {
             for (k, v) in &self.askpass {
                 c.env(k, v);
             }
+            if let Some(login) = login {
+                c.env(ASKPASS_LOGIN_ENV, login);
+            }
         }
         c
+    }
+
+    /// `user@hostname` the target resolves to in the config (`ssh -G`), when ssh says.
+    async fn login(&self) -> Option<String> {
+        let mut c = self.command(&["-G"]);
+        c.stdin(Stdio::null()).stderr(Stdio::null());
+        let out = tokio::time::timeout(Duration::from_secs(10), c.output()).await.ok()?.ok()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let field = |name: &str| text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ').map(str::to_string));
+        Some(format!("{}@{}", field("user")?, field("hostname")?))
     }
 }
 
@@ -253,7 +286,8 @@ pub async fn connect(
     let left = || opts.setup_timeout.saturating_sub(started.elapsed());
 
     // 1. The control master: it authenticates; its socket appears once it has.
-    let mut master = ssh.master();
+    let login = if target.password.is_some() { ssh.login().await } else { None };
+    let mut master = ssh.master(login.as_deref());
     master.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
     let mut child = master.spawn().map_err(|e| format!("cannot run {}: {e}", ssh.program.display()))?;
     let stderr = collect(child.stderr.take());
@@ -293,15 +327,19 @@ pub async fn connect(
         String::new()
     } else {
         format!(
-            "if [ \"$(uname -s)/$(uname -m)\" != \"{}/{}\" ]; then echo \"the target runs $(uname -s) on $(uname -m), this golive is for {} on {}: give --ssh-helper a golive built for the target\" >&2; exit 97; fi; ",
-            uname_os(),
-            std::env::consts::ARCH,
+            "case \"$(uname -s)/$(uname -m)\" in {}) ;; *) echo \"the target runs $(uname -s) on $(uname -m), this golive is for {} on {}: give --ssh-helper a golive built for the target\" >&2; exit 97;; esac; ",
+            uname_machines().split('|').map(|m| format!("{}/{m}", uname_os())).collect::<Vec<_>>().join("|"),
             uname_os(),
             std::env::consts::ARCH
         )
     };
+    // The directory must be a plain path (it goes into the helper's command line): one that
+    // is not is removed at once. Until the copy is whole and its path sent, any end (a
+    // failed `cat`, a cut connection, a signal) removes it. Shell start-up files may print
+    // before the marker line: the last `golive-dir` line is the answer.
+    let size = helper.len();
     let script = format!(
-        "set -e; {arch_check}umask 077; d=$(mktemp -d \"${{TMPDIR:-/tmp}}/golive.XXXXXXXX\"); trap \"rm -rf $d\" EXIT HUP INT TERM; cat > \"$d/golive\"; chmod 700 \"$d/golive\"; trap - EXIT HUP INT TERM; echo \"$d\""
+        "set -e; {arch_check}umask 077; d=$(mktemp -d \"${{TMPDIR:-/tmp}}/golive.XXXXXXXX\"); case \"$d\" in *[!A-Za-z0-9/._-]*) rm -rf \"$d\"; echo \"the target TMPDIR gives $d, a path with characters golive does not put on a command line: set TMPDIR to a plain path\" >&2; exit 96;; esac; trap \"rm -rf $d\" EXIT HUP INT TERM PIPE; cat > \"$d/golive\"; n=$(wc -c < \"$d/golive\" | tr -d \" \"); if [ \"$n\" != {size} ]; then echo \"the copy of golive arrived with $n of {size} bytes\" >&2; exit 95; fi; chmod 700 \"$d/golive\"; echo \"golive-dir $d\"; trap - EXIT HUP INT TERM PIPE"
     );
     let mut upload = ssh.command(&[]);
     upload.arg(format!("/bin/sh -c '{script}'"));
@@ -309,21 +347,24 @@ pub async fn connect(
     let mut up = upload.spawn().map_err(|e| format!("cannot run ssh: {e}"))?;
     let mut stdin = up.stdin.take().expect("piped");
     let up_err = collect(up.stderr.take());
-    let mut up_out = up.stdout.take().expect("piped");
+    let up_out = up.stdout.take().expect("piped");
     let copy = async {
         // A target that refuses the copy (arch check) closes its end: that is not the error.
         let _ = stdin.write_all(&helper).await;
         drop(stdin);
-        let mut dir = String::new();
-        let _ = up_out.read_to_string(&mut dir).await;
-        (up.wait().await, dir)
+        let mut said = String::new();
+        let _ = up_out.take(64 << 10).read_to_string(&mut said).await;
+        (up.wait().await, said)
     };
-    let (status, dir) = tokio::time::timeout(left(), copy)
-        .await
-        .map_err(|_| format!("copying golive to `{}` took more than {}s", target.host, opts.setup_timeout.as_secs()))?;
+    let (status, said) = tokio::time::timeout(left(), copy).await.map_err(|_| {
+        format!(
+            "copying golive to `{}` took more than {}",
+            target.host,
+            crate::value::format_duration(opts.setup_timeout)
+        )
+    })?;
     drop(helper);
     let status = status.map_err(|e| e.to_string())?;
-    let dir = dir.trim().to_string();
     if !status.success() {
         tokio::time::sleep(Duration::from_millis(20)).await;
         let said = up_err.lock().unwrap().trim().to_string();
@@ -333,11 +374,13 @@ pub async fn connect(
             if said.is_empty() { status.to_string() } else { said }
         ));
     }
+    let dir = said.lines().rev().find_map(|l| l.strip_prefix("golive-dir ")).unwrap_or_default().trim().to_string();
     tracing::debug!(target = %target.name, elapsed = ?started.elapsed(), dir = %dir, "golive copied");
     let plain =
         dir.starts_with('/') && dir.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-'));
     if !plain {
-        return Err(format!("`{}` answered the copy with an unexpected directory {dir:?}", target.host));
+        let said = crate::diag::clip(said.trim(), 300);
+        return Err(format!("`{}` did not say where it put golive's copy (it answered {said:?})", target.host));
     }
 
     // 3. The helper: it deletes its copy and directory first, then answers.
@@ -362,7 +405,10 @@ pub async fn connect(
                     target.host
                 ));
             }
-            _ => return Err(format!("the helper on `{}` did not greet", target.host)),
+            _ => {
+                let got = crate::diag::clip(String::from_utf8_lossy(&line).trim(), 200).into_owned();
+                return Err(format!("the helper on `{}` did not greet as golive does; it said {got:?}", target.host));
+            }
         },
         Ok(_) => {
             let _ = child.wait().await;
@@ -379,6 +425,20 @@ pub async fn connect(
     tracing::debug!(target = %target.name, elapsed = ?started.elapsed(), host = %remote.hostname, "helper started");
     let helper = Helper::start(child, stdin, stdout, stderr);
     Ok(Link { remote, helper, master: link_master, ssh })
+}
+
+/// The `uname -m` names of this golive's architecture, as a `case` pattern.
+fn uname_machines() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "x86_64|amd64",
+        "aarch64" => "aarch64|arm64",
+        "x86" => "i386|i486|i586|i686",
+        "arm" => "armv6l|armv7l|armv7|arm",
+        "riscv64" => "riscv64",
+        "powerpc64" => "ppc64|ppc64le",
+        "s390x" => "s390x",
+        other => other,
+    }
 }
 
 fn uname_os() -> &'static str {
@@ -502,24 +562,63 @@ impl Helper {
     }
 }
 
-/// `golive` as ssh's `SSH_ASKPASS`: prints the password or passphrase golive was given for
-/// the prompt ssh shows. `None` when golive was not started as askpass.
+/// `golive` as ssh's `SSH_ASKPASS`: prints the password or passphrase golive was given, for
+/// the prompts it was given them for only. `None` when golive was not started as askpass.
+///
+/// ssh writes these prompts itself: `Enter passphrase for key 'PATH': ` (a local key), and
+/// `USER@HOST's password: ` (password authentication). A server's keyboard-interactive
+/// prompts come as `(USER@HOST) TEXT`, where the server writes TEXT. So the passphrase goes
+/// only to ssh's own key prompt, never to a server's text that mentions a passphrase; and
+/// the password only to the target's own login (`ssh -G`'s user and host name), never to a
+/// jump host's prompt, whose host differs.
 pub fn askpass() -> Option<u8> {
     std::env::var_os(ASKPASS_ENV)?;
-    let prompt = std::env::args().nth(1).unwrap_or_default().to_lowercase();
-    let answer = if prompt.contains("passphrase") {
-        std::env::var(ASKPASS_PASSPHRASE_ENV).ok()
-    } else if prompt.contains("password") {
-        std::env::var(ASKPASS_PASSWORD_ENV).ok()
-    } else {
-        // A question (a host key to accept) is never answered.
-        None
-    };
-    match answer {
+    let prompt = std::env::args().nth(1).unwrap_or_default();
+    Some(match answer(&prompt, |k| std::env::var(k).ok()) {
         Some(a) => {
             println!("{a}");
-            Some(0)
+            0
         }
-        None => Some(1),
+        None => 1,
+    })
+}
+
+fn answer(prompt: &str, env: impl Fn(&str) -> Option<String>) -> Option<String> {
+    if prompt.starts_with("Enter passphrase for key '") {
+        return env(ASKPASS_PASSPHRASE_ENV);
+    }
+    let login = env(ASKPASS_LOGIN_ENV)?;
+    let ours = prompt == format!("{login}'s password: ")
+        || prompt == format!("({login}) Password: ")
+        || prompt == format!("({login}) Password:");
+    if ours { env(ASKPASS_PASSWORD_ENV) } else { None }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each secret answers its own prompt only: not a server's text, not a jump host.
+    #[test]
+    fn askpass_answers_only_the_prompts_its_secrets_are_for() {
+        let env = |k: &str| match k {
+            ASKPASS_PASSPHRASE_ENV => Some("pp".to_string()),
+            ASKPASS_PASSWORD_ENV => Some("pw".to_string()),
+            ASKPASS_LOGIN_ENV => Some("deploy@10.0.0.11".to_string()),
+            _ => None,
+        };
+        assert_eq!(answer("Enter passphrase for key '/home/u/.ssh/id_ed25519': ", env).as_deref(), Some("pp"));
+        assert_eq!(answer("deploy@10.0.0.11's password: ", env).as_deref(), Some("pw"));
+        assert_eq!(answer("(deploy@10.0.0.11) Password: ", env).as_deref(), Some("pw"));
+        for other in [
+            "(deploy@10.0.0.11) Enter passphrase for key '/x': ",
+            "(deploy@10.0.0.11) Enter your passphrase:",
+            "deploy@bastion's password: ",
+            "deploy@passphrase-vault's password: ",
+            "Are you sure you want to continue connecting (yes/no/[fingerprint])? ",
+            "(deploy@10.0.0.11) Verification code: ",
+        ] {
+            assert_eq!(answer(other, env), None, "{other}");
+        }
     }
 }

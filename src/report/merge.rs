@@ -50,6 +50,10 @@ pub enum Problem {
         "{file} selected items with other filters than {first} ({theirs} vs {ours}); the shards of one run use the same --tag, --section, --only and --skip"
     )]
     FiltersDiffer { file: String, first: String, theirs: String, ours: String },
+    #[error(
+        "target `{name}` is `{theirs}` in {file} and `{ours}` in {first}: the inputs ran against different machines of that name"
+    )]
+    TargetDiffers { name: String, file: String, first: String, theirs: String, ours: String },
     #[error("item `{id}` has a result in more than one input: {files}")]
     Duplicate { id: String, files: String },
     #[error("item `{id}` is missing: {planned_by} plans it and no input has a result for it")]
@@ -139,6 +143,25 @@ pub fn merge(inputs: &[Input]) -> Result<Report, Vec<Problem>> {
                 theirs: shown(&r.checklist.attestations.sha256),
                 ours: shown(&base.checklist.attestations.sha256),
             });
+        }
+    }
+    // A target name means one machine across the inputs (its `ssh` as written).
+    let mut machines: HashMap<&str, (&str, &str)> = HashMap::new();
+    for input in inputs {
+        for t in &input.report.targets {
+            match machines.get(t.name.as_str()) {
+                Some((ssh, file)) if *ssh != t.ssh => problems.push(Problem::TargetDiffers {
+                    name: t.name.clone(),
+                    file: input.file.clone(),
+                    first: file.to_string(),
+                    theirs: t.ssh.clone(),
+                    ours: ssh.to_string(),
+                }),
+                Some(_) => {}
+                None => {
+                    machines.insert(&t.name, (&t.ssh, &input.file));
+                }
+            }
         }
     }
     let fail_ons: BTreeSet<_> = inputs.iter().map(|i| i.report.options.fail_on).collect();
@@ -259,9 +282,10 @@ pub fn merge(inputs: &[Input]) -> Result<Report, Vec<Problem>> {
         .collect();
     // Each target once, as the input that reached it best saw it (a per-host report has the
     // other targets `unused`).
+    // A target that failed in any input shows as failed, with why.
     let rank = |state: &str| match state {
-        "connected" => 0,
-        "failed" => 1,
+        "failed" => 0,
+        "connected" => 1,
         _ => 2,
     };
     let mut targets: Vec<crate::fleet::TargetReport> = Vec::new();
@@ -273,9 +297,9 @@ pub fn merge(inputs: &[Input]) -> Result<Report, Vec<Problem>> {
         }
     }
     // Grouped by target as a run's report is: where golive ran first, then each target.
-    items.sort_by_key(|i: &ItemReport| match &i.target {
-        None => 0,
-        Some(t) => 1 + targets.iter().position(|x| &x.name == t).unwrap_or(usize::MAX - 1),
+    let position: HashMap<&str, usize> = targets.iter().enumerate().map(|(n, t)| (t.name.as_str(), n + 1)).collect();
+    items.sort_by_key(|i: &ItemReport| {
+        i.target.as_deref().map_or(0, |t| position.get(t).copied().unwrap_or(usize::MAX))
     });
     let now = format_time(time::OffsetDateTime::now_utc());
     Ok(Report {

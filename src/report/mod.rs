@@ -485,11 +485,9 @@ impl Report {
         // Grouped by target, in the run's target order (where golive runs first); the
         // checklist's order within each.
         let mut items = items;
-        let rank = |t: &Option<String>| match t {
-            None => 0,
-            Some(t) => 1 + checklist.targets.iter().position(|x| &x.name == t).unwrap_or(usize::MAX - 1),
-        };
-        items.sort_by_key(|i| rank(&i.target));
+        let position: std::collections::HashMap<&str, usize> =
+            checklist.targets.iter().enumerate().map(|(n, t)| (t.name.as_str(), n + 1)).collect();
+        items.sort_by_key(|i| i.target.as_deref().map_or(0, |t| position.get(t).copied().unwrap_or(usize::MAX)));
         let Filter { tags, sections, only, skip } = opts.filter.clone();
         let mut report = Report {
             schema: SCHEMA.to_string(),

@@ -477,3 +477,42 @@ async fn a_password_logs_in_and_never_shows() {
     let reason = item(&report, "marker@beta")["reason"].as_str().unwrap();
     assert!(reason.contains("Permission denied"), "{reason}");
 }
+
+/// A waiver names one target's copy (`ID@TARGET`): that copy is waived and the others are
+/// not. `validate` without the run's targets warns about the copy rather than refusing it;
+/// with them it is known. Shard reports that ran one target name against two machines are
+/// refused by `report merge`.
+#[tokio::test(flavor = "multi_thread")]
+async fn waivers_name_one_copy_and_merge_refuses_two_machines_under_one_name() {
+    let w = Workdir::new();
+    let p1 = crate::support::hung::closed_port();
+    w.write(
+        "fleet.toml",
+        "[[item]]\nid = \"f\"\nprobe = \"file\"\npath = \"/etc/hostname\"\n\n[[item]]\nid = \"g\"\nprobe = \"file\"\npath = \"/etc/hostname\"\n\n\
+         [[waiver]]\nitem = \"f@gone\"\nreason = \"decommissioned next week\"\napproved_by = \"Ops Lead\"\nuntil = \"2099-01-01\"\n",
+    );
+    let out = w.run_blocking(&["validate", "fleet.toml"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`f@gone`"));
+    let gone = format!("gone=root@127.0.0.1:{p1}");
+    let out = w.run_blocking(&["validate", "fleet.toml", "--target", &gone], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning"), "{}", String::from_utf8_lossy(&out.stderr));
+    let (report, _) = w.run_json("fleet.toml", &["--no-store", "--target", &gone]).await;
+    assert_eq!(item(&report, "f@gone")["outcome"], "waived");
+    assert_eq!(item(&report, "g@gone")["outcome"], "error", "the waiver is for f's copy only");
+
+    let other = format!("gone=deploy@127.0.0.1:{p1}");
+    for (file, shard, target) in [("s1.json", "1/2", &gone), ("s2.json", "2/2", &other)] {
+        let json = format!("json={file}");
+        w.run_blocking(
+            &["run", "fleet.toml", "--no-store", "-q", "--shard", shard, "--target", target, "-o", &json],
+            &[],
+        );
+    }
+    let out = w.run_blocking(&["report", "merge", "s1.json", "s2.json", "-o", "json=all.json"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("target `gone`") && err.contains("different machines"), "{err}");
+    assert!(!w.path("all.json").exists(), "a refused merge writes nothing");
+}

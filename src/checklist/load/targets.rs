@@ -178,18 +178,18 @@ pub fn place(
             continue;
         } else {
             let mut on = Vec::new();
+            let mut placed_on = std::collections::HashSet::new();
             for pattern in &item.targets {
                 let before = on.len();
                 if pattern == LOCAL {
-                    if !on.contains(&None) {
+                    if placed_on.insert(None) {
                         on.push(None);
                     }
                     continue;
                 }
                 for t in targets.iter().filter(|t| t.matches(pattern)) {
-                    let name = Some(t.name.clone());
-                    if !on.contains(&name) {
-                        on.push(name);
+                    if placed_on.insert(Some(t.name.as_str())) {
+                        on.push(Some(t.name.clone()));
                     }
                 }
                 if on.len() == before && !targets.iter().any(|t| t.matches(pattern)) {
@@ -222,6 +222,9 @@ pub fn place(
             None => placed_ids.push((id, loc)),
         }
     }
+    // Each item's targets as a set too: a dependency's "placed there as well?" is one lookup.
+    let on_sets: HashMap<&str, std::collections::HashSet<Option<&str>>> =
+        placement.iter().map(|(id, on)| (id.as_str(), on.iter().map(|t| t.as_deref()).collect())).collect();
     let mut placed = Vec::with_capacity(items.len());
     for item in items {
         let Some(on) = placement.get(&item.id) else {
@@ -233,7 +236,7 @@ pub fn place(
             // placed there too, else every copy of it.
             let deps_of = |dep: &str| -> Vec<String> {
                 match placement.get(dep) {
-                    Some(dep_on) if dep_on.contains(target) => vec![key(dep, target)],
+                    Some(_) if on_sets[dep].contains(&target.as_deref()) => vec![key(dep, target)],
                     Some(dep_on) => dep_on.iter().map(|t| key(dep, t)).collect(),
                     None => vec![dep.to_string()],
                 }
