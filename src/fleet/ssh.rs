@@ -318,11 +318,16 @@ pub async fn connect(
     // 2. The helper's copy, in a new private temporary directory.
     let helper_path = match &opts.helper {
         Some(p) => p.clone(),
+        // The running binary itself, even if the file it came from was replaced since.
+        None if cfg!(target_os = "linux") => PathBuf::from("/proc/self/exe"),
         None => std::env::current_exe().map_err(|e| format!("cannot find golive's own binary to copy: {e}"))?,
     };
-    let helper = tokio::fs::read(&helper_path)
+    // Streamed from the file, not read into memory: targets connect several at a time.
+    let mut helper = tokio::fs::File::open(&helper_path)
         .await
         .map_err(|e| format!("cannot read the helper {}: {e}", helper_path.display()))?;
+    let size =
+        helper.metadata().await.map_err(|e| format!("cannot read the helper {}: {e}", helper_path.display()))?.len();
     let arch_check = if opts.helper.is_some() {
         String::new()
     } else {
@@ -337,7 +342,6 @@ pub async fn connect(
     // is not is removed at once. Until the copy is whole and its path sent, any end (a
     // failed `cat`, a cut connection, a signal) removes it. Shell start-up files may print
     // before the marker line: the last `golive-dir` line is the answer.
-    let size = helper.len();
     let script = format!(
         "set -e; {arch_check}umask 077; d=$(mktemp -d \"${{TMPDIR:-/tmp}}/golive.XXXXXXXX\"); case \"$d\" in *[!A-Za-z0-9/._-]*) rm -rf \"$d\"; echo \"the target TMPDIR gives $d, a path with characters golive does not put on a command line: set TMPDIR to a plain path\" >&2; exit 96;; esac; trap \"rm -rf $d\" EXIT HUP INT TERM PIPE; cat > \"$d/golive\"; n=$(wc -c < \"$d/golive\" | tr -d \" \"); if [ \"$n\" != {size} ]; then echo \"the copy of golive arrived with $n of {size} bytes\" >&2; exit 95; fi; chmod 700 \"$d/golive\"; echo \"golive-dir $d\"; trap - EXIT HUP INT TERM PIPE"
     );
@@ -350,7 +354,7 @@ pub async fn connect(
     let up_out = up.stdout.take().expect("piped");
     let copy = async {
         // A target that refuses the copy (arch check) closes its end: that is not the error.
-        let _ = stdin.write_all(&helper).await;
+        let _ = tokio::io::copy_buf(&mut BufReader::with_capacity(1 << 18, &mut helper), &mut stdin).await;
         drop(stdin);
         let mut said = String::new();
         let _ = up_out.take(64 << 10).read_to_string(&mut said).await;
@@ -363,7 +367,6 @@ pub async fn connect(
             crate::value::format_duration(opts.setup_timeout)
         )
     })?;
-    drop(helper);
     let status = status.map_err(|e| e.to_string())?;
     if !status.success() {
         tokio::time::sleep(Duration::from_millis(20)).await;
