@@ -146,6 +146,14 @@ fn header(h: &mut String, report: &Report, title: &str) {
         }
         h.push_str("</dd>\n");
     }
+    let targets = report.target_lines();
+    if !targets.is_empty() {
+        h.push_str("<dt>Targets</dt><dd><ul class=\"targets\">");
+        for line in &targets {
+            let _ = write!(h, "<li>{}</li>", e(line));
+        }
+        h.push_str("</ul></dd>\n");
+    }
     h.push_str("</dl>\n</header>\n");
 }
 

@@ -45,6 +45,14 @@ pub fn render(report: &Report) -> String {
             out.push('\n');
         }
     }
+    let targets = report.target_lines();
+    if !targets.is_empty() {
+        out.push_str("Targets:\n\n");
+        for line in &targets {
+            out.push_str(&format!("- {}\n", inline(line)));
+        }
+        out.push('\n');
+    }
     out.push_str("Checklist files:\n\n");
     for f in &report.checklist.files {
         out.push_str(&format!("- {} — sha256 `{}`\n", inline(&f.path.display().to_string()), f.sha256));

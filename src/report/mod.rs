@@ -694,6 +694,22 @@ impl Report {
             .collect();
     }
 
+    /// One line per target: its name, how it was reached, and its state (`web-1
+    /// (deploy@10.0.0.11): connected, host web-1.prod`), for the table, Markdown and HTML.
+    pub fn target_lines(&self) -> Vec<String> {
+        self.targets
+            .iter()
+            .map(|t| {
+                let state = match (t.state.as_str(), &t.hostname, &t.error) {
+                    ("connected", Some(h), _) => format!("connected, host {h}"),
+                    ("failed", _, Some(e)) => format!("FAILED: {e}"),
+                    (state, _, _) => state.to_string(),
+                };
+                format!("{} ({}): {state}", t.name, t.ssh)
+            })
+            .collect()
+    }
+
     /// Which part of a split run this report is, or what it was merged from: a heading line
     /// and, for a merged report, one line per input (the table, Markdown and HTML show them).
     pub fn part_lines(&self) -> Vec<String> {

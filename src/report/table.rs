@@ -55,6 +55,13 @@ pub fn render(report: &Report, style: &Style) -> String {
         let indent = if n > 0 && report.inputs.is_some() { "  - " } else { "" };
         out.push_str(&format!("{indent}{}\n", cut(line, MAX_REASON)));
     }
+    let targets = report.target_lines();
+    if !targets.is_empty() {
+        out.push_str("Targets:\n");
+        for line in &targets {
+            out.push_str(&format!("  - {}\n", cut(line, MAX_REASON)));
+        }
+    }
     for section in report.sections() {
         let items: Vec<&ItemReport> = report.items.iter().filter(|i| i.group() == section.as_str()).collect();
         out.push_str(&format!("\n{} ({})\n", cut(&section, MAX_REASON), super::plural(items.len(), "item")));

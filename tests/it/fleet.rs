@@ -202,6 +202,8 @@ expect = {{ exists = true }}
     let reason = item(&report, "marker@gone")["reason"].as_str().unwrap();
     assert!(reason.contains("target `gone`") && reason.contains("Connection refused"), "{reason}");
     assert_report_matches_schema(&w.path("report.json"));
+    let md = w.read("report.md");
+    assert!(md.contains("- gone (root@127.0.0.1:") && md.contains("): FAILED: "), "{md}");
     let gone = &report["targets"][1];
     assert_eq!(gone["state"], "failed");
     assert!(gone["error"].as_str().unwrap().contains("Connection refused"));
