@@ -613,6 +613,9 @@ async fn run_golive_with(opts: &Options, dir: &Path, checklist: &Path, extra: &[
         "--quiet".into(),
         "--color".into(),
         "never".into(),
+        // Measure the run, not the history store: every run would otherwise be recorded in
+        // .golive/history.db beside the checklist.
+        "--no-store".into(),
     ];
     args.extend(extra.iter().cloned());
     if let Some(c) = opts.concurrency {
