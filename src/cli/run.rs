@@ -269,7 +269,7 @@ pub fn run(args: RunArgs, interrupt: crate::engine::Interrupt) -> u8 {
     recorder.add_recent(&mut report, outputs.iter().any(|o| o.format == Format::Html));
     let color = use_color(args.color, super::stdout_is_terminal());
     let style = Style { color, width: super::terminal_width() };
-    let (written, table_on_stdout) = super::write_outputs(&outputs, &report, &style, &redactor);
+    let (written, table_on_stdout) = super::write_outputs(&outputs, &mut report, &style, &redactor);
     let code = match (written, report.gate.passed) {
         (false, _) => exit::INTERNAL,
         (true, true) => exit::PASSED,
