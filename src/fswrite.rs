@@ -113,8 +113,7 @@ pub fn write_atomically_with(
     let mode = std::fs::metadata(&target).ok().map(|m| m.permissions().mode() & 0o7777);
     pending().push(tmp.clone());
     let written = (|| {
-        let file =
-            std::fs::OpenOptions::new().write(true).create_new(true).mode(mode.unwrap_or(0o666)).open(&tmp)?;
+        let file = std::fs::OpenOptions::new().write(true).create_new(true).mode(mode.unwrap_or(0o666)).open(&tmp)?;
         if let Some(mode) = mode {
             // `mode` at creation is reduced by the umask; the old file's mode is kept exactly.
             file.set_permissions(std::fs::Permissions::from_mode(mode))?;

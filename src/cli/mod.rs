@@ -87,7 +87,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run a checklist and report; exit 1 when the gate fails.
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
     /// Check checklist files without running anything; report every problem at once.
     Validate(validate::ValidateArgs),
     /// List the items of a checklist without running them.
@@ -238,7 +238,7 @@ pub fn main() -> ExitCode {
     let result = std::panic::catch_unwind(|| match cli.command {
         Command::Run(mut args) => {
             args.quiet = quiet;
-            run::run(args, interrupt)
+            run::run(*args, interrupt)
         }
         Command::Validate(args) => validate::run(args),
         Command::List(args) => list::run(args),
