@@ -8,7 +8,8 @@
 #      for each scenario starts local targets on 127.0.0.1 random ports (the integration
 #      tests' support servers: hyper HTTP server, TLS server with a throwaway CA, a listener
 #      that never answers), writes a generated checklist, runs
-#      `target/release/golive run CHECKLIST --output json=REPORT --quiet`, and measures
+#      `target/release/golive run CHECKLIST --output json=REPORT --quiet --no-store` (no
+#      history store: the run is measured, not its recording), and measures
 #      wall time (spawn to exit), peak RSS and CPU time of the golive process (wait4), and
 #      items per second. It then reads the JSON report and checks every outcome.
 #

@@ -86,13 +86,25 @@ pub fn discard_temp_files() {
 /// permissions; a new file gets the usual ones (0666 less the umask). A path that is not a
 /// regular file (`/dev/stdout`, `/dev/null`, a FIFO) is written to as it is, never replaced.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    write_atomically_with(path, |out| out.write_all(bytes)).map(|_| ())
+}
+
+/// [`write_atomically`], the content written by `write` as it is produced (through a
+/// buffer), so a large report is never held whole in memory. Returns the number of bytes
+/// written. When `write` fails, the file at `path` is left as it was.
+pub fn write_atomically_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<u64, WriteError> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let target = resolved(path);
     if std::fs::metadata(&target).is_ok_and(|m| !m.is_file()) {
-        let mut file = std::fs::OpenOptions::new().write(true).truncate(true).open(&target)?;
-        file.write_all(bytes)?;
-        return Ok(());
+        let file = std::fs::OpenOptions::new().write(true).truncate(true).open(&target)?;
+        let mut out = Counting::new(file);
+        write(&mut out)?;
+        out.flush()?;
+        return Ok(out.written);
     }
     let dir = dir_of(&target);
     let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -101,26 +113,63 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     let mode = std::fs::metadata(&target).ok().map(|m| m.permissions().mode() & 0o7777);
     pending().push(tmp.clone());
     let written = (|| {
-        let mut file =
-            std::fs::OpenOptions::new().write(true).create_new(true).mode(mode.unwrap_or(0o666)).open(&tmp)?;
+        let file = std::fs::OpenOptions::new().write(true).create_new(true).mode(mode.unwrap_or(0o666)).open(&tmp)?;
         if let Some(mode) = mode {
             // `mode` at creation is reduced by the umask; the old file's mode is kept exactly.
             file.set_permissions(std::fs::Permissions::from_mode(mode))?;
         }
-        file.write_all(bytes)?;
+        let mut out = Counting::new(file);
+        write(&mut out)?;
+        out.flush()?;
+        let bytes = out.written;
+        let file = out.inner.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
-        std::fs::rename(&tmp, &target)
+        std::fs::rename(&tmp, &target)?;
+        Ok::<u64, std::io::Error>(bytes)
     })();
     pending().retain(|p| p != &tmp);
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e.into());
-    }
+    let bytes = match written {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e.into());
+        }
+    };
     // Make the rename itself durable; a directory that cannot be synced is not an error.
     if let Ok(d) = std::fs::File::open(&dir) {
         let _ = d.sync_all();
     }
-    Ok(())
+    Ok(bytes)
+}
+
+/// A buffered file writer that counts the bytes it is given.
+struct Counting {
+    inner: std::io::BufWriter<std::fs::File>,
+    written: u64,
+}
+
+impl Counting {
+    fn new(file: std::fs::File) -> Self {
+        Counting { inner: std::io::BufWriter::with_capacity(64 * 1024, file), written: 0 }
+    }
+}
+
+impl Write for Counting {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.inner.write_all(buf)?;
+        self.written += buf.len() as u64;
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 #[cfg(test)]
@@ -142,6 +191,31 @@ mod tests {
         assert_eq!(std::fs::metadata(&real).unwrap().permissions().mode() & 0o777, 0o640);
         let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(left.len(), 2, "no temporary file is left: {left:?}");
+    }
+
+    #[test]
+    fn a_streamed_file_replaces_the_old_one_only_when_every_byte_was_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.json");
+        std::fs::write(&path, "old").unwrap();
+        let failed = write_atomically_with(&path, |out| {
+            out.write_all(b"half a rep")?;
+            Err(std::io::Error::other("the serialiser gave up"))
+        });
+        assert_eq!(failed.unwrap_err().to_string(), "the serialiser gave up");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old", "the old file is kept");
+        let big = "x".repeat(200_000);
+        let bytes = write_atomically_with(&path, |out| {
+            for chunk in big.as_bytes().chunks(7) {
+                out.write_all(chunk)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(bytes, 200_000);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), big);
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left.len(), 1, "no temporary file is left: {left:?}");
     }
 
     #[test]

@@ -88,7 +88,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run a checklist and report; exit 1 when the gate fails.
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
     /// Check checklist files without running anything; report every problem at once.
     Validate(validate::ValidateArgs),
     /// List the items of a checklist without running them.
@@ -239,7 +239,7 @@ pub fn main() -> ExitCode {
     let result = std::panic::catch_unwind(|| match cli.command {
         Command::Run(mut args) => {
             args.quiet = quiet;
-            run::run(args, interrupt)
+            run::run(*args, interrupt)
         }
         Command::Validate(args) => validate::run(args),
         Command::List(args) => list::run(args),
@@ -305,38 +305,53 @@ pub(crate) fn terminal_width() -> Option<u16> {
 }
 
 /// Renders each requested output (files get no colour), prints the one without a path, and
-/// writes the others. Returns whether every output was written, and whether a table went
-/// to stdout.
+/// writes the others, each file as it is produced (JSON and JUnit item by item) into a new
+/// file renamed over the old one. The report is masked once, in place, for all of them.
+/// Returns whether every output was written, and whether a table went to stdout.
 pub(crate) fn write_outputs(
     outputs: &[crate::report::OutputSpec],
-    report: &crate::report::Report,
+    report: &mut crate::report::Report,
     stdout_style: &crate::report::Style,
     redactor: &crate::redact::Redactor,
 ) -> (bool, bool) {
     let (mut ok, mut table_on_stdout) = (true, false);
+    let report = report.masked_for_output(redactor);
     for output in outputs {
-        let style = if output.path.is_some() { crate::report::Style::default() } else { stdout_style.clone() };
-        let text = match crate::report::render(output.format, report, &style, redactor) {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!("golive: {e}");
-                ok = false;
-                continue;
-            }
-        };
         match &output.path {
             None => {
+                let text = match crate::report::render_masked(output.format, &report, stdout_style) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        eprintln!("golive: {e}");
+                        ok = false;
+                        continue;
+                    }
+                };
                 table_on_stdout |= output.format == crate::report::Format::Table;
                 // A closed pipe is not a failure (the reader has what it wanted); another
                 // error is, like a file that cannot be written.
                 ok &= self::output::stdout(format_args!("{text}")).is_ok();
             }
             Some(path) => {
-                if let Err(e) = crate::fswrite::write_atomically(path, text.as_bytes()) {
-                    eprintln!("golive: cannot write the {} report to {}: {e}", output.format.name(), path.display());
-                    ok = false;
-                } else {
-                    tracing::info!(format = output.format.name(), path = %path.display(), bytes = text.len(), "report written");
+                let style = crate::report::Style::default();
+                let written = crate::fswrite::write_atomically_with(path, |out| {
+                    crate::report::write_masked(output.format, &report, &style, out).map_err(|e| match e {
+                        crate::report::RenderError::Io(e) => e,
+                        other => std::io::Error::other(other.to_string()),
+                    })
+                });
+                match written {
+                    Err(e) => {
+                        eprintln!(
+                            "golive: cannot write the {} report to {}: {e}",
+                            output.format.name(),
+                            path.display()
+                        );
+                        ok = false;
+                    }
+                    Ok(bytes) => {
+                        tracing::info!(format = output.format.name(), path = %path.display(), bytes, "report written")
+                    }
                 }
             }
         }

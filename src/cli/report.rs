@@ -130,7 +130,7 @@ pub fn run(args: ReportArgs) -> u8 {
     };
     report.signatures = view;
     let redactor = Redactor::default();
-    let (written, _) = super::write_outputs(&outputs, &report, &Style::default(), &redactor);
+    let (written, _) = super::write_outputs(&outputs, &mut report, &Style::default(), &redactor);
     if written { exit::PASSED } else { exit::INTERNAL }
 }
 
@@ -154,7 +154,7 @@ fn run_merge(args: MergeArgs) -> u8 {
         // Still look for what else is wrong with the ones that could be read.
         Err(problems.into_iter().chain(merge::merge(&inputs).err().unwrap_or_default()).collect())
     };
-    let report = match merged {
+    let mut report = match merged {
         Ok(report) => report,
         Err(problems) => {
             let redactor = Redactor::default();
@@ -170,7 +170,7 @@ fn run_merge(args: MergeArgs) -> u8 {
         }
     };
     let redactor = Redactor::default();
-    let (written, table_on_stdout) = super::write_outputs(&outputs, &report, &Style::default(), &redactor);
+    let (written, table_on_stdout) = super::write_outputs(&outputs, &mut report, &Style::default(), &redactor);
     if !table_on_stdout && !super::quiet() {
         eprintln!("{}", redactor.redact(&report.summary_line()));
     }

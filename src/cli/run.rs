@@ -269,7 +269,7 @@ pub fn run(args: RunArgs, interrupt: crate::engine::Interrupt) -> u8 {
     recorder.add_recent(&mut report, outputs.iter().any(|o| o.format == Format::Html));
     let color = use_color(args.color, super::stdout_is_terminal());
     let style = Style { color, width: super::terminal_width() };
-    let (written, table_on_stdout) = super::write_outputs(&outputs, &report, &style, &redactor);
+    let (written, table_on_stdout) = super::write_outputs(&outputs, &mut report, &style, &redactor);
     let code = match (written, report.gate.passed) {
         (false, _) => exit::INTERNAL,
         (true, true) => exit::PASSED,
@@ -283,12 +283,13 @@ pub fn run(args: RunArgs, interrupt: crate::engine::Interrupt) -> u8 {
     // A signal received at any moment of the run, or while the reports were written, decides
     // the exit code: the run did not end on its own.
     let signal = *interrupt.borrow();
+    let unfinished =
+        result.results.iter().filter(|r| r.reason.as_deref().is_some_and(|r| r.starts_with("interrupted:"))).count();
+    // Freeing every item's definition, result and report row one by one is a noticeable
+    // part of the end of a large run: they are left to the operating system, as `validate`
+    // leaves its checklist.
+    std::mem::forget((report, result, checklist));
     if let Some(signal) = signal {
-        let unfinished = result
-            .results
-            .iter()
-            .filter(|r| r.reason.as_deref().is_some_and(|r| r.starts_with("interrupted:")))
-            .count();
         let code = super::signals::exit_code(signal);
         eprintln!(
             "golive: stopped by {signal}: {unfinished} item{} did not finish (error: interrupted); {}; exit {code}",

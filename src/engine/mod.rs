@@ -695,7 +695,8 @@ pub async fn run_keeping(
     }
     shared.close().await;
     let finished = clock.elapsed();
-    let mut slots = results.lock().unwrap().clone();
+    // Moved out, not copied (a task that outlived its abort writes to a slot no one reads).
+    let mut slots: Vec<Option<ItemResult>> = results.lock().unwrap().iter_mut().map(Option::take).collect();
     let results = slots
         .iter_mut()
         .zip(items)

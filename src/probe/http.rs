@@ -300,7 +300,11 @@ fn build_client(key: &ClientKey) -> Result<reqwest::Client, ProbeError> {
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| ProbeError::new(format!("TLS setup failed: {e}")))?;
-    let verifier: Arc<dyn ServerCertVerifier> = if key.tls_verify {
+    let verifier: Arc<dyn ServerCertVerifier> = if key.tls_verify && key.ca_file.is_none() {
+        // Read at the first https:// handshake, not for a client that only speaks http://.
+        Arc::new(super::trust::SystemVerifier::new(&provider))
+    } else if key.tls_verify {
+        // Read now: a `ca_file` that cannot be read is the item's error, said plainly.
         let trust = super::trust::load(key.ca_file.as_deref()).map_err(ProbeError::new)?;
         Arc::new(super::trust::AnchoredVerifier::new(&trust, &provider).map_err(ProbeError::new)?)
     } else {

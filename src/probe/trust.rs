@@ -39,13 +39,34 @@ pub const CLIENT_KEY_PASSWORD: ParamSpec = ParamSpec {
 };
 
 /// The trust anchors of one `ca_file` setting.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Trust {
     /// The system's roots and every certificate of `ca_file`.
-    pub roots: RootCertStore,
+    pub roots: Arc<RootCertStore>,
     /// The certificates of `ca_file` as written: a server presenting one of these exactly is
     /// trusted even when it is a self-signed CA certificate.
     pub anchors: Vec<CertificateDer<'static>>,
+    /// webpki's verifier over `roots`, built once for every item that uses this trust
+    /// (building it copies the store); `None` inside when `roots` is empty.
+    webpki: OnceLock<Result<Option<Arc<WebPkiServerVerifier>>, String>>,
+}
+
+impl Trust {
+    /// webpki's verifier over `roots`, built on first use. golive has one crypto provider
+    /// (ring's default), so the first caller's is every caller's.
+    fn webpki(&self, provider: &Arc<CryptoProvider>) -> Result<Option<Arc<WebPkiServerVerifier>>, String> {
+        self.webpki
+            .get_or_init(|| {
+                if self.roots.is_empty() {
+                    return Ok(None);
+                }
+                WebPkiServerVerifier::builder_with_provider(Arc::clone(&self.roots), Arc::clone(provider))
+                    .build()
+                    .map(Some)
+                    .map_err(|e| format!("certificate verifier: {e}"))
+            })
+            .clone()
+    }
 }
 
 /// The trust for `ca_file` (none: the system's store only), read once per run for each file:
@@ -87,7 +108,7 @@ fn read(ca_file: Option<&Path>) -> Result<Trust, String> {
             return Err(format!("CA file {} contains no PEM certificates", path.display()));
         }
     }
-    Ok(Trust { roots, anchors })
+    Ok(Trust { roots: Arc::new(roots), anchors, webpki: OnceLock::new() })
 }
 
 /// webpki's verifier, and one more rule: a server certificate webpki rejects only because it
@@ -104,15 +125,7 @@ pub struct AnchoredVerifier {
 
 impl AnchoredVerifier {
     pub fn new(trust: &Trust, provider: &Arc<CryptoProvider>) -> Result<Self, String> {
-        let inner = if trust.roots.is_empty() {
-            None
-        } else {
-            Some(
-                WebPkiServerVerifier::builder_with_provider(Arc::new(trust.roots.clone()), Arc::clone(provider))
-                    .build()
-                    .map_err(|e| format!("certificate verifier: {e}"))?,
-            )
-        };
+        let inner = trust.webpki(provider)?;
         Ok(AnchoredVerifier { inner, anchors: trust.anchors.clone(), provider: Arc::clone(provider) })
     }
 
@@ -185,6 +198,63 @@ impl ServerCertVerifier for AnchoredVerifier {
             }
             verdict => verdict,
         }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// The verifier of a client that trusts the system's store alone (no `ca_file`): the store
+/// is read at the first certificate it is asked to judge, so a run whose HTTP items all use
+/// `http://` never reads it (about 150 files on a Debian system, several milliseconds).
+#[derive(Debug)]
+pub struct SystemVerifier {
+    provider: Arc<CryptoProvider>,
+    inner: OnceLock<Result<AnchoredVerifier, String>>,
+}
+
+impl SystemVerifier {
+    pub fn new(provider: &Arc<CryptoProvider>) -> Self {
+        SystemVerifier { provider: Arc::clone(provider), inner: OnceLock::new() }
+    }
+
+    fn verifier(&self) -> Result<&AnchoredVerifier, rustls::Error> {
+        self.inner
+            .get_or_init(|| load(None).and_then(|trust| AnchoredVerifier::new(&trust, &self.provider)))
+            .as_ref()
+            .map_err(|e| rustls::Error::General(e.clone()))
+    }
+}
+
+impl ServerCertVerifier for SystemVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        self.verifier()?.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
     }
 
     fn verify_tls12_signature(

@@ -9,3 +9,11 @@ pub fn render(report: &Report) -> Result<String, RenderError> {
     text.push('\n');
     Ok(text)
 }
+
+/// The same bytes as [`render`], serialised straight into `out`.
+pub fn write(report: &Report, out: &mut dyn std::io::Write) -> Result<(), RenderError> {
+    serde_json::to_writer_pretty(&mut *out, report)
+        .map_err(|e| if e.is_io() { RenderError::Io(e.into()) } else { RenderError::Json(e) })?;
+    out.write_all(b"\n")?;
+    Ok(())
+}

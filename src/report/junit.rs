@@ -11,6 +11,15 @@ use super::{ItemReport, RenderError, Report};
 use crate::engine::{Outcome, State};
 
 pub fn render(report: &Report) -> Result<String, RenderError> {
+    Ok(build(report).to_string()?)
+}
+
+/// The same bytes as [`render`], serialised straight into `out`.
+pub fn write(report: &Report, out: &mut dyn std::io::Write) -> Result<(), RenderError> {
+    Ok(build(report).serialize(out)?)
+}
+
+fn build(report: &Report) -> JunitReport {
     let title = match &report.checklist.version {
         Some(v) => format!("{} {v}", report.checklist.name),
         None => report.checklist.name.clone(),
@@ -41,7 +50,7 @@ pub fn render(report: &Report) -> Result<String, RenderError> {
         }
         junit.add_test_suite(suite);
     }
-    Ok(junit.to_string()?)
+    junit
 }
 
 fn millis(ms: f64) -> Duration {

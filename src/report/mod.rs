@@ -400,6 +400,8 @@ pub enum RenderError {
     Json(#[from] serde_json::Error),
     #[error("cannot write the JUnit report: {0}")]
     Junit(#[from] quick_junit::SerializeError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
 }
 
 /// An `--output` that does not parse.
@@ -998,6 +1000,17 @@ impl Format {
             Format::Prometheus => Ok(prometheus::render(report)),
         }
     }
+
+    /// Writes this format of `report` to `out`: JSON and JUnit as they are serialised, item
+    /// by item, never whole in memory; the other formats rendered, then written. The same
+    /// bytes as [`render`] gives.
+    fn write(self, report: &Report, style: &Style, out: &mut dyn std::io::Write) -> Result<(), RenderError> {
+        match self {
+            Format::Json => json::write(report, out),
+            Format::Junit => junit::write(report, out),
+            other => Ok(out.write_all(other.render(report, style)?.as_bytes())?),
+        }
+    }
 }
 
 impl FromStr for Format {
@@ -1064,6 +1077,41 @@ pub fn render(format: Format, report: &Report, style: &Style, redactor: &Redacto
     let mut masked = report.clone();
     masked.mask(redactor);
     format.render(&masked, style)
+}
+
+/// A report whose values are masked: [`render_masked`] and [`write_masked`] take one, so
+/// several outputs of one large report need neither a copy of it nor a mask each.
+pub struct Masked<'a>(&'a Report);
+
+impl Report {
+    /// Masks the report in place ([`Report::mask`]) and lends it for rendering.
+    pub fn masked_for_output<'a>(&'a mut self, redactor: &Redactor) -> Masked<'a> {
+        self.mask(redactor);
+        Masked(self)
+    }
+}
+
+impl std::ops::Deref for Masked<'_> {
+    type Target = Report;
+    fn deref(&self) -> &Report {
+        self.0
+    }
+}
+
+/// [`render`] of a report masked already.
+pub fn render_masked(format: Format, report: &Masked<'_>, style: &Style) -> Result<String, RenderError> {
+    format.render(report.0, style)
+}
+
+/// Writes one format of a masked report to `out` as it is produced (JSON and JUnit item by
+/// item): the same bytes as [`render`].
+pub fn write_masked(
+    format: Format,
+    report: &Masked<'_>,
+    style: &Style,
+    out: &mut dyn std::io::Write,
+) -> Result<(), RenderError> {
+    format.write(report.0, style, out)
 }
 
 #[cfg(test)]

@@ -261,3 +261,63 @@ fn the_json_report_matches_its_documented_schema() {
     assert_eq!(out.status.code(), Some(1));
     common::assert_report_matches_schema(&w.path("report.json"));
 }
+
+/// JSON and JUnit files are written as they are serialised, item by item, through a buffer
+/// into the new file: byte for byte what the same report renders in one piece on stdout,
+/// on a run with a secret to mask, a target and a shard.
+#[test]
+fn streamed_report_files_are_byte_identical_to_the_rendered_report() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let w = Workdir::new();
+    w.write(
+        "golive.toml",
+        &format!(
+            r#"[checklist]
+name = "streamed"
+
+[vars]
+token = "${{env:STREAM_TOKEN}}"
+
+[[target]]
+name = "gone"
+ssh = "root@127.0.0.1:{closed}"
+
+[[item]]
+id = "api.login"
+title = "Login with ${{token}}"
+probe = "http"
+url = "http://svc:${{token}}@127.0.0.1:{closed}/login"
+
+[[item]]
+id = "host.marker"
+probe = "file"
+path = "/etc/hostname"
+targets = ["gone"]
+
+[[item]]
+id = "local.ok"
+probe = "command"
+argv = ["true"]
+"#
+        ),
+    );
+    let secret = "s3cr3t-stream-token";
+    let env = [("STREAM_TOKEN", secret)];
+    let out = w.run_blocking(&["run", "--no-store", "--shard", "1/1", "-o", "json", "-o", "json=report.json"], &env);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let streamed = w.read("report.json");
+    assert_eq!(common::stdout(&out), streamed, "the streamed file differs from the rendered report");
+    let report: serde_json::Value = serde_json::from_str(&streamed).unwrap();
+    assert_eq!(report["targets"][0]["name"], "gone", "the report has the target");
+    assert_eq!(report["shard"]["total"], 1, "the report has the shard");
+    assert!(streamed.contains(&format!("http://svc:***@127.0.0.1:{closed}/login")), "the URL's password is masked");
+    assert!(!streamed.contains(secret), "no secret in the report");
+
+    let rendered = w.run_blocking(&["report", "report.json", "-o", "junit"], &[]);
+    assert_eq!(rendered.status.code(), Some(0), "{}", stderr(&rendered));
+    let out = w.run_blocking(&["report", "report.json", "-o", "junit=report.xml"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let junit = w.read("report.xml");
+    assert!(junit.contains("host.marker@gone") && !junit.contains(secret), "{junit}");
+    assert_eq!(common::stdout(&rendered), junit, "the streamed JUnit file differs from the rendered one");
+}
