@@ -28,8 +28,6 @@
 //! Exit status: 0 all outcomes as expected (and targets met with --strict), 1 otherwise,
 //! 2 bad usage or setup failure.
 
-// The support module's sshd helper hands its child to a reaper, which clippy cannot see.
-#[allow(clippy::zombie_processes)]
 #[path = "../tests/it/support/mod.rs"]
 mod support;
 

@@ -2,8 +2,6 @@
 //! and one copy of the shared servers (tests/it/support) instead of one per file. Run one
 //! area with `cargo test --test it redis::`.
 
-// The sshd helper hands its child to a reaper (support/reaper.rs), which clippy cannot see.
-#[allow(clippy::zombie_processes)]
 mod support;
 
 mod catalogue;
