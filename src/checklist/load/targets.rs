@@ -193,7 +193,12 @@ pub fn place(
                     }
                 }
                 if on.len() == before && !targets.iter().any(|t| t.matches(pattern)) {
-                    let known: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+                    let mut known: Vec<&str> = targets.iter().take(10).map(|t| t.name.as_str()).collect();
+                    let more = targets.len().saturating_sub(known.len());
+                    let and_more = format!("and {more} more");
+                    if more > 0 {
+                        known.push(&and_more);
+                    }
                     let message =
                         format!("item `{}`: `targets` entry `{pattern}` names no target of this run", item.id);
                     let d = Diagnostic { level, ..Diagnostic::error(Code::InvalidValue, message) }.at(at.clone());
@@ -206,6 +211,11 @@ pub fn place(
                         ))
                     });
                 }
+            }
+            // While validating (the targets may come at run time), an item placed nowhere
+            // stays as written, so `list` and `attest` still see it.
+            if on.is_empty() && !strict {
+                on.push(None);
             }
             on
         };

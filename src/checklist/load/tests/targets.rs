@@ -95,8 +95,9 @@ fn a_condition_on_an_item_of_several_other_targets_is_an_error() {
 #[test]
 fn targets_that_name_nothing_are_errors_when_running_and_warnings_when_validating() {
     let text = "[[item]]\nid = \"f\"\nprobe = \"file\"\ntargets = [\"group:web\"]\n";
-    for (mut cx, level) in [(run(), Level::Error), (validate(), Level::Warning)] {
-        placed(&mut cx, &[target("db-1", &["db"])], text);
+    for (mut cx, level, kept) in [(run(), Level::Error, 0), (validate(), Level::Warning, 1)] {
+        let items = placed(&mut cx, &[target("db-1", &["db"])], text);
+        assert_eq!(items.len(), kept, "validating keeps the item, as written, for list and attest");
         let ds = take(&mut cx);
         assert_eq!(ds.len(), 1);
         assert_eq!(ds[0].level, level);
