@@ -2,6 +2,8 @@
 
 /// mimalloc: loading and running allocate many small values, and glibc malloc spent a
 /// quarter of a 50,000-item validate in malloc/free (docs/benchmarks.md).
+/// `--features system-alloc` leaves the system allocator in place, for heap profilers.
+#[cfg(not(feature = "system-alloc"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
