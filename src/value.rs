@@ -1,6 +1,7 @@
 //! Typed values shared by probes (observed facts), the matcher language (expected values)
 //! and reports: one representation, so expected and observed always render the same way.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -116,6 +117,21 @@ impl Value {
             Value::List(items) => Value::List(items.iter().map(|v| v.redacted(redactor)).collect()),
             Value::Map(map) => Value::Map(map.iter().map(|(k, v)| (k.clone(), v.redacted(redactor))).collect()),
             other => other.clone(),
+        }
+    }
+
+    /// [`Value::redacted`] in place: a text is replaced only when masking changed it, so
+    /// masking a large report neither copies nor moves what holds no secret.
+    pub fn redact_in_place(&mut self, redactor: &crate::redact::Redactor) {
+        match self {
+            Value::Str(s) | Value::Version(s) => {
+                if let std::borrow::Cow::Owned(masked) = redactor.redact(s) {
+                    *s = masked;
+                }
+            }
+            Value::List(items) => items.iter_mut().for_each(|v| v.redact_in_place(redactor)),
+            Value::Map(map) => map.values_mut().for_each(|v| v.redact_in_place(redactor)),
+            _ => {}
         }
     }
 
@@ -457,9 +473,188 @@ fn version_segments(v: &str) -> Vec<Segment> {
     out
 }
 
+/// Values by name, in name order, as one sorted vector: what an item observed (its facts)
+/// and the parameters a report shows. A `BTreeMap<String, Value>` costs a node of about
+/// 600 bytes however few entries it holds, plus an allocation per name; here an entry is
+/// 56 bytes and a name the probe declares is its `&'static str`, so a 50,000-item report
+/// holds no copy of a fact's or parameter's name. Serialised as a JSON object, in name order
+/// (the order a `BTreeMap` gives).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ValueMap {
+    entries: Vec<(Cow<'static, str>, Value)>,
+}
+
+impl ValueMap {
+    pub fn new() -> Self {
+        ValueMap::default()
+    }
+
+    fn find(&self, name: &str) -> Result<usize, usize> {
+        self.entries.binary_search_by(|(k, _)| k.as_ref().cmp(name))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.find(name).ok().map(|i| &self.entries[i].1)
+    }
+
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.find(name).is_ok()
+    }
+
+    /// Sets a value, returning the one it replaces.
+    pub fn insert(&mut self, name: impl Into<Cow<'static, str>>, value: Value) -> Option<Value> {
+        let name = name.into();
+        match self.find(&name) {
+            Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
+            Err(i) => {
+                self.entries.insert(i, (name, value));
+                None
+            }
+        }
+    }
+
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &Value)> + DoubleEndedIterator {
+        self.entries.iter().map(|(k, v)| (k.as_ref(), v))
+    }
+
+    pub fn keys(&self) -> impl ExactSizeIterator<Item = &str> + DoubleEndedIterator {
+        self.entries.iter().map(|(k, _)| k.as_ref())
+    }
+
+    pub fn values(&self) -> impl ExactSizeIterator<Item = &Value> + DoubleEndedIterator {
+        self.entries.iter().map(|(_, v)| v)
+    }
+
+    pub fn values_mut(&mut self) -> impl ExactSizeIterator<Item = &mut Value> + DoubleEndedIterator {
+        self.entries.iter_mut().map(|(_, v)| v)
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Gives back spare capacity: a map is built once and then kept for the whole run.
+    pub fn shrink_to_fit(&mut self) {
+        self.entries.shrink_to_fit();
+    }
+
+    /// The values as a `BTreeMap`, for callers that want one (a `Value::Map`).
+    pub fn to_btree(&self) -> BTreeMap<String, Value> {
+        self.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    }
+}
+
+impl<K: Into<Cow<'static, str>>> FromIterator<(K, Value)> for ValueMap {
+    /// Names in any order; of a name given twice, the last value stays.
+    fn from_iter<I: IntoIterator<Item = (K, Value)>>(pairs: I) -> Self {
+        let mut entries: Vec<(Cow<'static, str>, Value)> = pairs.into_iter().map(|(k, v)| (k.into(), v)).collect();
+        if !entries.is_sorted_by(|a, b| a.0 < b.0) {
+            // Stable: of equal names the last one given ends up last, and is kept.
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut kept: Vec<(Cow<'static, str>, Value)> = Vec::with_capacity(entries.len());
+            for entry in entries {
+                match kept.last_mut() {
+                    Some(last) if last.0 == entry.0 => *last = entry,
+                    _ => kept.push(entry),
+                }
+            }
+            entries = kept;
+        }
+        entries.shrink_to_fit();
+        ValueMap { entries }
+    }
+}
+
+impl IntoIterator for ValueMap {
+    type Item = (Cow<'static, str>, Value);
+    type IntoIter = std::vec::IntoIter<(Cow<'static, str>, Value)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a ValueMap {
+    type Item = (&'a str, &'a Value);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (Cow<'static, str>, Value)>,
+        fn(&'a (Cow<'static, str>, Value)) -> (&'a str, &'a Value),
+    >;
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.iter().map(|(k, v)| (k.as_ref(), v))
+    }
+}
+
+impl std::ops::Index<&str> for ValueMap {
+    type Output = Value;
+    fn index(&self, name: &str) -> &Value {
+        self.get(name).unwrap_or_else(|| panic!("no value named `{name}`"))
+    }
+}
+
+impl Serialize for ValueMap {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.entries.len()))?;
+        for (k, v) in &self.entries {
+            m.serialize_entry(k.as_ref(), v)?;
+        }
+        m.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ValueMap {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ValueMap;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object of values by name")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<ValueMap, A::Error> {
+                let mut pairs: Vec<(String, Value)> = Vec::with_capacity(map.size_hint().unwrap_or(0).min(1024));
+                while let Some(pair) = map.next_entry::<String, Value>()? {
+                    pairs.push(pair);
+                }
+                Ok(pairs.into_iter().collect())
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_map_keeps_names_in_order_and_serialises_as_a_btreemap_does() {
+        let pairs = [("zeta", Value::Int(1)), ("alpha", Value::str("a")), ("mid.x", Value::Bool(true))];
+        let map: ValueMap = pairs.iter().cloned().collect();
+        let btree: BTreeMap<String, Value> = pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        assert_eq!(map.keys().collect::<Vec<_>>(), ["alpha", "mid.x", "zeta"]);
+        assert_eq!(serde_json::to_string(&map).unwrap(), serde_json::to_string(&btree).unwrap());
+        assert_eq!(map.get("zeta"), Some(&Value::Int(1)));
+        assert_eq!(map.get("nope"), None);
+        // Read back from an object in any order: sorted again.
+        let back: ValueMap = serde_json::from_str(r#"{"b": 2, "a": 1, "c": "x"}"#).unwrap();
+        assert_eq!(back.iter().map(|(k, _)| k).collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert_eq!(back["b"], Value::Int(2));
+    }
+
+    #[test]
+    fn a_value_map_keeps_the_last_of_a_name_given_twice() {
+        let mut map: ValueMap =
+            [("b", Value::Int(1)), ("a", Value::Int(2)), ("b", Value::Int(3))].into_iter().collect();
+        assert_eq!(map.len(), 2);
+        assert_eq!(map.get("b"), Some(&Value::Int(3)));
+        assert_eq!(map.insert("a", Value::Int(4)), Some(Value::Int(2)));
+        assert_eq!(map.insert("0", Value::Null), None);
+        assert_eq!(map.keys().collect::<Vec<_>>(), ["0", "a", "b"]);
+        assert!(map.contains_key("0") && !map.contains_key("c"));
+    }
 
     #[test]
     fn versions_compare_numerically() {

@@ -261,7 +261,9 @@ pub fn run(args: RunArgs, interrupt: crate::engine::Interrupt) -> u8 {
     runtime.shutdown_timeout(Duration::from_secs(2));
 
     let redactor = run_redactor(&checklist, &result);
-    let mut report = Report::build(&checklist, &result, &opts, args.fail_on, &redactor);
+    let unfinished =
+        result.results.iter().filter(|r| r.reason.as_deref().is_some_and(|r| r.starts_with("interrupted:"))).count();
+    let mut report = Report::build(&checklist, result, &opts, args.fail_on, &redactor);
     report.set_targets(targets, &redactor);
     report.shard = shard_info;
     let mut recorder = super::history::RunRecorder::new(&args.history, &args.files[0]);
@@ -283,12 +285,10 @@ pub fn run(args: RunArgs, interrupt: crate::engine::Interrupt) -> u8 {
     // A signal received at any moment of the run, or while the reports were written, decides
     // the exit code: the run did not end on its own.
     let signal = *interrupt.borrow();
-    let unfinished =
-        result.results.iter().filter(|r| r.reason.as_deref().is_some_and(|r| r.starts_with("interrupted:"))).count();
-    // Freeing every item's definition, result and report row one by one is a noticeable
-    // part of the end of a large run: they are left to the operating system, as `validate`
-    // leaves its checklist.
-    std::mem::forget((report, result, checklist));
+    // Freeing every item's definition and report row one by one is a noticeable part of the
+    // end of a large run: they are left to the operating system, as `validate` leaves its
+    // checklist.
+    std::mem::forget((report, checklist));
     if let Some(signal) = signal {
         let code = super::signals::exit_code(signal);
         eprintln!(

@@ -3,7 +3,7 @@
 //! against each item's expectations. A probe that panics or hangs ends as an `error`
 //! outcome for its item; the run goes on.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,7 +13,7 @@ use tokio::sync::{Semaphore, watch};
 use crate::checklist::{Attestation, Checklist, Condition, Expectation, Item, Severity, Subject, Waiver};
 use crate::lang::matcher::Matcher;
 use crate::probe::{Facts, ProbeInput, Shared};
-use crate::value::{Value, format_duration};
+use crate::value::{Value, ValueMap, format_duration};
 
 pub mod shard;
 
@@ -328,16 +328,17 @@ pub struct ItemResult {
     pub reason: Option<String>,
     pub expectations: Vec<ExpectationResult>,
     /// Every fact the probe observed, secret ones masked.
-    pub facts: BTreeMap<String, Value>,
+    pub facts: ValueMap,
     pub attempts: u32,
     pub started_at: time::OffsetDateTime,
     pub duration: Duration,
     /// Values of secret facts (an `env` probe's value): masked in every output.
     pub secret_values: Vec<String>,
     /// For manual items: the latest attestation recorded, if any (an expired one too).
-    pub attestation: Option<AttestationUse>,
+    /// Boxed, like the waiver: most items have neither, and a result is kept per item.
+    pub attestation: Option<Box<AttestationUse>>,
     /// The waiver that names this item, if any, and what it did.
-    pub waiver: Option<WaiverUse>,
+    pub waiver: Option<Box<WaiverUse>>,
 }
 
 #[derive(Clone, Debug)]
@@ -384,7 +385,7 @@ impl ItemResult {
             state,
             reason: Some(reason),
             expectations: Vec::new(),
-            facts: BTreeMap::new(),
+            facts: ValueMap::new(),
             attempts: 0,
             started_at: time::OffsetDateTime::now_utc(),
             duration: Duration::ZERO,
@@ -421,7 +422,7 @@ fn manual_result(item: &Item, checklist: &Checklist, today: time::Date) -> ItemR
             };
             let state = if expired { State::ManualExpired } else { State::ManualAttested };
             let mut r = ItemResult::without_run(state, reason);
-            r.attestation = Some(AttestationUse { attestation: a.clone(), expired });
+            r.attestation = Some(Box::new(AttestationUse { attestation: a.clone(), expired }));
             r
         }
         None => ItemResult::without_run(State::ManualPending, "pending: no attestation recorded".into()),
@@ -439,7 +440,7 @@ fn apply_waiver(result: &mut ItemResult, waiver: Option<&Waiver>, today: time::D
     } else {
         WaiverStatus::Unused
     };
-    result.waiver = Some(WaiverUse { waiver: waiver.clone(), status, original: result.state.outcome() });
+    result.waiver = Some(Box::new(WaiverUse { waiver: waiver.clone(), status, original: result.state.outcome() }));
 }
 
 /// Receives item events as they happen (the progress bar listens here).
@@ -468,7 +469,7 @@ type Settled = watch::Receiver<Option<Ended>>;
 #[derive(Clone)]
 struct Ended {
     state: State,
-    facts: Option<Arc<BTreeMap<String, Value>>>,
+    facts: Option<Arc<ValueMap>>,
 }
 
 impl Ended {
@@ -504,15 +505,21 @@ pub async fn run_keeping(
     observer.started((0..items.len()).filter(|&i| !not_selected[i] && kept_at(i).is_none()).count());
 
     let results: Arc<Mutex<Vec<Option<ItemResult>>>> = Arc::new(Mutex::new(vec![None; items.len()]));
-    let mut senders = Vec::new();
     let today = started_at.date();
-    // What each item's dependents see: its outcome (as text) and whether it counts as passed.
+    // What each item's dependents see: its state and, for an item a `when` reads, its
+    // facts. Only an item something waits for has a channel.
+    let waited_for: HashSet<&str> = items.iter().flat_map(|i| i.waits_for()).collect();
     let mut receivers: HashMap<&str, Settled> = HashMap::new();
-    for item in items {
-        let (tx, rx) = watch::channel(None);
-        senders.push(tx);
-        receivers.insert(item.id.as_str(), rx);
-    }
+    let mut senders: Vec<Option<watch::Sender<Option<Ended>>>> = items
+        .iter()
+        .map(|item| {
+            waited_for.contains(item.id.as_str()).then(|| {
+                let (tx, rx) = watch::channel(None);
+                receivers.insert(item.id.as_str(), rx);
+                tx
+            })
+        })
+        .collect();
     // Items a `when` reads: their facts go to the items waiting for them, and their probes
     // are asked for those facts as for their own expectations.
     let mut read_by_when: HashMap<&str, BTreeSet<String>> = HashMap::new();
@@ -531,24 +538,40 @@ pub async fn run_keeping(
         fleet.connect_all(needed.filter_map(|(_, item)| item.target.as_deref()));
     }
     let (stop_tx, stop_rx) = watch::channel::<Option<Stop>>(None);
+    let common = TaskCommon {
+        shared: shared.clone(),
+        permits: permits.clone(),
+        results: results.clone(),
+        observer: observer.clone(),
+        stop: stop_rx.clone(),
+        fleet: opts.fleet.clone(),
+    };
     let mut tasks = Vec::new();
+    // Items that wait for nothing (no dependency, no `when`, no target to connect to) start
+    // from this queue as slots free up: a task waiting for its slot costs about 1.5 KiB, and
+    // a 50,000-item run held one per item from its start.
+    let mut queued: Vec<ItemTask> = Vec::new();
     // Dependencies first (the loader's topological order), so they take permits first.
-    let mut senders: Vec<Option<_>> = senders.into_iter().map(Some).collect();
-    let ordered = checklist.order.iter().filter_map(|&i| Some((i, items.get(i)?, senders.get_mut(i)?.take()?)));
-    for (index, item, tx) in ordered {
+    for &index in &checklist.order {
+        let Some(item) = items.get(index) else { continue };
+        let tx = senders.get_mut(index).and_then(Option::take);
         if not_selected[index] {
             let r =
                 ItemResult::without_run(State::SkippedByFilter, format!("not selected ({})", opts.filter.describe()));
-            let _ = tx.send(Some(Ended::of(&r, false)));
+            if let Some(tx) = tx {
+                let _ = tx.send(Some(Ended::of(&r, false)));
+            }
             results.lock().unwrap()[index] = Some(r);
             continue;
         }
         if let Some(r) = kept_at(index) {
-            let _ = tx.send(Some(Ended::of(r, read_by_when.contains_key(item.id.as_str()))));
+            if let Some(tx) = tx {
+                let _ = tx.send(Some(Ended::of(r, read_by_when.contains_key(item.id.as_str()))));
+            }
             results.lock().unwrap()[index] = Some(r.clone());
             continue;
         }
-        let manual = item.is_manual().then(|| manual_result(item, checklist, today));
+        let manual = item.is_manual().then(|| Box::new(manual_result(item, checklist, today)));
         let deps: Vec<(String, Settled)> =
             item.depends_on.iter().filter_map(|d| Some((d.clone(), receivers.get(d.as_str())?.clone()))).collect();
         let conditions: Vec<(Condition, Option<Settled>)> = item
@@ -562,91 +585,42 @@ pub async fn run_keeping(
                 (c.clone(), rx)
             })
             .collect();
-        let read_by_others = read_by_when.get(item.id.as_str()).cloned();
-        let is_watched = read_by_others.is_some();
-        let (item, shared, permits, results, observer, mut stop_rx) =
-            (item.clone(), shared.clone(), permits.clone(), results.clone(), observer.clone(), stop_rx.clone());
-        let fleet = opts.fleet.clone();
-        let stop_seen = stop_rx.clone();
+        let waits = !deps.is_empty() || !conditions.is_empty() || manual.is_some() || item.target.is_some();
+        let task = ItemTask {
+            index,
+            item: item.clone(),
+            tx,
+            deps,
+            conditions,
+            manual,
+            read_by_others: read_by_when.get(item.id.as_str()).cloned(),
+            permit: None,
+        };
+        if waits {
+            tasks.push(tokio::spawn(task.run(common.clone())));
+        } else {
+            queued.push(task);
+        }
+    }
+    if !queued.is_empty() {
+        let (common, mut stop) = (common.clone(), stop_rx.clone());
         tasks.push(tokio::spawn(async move {
-            let work = async {
-                // A var condition that rules the item out decides first. Otherwise every
-                // dependency ends: one that is not applicable makes this item not
-                // applicable, whatever the others did; else the first that did not pass
-                // skips it. Then the fact conditions.
-                let mut blocked = None;
-                let mut not_applicable = None;
-                // A var condition is known already: an item it rules out does not apply,
-                // whatever its dependencies do.
-                for (condition, _) in conditions.iter().filter(|(c, _)| matches!(c.subject, Subject::Var { .. })) {
-                    if let Some(Judged::DoesNotHold(why)) = judge_condition(condition, None).await {
-                        not_applicable = Some(why);
-                        break;
-                    }
-                }
-                let ruled_out = not_applicable.is_some();
-                for (dep, mut rx) in deps.into_iter().filter(|_| !ruled_out) {
-                    // None: the dependency was stopped (deadline, signal), and so is this item.
-                    let ended = rx.wait_for(|o| o.is_some()).await.ok().and_then(|o| o.clone())?;
-                    if ended.state == State::NotApplicable {
-                        not_applicable.get_or_insert_with(|| {
-                            format!("not applicable: depends on `{dep}`, which is not applicable")
-                        });
-                    } else if !ended.state.counts_as_passed() {
-                        blocked.get_or_insert_with(|| {
-                            format!("dependency `{dep}` did not pass ({})", ended.state.label())
-                        });
-                    }
-                }
-                if not_applicable.is_none() && blocked.is_none() {
-                    // The var conditions held above; the fact conditions wait for their items.
-                    for (condition, rx) in
-                        conditions.into_iter().filter(|(c, _)| matches!(c.subject, Subject::Fact { .. }))
-                    {
-                        match judge_condition(&condition, rx).await? {
-                            Judged::Holds => {}
-                            Judged::DoesNotHold(why) => {
-                                not_applicable = Some(why);
-                                break;
-                            }
-                            Judged::Undecided(why) => {
-                                blocked = Some(why);
-                                break;
-                            }
-                        }
-                    }
-                }
-                Some(match (not_applicable, blocked, manual) {
-                    (Some(reason), _, _) => ItemResult::without_run(State::NotApplicable, reason),
-                    (None, Some(reason), _) => ItemResult::without_run(State::SkippedByDependency, reason),
-                    (None, None, Some(manual)) => manual,
-                    (None, None, None) => {
-                        // A target's connection is waited for before a slot is taken: items
-                        // of a target still connecting do not hold back the others.
-                        if let (Some(target), Some(fleet)) = (&item.target, fleet.as_ref()) {
-                            let _ = fleet.link(target).await;
-                        }
-                        let _permit = permits.acquire().await.expect("semaphore is never closed");
-                        // The slot may have been freed by the stop itself: start nothing then.
-                        let place = Place { shared: &shared, fleet: fleet.as_ref() };
-                        return run_item(&item, read_by_others.unwrap_or_default(), place, &stop_seen).await;
-                    }
-                })
-            };
-            // A stop wins: the item is left unfinished, and its probe (with what it started)
-            // is dropped here. (Polling the stop first is not enough on its own: a task out
-            // of its scheduling budget sees it one poll late; `run_item` checks it too.)
-            let result = tokio::select! {
-                biased;
-                _ = stopped(&mut stop_rx) => None,
-                result = work => result,
-            };
-            let Some(result) = result else { return };
-            let _ = tx.send(Some(Ended::of(&result, is_watched)));
-            observer.finished(&item, &result);
-            results.lock().unwrap()[index] = Some(result);
+            // Dropped (the run stopped and this task was aborted), it aborts what it started.
+            let mut running = tokio::task::JoinSet::new();
+            for mut task in queued {
+                let permit = tokio::select! {
+                    biased;
+                    _ = stopped(&mut stop) => break,
+                    permit = common.permits.clone().acquire_owned() => permit.expect("semaphore is never closed"),
+                };
+                task.permit = Some(permit);
+                running.spawn(task.run(common.clone()));
+                while running.try_join_next().is_some() {}
+            }
+            while running.join_next().await.is_some() {}
         }));
     }
+    drop(common);
 
     let aborts: Vec<_> = tasks.iter().map(|t| t.abort_handle()).collect();
     let mut pending: futures::stream::FuturesUnordered<_> = tasks.into_iter().collect();
@@ -721,6 +695,121 @@ pub async fn run_keeping(
         })
         .collect();
     RunResult { started_at, finished_at: time::OffsetDateTime::now_utc(), duration: finished, results, stopped: stop }
+}
+
+/// What every item's task shares.
+#[derive(Clone)]
+struct TaskCommon {
+    shared: Arc<Shared>,
+    permits: Arc<Semaphore>,
+    results: Arc<Mutex<Vec<Option<ItemResult>>>>,
+    observer: Arc<dyn Observer>,
+    stop: watch::Receiver<Option<Stop>>,
+    fleet: Option<Arc<crate::fleet::Fleet>>,
+}
+
+/// One item to run, and what it waits for first.
+struct ItemTask {
+    index: usize,
+    item: Arc<Item>,
+    /// Tells the items waiting for this one how it ended (none when nothing waits).
+    tx: Option<watch::Sender<Option<Ended>>>,
+    deps: Vec<(String, Settled)>,
+    conditions: Vec<(Condition, Option<Settled>)>,
+    /// A manual item's result, decided already.
+    manual: Option<Box<ItemResult>>,
+    /// The facts other items' `when` read from this one.
+    read_by_others: Option<BTreeSet<String>>,
+    /// Its slot, when it was taken before the task started.
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl ItemTask {
+    async fn run(self, common: TaskCommon) {
+        let ItemTask { index, item, tx, deps, conditions, manual, read_by_others, permit } = self;
+        let TaskCommon { shared, permits, results, observer, mut stop, fleet } = common;
+        let is_watched = read_by_others.is_some();
+        let stop_seen = stop.clone();
+        let work = async {
+            // A var condition that rules the item out decides first. Otherwise every
+            // dependency ends: one that is not applicable makes this item not applicable,
+            // whatever the others did; else the first that did not pass skips it. Then the
+            // fact conditions.
+            let mut blocked = None;
+            let mut not_applicable = None;
+            // A var condition is known already: an item it rules out does not apply,
+            // whatever its dependencies do.
+            for (condition, _) in conditions.iter().filter(|(c, _)| matches!(c.subject, Subject::Var { .. })) {
+                if let Some(Judged::DoesNotHold(why)) = Box::pin(judge_condition(condition, None)).await {
+                    not_applicable = Some(why);
+                    break;
+                }
+            }
+            let ruled_out = not_applicable.is_some();
+            for (dep, mut rx) in deps.into_iter().filter(|_| !ruled_out) {
+                // None: the dependency was stopped (deadline, signal), and so is this item.
+                let ended = rx.wait_for(|o| o.is_some()).await.ok().and_then(|o| o.clone())?;
+                if ended.state == State::NotApplicable {
+                    not_applicable
+                        .get_or_insert_with(|| format!("not applicable: depends on `{dep}`, which is not applicable"));
+                } else if !ended.state.counts_as_passed() {
+                    blocked.get_or_insert_with(|| format!("dependency `{dep}` did not pass ({})", ended.state.label()));
+                }
+            }
+            if not_applicable.is_none() && blocked.is_none() {
+                // The var conditions held above; the fact conditions wait for their items.
+                for (condition, rx) in conditions.into_iter().filter(|(c, _)| matches!(c.subject, Subject::Fact { .. }))
+                {
+                    match Box::pin(judge_condition(&condition, rx)).await? {
+                        Judged::Holds => {}
+                        Judged::DoesNotHold(why) => {
+                            not_applicable = Some(why);
+                            break;
+                        }
+                        Judged::Undecided(why) => {
+                            blocked = Some(why);
+                            break;
+                        }
+                    }
+                }
+            }
+            Some(match (not_applicable, blocked, manual) {
+                (Some(reason), _, _) => ItemResult::without_run(State::NotApplicable, reason),
+                (None, Some(reason), _) => ItemResult::without_run(State::SkippedByDependency, reason),
+                (None, None, Some(manual)) => *manual,
+                (None, None, None) => {
+                    // A target's connection is waited for before a slot is taken: items of a
+                    // target still connecting do not hold back the others. Both are boxed:
+                    // what only a running item needs is allocated when it runs.
+                    if let (Some(target), Some(fleet)) = (&item.target, fleet.as_ref()) {
+                        let _ = Box::pin(fleet.link(target)).await;
+                    }
+                    let _permit = match permit {
+                        Some(permit) => permit,
+                        None => permits.acquire_owned().await.expect("semaphore is never closed"),
+                    };
+                    // The slot may have been freed by the stop itself: `run_item` then starts
+                    // nothing.
+                    let place = Place { shared: &shared, fleet: fleet.as_ref() };
+                    return Box::pin(run_item(&item, read_by_others.unwrap_or_default(), place, &stop_seen)).await;
+                }
+            })
+        };
+        // A stop wins: the item is left unfinished, and its probe (with what it started) is
+        // dropped here. (Polling the stop first is not enough on its own: a task out of its
+        // scheduling budget sees it one poll late; `run_item` checks it too.)
+        let result = tokio::select! {
+            biased;
+            _ = stopped(&mut stop) => None,
+            result = work => result,
+        };
+        let Some(result) = result else { return };
+        if let Some(tx) = tx {
+            let _ = tx.send(Some(Ended::of(&result, is_watched)));
+        }
+        observer.finished(&item, &result);
+        results.lock().unwrap()[index] = Some(result);
+    }
 }
 
 /// What a `when` condition came to.
@@ -985,7 +1074,9 @@ pub fn judge(item: &Item, observed: Result<Facts, ObserveError>) -> ItemResult {
                 })
                 .collect();
         }
-        Ok(facts) => {
+        Ok(mut facts) => {
+            // Exactly as many as the item has: a pushed-to vector keeps room for four.
+            result.expectations.reserve_exact(item.expect.len());
             for e in &item.expect {
                 let passed = e.matcher.eval(facts.get(&e.fact));
                 let shown = facts.shown(&e.fact);
@@ -1012,11 +1103,34 @@ pub fn judge(item: &Item, observed: Result<Facts, ObserveError>) -> ItemResult {
                     explanation,
                 });
             }
-            result.facts = facts.values.keys().filter_map(|k| Some((k.clone(), facts.shown(k)?))).collect();
             result.secret_values = facts.secret_values();
+            result.facts = shown_facts(item, &mut facts);
         }
     }
     result
+}
+
+/// The facts as reports show them ([`Facts::shown`]), moved out of `facts`: `***` for a
+/// secret one, the masked form of one with secret parts. A name the probe declares is kept
+/// as the declaration's `&'static str`, so no result holds a copy of it.
+fn shown_facts(item: &Item, facts: &mut Facts) -> ValueMap {
+    let declared = |name: String| -> std::borrow::Cow<'static, str> {
+        match item.probe.facts.iter().find(|f| f.name == name) {
+            Some(f) => f.name.into(),
+            None => name.into(),
+        }
+    };
+    std::mem::take(&mut facts.values)
+        .into_iter()
+        .map(|(name, value)| {
+            let shown = if facts.secret.contains(&name) {
+                Value::str("***")
+            } else {
+                facts.partly_secret.remove(&name).unwrap_or(value)
+            };
+            (declared(name), shown)
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -306,19 +306,36 @@ impl ParamMap {
         }
     }
 
-    /// Every parameter, set or defaulted, in name order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
-        let mut own = self.own.iter().map(|(k, v)| (k.as_ref(), v)).peekable();
-        let mut defaults = self.defaults.iter().map(|(k, v)| (*k, v)).filter(|(k, _)| self.find(k).is_err()).peekable();
+    /// Every parameter, set or defaulted, in name order: the item's own and the probe's
+    /// defaults it does not set, merged.
+    fn merged(&self) -> impl Iterator<Item = (&Cow<'static, str>, Option<&'static str>, &Value)> {
+        let mut own = self.own.iter().map(|(k, v)| (k, None, v)).peekable();
+        let mut defaults = self
+            .defaults
+            .iter()
+            .filter(|(k, _)| self.find(k).is_err())
+            .map(|(k, v)| (&Cow::Borrowed(""), Some(*k), v))
+            .peekable();
         std::iter::from_fn(move || match (own.peek(), defaults.peek()) {
-            (Some(a), Some(b)) if b.0 < a.0 => defaults.next(),
+            (Some(a), Some(b)) if b.1 < Some(a.0.as_ref()) => defaults.next(),
             (Some(_), _) => own.next(),
             (None, _) => defaults.next(),
         })
     }
 
+    /// Every parameter, set or defaulted, in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.merged().map(|(own, declared, v)| (declared.unwrap_or(own.as_ref()), v))
+    }
+
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.iter().map(|(k, _)| k)
+    }
+
+    /// [`ParamMap::iter`] with each name as the map holds it: a declared name stays the
+    /// probe's `&'static str` (a report row copies no parameter name).
+    pub fn iter_named(&self) -> impl Iterator<Item = (Cow<'static, str>, &Value)> {
+        self.merged().map(|(own, declared, v)| (declared.map_or_else(|| own.clone(), Cow::Borrowed), v))
     }
 
     pub fn len(&self) -> usize {
@@ -560,5 +577,10 @@ mod tests {
         assert_eq!(map.len(), 4);
         assert_eq!(DEFAULTS[1].1, Value::Int(3), "the shared table is untouched");
         assert!(ParamMap::default().is_empty() && !map.is_empty());
+        // The same entries with the names as held: declared ones borrowed, not copied.
+        let named: Vec<(Cow<'static, str>, &Value)> = map.iter_named().collect();
+        assert_eq!(named.iter().map(|(k, v)| (k.as_ref(), *v)).collect::<Vec<_>>(), listed);
+        assert!(matches!(named[0].0, Cow::Borrowed(_)), "a default's name is the probe's own");
+        assert!(matches!(named[3].0, Cow::Owned(_)), "a name given as a String stays one");
     }
 }

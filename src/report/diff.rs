@@ -121,14 +121,14 @@ impl Diff {
                     diff.other_changes.push(change(Some(old.outcome)));
                 }
             }
-            let names: std::collections::BTreeSet<&String> = old.facts.keys().chain(item.facts.keys()).collect();
+            let names: std::collections::BTreeSet<&str> = old.facts.keys().chain(item.facts.keys()).collect();
             for name in names {
                 let (a, b) = (old.facts.get(name), item.facts.get(name));
                 let volatile = [a, b].into_iter().flatten().any(|v| matches!(v, Value::Duration(_) | Value::Time(_)));
                 if a != b && (all_facts || !volatile) {
                     diff.changed_facts.push(FactChange {
                         id: item.id.clone(),
-                        fact: name.clone(),
+                        fact: name.to_string(),
                         before: a.cloned(),
                         after: b.cloned(),
                     });

@@ -10,7 +10,7 @@ use std::fmt::Write;
 
 use super::{ItemReport, Report, SignatureState};
 use crate::engine::{Outcome, State, WaiverStatus};
-use crate::value::{Value, format_duration};
+use crate::value::{ValueMap, format_duration};
 
 const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
 
@@ -299,7 +299,7 @@ fn item_rows(h: &mut String, item: &ItemReport, recent: Option<&super::RecentOut
     h.push_str("</div>\n</details></td></tr>\n</tbody>\n");
 }
 
-fn kv_table(h: &mut String, title: &str, class: &str, values: &std::collections::BTreeMap<String, Value>) {
+fn kv_table(h: &mut String, title: &str, class: &str, values: &ValueMap) {
     if values.is_empty() {
         return;
     }

@@ -13,7 +13,7 @@ use crate::checklist::{Checklist, LoadedFile, Severity, format_date};
 pub use crate::engine::ManualStatus;
 use crate::engine::{ExpectationResult, Filter, Outcome, RunOptions, RunResult, State, Verdict, WaiverStatus};
 use crate::redact::Redactor;
-use crate::value::{FactType, Value, duration_ms, format_time};
+use crate::value::{FactType, Value, ValueMap, duration_ms, format_time};
 
 mod baseline;
 pub mod diff;
@@ -222,7 +222,10 @@ pub struct OptionsInfo {
     pub skip: Vec<String>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// One item of the report. Serialised by hand (below) so `fact_types` is written from the
+/// facts themselves rather than kept beside them; read back by [`Report::from_json`], which
+/// gives the facts their recorded types again.
+#[derive(Clone, Debug, Deserialize)]
 pub struct ItemReport {
     pub id: String,
     /// The target the item ran on (`ID@TARGET` is its id); absent where golive ran.
@@ -240,7 +243,7 @@ pub struct ItemReport {
     pub source: String,
     pub depends_on: Vec<String>,
     /// Parameters with secrets masked and `${env:…}` references kept as written.
-    pub params: BTreeMap<String, Value>,
+    pub params: ValueMap,
     pub outcome: Outcome,
     /// The outcome in detail: why skipped, which manual state; for a waived item, the state
     /// the waiver covers. Reports written before it existed get it inferred when read.
@@ -249,23 +252,75 @@ pub struct ItemReport {
     pub manual_status: Option<ManualStatus>,
     /// For manual items: the latest attestation recorded (an expired one too).
     #[serde(default)]
-    pub attestation: Option<AttestationReport>,
+    pub attestation: Option<Box<AttestationReport>>,
     /// The waiver that names this item, and what it did.
     #[serde(default)]
-    pub waiver: Option<WaiverReport>,
+    pub waiver: Option<Box<WaiverReport>>,
     pub reason: Option<String>,
     pub expectations: Vec<ExpectationResult>,
-    /// Every fact the probe observed (secret ones masked).
-    pub facts: BTreeMap<String, Value>,
-    /// The type of each fact in `facts`, so a saved report renders `1.50s`, not `1500`.
-    /// Absent from reports written before it existed: the probe's declarations stand in.
-    #[serde(default)]
-    pub fact_types: BTreeMap<String, ValueType>,
+    /// Every fact the probe observed (secret ones masked). The JSON report also records
+    /// each one's type as `fact_types` (written from the values, see `Serialize` below), so
+    /// a saved report renders `1.50s`, not `1500`; reports written before it existed get
+    /// the probe's declarations instead.
+    pub facts: ValueMap,
     pub attempts: u32,
     pub started_at: String,
     pub duration_ms: f64,
     /// True when this item fails the gate.
     pub blocking: bool,
+}
+
+impl Serialize for ItemReport {
+    /// The fields in their declared order, `fact_types` after `facts`; `target` only when
+    /// the item ran on one.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("ItemReport", 26)?;
+        st.serialize_field("id", &self.id)?;
+        match &self.target {
+            Some(target) => st.serialize_field("target", target)?,
+            None => st.skip_field("target")?,
+        }
+        st.serialize_field("title", &self.title)?;
+        st.serialize_field("section", &self.section)?;
+        st.serialize_field("severity", &self.severity)?;
+        st.serialize_field("tags", &self.tags)?;
+        st.serialize_field("owner", &self.owner)?;
+        st.serialize_field("description", &self.description)?;
+        st.serialize_field("references", &self.references)?;
+        st.serialize_field("probe", &self.probe)?;
+        st.serialize_field("source", &self.source)?;
+        st.serialize_field("depends_on", &self.depends_on)?;
+        st.serialize_field("params", &self.params)?;
+        st.serialize_field("outcome", &self.outcome)?;
+        st.serialize_field("state", &self.state)?;
+        st.serialize_field("manual_status", &self.manual_status)?;
+        st.serialize_field("attestation", &self.attestation)?;
+        st.serialize_field("waiver", &self.waiver)?;
+        st.serialize_field("reason", &self.reason)?;
+        st.serialize_field("expectations", &self.expectations)?;
+        st.serialize_field("facts", &self.facts)?;
+        st.serialize_field("fact_types", &FactTypes(&self.facts))?;
+        st.serialize_field("attempts", &self.attempts)?;
+        st.serialize_field("started_at", &self.started_at)?;
+        st.serialize_field("duration_ms", &self.duration_ms)?;
+        st.serialize_field("blocking", &self.blocking)?;
+        st.end()
+    }
+}
+
+/// `fact_types` of an item: the type of each of its facts, by name.
+struct FactTypes<'a>(&'a ValueMap);
+
+impl Serialize for FactTypes<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (name, value) in self.0 {
+            m.serialize_entry(name, &ValueType::of(value))?;
+        }
+        m.end()
+    }
 }
 
 /// The type of an observed value, as the JSON report records it per fact: what JSON alone
@@ -416,19 +471,23 @@ pub enum OutputSpecError {
 impl Report {
     /// Builds the report; every value in it is already masked with `redactor`
     /// ([`Report::mask`]), so no later truncation or wrapping can split a secret.
+    ///
+    /// It takes the run's results: their facts, expectations and reasons move into the
+    /// report rather than being copied (at 50,000 items they were a third of the memory).
     pub fn build(
         checklist: &Checklist,
-        run: &RunResult,
+        run: RunResult,
         opts: &RunOptions,
         fail_on: Severity,
         redactor: &Redactor,
     ) -> Report {
         let mut summary = Summary { total: run.results.len(), ..Default::default() };
         let mut blocking_ids = Vec::new();
+        let (started_at, finished_at, duration) = (run.started_at, run.finished_at, run.duration);
         let items: Vec<ItemReport> = checklist
             .items
             .iter()
-            .zip(&run.results)
+            .zip(run.results)
             .map(|(item, r)| {
                 let verdict = r.verdict();
                 summary.count(verdict);
@@ -452,31 +511,34 @@ impl Report {
                     probe: item.probe.kind.to_string(),
                     source: item.source.clone(),
                     depends_on: item.depends_on.clone(),
-                    params: item.shown_params().iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+                    params: item.shown_params().iter_named().map(|(k, v)| (k, v.clone())).collect(),
                     outcome: verdict.outcome(),
                     state: r.state,
                     manual_status: r.state.manual_status(),
-                    attestation: r.attestation.as_ref().map(|a| AttestationReport {
-                        by: a.attestation.by.clone(),
-                        at: format_time(a.attestation.at),
-                        evidence: a.attestation.evidence.clone(),
-                        note: a.attestation.note.clone(),
-                        until: a.attestation.until.map(format_date),
-                        expired: a.expired,
-                        source: a.attestation.source.clone(),
+                    attestation: r.attestation.as_ref().map(|a| {
+                        Box::new(AttestationReport {
+                            by: a.attestation.by.clone(),
+                            at: format_time(a.attestation.at),
+                            evidence: a.attestation.evidence.clone(),
+                            note: a.attestation.note.clone(),
+                            until: a.attestation.until.map(format_date),
+                            expired: a.expired,
+                            source: a.attestation.source.clone(),
+                        })
                     }),
-                    waiver: r.waiver.as_ref().map(|w| WaiverReport {
-                        reason: w.waiver.reason.clone(),
-                        approved_by: w.waiver.approved_by.clone(),
-                        until: format_date(w.waiver.until),
-                        status: w.status,
-                        original_outcome: w.original,
-                        source: w.waiver.source.clone(),
+                    waiver: r.waiver.as_ref().map(|w| {
+                        Box::new(WaiverReport {
+                            reason: w.waiver.reason.clone(),
+                            approved_by: w.waiver.approved_by.clone(),
+                            until: format_date(w.waiver.until),
+                            status: w.status,
+                            original_outcome: w.original,
+                            source: w.waiver.source.clone(),
+                        })
                     }),
-                    reason: r.reason.clone(),
-                    expectations: r.expectations.clone(),
-                    facts: r.facts.clone(),
-                    fact_types: r.facts.iter().map(|(k, v)| (k.clone(), ValueType::of(v))).collect(),
+                    reason: r.reason,
+                    expectations: r.expectations,
+                    facts: r.facts,
                     attempts: r.attempts,
                     started_at: format_time(r.started_at),
                     duration_ms: duration_ms(r.duration),
@@ -485,19 +547,22 @@ impl Report {
             })
             .collect();
         // Grouped by target, in the run's target order (where golive runs first); the
-        // checklist's order within each.
+        // checklist's order within each. (A run without targets needs no sort, whose buffer
+        // would be half the rows again.)
         let mut items = items;
-        let position: std::collections::HashMap<&str, usize> =
-            checklist.targets.iter().enumerate().map(|(n, t)| (t.name.as_str(), n + 1)).collect();
-        items.sort_by_key(|i| i.target.as_deref().map_or(0, |t| position.get(t).copied().unwrap_or(usize::MAX)));
+        if !checklist.targets.is_empty() {
+            let position: std::collections::HashMap<&str, usize> =
+                checklist.targets.iter().enumerate().map(|(n, t)| (t.name.as_str(), n + 1)).collect();
+            items.sort_by_key(|i| i.target.as_deref().map_or(0, |t| position.get(t).copied().unwrap_or(usize::MAX)));
+        }
         let Filter { tags, sections, only, skip } = opts.filter.clone();
         let mut report = Report {
             schema: SCHEMA.to_string(),
             golive_version: env!("CARGO_PKG_VERSION").to_string(),
             run_id: uuid::Uuid::new_v4().to_string(),
-            started_at: format_time(run.started_at),
-            finished_at: format_time(run.finished_at),
-            duration_ms: duration_ms(run.duration),
+            started_at: format_time(started_at),
+            finished_at: format_time(finished_at),
+            duration_ms: duration_ms(duration),
             host: host_info(),
             checklist: ChecklistInfo {
                 name: checklist.name.clone(),
@@ -559,7 +624,7 @@ impl Report {
                 *p = PathBuf::from(masked);
             }
         };
-        let value = |v: &mut Value| *v = v.redacted(redactor);
+        let value = |v: &mut Value| v.redact_in_place(redactor);
         let host = |h: &mut HostInfo| {
             text(&mut h.hostname);
             text(&mut h.os);
@@ -628,9 +693,23 @@ impl Report {
                 }
             }
         }
+        // Each item's recorded fact types, taken out: the report keeps no copy of them (they
+        // are written again from the typed values).
+        let recorded: Vec<BTreeMap<String, ValueType>> = match json.get_mut("items").and_then(|i| i.as_array_mut()) {
+            Some(items) => items
+                .iter_mut()
+                .map(|item| {
+                    let types = item.as_object_mut().and_then(|i| i.remove("fact_types"));
+                    types.and_then(|t| serde_json::from_value(t).ok()).unwrap_or_default()
+                })
+                .collect(),
+            None => Vec::new(),
+        };
         let mut report: Report = serde_json::from_value(json)?;
-        for item in &mut report.items {
-            item.retype();
+        for (item, recorded) in
+            report.items.iter_mut().zip(recorded.into_iter().chain(std::iter::repeat_with(BTreeMap::new)))
+        {
+            item.retype(&recorded);
         }
         Ok(report)
     }
@@ -842,9 +921,8 @@ impl ItemReport {
 
     /// Facts, observed values and parameters read from JSON, given their types again: the
     /// recorded `fact_types` when present, else what the probe declares.
-    fn retype(&mut self) {
+    fn retype(&mut self, recorded: &BTreeMap<String, ValueType>) {
         let spec = crate::probe::find(&self.probe);
-        let recorded = std::mem::take(&mut self.fact_types);
         let retype = |name: &str, v: Value| match recorded.get(name) {
             Some(ty) => ty.retype(v),
             None => match spec.and_then(|s| s.fact(name)) {
@@ -852,7 +930,13 @@ impl ItemReport {
                 None => v,
             },
         };
-        self.facts = std::mem::take(&mut self.facts).into_iter().map(|(k, v)| (k.clone(), retype(&k, v))).collect();
+        self.facts = std::mem::take(&mut self.facts)
+            .into_iter()
+            .map(|(k, v)| {
+                let v = retype(&k, v);
+                (k, v)
+            })
+            .collect();
         for e in &mut self.expectations {
             e.observed = e.observed.take().map(|v| retype(&e.fact, v));
         }
@@ -868,7 +952,6 @@ impl ItemReport {
                 })
                 .collect();
         }
-        self.fact_types = recorded;
     }
 
     /// What the item's waiver did, in one line.
@@ -1117,6 +1200,17 @@ pub fn write_masked(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A large run keeps one result, then one report row, per item: the rare parts (an
+    /// attestation, a waiver) are boxed so every item does not pay for them. Printed with
+    /// `--nocapture`; the bounds are what this layout gives today, with a little room.
+    #[test]
+    fn per_item_rows_stay_small() {
+        let (row, result) = (std::mem::size_of::<ItemReport>(), std::mem::size_of::<crate::engine::ItemResult>());
+        println!("ItemReport {row} bytes, ItemResult {result} bytes");
+        assert!(row <= 440, "ItemReport grew to {row} bytes");
+        assert!(result <= 168, "ItemResult grew to {result} bytes");
+    }
 
     #[test]
     fn sources_are_read_from_the_right() {
