@@ -77,6 +77,8 @@ const COMPARE_WALL_RATIO_TARGET: f64 = 3.0;
 const COMPARE_CPU_RATIO_TARGET: f64 = 6.0;
 /// `golive run`'s default `--concurrency`: `compare200` keeps as many /probe requests in flight.
 const GOLIVE_DEFAULT_CONCURRENCY: usize = 64;
+/// How long after its last /probe answer the exporter's CPU is read.
+const BLACKBOX_SETTLE: Duration = Duration::from_millis(200);
 /// Issue 15: start-up of a one-item run (`startup1`, median wall), and how many runs of each.
 const STARTUP_TARGET: Duration = Duration::from_millis(5);
 const STARTUP_RUNS: usize = 30;
@@ -844,7 +846,7 @@ struct BlackboxRound {
 
 /// The 200 /probe requests, at most `concurrency` in flight (golive's default), as a
 /// Prometheus server scraping them would. Wall: first request sent to last answer read;
-/// CPU: the exporter's /proc/PID/stat before and after.
+/// CPU: the exporter's /proc/PID/stat before, and `BLACKBOX_SETTLE` after the last answer.
 async fn blackbox_round(
     client: &reqwest::Client,
     bb: &Blackbox,
@@ -881,6 +883,9 @@ async fn blackbox_round(
         .collect()
         .await;
     let wall = started.elapsed();
+    // What the exporter still does after its last answer (closing the probes' connections,
+    // its goroutines' clean-up) is part of the 200 probes' cost: read its CPU a little later.
+    tokio::time::sleep(BLACKBOX_SETTLE).await;
     let cpu = proc_cpu(bb.pid())?.saturating_sub(cpu_before);
     let mut failed = Vec::new();
     for (i, answer) in answers {
@@ -1033,9 +1038,9 @@ async fn compare200(opts: &Options) -> Result<Vec<Measurement>, String> {
             (golive_once(run).await?, b)
         };
         let mut g = g;
-        g.notes.push(if run % 2 == 1 { "ran first" } else { "ran second" }.into());
         match b {
             Some(mut b) => {
+                g.notes.push(if run % 2 == 1 { "ran first" } else { "ran second" }.into());
                 let wall_ratio = b.wall.as_secs_f64() / g.wall.as_secs_f64().max(1e-9);
                 let cpu_ratio = match (b.cpu, g.cpu) {
                     (Some(bc), Some(gc)) => Some(bc.as_secs_f64() / gc.as_secs_f64().max(1e-9)),
@@ -1055,7 +1060,10 @@ async fn compare200(opts: &Options) -> Result<Vec<Measurement>, String> {
                 out.push(g);
                 out.push(b);
             }
-            None => out.push(g),
+            None => {
+                g.notes.push("blackbox_exporter absent: not compared".into());
+                out.push(g);
+            }
         }
     }
     drop(blackbox);
