@@ -20,10 +20,21 @@
 #              Every item must pass.
 #   hung10     10 items (5 http, 5 tls) against a listener that accepts and never answers,
 #              timeout = "2s" each. Every item must end `error: timed out after 2s`.
+#   scale1k, scale10k, scale50k
+#              1,000 / 10,000 / 50,000 http/tcp/tls items, JSON report and table written.
+#   compare200 issue 15's 200 checks (100 http, 50 tcp, 20 tls, 20 postgres, 10 redis) on one
+#              set of targets (adds PostgreSQL from initdb and a redis-server), run by golive
+#              and by Prometheus blackbox_exporter (apt-get install
+#              prometheus-blackbox-exporter; golive alone when it is absent), alternating,
+#              $RUNS pairs; prints both sides' wall and CPU and the ratios.
+#   startup1   one-item runs (one tcp, one http item), 30 each: median wall and CPU.
 #
 # Expectations (on a 2-core machine):
 #   mixed1000  well under 2 s wall, < 60 MB peak RSS.
-#   hung10     about 2 s wall (the ten 2 s timeouts run concurrently, not 20 s in a row).
+#   hung10     2.0 s wall + at most 50 ms (the ten 2 s timeouts run concurrently).
+#   scale50k   at most 150 MiB peak RSS and 80 us of golive CPU per item.
+#   compare200 blackbox_exporter takes at least 3x golive's wall and 6x its CPU.
+#   startup1   at most 5 ms wall.
 #
 # Usage:
 #   bench/run.sh                    # all scenarios, 3 runs each, median [min..max] summary
@@ -46,7 +57,7 @@ runs="${RUNS:-3}"
 scenarios=()
 for arg in "$@"; do
     case "$arg" in
-        mixed1000 | hung10 | scale1k | scale10k | scale50k | all) scenarios+=("$arg") ;;
+        mixed1000 | hung10 | scale1k | scale10k | scale50k | compare200 | startup1 | all) scenarios+=("$arg") ;;
     esac
 done
 if [ "${#scenarios[@]}" -eq 0 ]; then
