@@ -112,7 +112,7 @@ impl std::error::Error for TlsError {}
 pub async fn inspect(target: &TlsTarget<'_>) -> Result<TlsObservation, TlsError> {
     let server_name = parse_server_name(target.server_name)?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let trust = load_trust(target.ca_file)?;
+    let trust = trust::load_async(target.ca_file).await.map_err(TlsError::Config)?;
     let roots = &trust.roots;
 
     let verifier = Arc::new(RecordingVerifier::new(&trust, &provider)?);
@@ -235,10 +235,6 @@ fn parse_server_name(name: &str) -> Result<ServerName<'static>, TlsError> {
 }
 
 /// What the run trusts for `ca_file` (see `trust`), with errors as configuration errors.
-fn load_trust(ca_file: Option<&Path>) -> Result<Arc<Trust>, TlsError> {
-    trust::load(ca_file).map_err(TlsError::Config)
-}
-
 /// What the verifier saw during the handshake.
 #[derive(Debug)]
 struct Record {

@@ -72,16 +72,37 @@ impl Trust {
 /// The trust for `ca_file` (none: the system's store only), read once per run for each file:
 /// parsing the system's bundle for every item would dominate checking many endpoints.
 pub fn load(ca_file: Option<&Path>) -> Result<Arc<Trust>, String> {
-    type Cache = Mutex<HashMap<Option<PathBuf>, Arc<Trust>>>;
-    static CACHE: OnceLock<Cache> = OnceLock::new();
-    let key = ca_file.map(Path::to_path_buf);
-    let cache = CACHE.get_or_init(Default::default);
-    if let Some(trust) = cache.lock().unwrap().get(&key) {
-        return Ok(Arc::clone(trust));
+    if let Some(trust) = loaded(ca_file) {
+        return Ok(trust);
     }
     let trust = Arc::new(read(ca_file)?);
-    cache.lock().unwrap().insert(key, Arc::clone(&trust));
+    cache().lock().unwrap().insert(ca_file.map(Path::to_path_buf), Arc::clone(&trust));
     Ok(trust)
+}
+
+/// [`load`] from async code: a trust read already is returned at once; reading one (the
+/// system's store is about 150 files) happens on a blocking thread, so the first `tls` items
+/// of a run do not hold the runtime's workers while their neighbours wait to start.
+pub async fn load_async(ca_file: Option<&Path>) -> Result<Arc<Trust>, String> {
+    if let Some(trust) = loaded(ca_file) {
+        return Ok(trust);
+    }
+    let ca_file = ca_file.map(Path::to_path_buf);
+    tokio::task::spawn_blocking(move || load(ca_file.as_deref()))
+        .await
+        .map_err(|e| format!("reading the trusted certificates failed: {e}"))?
+}
+
+type Cache = Mutex<HashMap<Option<PathBuf>, Arc<Trust>>>;
+
+fn cache() -> &'static Cache {
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+/// The trust for `ca_file` when it was read already in this run.
+fn loaded(ca_file: Option<&Path>) -> Option<Arc<Trust>> {
+    cache().lock().unwrap().get(&ca_file.map(Path::to_path_buf)).cloned()
 }
 
 /// The system's roots: rustls-native-certs reads the platform store, or, when
