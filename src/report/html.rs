@@ -8,6 +8,7 @@
 
 use std::fmt::Write;
 
+use super::spill::Spill;
 use super::{ItemReport, Report, SignatureState};
 use crate::engine::{Outcome, State, WaiverStatus};
 use crate::value::{ValueMap, format_duration};
@@ -25,8 +26,16 @@ const OUTCOMES: &[(&str, &str)] = &[
 ];
 const SEVERITIES: &[&str] = &["critical", "high", "medium", "low", "info"];
 
+/// The whole page as one string: [`write`] into memory.
 pub fn render(report: &Report) -> String {
-    let mut h = String::with_capacity(64 * 1024);
+    let mut out = Vec::new();
+    write(report, &mut out).expect("writing into memory cannot fail");
+    String::from_utf8(out).expect("the page is UTF-8")
+}
+
+/// Writes the page to `out` piece by piece (never whole in memory).
+pub fn write(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let mut h = Spill::new(out);
     let title = match &report.checklist.version {
         Some(v) => format!("{} {v}", report.checklist.name),
         None => report.checklist.name.clone(),
@@ -67,10 +76,10 @@ pub fn render(report: &Report) -> String {
          Secrets are shown as <code>***</code>.</footer>\n<script>{SCRIPT}</script>\n</body>\n</html>",
         e(&report.golive_version)
     );
-    h
+    h.finish()
 }
 
-fn header(h: &mut String, report: &Report, title: &str) {
+fn header(h: &mut Spill<'_>, report: &Report, title: &str) {
     let _ = writeln!(h, "<header>\n<h1>Go-live report: {}</h1>", e(title));
     if let Some(d) = &report.checklist.description {
         let _ = writeln!(h, "<p class=\"description\">{}</p>", e(d));
@@ -157,7 +166,7 @@ fn header(h: &mut String, report: &Report, title: &str) {
     h.push_str("</dl>\n</header>\n");
 }
 
-fn filters(h: &mut String, report: &Report) {
+fn filters(h: &mut Spill<'_>, report: &Report) {
     h.push_str("<nav id=\"filters\" aria-label=\"Filters\">\n<fieldset><legend>Outcome</legend>\n");
     for (value, label) in OUTCOMES {
         let n = report.items.iter().filter(|i| outcome_key(i) == *value).count();
@@ -192,7 +201,7 @@ fn outcome_key(item: &ItemReport) -> &'static str {
     }
 }
 
-fn item_rows(h: &mut String, item: &ItemReport, recent: Option<&super::RecentOutcomes>) {
+fn item_rows(h: &mut Spill<'_>, item: &ItemReport, recent: Option<&super::RecentOutcomes>) {
     let key = outcome_key(item);
     let _ = writeln!(
         h,
@@ -294,8 +303,10 @@ fn item_rows(h: &mut String, item: &ItemReport, recent: Option<&super::RecentOut
         }
         h.push_str("</table>\n");
     }
-    kv_table(h, "Parameters", "params", &item.params);
-    kv_table(h, "Observed facts", "facts", &item.facts);
+    let mut kv = String::new();
+    kv_table(&mut kv, "Parameters", "params", &item.params);
+    kv_table(&mut kv, "Observed facts", "facts", &item.facts);
+    h.push_str(&kv);
     h.push_str("</div>\n</details></td></tr>\n</tbody>\n");
 }
 
@@ -338,7 +349,7 @@ fn strip(recent: Option<&super::RecentOutcomes>, item: &ItemReport) -> String {
 }
 
 /// "Changed since baseline" (`golive run --baseline`): the baseline run and each change.
-fn baseline(h: &mut String, report: &Report) {
+fn baseline(h: &mut Spill<'_>, report: &Report) {
     let Some(b) = &report.baseline else { return };
     let _ = writeln!(h, "<section id=\"baseline\">\n<h2>{}</h2>", e(&b.heading()));
     if b.fail_on_regression {
@@ -414,7 +425,7 @@ fn summary_cell(item: &ItemReport) -> String {
     lines.join("<br>")
 }
 
-fn waivers(h: &mut String, report: &Report) {
+fn waivers(h: &mut Spill<'_>, report: &Report) {
     h.push_str("<section id=\"waivers\">\n<h2>Waivers</h2>\n");
     let items: Vec<&ItemReport> = report.items.iter().filter(|i| i.waiver.is_some()).collect();
     if items.is_empty() {
@@ -444,7 +455,7 @@ fn waivers(h: &mut String, report: &Report) {
     h.push_str("</tbody></table>\n</section>\n");
 }
 
-fn attestations(h: &mut String, report: &Report) {
+fn attestations(h: &mut Spill<'_>, report: &Report) {
     h.push_str("<section id=\"attestations\">\n<h2>Attestations</h2>\n");
     let items: Vec<&ItemReport> = report.items.iter().filter(|i| i.attestation.is_some()).collect();
     if items.is_empty() {
@@ -470,7 +481,7 @@ fn attestations(h: &mut String, report: &Report) {
     h.push_str("</tbody></table>\n</section>\n");
 }
 
-fn signoff(h: &mut String, report: &Report) {
+fn signoff(h: &mut Spill<'_>, report: &Report) {
     h.push_str("<section id=\"signoff\">\n<h2>Sign-off</h2>\n");
     match &report.signatures {
         None => h.push_str("<p class=\"signature-note\">This report is not signed. Sign it with <code>golive sign</code>; render a signed report with <code>golive report SIGNED --keys KEYRING -o html=…</code> to see each signature's state.</p>\n"),
@@ -523,7 +534,7 @@ fn signoff(h: &mut String, report: &Report) {
     h.push_str("</section>\n");
 }
 
-fn files(h: &mut String, report: &Report) {
+fn files(h: &mut Spill<'_>, report: &Report) {
     h.push_str("<section id=\"files\">\n<h2>Checklist files</h2>\n<table class=\"list\"><thead><tr><th>File</th><th>SHA-256</th></tr></thead><tbody>\n");
     for f in &report.checklist.files {
         let _ =

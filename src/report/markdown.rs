@@ -2,12 +2,21 @@
 //! failed items first with their reasons, a table per section, waivers, attestations, and
 //! the sign-off block (each role's name, date and signature state).
 
+use super::spill::Spill;
 use super::{ItemReport, Report};
 use crate::engine::{Outcome, WaiverStatus};
 use crate::value::format_duration;
 
+/// The whole Markdown report as one string: [`write`] into memory.
 pub fn render(report: &Report) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
+    write(report, &mut out).expect("writing into memory cannot fail");
+    String::from_utf8(out).expect("the report is UTF-8")
+}
+
+/// Writes the Markdown report to `w` piece by piece (never whole in memory).
+pub fn write(report: &Report, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let mut out = Spill::new(w);
     let title = match &report.checklist.version {
         Some(v) => format!("{} {v}", report.checklist.name),
         None => report.checklist.name.clone(),
@@ -214,7 +223,7 @@ pub fn render(report: &Report) -> String {
             }
         }
     }
-    out
+    out.finish()
 }
 
 fn outcome(item: &ItemReport) -> String {

@@ -25,6 +25,7 @@ mod junit;
 mod markdown;
 pub mod merge;
 mod prometheus;
+mod spill;
 mod table;
 
 pub use baseline::{
@@ -1084,13 +1085,17 @@ impl Format {
         }
     }
 
-    /// Writes this format of `report` to `out`: JSON and JUnit as they are serialised, item
-    /// by item, never whole in memory; the other formats rendered, then written. The same
-    /// bytes as [`render`] gives.
+    /// Writes this format of `report` to `out` as it is produced, never whole in memory:
+    /// JSON and JUnit as they are serialised, item by item; the table a chunk of rows at a
+    /// time; Markdown and HTML piece by piece. The other formats (small: one line or entry
+    /// per problem) are rendered, then written. The same bytes as [`render`] gives.
     fn write(self, report: &Report, style: &Style, out: &mut dyn std::io::Write) -> Result<(), RenderError> {
         match self {
             Format::Json => json::write(report, out),
             Format::Junit => junit::write(report, out),
+            Format::Table => Ok(table::write(report, style, out)?),
+            Format::Markdown => Ok(markdown::write(report, out)?),
+            Format::Html => Ok(html::write(report, out)?),
             other => Ok(out.write_all(other.render(report, style)?.as_bytes())?),
         }
     }

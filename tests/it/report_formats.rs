@@ -262,9 +262,10 @@ fn the_json_report_matches_its_documented_schema() {
     common::assert_report_matches_schema(&w.path("report.json"));
 }
 
-/// JSON and JUnit files are written as they are serialised, item by item, through a buffer
-/// into the new file: byte for byte what the same report renders in one piece on stdout,
-/// on a run with a secret to mask, a target and a shard.
+/// Report files are written as they are produced (JSON and JUnit item by item, the table a
+/// chunk of rows at a time, Markdown and HTML piece by piece), through a buffer into the new
+/// file: byte for byte what the same report renders on stdout, on a run with a secret to
+/// mask, a target and a shard, and on a report of 700 more items.
 #[test]
 fn streamed_report_files_are_byte_identical_to_the_rendered_report() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -320,4 +321,36 @@ argv = ["true"]
     let junit = w.read("report.xml");
     assert!(junit.contains("host.marker@gone") && !junit.contains(secret), "{junit}");
     assert_eq!(common::stdout(&rendered), junit, "the streamed JUnit file differs from the rendered one");
+
+    // The table, Markdown and HTML are written piece by piece (the table a chunk of rows at
+    // a time): the same bytes as on stdout, also for a section longer than one chunk.
+    let mut big: serde_json::Value = serde_json::from_str(&streamed).unwrap();
+    let items = big["items"].as_array().unwrap().clone();
+    for n in 0..700 {
+        let mut item = items[n % items.len()].clone();
+        item["id"] = format!("bulk.{n}").into();
+        item["title"] = "wide ".repeat(n % 37).into();
+        big["items"].as_array_mut().unwrap().push(item);
+    }
+    w.write("big.json", &serde_json::to_string(&big).unwrap());
+    for (report, format) in [
+        ("report.json", "table"),
+        ("report.json", "markdown"),
+        ("report.json", "html"),
+        ("big.json", "table"),
+        ("big.json", "markdown"),
+        ("big.json", "html"),
+    ] {
+        let rendered = w.run_blocking(&["report", report, "-o", format], &[]);
+        assert_eq!(rendered.status.code(), Some(0), "{}", stderr(&rendered));
+        let file = format!("{report}.{format}");
+        let out = w.run_blocking(&["report", report, "-o", &format!("{format}={file}")], &[]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let written = w.read(&file);
+        assert_eq!(common::stdout(&rendered), written, "the streamed {file} differs from the rendered one");
+        assert!(written.contains("local.ok") && !written.contains(secret), "{file}");
+        if report == "big.json" {
+            assert!(written.contains("bulk.699"), "{file} has the last row");
+        }
+    }
 }
