@@ -197,7 +197,7 @@ pub fn run(args: RunArgs, interrupt: crate::engine::Interrupt) -> u8 {
     }
     // A shard runs its part of the checklist as a checklist of its own: its components hold
     // every item its items wait for, so nothing it needs is in another shard.
-    let (checklist, shard_info) = match args.shard.map(|spec| spec.resolve(|name| std::env::var(name).ok())) {
+    let (mut checklist, shard_info) = match args.shard.map(|spec| spec.resolve(|name| std::env::var(name).ok())) {
         None => (checklist, None),
         Some(Err(e)) => {
             eprintln!("error: {e}");
@@ -263,7 +263,7 @@ pub fn run(args: RunArgs, interrupt: crate::engine::Interrupt) -> u8 {
     let redactor = run_redactor(&checklist, &result);
     let unfinished =
         result.results.iter().filter(|r| r.reason.as_deref().is_some_and(|r| r.starts_with("interrupted:"))).count();
-    let mut report = Report::build(&checklist, result, &opts, args.fail_on, &redactor);
+    let mut report = Report::build(&mut checklist, result, &opts, args.fail_on, &redactor);
     report.set_targets(targets, &redactor);
     report.shard = shard_info;
     let mut recorder = super::history::RunRecorder::new(&args.history, &args.files[0]);

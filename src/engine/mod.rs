@@ -669,10 +669,10 @@ pub async fn run_keeping(
     }
     shared.close().await;
     let finished = clock.elapsed();
-    // Moved out, not copied (a task that outlived its abort writes to a slot no one reads).
-    let mut slots: Vec<Option<ItemResult>> = results.lock().unwrap().iter_mut().map(Option::take).collect();
+    // Moved out whole, not copied (a task that outlived its abort finds no slot to write to).
+    let slots: Vec<Option<ItemResult>> = std::mem::take(&mut *results.lock().unwrap());
     let results = slots
-        .iter_mut()
+        .into_iter()
         .zip(items)
         .map(|(slot, item)| {
             // A waiver of one target's copy (`ID@TARGET`) before a waiver of the item.
@@ -681,7 +681,7 @@ pub async fn run_keeping(
                 .iter()
                 .find(|w| w.item == item.id)
                 .or_else(|| checklist.waivers.iter().find(|w| w.item == item.base_id()));
-            let mut result = slot.take().unwrap_or_else(|| {
+            let mut result = slot.unwrap_or_else(|| {
                 let reason = match stop {
                     Some(stop) => stop.reason(),
                     None => "internal error: the item ended without a result".to_string(),
@@ -808,7 +808,9 @@ impl ItemTask {
             let _ = tx.send(Some(Ended::of(&result, is_watched)));
         }
         observer.finished(&item, &result);
-        results.lock().unwrap()[index] = Some(result);
+        if let Some(slot) = results.lock().unwrap().get_mut(index) {
+            *slot = Some(result);
+        }
     }
 }
 
