@@ -537,6 +537,11 @@ impl ValueMap {
         self.entries.is_empty()
     }
 
+    /// The entries as held: each name as given (a declared one borrowed).
+    pub fn entries(&self) -> &[(Cow<'static, str>, Value)] {
+        &self.entries
+    }
+
     /// Gives back spare capacity: a map is built once and then kept for the whole run.
     pub fn shrink_to_fit(&mut self) {
         self.entries.shrink_to_fit();

@@ -178,7 +178,7 @@ pub fn run(args: RunArgs, interrupt: crate::engine::Interrupt) -> u8 {
     let load_opts =
         LoadOptions { vars: args.vars.clone(), mode: LoadMode::Run, attestations: args.attestations.clone(), targets };
     let (loaded, ok) = load_and_report_as(&args.files, &load_opts, args.diagnostics_format);
-    let Some(checklist) = loaded.checklist.filter(|_| ok) else {
+    let Some(checklist) = loaded.into_checklist().filter(|_| ok) else {
         if args.diagnostics_format != super::DiagnosticsFormat::Json {
             eprintln!("golive: the checklist is invalid; nothing was run (exit {})", exit::INVALID);
         }

@@ -267,7 +267,7 @@ pub struct Params {
 /// item: an `http` item set 2 of its 6 parameters and stored all 6.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ParamMap {
-    own: Vec<(Cow<'static, str>, Value)>,
+    own: crate::value::ValueMap,
     defaults: &'static [(&'static str, Value)],
 }
 
@@ -275,18 +275,13 @@ impl ParamMap {
     /// An empty map whose unset names read from `defaults` (sorted by name).
     pub fn with_defaults(defaults: &'static [(&'static str, Value)]) -> Self {
         debug_assert!(defaults.windows(2).all(|w| w[0].0 < w[1].0), "defaults are sorted by name");
-        ParamMap { own: Vec::new(), defaults }
-    }
-
-    fn find(&self, name: &str) -> Result<usize, usize> {
-        self.own.binary_search_by(|(k, _)| k.as_ref().cmp(name))
+        ParamMap { own: crate::value::ValueMap::new(), defaults }
     }
 
     pub fn get(&self, name: &str) -> Option<&Value> {
-        match self.find(name) {
-            Ok(i) => Some(&self.own[i].1),
-            Err(_) => self.defaults.binary_search_by(|(k, _)| (*k).cmp(name)).ok().map(|i| &self.defaults[i].1),
-        }
+        self.own
+            .get(name)
+            .or_else(|| self.defaults.binary_search_by(|(k, _)| (*k).cmp(name)).ok().map(|i| &self.defaults[i].1))
     }
 
     pub fn contains_key(&self, name: &str) -> bool {
@@ -296,24 +291,17 @@ impl ParamMap {
     /// Sets a value, returning the one it replaces (a default is not replaced: it stays
     /// the probe's, and the map's own value hides it).
     pub fn insert(&mut self, name: impl Into<Cow<'static, str>>, value: Value) -> Option<Value> {
-        let name = name.into();
-        match self.find(&name) {
-            Ok(i) => Some(std::mem::replace(&mut self.own[i].1, value)),
-            Err(i) => {
-                self.own.insert(i, (name, value));
-                None
-            }
-        }
+        self.own.insert(name, value)
     }
 
     /// Every parameter, set or defaulted, in name order: the item's own and the probe's
     /// defaults it does not set, merged.
     fn merged(&self) -> impl Iterator<Item = (&Cow<'static, str>, Option<&'static str>, &Value)> {
-        let mut own = self.own.iter().map(|(k, v)| (k, None, v)).peekable();
+        let mut own = self.own.entries().iter().map(|(k, v)| (k, None, v)).peekable();
         let mut defaults = self
             .defaults
             .iter()
-            .filter(|(k, _)| self.find(k).is_err())
+            .filter(|(k, _)| !self.own.contains_key(k))
             .map(|(k, v)| (&Cow::Borrowed(""), Some(*k), v))
             .peekable();
         std::iter::from_fn(move || match (own.peek(), defaults.peek()) {

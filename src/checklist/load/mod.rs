@@ -75,6 +75,14 @@ pub struct Loaded {
     pub declared_vars: BTreeSet<String>,
 }
 
+impl Loaded {
+    /// The checklist alone: the sources, diagnostics and the rest are let go here, not kept
+    /// for the whole run (the sources are the text of every file, 10 MB for 50,000 items).
+    pub fn into_checklist(self) -> Option<Checklist> {
+        self.checklist
+    }
+}
+
 pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Loaded {
     let mut cx = Ctx::new(opts.mode);
     let mut files = files::read(&mut cx, paths);
