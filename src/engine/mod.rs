@@ -551,7 +551,10 @@ pub async fn run_keeping(
     // from this queue as slots free up: a task waiting for its slot costs about 1.5 KiB, and
     // a 50,000-item run held one per item from its start.
     let mut queued: Vec<ItemTask> = Vec::new();
-    // Dependencies first (the loader's topological order), so they take permits first.
+    // In the loader's topological order. Items that wait (and items on a target) are spawned
+    // here and ask for a slot when what they wait for has ended; the queued ones get theirs
+    // from the feeder below, one at a time in this order, so a dependent item whose
+    // dependencies ended queues behind at most the feeder's next request, not every plain item.
     for &index in &checklist.order {
         let Some(item) = items.get(index) else { continue };
         let tx = senders.get_mut(index).and_then(Option::take);
