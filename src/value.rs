@@ -107,21 +107,10 @@ impl Value {
         }
     }
 
-    /// A copy with every secret (and URL password) in its strings masked. The keys of a
-    /// table are names (a query's columns, a JSON document's fields) and stay as they are:
-    /// masking never changes a value's structure.
-    pub fn redacted(&self, redactor: &crate::redact::Redactor) -> Value {
-        match self {
-            Value::Str(s) => Value::Str(redactor.redact(s).into_owned()),
-            Value::Version(s) => Value::Version(redactor.redact(s).into_owned()),
-            Value::List(items) => Value::List(items.iter().map(|v| v.redacted(redactor)).collect()),
-            Value::Map(map) => Value::Map(map.iter().map(|(k, v)| (k.clone(), v.redacted(redactor))).collect()),
-            other => other.clone(),
-        }
-    }
-
-    /// [`Value::redacted`] in place: a text is replaced only when masking changed it, so
-    /// masking a large report neither copies nor moves what holds no secret.
+    /// Masks every secret (and URL password) in the value, in place: a text is replaced
+    /// only when masking changed it, so masking a large report neither copies nor moves
+    /// what holds no secret. The keys of a table are names (a query's columns, a JSON
+    /// document's fields) and stay as they are: masking never changes a value's structure.
     pub fn redact_in_place(&mut self, redactor: &crate::redact::Redactor) {
         match self {
             Value::Str(s) | Value::Version(s) => {
@@ -545,11 +534,6 @@ impl ValueMap {
     /// Gives back spare capacity: a map is built once and then kept for the whole run.
     pub fn shrink_to_fit(&mut self) {
         self.entries.shrink_to_fit();
-    }
-
-    /// The values as a `BTreeMap`, for callers that want one (a `Value::Map`).
-    pub fn to_btree(&self) -> BTreeMap<String, Value> {
-        self.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
     }
 }
 
