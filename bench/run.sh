@@ -22,6 +22,8 @@
 #              timeout = "2s" each. Every item must end `error: timed out after 2s`.
 #   scale1k, scale10k, scale50k
 #              1,000 / 10,000 / 50,000 http/tcp/tls items, JSON report and table written.
+#   body50     50 http items with a `body` expectation against a 2 MiB page (read up to
+#              max_body, 1 MiB): peak RSS and the report's size.
 #   compare200 issue 15's 200 checks (100 http, 50 tcp, 20 tls, 20 postgres, 10 redis) on one
 #              set of targets (adds PostgreSQL from initdb and a redis-server), run by golive
 #              and by Prometheus blackbox_exporter (apt-get install
@@ -57,7 +59,7 @@ runs="${RUNS:-3}"
 scenarios=()
 for arg in "$@"; do
     case "$arg" in
-        mixed1000 | hung10 | scale1k | scale10k | scale50k | compare200 | startup1 | all) scenarios+=("$arg") ;;
+        mixed1000 | hung10 | scale1k | scale10k | scale50k | body50 | compare200 | startup1 | all) scenarios+=("$arg") ;;
     esac
 done
 if [ "${#scenarios[@]}" -eq 0 ]; then

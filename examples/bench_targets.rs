@@ -17,6 +17,10 @@
 //!              give the overshoot past 2 s, of the wall and of the engine's duration.
 //!   scale1k, scale10k, scale50k  1,000 / 10,000 / 50,000 http/tcp/tls items, JSON and
 //!              table written. Target at 50,000: <= 150 MiB RSS, <= 80 us CPU per item.
+//!   body50     50 http items with a `body` expectation (`contains`) against a 2 MiB page,
+//!              read up to the default max_body (1 MiB). Every item must pass. Issue 15:
+//!              a large body must not stay in memory or in the report whole (before: 8.5 MB
+//!              of memory and 2 MB of report per item); the notes give RSS and report size.
 //!   compare200 issue 15's 200 checks (100 http, 50 tcp, 20 tls, 20 postgres, 10 redis)
 //!              against one set of targets (HTTP, TLS with a test CA, a PostgreSQL from
 //!              initdb, a redis-server), run by golive and by Prometheus blackbox_exporter
@@ -59,7 +63,8 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use support::{HttpServer, HungListener, PgServer, RedisServer, Route, TestPki, TlsServer, closed_port};
 
-const SCENARIOS: &[&str] = &["mixed1000", "hung10", "scale1k", "scale10k", "scale50k", "compare200", "startup1"];
+const SCENARIOS: &[&str] =
+    &["mixed1000", "hung10", "scale1k", "scale10k", "scale50k", "body50", "compare200", "startup1"];
 
 /// Targets from bench/README.md.
 const MIXED_WALL_TARGET: Duration = Duration::from_secs(2);
@@ -214,6 +219,7 @@ async fn bench(spawner: Arc<spawner::Spawner>) -> ExitCode {
                 "scale1k" => scale(&opts, run, "scale1k", 1_000).await.map(|m| vec![m]),
                 "scale10k" => scale(&opts, run, "scale10k", 10_000).await.map(|m| vec![m]),
                 "scale50k" => scale(&opts, run, "scale50k", 50_000).await.map(|m| vec![m]),
+                "body50" => body50(&opts, run).await.map(|m| vec![m]),
                 "compare200" => compare200(&opts).await,
                 "startup1" => startup1(&opts, STARTUP_RUNS).await,
                 other => unreachable!("scenario {other} was validated"),
@@ -557,6 +563,59 @@ async fn scale(opts: &Options, run: usize, name: &'static str, n: usize) -> Resu
             m.misses.push(format!("{per_item:.0} us CPU/item > {SCALE_CPU_US_TARGET:.0}"));
         }
     }
+    finish_dir(opts, dir, &mut m);
+    Ok(m)
+}
+
+// ---------------------------------------------------------------------------------------
+// body50
+
+/// Items and page size of `body50`.
+const BODY_ITEMS: usize = 50;
+const BODY_PAGE_BYTES: usize = 2 << 20;
+
+async fn body50(opts: &Options, run: usize) -> Result<Measurement, String> {
+    let dir =
+        tempfile::Builder::new().prefix("golive-bench-body50-").tempdir().map_err(|e| format!("temp dir: {e}"))?;
+    // Numbered lines of text, the needle a quarter of the way in (within the first MiB).
+    let mut page = String::with_capacity(BODY_PAGE_BYTES + 128);
+    let mut line = 0;
+    while page.len() < BODY_PAGE_BYTES {
+        line += 1;
+        if page.len() >= BODY_PAGE_BYTES / 4 && !page.contains("needle") {
+            page.push_str("<p>the needle is here</p>\n");
+        }
+        let _ = writeln!(page, "<p>line {line:07}: the quick brown fox jumps over the lazy dog, again and again</p>");
+    }
+    let http = HttpServer::start(vec![Route::new("/page").header("content-type", "text/html").body(page)]).await;
+    let url = q(http.url("/page"));
+    let mut toml = String::from("[checklist]\nname = \"bench body50\"\nversion = \"1\"\n\n");
+    for i in 0..BODY_ITEMS {
+        let _ = write!(
+            toml,
+            "[[item]]\nid = \"page.{i:03}\"\nprobe = \"http\"\nurl = {url}\nexpect = {{ status = 200, body = {{ contains = \"needle\" }} }}\n\n"
+        );
+    }
+    let checklist = dir.path().join("body50.toml");
+    std::fs::write(&checklist, &toml).map_err(|e| format!("write checklist: {e}"))?;
+    let out = run_golive(opts, dir.path(), &checklist).await?;
+    let mut m = Measurement::new("body50", run, BODY_ITEMS, &out);
+    if out.code != Some(0) {
+        m.problems.push(format!("golive exit {} (want 0){}", describe_exit(&out), stderr_tail(&out.stderr)));
+    }
+    match read_report(&out.report) {
+        Ok(report) => {
+            m.engine = report.duration;
+            check_outcomes(&report, "pass", None, &BTreeMap::from([("http", BODY_ITEMS)]), &mut m.problems);
+        }
+        Err(e) => m.problems.push(e),
+    }
+    let size = std::fs::metadata(&out.report).map(|m| m.len()).unwrap_or(0);
+    m.notes.push(format!(
+        "report {:.1} KiB ({:.1} KiB/item)",
+        size as f64 / 1024.0,
+        size as f64 / 1024.0 / BODY_ITEMS as f64
+    ));
     finish_dir(opts, dir, &mut m);
     Ok(m)
 }

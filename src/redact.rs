@@ -67,16 +67,49 @@ impl Redactor {
     }
 
     fn mask_known<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        if !self.secrets.iter().any(|s| text.contains(s.as_str())) {
-            return Cow::Borrowed(text);
+        let whole = if self.secrets.iter().any(|s| text.contains(s.as_str())) {
+            let mut out = text.to_string();
+            for s in &self.secrets {
+                if out.contains(s.as_str()) {
+                    out = out.replace(s.as_str(), MASK);
+                }
+            }
+            Cow::Owned(out)
+        } else {
+            Cow::Borrowed(text)
+        };
+        match self.mask_cut(&whole) {
+            Some(masked) => Cow::Owned(masked),
+            None => whole,
         }
-        let mut out = text.to_string();
-        for s in &self.secrets {
-            if out.contains(s.as_str()) {
-                out = out.replace(s.as_str(), MASK);
+    }
+
+    /// Masks the start of a secret that a cut left just before a `…`: golive shortens long
+    /// texts before the run's secrets are all known (an excerpt's lines, a kept `body`, a
+    /// `when` reason), so a secret across the cut would show its first characters, which
+    /// no search for the whole secret finds. The longest start of any secret, at least
+    /// [`MIN_SEARCHED_LEN`] characters, that ends right before a `…` becomes `***`. `None`
+    /// when there is none.
+    fn mask_cut(&self, text: &str) -> Option<String> {
+        if self.secrets.is_empty() || !text.contains('…') {
+            return None;
+        }
+        let mut out = String::new();
+        let mut copied = 0;
+        for (at, _) in text.match_indices('…') {
+            let before = &text[copied..at];
+            let cut = self.secrets.iter().map(|s| cut_secret_len(before, s)).max().unwrap_or(0);
+            if cut > 0 {
+                out.push_str(&before[..before.len() - cut]);
+                out.push_str(MASK);
+                copied = at;
             }
         }
-        Cow::Owned(out)
+        if copied == 0 {
+            return None;
+        }
+        out.push_str(&text[copied..]);
+        Some(out)
     }
 
     /// Like [`Redactor::redact`], but every masked byte becomes one `*`, so byte offsets into
@@ -106,6 +139,53 @@ impl Redactor {
         // overlapping matches only add stars.
         Cow::Owned(String::from_utf8_lossy(&bytes).into_owned())
     }
+}
+
+/// How many bytes at the end of `before` are the start of `secret` (a proper start, at
+/// least [`MIN_SEARCHED_LEN`] characters, ending on a character boundary of both); 0 when
+/// none is. The longest such overlap, found in time linear in the secret's length (the
+/// prefix function of Knuth, Morris and Pratt, run over the last bytes of `before`).
+fn cut_secret_len(before: &str, secret: &str) -> usize {
+    let s = secret.as_bytes();
+    if s.len() < 2 {
+        return 0;
+    }
+    // Only the last `s.len() - 1` bytes can hold a proper start of the secret.
+    let mut from = before.len().saturating_sub(s.len() - 1);
+    while !before.is_char_boundary(from) {
+        from += 1;
+    }
+    let tail = &before.as_bytes()[from..];
+    let mut fail = vec![0usize; s.len()];
+    let mut k = 0;
+    for i in 1..s.len() {
+        while k > 0 && s[i] != s[k] {
+            k = fail[k - 1];
+        }
+        if s[i] == s[k] {
+            k += 1;
+        }
+        fail[i] = k;
+    }
+    let mut matched = 0;
+    for &b in tail {
+        while matched > 0 && (matched == s.len() || b != s[matched]) {
+            matched = fail[matched - 1];
+        }
+        if b == s[matched] {
+            matched += 1;
+        }
+    }
+    // The longest overlap may end inside a character of the secret or be too short; a
+    // shorter one (along the prefix function) may still qualify.
+    while matched > 0 {
+        if matched < s.len() && secret.is_char_boundary(matched) {
+            // Every shorter overlap is shorter still.
+            return if secret[..matched].chars().count() >= MIN_SEARCHED_LEN { matched } else { 0 };
+        }
+        matched = fail[matched - 1];
+    }
+    0
 }
 
 /// True for a setting's name that says it holds a credential: it ends in a sensitive word
@@ -209,6 +289,35 @@ mod tests {
         // As a form value in a query string (`query = { key = "${env:KEY}" }`).
         r.add("ab~cd ef");
         assert_eq!(r.redact("final_url http://h/api?key=ab%7Ecd+ef&x=1"), "final_url http://h/api?key=***&x=1");
+    }
+
+    #[test]
+    fn a_secret_cut_in_half_before_an_ellipsis_is_masked() {
+        let mut r = Redactor::default();
+        r.add("s3cr3t-t0ken-value");
+        // A cut (an excerpt's line, a kept body) ends inside the secret.
+        assert_eq!(r.redact("Authorization: Bearer s3cr3t-t0…"), "Authorization: Bearer ***…");
+        let cut = crate::diag::clip("token=s3cr3t-t0ken-value and more", 12);
+        assert_eq!(r.redact(&cut), "token=***…");
+        // Each cut of a text with several: the lines of an excerpt.
+        assert_eq!(
+            r.redact("line 1: a s3cr3t…\nline 2: ok…\nline 9: s3cr3t-t0ken-value"),
+            "line 1: a ***…\nline 2: ok…\nline 9: ***"
+        );
+        // Fewer than four characters of it are ordinary text, as for whole secrets.
+        assert_eq!(r.redact("the s3c…"), "the s3c…");
+        // The text before the ellipsis must end with the secret's start, not merely hold it.
+        assert_eq!(r.redact("s3cr3t and so on…"), "s3cr3t and so on…");
+        // The longest start counts, and a start that repeats itself is found.
+        let mut r = Redactor::default();
+        r.add("abababX");
+        assert_eq!(r.redact("xx ababab…"), "xx ***…");
+        assert_eq!(r.redact("xx abab…"), "xx ***…");
+        // Characters of more than one byte: never cut inside one.
+        let mut r = Redactor::default();
+        r.add("ключ-секрет");
+        assert_eq!(r.redact("value ключ-с…"), "value ***…");
+        assert_eq!(Redactor::default().redact("any text…"), "any text…");
     }
 
     #[test]

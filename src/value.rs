@@ -77,6 +77,42 @@ pub enum Value {
     Map(BTreeMap<String, Value>),
 }
 
+/// How much of a long observed text a result keeps once it is judged (a `body`, a
+/// command's `stdout`, a file's `contents`): the expectations are judged on the whole text,
+/// the report keeps its start, the lines an expectation looked for (the expectation's
+/// excerpt) and how long it was. Item by item, a result then stays small whatever the
+/// target answered.
+pub const KEPT_TEXT_BYTES: usize = 4096;
+
+/// Bytes of a kept text left for the `… (N bytes, L lines in all; …)` that ends it.
+const CUT_NOTE_ROOM: usize = 128;
+
+/// The start of `text` (up to [`KEPT_TEXT_BYTES`] with the note, cut after its last whole line when that
+/// keeps at least half of it, else on a character boundary), then `…` and how long the text
+/// was: `… (1048576 bytes, 12700 lines in all; the first 4071 bytes are kept)`. The `…`
+/// right after the cut is what lets masking find a secret cut in half there
+/// ([`crate::redact::Redactor::redact`]).
+pub fn cut_text(text: &str) -> String {
+    // Room for the line saying how long it was: a kept text is never longer than
+    // KEPT_TEXT_BYTES, so keeping it again (a report read back, merged, built) keeps it as
+    // it is.
+    let mut at = (KEPT_TEXT_BYTES - CUT_NOTE_ROOM).min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    let (head, sep) = match text[..at].rfind('\n') {
+        Some(nl) if nl >= at / 2 => (&text[..nl], "\n"),
+        _ => (&text[..at], ""),
+    };
+    let lines = text.lines().count();
+    format!(
+        "{head}{sep}… ({} bytes, {lines} line{} in all; the first {} bytes are kept)",
+        text.len(),
+        if lines == 1 { "" } else { "s" },
+        head.len()
+    )
+}
+
 impl Value {
     pub fn str(s: impl Into<String>) -> Value {
         Value::Str(s.into())
@@ -104,6 +140,23 @@ impl Value {
             serde_json::Value::Object(map) => {
                 Value::Map(map.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect())
             }
+        }
+    }
+
+    /// The value as a result keeps it once judged: a text longer than [`KEPT_TEXT_BYTES`]
+    /// becomes its start and a line saying how long it was ([`cut_text`]); anything else is
+    /// copied whole. `None` when the value is kept as it is.
+    pub fn kept(&self) -> Option<Value> {
+        match self {
+            Value::Str(text) if text.len() > KEPT_TEXT_BYTES => Some(Value::Str(cut_text(text))),
+            _ => None,
+        }
+    }
+
+    /// [`Value::kept`], in place.
+    pub fn keep_bounded(&mut self) {
+        if let Some(kept) = self.kept() {
+            *self = kept;
         }
     }
 
@@ -643,6 +696,39 @@ mod tests {
         assert_eq!(map.insert("0", Value::Null), None);
         assert_eq!(map.keys().collect::<Vec<_>>(), ["0", "a", "b"]);
         assert!(map.contains_key("0") && !map.contains_key("c"));
+    }
+
+    #[test]
+    fn a_long_text_is_kept_as_its_start_and_its_length() {
+        let short = Value::str("x".repeat(KEPT_TEXT_BYTES));
+        assert_eq!(short.kept(), None, "a text of exactly the limit is kept whole");
+        // Lines: cut after the last whole line that fits.
+        let lines: String = (1..=2000).map(|i| format!("line {i:05}\n")).collect();
+        let Some(Value::Str(kept)) = Value::Str(lines.clone()).kept() else { panic!("not cut") };
+        let (head, note) = kept.split_once("\n…").unwrap();
+        let budget = KEPT_TEXT_BYTES - CUT_NOTE_ROOM;
+        assert!(head.len() <= budget && head.len() > budget - 12, "{}", head.len());
+        assert!(kept.len() <= KEPT_TEXT_BYTES);
+        assert_eq!(Value::Str(kept.clone()).kept(), None, "a kept text is kept as it is");
+        assert!(lines.starts_with(head) && head.ends_with(|c: char| c.is_ascii_digit()));
+        assert_eq!(
+            note,
+            format!(" ({} bytes, 2000 lines in all; the first {} bytes are kept)", lines.len(), head.len())
+        );
+        // One long line of characters of several bytes: cut on a character boundary.
+        let wide = "é".repeat(KEPT_TEXT_BYTES);
+        let Some(Value::Str(kept)) = Value::Str(wide.clone()).kept() else { panic!("not cut") };
+        let head = kept.split_once('…').unwrap().0;
+        assert_eq!(head.len(), budget);
+        assert!(kept.ends_with(&format!("({} bytes, 1 line in all; the first {budget} bytes are kept)", wide.len())));
+        // The longest note still fits.
+        let huge = Value::Str(cut_text(&"é\n".repeat(400_000)));
+        assert_eq!(huge.kept(), None);
+        // In place, and only texts.
+        let mut v = Value::Str(wide);
+        v.keep_bounded();
+        assert_eq!(v, Value::Str(kept));
+        assert_eq!(Value::List(vec![Value::str("y".repeat(10_000))]).kept(), None);
     }
 
     #[test]

@@ -836,7 +836,9 @@ async fn judge_condition(c: &Condition, rx: Option<Settled>) -> Option<Judged> {
             let line = text.lines().next().unwrap_or_default();
             let cut: String = line.chars().take(80).collect();
             let more = if cut.len() < text.trim_end().len() { "…" } else { "" };
-            format!("{cut:?}{more}")
+            // `…` inside the quotes, right after the cut, where masking looks for a secret
+            // cut in half.
+            format!("{:?}", format!("{cut}{more}"))
         }
         Some(v) => v.to_string(),
     };
@@ -925,7 +927,7 @@ async fn run_item(
     let started_at = time::OffsetDateTime::now_utc();
     let clock = Instant::now();
     let mut wanted = wanted_facts(&item.expect);
-    wanted.extend(also_wanted);
+    wanted.extend(also_wanted.iter().cloned());
     let input =
         Arc::new(ProbeInput { item_id: item.id.clone(), params: item.params.clone(), wanted, timeout: item.timeout });
     let mut attempts = 0;
@@ -939,7 +941,7 @@ async fn run_item(
         attempts += 1;
         let attempt_clock = Instant::now();
         let observed = observe_once(item, &input, place).await;
-        let mut result = judge(item, observed);
+        let mut result = judge(item, observed, &also_wanted);
         tracing::debug!(item = %item.id, attempt = attempts, state = result.state.as_str(), elapsed = ?attempt_clock.elapsed(), "attempt ended");
         if result.state == State::Pass || attempts > item.retries {
             result.attempts = attempts;
@@ -1036,14 +1038,14 @@ fn explanation(item: &Item, facts: &Facts, fact: &str) -> Option<String> {
         .chain(
             crate::probe::explain::explained_by(item.probe.kind, fact).iter().filter(|name| **name != fact).filter_map(
                 |name| {
-                    let v = facts.shown(name)?;
+                    let v = facts.shown_ref(name)?;
                     // An empty stderr or an empty list explains nothing.
-                    if matches!(&v, Value::Str(s) if s.trim().is_empty())
-                        || matches!(&v, Value::List(l) if l.is_empty())
+                    if matches!(&*v, Value::Str(s) if s.trim().is_empty())
+                        || matches!(&*v, Value::List(l) if l.is_empty())
                     {
                         return None;
                     }
-                    let text = match &v {
+                    let text = match &*v {
                         Value::List(items) if items.len() > EXCERPT_LINES => {
                             let first: Vec<String> = items.iter().take(EXCERPT_LINES).map(Value::to_string).collect();
                             format!("{}, … and {} more", first.join(", "), items.len() - EXCERPT_LINES)
@@ -1058,8 +1060,11 @@ fn explanation(item: &Item, facts: &Facts, fact: &str) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("; "))
 }
 
-/// Judges observed facts against the item's expectations.
-pub fn judge(item: &Item, observed: Result<Facts, ObserveError>) -> ItemResult {
+/// Judges observed facts against the item's expectations. Each expectation is judged on
+/// the whole value; the result keeps long texts cut ([`Value::kept`]), in its facts and in
+/// each expectation's observed value, except the facts named in `read_by_others` (another
+/// item's `when` reads them whole once this one ends).
+pub fn judge(item: &Item, observed: Result<Facts, ObserveError>, read_by_others: &BTreeSet<String>) -> ItemResult {
     let mut result = ItemResult::without_run(State::Pass, String::new());
     result.reason = None;
     match observed {
@@ -1084,8 +1089,10 @@ pub fn judge(item: &Item, observed: Result<Facts, ObserveError>) -> ItemResult {
             result.expectations.reserve_exact(item.expect.len());
             for e in &item.expect {
                 let passed = e.matcher.eval(facts.get(&e.fact));
-                let shown = facts.shown(&e.fact);
-                let excerpt = shown.as_ref().and_then(|v| excerpt(v, &e.matcher));
+                let whole = facts.shown_ref(&e.fact);
+                let excerpt = whole.as_deref().and_then(|v| excerpt(v, &e.matcher));
+                // A long text is not copied whole to be cut.
+                let shown = whole.map(|v| v.kept().unwrap_or_else(|| v.into_owned()));
                 let explanation = if passed { None } else { explanation(item, &facts, &e.fact) };
                 if !passed && result.state == State::Pass {
                     result.state = State::Fail;
@@ -1109,16 +1116,17 @@ pub fn judge(item: &Item, observed: Result<Facts, ObserveError>) -> ItemResult {
                 });
             }
             result.secret_values = facts.secret_values();
-            result.facts = shown_facts(item, &mut facts);
+            result.facts = shown_facts(item, &mut facts, read_by_others);
         }
     }
     result
 }
 
 /// The facts as reports show them ([`Facts::shown`]), moved out of `facts`: `***` for a
-/// secret one, the masked form of one with secret parts. A name the probe declares is kept
-/// as the declaration's `&'static str`, so no result holds a copy of it.
-fn shown_facts(item: &Item, facts: &mut Facts) -> ValueMap {
+/// secret one, the masked form of one with secret parts, a long text cut
+/// ([`Value::keep_bounded`]) unless it is one of `keep_whole`. A name the probe declares is
+/// kept as the declaration's `&'static str`, so no result holds a copy of it.
+fn shown_facts(item: &Item, facts: &mut Facts, keep_whole: &BTreeSet<String>) -> ValueMap {
     let declared = |name: String| -> std::borrow::Cow<'static, str> {
         match item.probe.facts.iter().find(|f| f.name == name) {
             Some(f) => f.name.into(),
@@ -1128,11 +1136,14 @@ fn shown_facts(item: &Item, facts: &mut Facts) -> ValueMap {
     std::mem::take(&mut facts.values)
         .into_iter()
         .map(|(name, value)| {
-            let shown = if facts.secret.contains(&name) {
+            let mut shown = if facts.secret.contains(&name) {
                 Value::str("***")
             } else {
                 facts.partly_secret.remove(&name).unwrap_or(value)
             };
+            if !keep_whole.contains(&name) {
+                shown.keep_bounded();
+            }
             (declared(name), shown)
         })
         .collect()

@@ -126,7 +126,7 @@ pub static SPEC: ProbeSpec = ProbeSpec {
         FactSpec::new(
             "body",
             FactType::String,
-            "the response body as text (up to max_body bytes); kept only when expect names it",
+            "the response body as text (up to max_body bytes); read only when expect or a when names it, judged whole, and kept in results and reports as its first 4 KiB and its length",
         ),
         FactSpec::new(
             "body_json.<pointer>",
@@ -891,7 +891,11 @@ async fn read_body(mut response: reqwest::Response, max: u64, keep: bool, hash: 
     use futures::FutureExt;
     use sha2::Digest;
     let announced = response.content_length();
-    let mut body = Body { length: 0, truncated: false, head: Vec::new(), sha256: None, kept: keep.then(Vec::new) };
+    // Room for what the server announced (at most `max`), so a large body is not copied
+    // each time it outgrows its buffer.
+    let room = announced.unwrap_or(0).min(max);
+    let kept = keep.then(|| Vec::with_capacity(usize::try_from(room).unwrap_or(0)));
+    let mut body = Body { length: 0, truncated: false, head: Vec::new(), sha256: None, kept };
     let mut hasher = hash.then(sha2::Sha256::new);
     while let Some(chunk) = response
         .chunk()

@@ -459,13 +459,18 @@ impl Facts {
     /// The value shown in reports: `***` for secret facts, the masked form for facts with
     /// secret parts.
     pub fn shown(&self, name: &str) -> Option<Value> {
+        self.shown_ref(name).map(std::borrow::Cow::into_owned)
+    }
+
+    /// [`Facts::shown`] without copying the value unless it is masked.
+    pub fn shown_ref(&self, name: &str) -> Option<std::borrow::Cow<'_, Value>> {
         let value = self.values.get(name)?;
         Some(if self.secret.contains(name) {
-            Value::str("***")
+            std::borrow::Cow::Owned(Value::str("***"))
         } else if let Some(shown) = self.partly_secret.get(name) {
-            shown.clone()
+            std::borrow::Cow::Borrowed(shown)
         } else {
-            value.clone()
+            std::borrow::Cow::Borrowed(value)
         })
     }
 

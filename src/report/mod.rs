@@ -537,7 +537,13 @@ impl Report {
                 }),
                 reason: r.reason,
                 expectations: r.expectations,
-                facts: r.facts,
+                facts: {
+                    // A fact another item's `when` read was kept whole for the run; the
+                    // report keeps every long text cut.
+                    let mut facts = r.facts;
+                    facts.values_mut().for_each(Value::keep_bounded);
+                    facts
+                },
                 attempts: r.attempts,
                 started_at: format_time(r.started_at),
                 duration_ms: duration_ms(r.duration),

@@ -30,6 +30,7 @@ mod init;
 mod legacy_tls;
 mod loader_fuzz;
 mod loader_hostile;
+mod long_texts;
 mod masking;
 mod no_leftovers;
 mod observed;
