@@ -13,5 +13,11 @@ fn main() -> std::process::ExitCode {
     // varying from run to run, for no measurable gain in a short-lived process.
     #[cfg(target_os = "linux")]
     let _ = nix::sys::prctl::set_thp_disable(true);
+    #[cfg(not(feature = "system-alloc"))]
+    let _ = golive::cli::RETURN_FREED_MEMORY.set(|| {
+        // SAFETY: mi_collect takes no pointers; `force` also purges what the runtime's
+        // exited threads left.
+        unsafe { libmimalloc_sys::mi_collect(true) }
+    });
     golive::cli::main()
 }

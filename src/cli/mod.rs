@@ -204,6 +204,20 @@ fn load_and_report_as(files: &[PathBuf], opts: &LoadOptions, format: Diagnostics
     (loaded, ok)
 }
 
+/// Set by the binary to its allocator's way of giving freed memory back to the system now
+/// (mimalloc's `mi_collect`), rather than when the allocator would (mimalloc: a second after
+/// it was freed). `golive run` calls it once the probes have ended and their runtime is shut
+/// down, before the report is built: the report's rows are new memory, and what the run
+/// freed would otherwise still count in the peak beside them (scale50k: 165 -> 146 MiB,
+/// docs/benchmarks.md).
+pub static RETURN_FREED_MEMORY: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+
+fn return_freed_memory() {
+    if let Some(give_back) = RETURN_FREED_MEMORY.get() {
+        give_back();
+    }
+}
+
 pub fn main() -> ExitCode {
     // Started by ssh as SSH_ASKPASS for a target's password or passphrase: answer and end.
     if let Some(code) = crate::fleet::ssh::askpass() {

@@ -259,6 +259,7 @@ pub fn run(args: RunArgs, interrupt: crate::engine::Interrupt) -> u8 {
     // Dropping the remaining tasks kills what they started (a command's process group);
     // a probe stuck in blocking code gets at most 2 s before golive exits anyway.
     runtime.shutdown_timeout(Duration::from_secs(2));
+    super::return_freed_memory();
 
     let redactor = run_redactor(&checklist, &result);
     let unfinished =
