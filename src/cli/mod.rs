@@ -332,18 +332,17 @@ pub(crate) fn write_outputs(
     for output in outputs {
         match &output.path {
             None => {
-                let text = match crate::report::render_masked(output.format, &report, stdout_style) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        eprintln!("golive: {e}");
-                        ok = false;
-                        continue;
-                    }
-                };
                 table_on_stdout |= output.format == crate::report::Format::Table;
-                // A closed pipe is not a failure (the reader has what it wanted); another
-                // error is, like a file that cannot be written.
-                ok &= self::output::stdout(format_args!("{text}")).is_ok();
+                // Streamed as a file is, never whole in memory. A closed pipe is not a
+                // failure (the reader has what it wanted); another error is, like a file
+                // that cannot be written, and is said once on stderr.
+                let written = self::output::stdout_with(|out| {
+                    crate::report::write_masked(output.format, &report, stdout_style, out).map_err(|e| match e {
+                        crate::report::RenderError::Io(e) => e,
+                        other => std::io::Error::other(other.to_string()),
+                    })
+                });
+                ok &= written.is_ok();
             }
             Some(path) => {
                 let style = crate::report::Style::default();

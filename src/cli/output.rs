@@ -46,6 +46,53 @@ pub fn stdout(args: fmt::Arguments) -> io::Result<()> {
     }
 }
 
+/// Lends stdout to `write` as a buffered writer (a report streamed piece by piece, never
+/// whole in memory), then flushes; the same rules as [`stdout`]: once the pipe is closed
+/// every write is taken and dropped, and another failure is said once on stderr.
+pub fn stdout_with(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    struct Sink<W: Write>(W);
+    impl<W: Write> Sink<W> {
+        fn closed_is_ok<T>(result: io::Result<T>, taken: T) -> io::Result<T> {
+            match result {
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                    STDOUT_CLOSED.store(true, Ordering::Relaxed);
+                    Ok(taken)
+                }
+                other => other,
+            }
+        }
+    }
+    impl<W: Write> Write for Sink<W> {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if STDOUT_CLOSED.load(Ordering::Relaxed) {
+                return Ok(buf.len());
+            }
+            Self::closed_is_ok(self.0.write(buf), buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            if STDOUT_CLOSED.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            Self::closed_is_ok(self.0.flush(), ())
+        }
+    }
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    // The buffer outside the closed-pipe check: what it holds is dropped once the pipe is
+    // closed, as a write would be.
+    let mut out = io::BufWriter::with_capacity(64 * 1024, Sink(io::stdout().lock()));
+    match write(&mut out).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            if !STDOUT_FAILED.swap(true, Ordering::Relaxed) {
+                stderr(format_args!("golive: cannot write to stdout: {e}\n"));
+            }
+            Err(e)
+        }
+    }
+}
+
 /// Writes to stderr; a failure is ignored.
 pub fn stderr(args: fmt::Arguments) {
     let mut err = io::stderr().lock();

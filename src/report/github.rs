@@ -6,13 +6,26 @@
 //! also `:` and `,` in properties.
 
 use super::markdown::{cell, inline};
+use super::spill::Spill;
 use super::{ItemReport, Report, SourceLoc};
 use crate::engine::Outcome;
 use crate::value::format_duration;
 
 /// The workflow commands: one per blocking or failed item, then the verdict.
 pub fn render(report: &Report) -> String {
-    let mut out = String::new();
+    in_memory(report, write)
+}
+
+/// A report written by `write` into memory.
+fn in_memory(report: &Report, write: fn(&Report, &mut dyn std::io::Write) -> std::io::Result<()>) -> String {
+    let mut out = Vec::new();
+    write(report, &mut out).expect("writing into memory cannot fail");
+    String::from_utf8(out).expect("the report is UTF-8")
+}
+
+/// [`render`], written to `w` command by command.
+pub fn write(report: &Report, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let mut out = Spill::new(w);
     for item in report.problems() {
         let level = if item.blocking { "error" } else { "warning" };
         let mut properties = Vec::new();
@@ -29,7 +42,7 @@ pub fn render(report: &Report) -> String {
     }
     let title = if report.gate.passed { "golive: gate PASSED" } else { "golive: gate FAILED" };
     out.push_str(&command("notice", &[("title", title.to_string())], &report.summary_line()));
-    out
+    out.finish()
 }
 
 /// `::NAME key=value,key=value::message`, escaped.
@@ -79,7 +92,12 @@ pub fn escape_property(text: &str) -> String {
 /// The job summary: the verdict, counts, the blocking and failed items with the checklist
 /// line of each, and every item in a collapsed table.
 pub fn render_summary(report: &Report) -> String {
-    let mut out = String::new();
+    in_memory(report, write_summary)
+}
+
+/// [`render_summary`], written to `w` row by row.
+pub fn write_summary(report: &Report, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let mut out = Spill::new(w);
     let title = match &report.checklist.version {
         Some(v) => format!("{} {v}", report.checklist.name),
         None => report.checklist.name.clone(),
@@ -138,7 +156,7 @@ pub fn render_summary(report: &Report) -> String {
         ));
     }
     out.push_str("\n</details>\n");
-    out
+    out.finish()
 }
 
 /// Why an item is listed: its failed expectations, else its reason.

@@ -31,10 +31,24 @@ struct Lines {
 }
 
 pub fn render(report: &Report) -> Result<String, RenderError> {
-    let issues: Vec<Issue> = report.problems().into_iter().map(|item| issue(report, item)).collect();
-    let mut text = serde_json::to_string_pretty(&issues)?;
-    text.push('\n');
-    Ok(text)
+    let mut out = Vec::new();
+    write(report, &mut out)?;
+    Ok(String::from_utf8(out).expect("JSON is UTF-8"))
+}
+
+/// [`render`], written to `w` issue by issue (each made as it is serialised).
+pub fn write(report: &Report, w: &mut dyn std::io::Write) -> Result<(), RenderError> {
+    struct Issues<'a>(&'a Report);
+    impl Serialize for Issues<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(self.0.problems().into_iter().map(|item| issue(self.0, item)))
+        }
+    }
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, w);
+    serde_json::to_writer_pretty(&mut out, &Issues(report))?;
+    std::io::Write::write_all(&mut out, b"\n")?;
+    std::io::Write::flush(&mut out)?;
+    Ok(())
 }
 
 fn issue(report: &Report, item: &ItemReport) -> Issue {

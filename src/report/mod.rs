@@ -1093,8 +1093,8 @@ impl Format {
 
     /// Writes this format of `report` to `out` as it is produced, never whole in memory:
     /// JSON and JUnit as they are serialised, item by item; the table a chunk of rows at a
-    /// time; Markdown and HTML piece by piece. The other formats (small: one line or entry
-    /// per problem) are rendered, then written. The same bytes as [`render`] gives.
+    /// time; Markdown, HTML, GitHub's commands and summary and the OpenMetrics text piece by
+    /// piece; GitLab's issues one by one. The same bytes as [`render`] gives.
     fn write(self, report: &Report, style: &Style, out: &mut dyn std::io::Write) -> Result<(), RenderError> {
         match self {
             Format::Json => json::write(report, out),
@@ -1102,7 +1102,10 @@ impl Format {
             Format::Table => Ok(table::write(report, style, out)?),
             Format::Markdown => Ok(markdown::write(report, out)?),
             Format::Html => Ok(html::write(report, out)?),
-            other => Ok(out.write_all(other.render(report, style)?.as_bytes())?),
+            Format::Github => Ok(github::write(report, out)?),
+            Format::GithubSummary => Ok(github::write_summary(report, out)?),
+            Format::Gitlab => gitlab::write(report, out),
+            Format::Prometheus => Ok(prometheus::write(report, out)?),
         }
     }
 }
@@ -1173,7 +1176,7 @@ pub fn render(format: Format, report: &Report, style: &Style, redactor: &Redacto
     format.render(&masked, style)
 }
 
-/// A report whose values are masked: [`render_masked`] and [`write_masked`] take one, so
+/// A report whose values are masked: [`write_masked`] takes one, so
 /// several outputs of one large report need neither a copy of it nor a mask each.
 pub struct Masked<'a>(&'a Report);
 
@@ -1190,11 +1193,6 @@ impl std::ops::Deref for Masked<'_> {
     fn deref(&self) -> &Report {
         self.0
     }
-}
-
-/// [`render`] of a report masked already.
-pub fn render_masked(format: Format, report: &Masked<'_>, style: &Style) -> Result<String, RenderError> {
-    format.render(report.0, style)
 }
 
 /// Writes one format of a masked report to `out` as it is produced (JSON and JUnit item by

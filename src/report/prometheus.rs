@@ -7,6 +7,7 @@
 
 use std::fmt::Write;
 
+use super::spill::Spill;
 use super::{ItemReport, Report};
 use crate::engine::Outcome;
 use crate::value::Value;
@@ -16,12 +17,12 @@ const OUTCOMES: [Outcome; 6] =
 
 /// One metric family: its header and its samples, written together (a family's samples
 /// must not be split).
-struct Family<'a> {
-    out: &'a mut String,
+struct Family<'a, 'w> {
+    out: &'a mut Spill<'w>,
 }
 
-impl<'a> Family<'a> {
-    fn new(out: &'a mut String, name: &str, unit: Option<&str>, help: &str) -> Family<'a> {
+impl<'a, 'w> Family<'a, 'w> {
+    fn new(out: &'a mut Spill<'w>, name: &str, unit: Option<&str>, help: &str) -> Family<'a, 'w> {
         let _ = writeln!(out, "# TYPE {name} gauge");
         if let Some(unit) = unit {
             let _ = writeln!(out, "# UNIT {name} {unit}");
@@ -62,7 +63,14 @@ fn timestamp(rfc3339: &str) -> Option<f64> {
 }
 
 pub fn render(report: &Report) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
+    write(report, &mut out).expect("writing into memory cannot fail");
+    String::from_utf8(out).expect("the metrics are UTF-8")
+}
+
+/// [`render`], written to `w` sample by sample.
+pub fn write(report: &Report, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let mut out = Spill::new(w);
     let checklist = report.checklist.name.as_str();
     let c = ("checklist", checklist);
     let item_labels = |i: &'_ ItemReport| -> Vec<(&'static str, String)> {
@@ -74,7 +82,7 @@ pub fn render(report: &Report) -> String {
         all.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         all
     };
-    let emit = |f: &mut Family, name: &str, labels: Vec<(String, String)>, value: String| {
+    let emit = |f: &mut Family<'_, '_>, name: &str, labels: Vec<(String, String)>, value: String| {
         let borrowed: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         f.sample(name, &borrowed, value);
     };
@@ -155,7 +163,7 @@ pub fn render(report: &Report) -> String {
         }
     }
     out.push_str("# EOF\n");
-    out
+    out.finish()
 }
 
 #[cfg(test)]
