@@ -70,22 +70,29 @@ impl Trust {
 }
 
 /// The trust for `ca_file` (none: the system's store only), read once per run for each file:
-/// parsing the system's bundle for every item would dominate checking many endpoints.
+/// parsing the system's bundle for every item would dominate checking many endpoints. Items
+/// that ask for the same file at once wait for the one read. A file that cannot be read
+/// gives those the same error and is read again when asked later (it may appear while
+/// `golive run --until-pass` waits).
 pub fn load(ca_file: Option<&Path>) -> Result<Arc<Trust>, String> {
-    if let Some(trust) = loaded(ca_file) {
-        return Ok(trust);
+    let slot = slot(ca_file);
+    let trust = slot.get_or_init(|| read(ca_file).map(Arc::new)).clone();
+    if trust.is_err() {
+        let mut cache = cache().lock().unwrap();
+        let key = ca_file.map(Path::to_path_buf);
+        if cache.get(&key).is_some_and(|s| Arc::ptr_eq(s, &slot)) {
+            cache.remove(&key);
+        }
     }
-    let trust = Arc::new(read(ca_file)?);
-    cache().lock().unwrap().insert(ca_file.map(Path::to_path_buf), Arc::clone(&trust));
-    Ok(trust)
+    trust
 }
 
 /// [`load`] from async code: a trust read already is returned at once; reading one (the
 /// system's store is about 150 files) happens on a blocking thread, so the first `tls` items
 /// of a run do not hold the runtime's workers while their neighbours wait to start.
 pub async fn load_async(ca_file: Option<&Path>) -> Result<Arc<Trust>, String> {
-    if let Some(trust) = loaded(ca_file) {
-        return Ok(trust);
+    if let Some(trust) = slot(ca_file).get() {
+        return trust.clone();
     }
     let ca_file = ca_file.map(Path::to_path_buf);
     tokio::task::spawn_blocking(move || load(ca_file.as_deref()))
@@ -93,16 +100,17 @@ pub async fn load_async(ca_file: Option<&Path>) -> Result<Arc<Trust>, String> {
         .map_err(|e| format!("reading the trusted certificates failed: {e}"))?
 }
 
-type Cache = Mutex<HashMap<Option<PathBuf>, Arc<Trust>>>;
+/// One file's trust, read once: the first caller reads it, the others wait for that read.
+type Slot = Arc<OnceLock<Result<Arc<Trust>, String>>>;
 
-fn cache() -> &'static Cache {
-    static CACHE: OnceLock<Cache> = OnceLock::new();
+fn cache() -> &'static Mutex<HashMap<Option<PathBuf>, Slot>> {
+    static CACHE: OnceLock<Mutex<HashMap<Option<PathBuf>, Slot>>> = OnceLock::new();
     CACHE.get_or_init(Default::default)
 }
 
-/// The trust for `ca_file` when it was read already in this run.
-fn loaded(ca_file: Option<&Path>) -> Option<Arc<Trust>> {
-    cache().lock().unwrap().get(&ca_file.map(Path::to_path_buf)).cloned()
+/// The slot of `ca_file`, read or not.
+fn slot(ca_file: Option<&Path>) -> Slot {
+    Arc::clone(cache().lock().unwrap().entry(ca_file.map(Path::to_path_buf)).or_default())
 }
 
 /// The system's roots: rustls-native-certs reads the platform store, or, when
@@ -334,4 +342,44 @@ pub fn load_client_identity(cert: &Path, key: &Path, password: Option<&str>) -> 
             .ok_or_else(|| format!("client_key {} contains no private key", key.display()))?
     };
     Ok((chain, key_der))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn items_asking_for_one_file_at_once_share_one_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = rcgen::CertifiedIssuer::self_signed(
+            {
+                let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+                p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+                p
+            },
+            rcgen::KeyPair::generate().unwrap(),
+        )
+        .unwrap();
+        let path = dir.path().join("ca.pem");
+        std::fs::write(&path, ca.pem()).unwrap();
+        let start = Arc::new(std::sync::Barrier::new(8));
+        let loads: Vec<_> = (0..8)
+            .map(|_| {
+                let (start, path) = (Arc::clone(&start), path.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    load(Some(&path))
+                })
+            })
+            .collect();
+        let trusts: Vec<Arc<Trust>> = loads.into_iter().map(|t| t.join().unwrap().unwrap()).collect();
+        assert!(trusts.iter().all(|t| Arc::ptr_eq(t, &trusts[0])), "each caller read the file again");
+        assert_eq!(trusts[0].anchors.len(), 1);
+        // A file that cannot be read says so, and is read again when it is asked for later.
+        let missing = dir.path().join("missing.pem");
+        let err = load(Some(&missing)).err().unwrap();
+        assert!(err.starts_with("cannot read CA file"), "{err}");
+        std::fs::write(&missing, ca.pem()).unwrap();
+        assert!(load(Some(&missing)).is_ok(), "the file written since is read");
+    }
 }
