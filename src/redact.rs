@@ -205,11 +205,12 @@ pub fn is_secret_name(name: &str) -> bool {
         .is_match(name)
 }
 
-/// `scheme://user:password@`: the user part (1) and the password (2).
+/// `scheme://user:password@`: the user part (1), the password (2) and what ends it (3):
+/// the `@`, or a `…` where golive cut the text inside the password (`postgres://app:hun…`).
 fn url_userinfo() -> &'static regex::Regex {
     static PATTERN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     PATTERN.get_or_init(|| {
-        regex::Regex::new(r"([A-Za-z][A-Za-z0-9+.\-]*://[^\s/?#@:]*):([^\s/?#@]+)@").expect("valid regex")
+        regex::Regex::new(r"([A-Za-z][A-Za-z0-9+.\-]*://[^\s/?#@:]*):([^\s/?#@…]+)(@|…)").expect("valid regex")
     })
 }
 
@@ -223,7 +224,7 @@ pub fn mask_url_passwords(text: &str) -> Cow<'_, str> {
     if !pattern.captures_iter(text).any(|c| c.get(2).is_some_and(|p| p.as_str() != MASK)) {
         return Cow::Borrowed(text);
     }
-    Cow::Owned(pattern.replace_all(text, format!("${{1}}:{MASK}@")).into_owned())
+    Cow::Owned(pattern.replace_all(text, format!("${{1}}:{MASK}${{3}}")).into_owned())
 }
 
 /// Masks the password of a URL (`postgres://app:***@db/app`); other text is unchanged.
@@ -318,6 +319,9 @@ mod tests {
         r.add("ключ-секрет");
         assert_eq!(r.redact("value ключ-с…"), "value ***…");
         assert_eq!(Redactor::default().redact("any text…"), "any text…");
+        // A URL's password, known or not, cut before its `@`.
+        assert_eq!(Redactor::default().redact("dsn postgres://app:hunt…"), "dsn postgres://app:***…");
+        assert_eq!(Redactor::default().redact("see https://host.example/a…"), "see https://host.example/a…");
     }
 
     #[test]

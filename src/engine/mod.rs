@@ -473,8 +473,21 @@ struct Ended {
 }
 
 impl Ended {
-    fn of(result: &ItemResult, watched: bool) -> Ended {
-        Ended { state: result.state, facts: watched.then(|| Arc::new(result.facts.clone())) }
+    /// How `result` ended, with the facts other items' `when` read from it (`read`; none
+    /// when nothing reads any): only those are copied, so a long text no `when` reads is
+    /// not held twice.
+    fn of(result: &ItemResult, read: Option<&BTreeSet<String>>) -> Ended {
+        let facts = read.map(|names| {
+            Arc::new(
+                result
+                    .facts
+                    .iter()
+                    .filter(|(k, _)| names.contains(*k))
+                    .map(|(k, v)| (k.to_string(), v.clone()))
+                    .collect(),
+            )
+        });
+        Ended { state: result.state, facts }
     }
 }
 
@@ -562,14 +575,14 @@ pub async fn run_keeping(
             let r =
                 ItemResult::without_run(State::SkippedByFilter, format!("not selected ({})", opts.filter.describe()));
             if let Some(tx) = tx {
-                let _ = tx.send(Some(Ended::of(&r, false)));
+                let _ = tx.send(Some(Ended::of(&r, None)));
             }
             results.lock().unwrap()[index] = Some(r);
             continue;
         }
         if let Some(r) = kept_at(index) {
             if let Some(tx) = tx {
-                let _ = tx.send(Some(Ended::of(r, read_by_when.contains_key(item.id.as_str()))));
+                let _ = tx.send(Some(Ended::of(r, read_by_when.get(item.id.as_str()))));
             }
             results.lock().unwrap()[index] = Some(r.clone());
             continue;
@@ -731,7 +744,7 @@ impl ItemTask {
     async fn run(self, common: TaskCommon) {
         let ItemTask { index, item, tx, deps, conditions, manual, read_by_others, permit } = self;
         let TaskCommon { shared, permits, results, observer, mut stop, fleet } = common;
-        let is_watched = read_by_others.is_some();
+        let watched_facts = read_by_others.clone();
         let stop_seen = stop.clone();
         let work = async {
             // A var condition that rules the item out decides first. Otherwise every
@@ -808,7 +821,7 @@ impl ItemTask {
         };
         let Some(result) = result else { return };
         if let Some(tx) = tx {
-            let _ = tx.send(Some(Ended::of(&result, is_watched)));
+            let _ = tx.send(Some(Ended::of(&result, watched_facts.as_ref())));
         }
         observer.finished(&item, &result);
         if let Some(slot) = results.lock().unwrap().get_mut(index) {

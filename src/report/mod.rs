@@ -1221,6 +1221,24 @@ mod tests {
         assert!(result <= 168, "ItemResult grew to {result} bytes");
     }
 
+    /// Every format writes, as it goes, the bytes it renders in memory (JSON and JUnit by
+    /// another serialiser path), with and without colour and width.
+    #[test]
+    fn every_format_writes_the_bytes_it_renders() {
+        let report: Report = serde_json::from_str(include_str!("../../tests/fixtures/report-varied.json")).unwrap();
+        let names = ["table", "json", "junit", "markdown", "html", "github", "github-summary", "gitlab", "prometheus"];
+        for name in names {
+            let format: Format = name.parse().unwrap();
+            for style in [Style::default(), Style { color: true, width: Some(80) }] {
+                let rendered = format.render(&report, &style).unwrap();
+                let mut written = Vec::new();
+                format.write(&report, &style, &mut written).unwrap();
+                assert!(rendered.len() > 500, "{name} renders the report");
+                assert_eq!(rendered, String::from_utf8(written).unwrap(), "{name} writes other bytes than it renders");
+            }
+        }
+    }
+
     #[test]
     fn sources_are_read_from_the_right() {
         let loc = SourceLoc::parse("deploy/a:b.toml:12:3").unwrap();

@@ -346,7 +346,10 @@ argv = ["true"]
         // Every format lists the items that did not pass.
         assert!(written.contains("api.login") && !written.contains(secret), "{file}");
         if report == "big.json" {
-            assert!(written.contains("bulk.69"), "{file} has the last rows");
+            // Of the last three items (copies of the three above), two did not pass: every
+            // format shows those.
+            let last = ["bulk.697", "bulk.698", "bulk.699"].iter().filter(|id| written.contains(*id)).count();
+            assert!(last >= 2, "{file} has the last rows");
         }
     }
 }
