@@ -127,10 +127,8 @@ fn error_exit_codes(p: &Params) -> Vec<i64> {
 fn could_not_observe(code: i32, stderr: &[u8]) -> String {
     let text = String::from_utf8_lossy(stderr);
     match text.lines().map(str::trim).find(|l| !l.is_empty()) {
-        Some(line) => {
-            let line: String = line.chars().take(300).collect();
-            format!("{line} (exit code {code})")
-        }
+        // Cut with a `…`, where masking looks for a secret cut in half.
+        Some(line) => format!("{} (exit code {code})", crate::diag::clip(line, 300)),
         None => format!(
             "exit code {code}: the program could not run or observe (error_exit_codes), and said nothing on stderr"
         ),
@@ -159,6 +157,13 @@ mod tests {
     fn an_error_exit_code_names_the_first_line_of_stderr() {
         assert_eq!(could_not_observe(127, b"\nsh: 1: ufw: not found\nmore\n"), "sh: 1: ufw: not found (exit code 127)");
         assert!(could_not_observe(126, b"").starts_with("exit code 126: the program could not run"));
+        // A long line is cut with a `…`, so a secret cut in half there is still masked.
+        let long = format!("{}token=Zx81-secret-value-here and more", "x".repeat(290));
+        let why = could_not_observe(1, long.as_bytes());
+        assert!(why.ends_with("token=Zx81… (exit code 1)"), "{why}");
+        let mut redactor = crate::redact::Redactor::default();
+        redactor.add("Zx81-secret-value-here");
+        assert!(redactor.redact(&why).ends_with("token=***… (exit code 1)"), "{}", redactor.redact(&why));
         assert_eq!(error_exit_codes(&params(&[])), [126, 127]);
         let set = Value::List(vec![Value::Int(3)]);
         assert_eq!(error_exit_codes(&params(&[("error_exit_codes", set)])), [3]);

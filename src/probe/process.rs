@@ -324,11 +324,12 @@ pub(crate) fn run_blocking(
     Ok(Finished { status, stdout, stderr })
 }
 
-/// The first non-empty line of a program's output, at most 300 characters.
+/// The first non-empty line of a program's output, at most 300 characters (then `…`, where
+/// masking looks for a secret cut in half).
 pub(crate) fn first_line(bytes: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(bytes);
     let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
-    Some(line.chars().take(300).collect())
+    Some(crate::diag::clip(line, 300).into_owned())
 }
 
 /// `status 3`, or `a signal` for a program killed by one.

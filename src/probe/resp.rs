@@ -226,7 +226,7 @@ fn integer(text: &[u8]) -> Result<i64, ReadError> {
         .ok()
         .filter(|_| valid)
         .and_then(|s| s.parse::<i64>().ok())
-        .ok_or_else(|| ReadError::Protocol(format!("{:?} is not an integer", String::from_utf8_lossy(clip(text)))))
+        .ok_or_else(|| ReadError::Protocol(format!("{:?} is not an integer", clip(text))))
 }
 
 /// The length of a bulk string or array: `None` for the null `-1`; other negatives are not RESP.
@@ -238,8 +238,10 @@ fn length(text: &[u8], what: &str) -> Result<Option<usize>, ReadError> {
     }
 }
 
-fn clip(text: &[u8]) -> &[u8] {
-    &text[..text.len().min(40)]
+/// At most 40 characters of what the server sent, then `…` (where masking looks for a
+/// secret cut in half).
+fn clip(text: &[u8]) -> String {
+    crate::diag::clip(&String::from_utf8_lossy(text), 40).into_owned()
 }
 
 #[cfg(test)]
