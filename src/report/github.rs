@@ -6,21 +6,14 @@
 //! also `:` and `,` in properties.
 
 use super::markdown::{cell, inline};
-use super::spill::Spill;
+use super::spill::{Spill, in_memory};
 use super::{ItemReport, Report, SourceLoc};
 use crate::engine::Outcome;
 use crate::value::format_duration;
 
 /// The workflow commands: one per blocking or failed item, then the verdict.
 pub fn render(report: &Report) -> String {
-    in_memory(report, write)
-}
-
-/// A report written by `write` into memory.
-fn in_memory(report: &Report, write: fn(&Report, &mut dyn std::io::Write) -> std::io::Result<()>) -> String {
-    let mut out = Vec::new();
-    write(report, &mut out).expect("writing into memory cannot fail");
-    String::from_utf8(out).expect("the report is UTF-8")
+    in_memory(|out| write(report, out))
 }
 
 /// [`render`], written to `w` command by command.
@@ -92,7 +85,7 @@ pub fn escape_property(text: &str) -> String {
 /// The job summary: the verdict, counts, the blocking and failed items with the checklist
 /// line of each, and every item in a collapsed table.
 pub fn render_summary(report: &Report) -> String {
-    in_memory(report, write_summary)
+    in_memory(|out| write_summary(report, out))
 }
 
 /// [`render_summary`], written to `w` row by row.

@@ -28,9 +28,7 @@ const SEVERITIES: &[&str] = &["critical", "high", "medium", "low", "info"];
 
 /// The whole page as one string: [`write`] into memory.
 pub fn render(report: &Report) -> String {
-    let mut out = Vec::new();
-    write(report, &mut out).expect("writing into memory cannot fail");
-    String::from_utf8(out).expect("the page is UTF-8")
+    super::spill::in_memory(|out| write(report, out))
 }
 
 /// Writes the page to `out` piece by piece (never whole in memory).

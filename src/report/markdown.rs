@@ -9,9 +9,7 @@ use crate::value::format_duration;
 
 /// The whole Markdown report as one string: [`write`] into memory.
 pub fn render(report: &Report) -> String {
-    let mut out = Vec::new();
-    write(report, &mut out).expect("writing into memory cannot fail");
-    String::from_utf8(out).expect("the report is UTF-8")
+    super::spill::in_memory(|out| write(report, out))
 }
 
 /// Writes the Markdown report to `w` piece by piece (never whole in memory).

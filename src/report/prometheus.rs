@@ -63,9 +63,7 @@ fn timestamp(rfc3339: &str) -> Option<f64> {
 }
 
 pub fn render(report: &Report) -> String {
-    let mut out = Vec::new();
-    write(report, &mut out).expect("writing into memory cannot fail");
-    String::from_utf8(out).expect("the metrics are UTF-8")
+    super::spill::in_memory(|out| write(report, out))
 }
 
 /// [`render`], written to `w` sample by sample.

@@ -5,6 +5,14 @@
 
 use std::io::Write;
 
+/// What `write` writes, gathered in memory: the `render` of a format that is written as it
+/// is produced.
+pub(super) fn in_memory(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> String {
+    let mut out = Vec::new();
+    write(&mut out).expect("writing into memory cannot fail");
+    String::from_utf8(out).expect("reports are UTF-8")
+}
+
 /// How much text gathers before it is written out.
 const SPILL_AT: usize = 64 * 1024;
 

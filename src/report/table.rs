@@ -53,9 +53,7 @@ const CHUNK_ROWS: usize = 256;
 
 /// The whole table report as one string: [`write`] into memory.
 pub fn render(report: &Report, style: &Style) -> String {
-    let mut out = Vec::new();
-    write(report, style, &mut out).expect("writing into memory cannot fail");
-    String::from_utf8(out).expect("the table is UTF-8")
+    super::spill::in_memory(|out| write(report, style, out))
 }
 
 /// Writes the table report to `out` as it goes: a section of at most [`CHUNK_ROWS`] rows is

@@ -15,7 +15,7 @@ use serde_json::Value;
 use support::{HttpServer, Route, Workdir, assert_outcome, fact, item, stderr, stdout};
 
 /// Every text output of a run in `w`: stdout and stderr of each command, and every file.
-fn everything(w: &Workdir, outputs: &[(&str, &Output)]) -> Vec<(String, String)> {
+pub(crate) fn everything(w: &Workdir, outputs: &[(&str, &Output)]) -> Vec<(String, String)> {
     let mut all: Vec<(String, String)> = outputs
         .iter()
         .flat_map(|(what, o)| [(format!("{what} stdout"), stdout(o)), (format!("{what} stderr"), stderr(o))])
@@ -54,7 +54,7 @@ fn payloads(json: &Value) -> Vec<String> {
     found
 }
 
-fn assert_nowhere(all: &[(String, String)], secrets: &[&str]) {
+pub(crate) fn assert_nowhere(all: &[(String, String)], secrets: &[&str]) {
     for (what, text) in all {
         for secret in secrets {
             assert!(!text.contains(secret), "{what} shows {secret}:\n{text}");
