@@ -12,6 +12,7 @@ use futures::future::BoxFuture;
 use crate::value::{FactType, Value};
 
 pub mod backup;
+mod chain_memo;
 pub mod command;
 pub mod config_file;
 pub mod config_formats;

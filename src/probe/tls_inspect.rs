@@ -10,7 +10,7 @@ use std::time::Duration;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, DnsName, ServerName, UnixTime};
-use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, ProtocolVersion, RootCertStore, SignatureScheme};
+use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, ProtocolVersion, SignatureScheme};
 
 use super::trust::{self, AnchoredVerifier, Trust};
 use time::OffsetDateTime;
@@ -113,7 +113,6 @@ pub async fn inspect(target: &TlsTarget<'_>) -> Result<TlsObservation, TlsError>
     let server_name = parse_server_name(target.server_name)?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let trust = trust::load_async(target.ca_file).await.map_err(TlsError::Config)?;
-    let roots = &trust.roots;
 
     let verifier = Arc::new(RecordingVerifier::new(&trust, &provider)?);
     let config = ClientConfig::builder_with_provider(Arc::clone(&provider))
@@ -182,7 +181,7 @@ pub async fn inspect(target: &TlsTarget<'_>) -> Result<TlsObservation, TlsError>
     let (hostname_valid, chain_trusted, verified_chain_min_days_remaining) =
         match webpki::EndEntityCert::try_from(leaf_der) {
             Ok(ee) => {
-                let path_days = trusted_path_min_days(&ee, intermediates, &chain, roots, &provider, now);
+                let path_days = trusted_path_min_days(&trust, intermediates, &chain, &provider, now);
                 let anchor = verifier.inner.is_anchor(leaf_der);
                 (
                     ee.verify_is_valid_for_subject_name(&server_name).is_ok(),
@@ -252,7 +251,7 @@ struct RecordingVerifier {
 }
 
 impl RecordingVerifier {
-    fn new(trust: &Trust, provider: &Arc<CryptoProvider>) -> Result<Self, TlsError> {
+    fn new(trust: &Arc<Trust>, provider: &Arc<CryptoProvider>) -> Result<Self, TlsError> {
         Ok(Self { inner: AnchoredVerifier::new(trust, provider).map_err(TlsError::Config)?, record: Mutex::new(None) })
     }
 
@@ -316,16 +315,13 @@ impl ServerCertVerifier for RecordingVerifier {
 /// windows (so expiry does not count) and without a name. When it does: the fewest days
 /// remaining (now) of the leaf and the intermediates on the path webpki built.
 fn trusted_path_min_days(
-    ee: &webpki::EndEntityCert<'_>,
+    trust: &Trust,
     intermediates: &[CertificateDer<'_>],
     chain: &[CertificateDer<'_>],
-    roots: &RootCertStore,
     provider: &CryptoProvider,
     now: OffsetDateTime,
 ) -> Option<i64> {
-    if roots.is_empty() {
-        return None;
-    }
+    let leaf_der = chain.first()?;
     let now_secs = now.unix_timestamp();
     let mut windows: Vec<(i64, i64)> = Vec::with_capacity(chain.len());
     for der in chain {
@@ -352,19 +348,9 @@ fn trusted_path_min_days(
     };
     candidates.into_iter().find_map(|secs| {
         let at = UnixTime::since_unix_epoch(Duration::from_secs(secs.max(0).unsigned_abs()));
-        let path = ee
-            .verify_for_usage(
-                provider.signature_verification_algorithms.all,
-                &roots.roots,
-                intermediates,
-                at,
-                webpki::KeyUsage::server_auth(),
-                None,
-                None,
-            )
-            .ok()?;
-        let leaf = days_left(chain.first()?.as_ref())?;
-        Some(path.intermediate_certificates().filter_map(|c| days_left(c.der().as_ref())).fold(leaf, i64::min))
+        let path = trust.server_path(provider, leaf_der, intermediates, at)?;
+        let leaf = days_left(leaf_der.as_ref())?;
+        Some(path.iter().filter_map(|&i| days_left(intermediates[i].as_ref())).fold(leaf, i64::min))
     })
 }
 

@@ -16,6 +16,7 @@ use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureSc
 use x509_parser::certificate::X509Certificate;
 use x509_parser::prelude::FromDer;
 
+use super::chain_memo::{Chain, ChainMemo};
 use super::{ParamSpec, ParamType};
 
 /// The client-certificate parameters (mTLS), declared once for `http` and `tls`.
@@ -49,6 +50,11 @@ pub struct Trust {
     /// webpki's verifier over `roots`, built once for every item that uses this trust
     /// (building it copies the store); `None` inside when `roots` is empty.
     webpki: OnceLock<Result<Option<Arc<WebPkiServerVerifier>>, String>>,
+    /// The verifier's verdicts on the chains it judged this run, by name.
+    verdicts: ChainMemo<Result<(), rustls::Error>>,
+    /// The paths webpki built from a leaf to `roots` for server authentication, as indices
+    /// of the intermediates sent (`None`: no path).
+    paths: ChainMemo<Option<Vec<usize>>>,
 }
 
 impl Trust {
@@ -66,6 +72,40 @@ impl Trust {
                     .map_err(|e| format!("certificate verifier: {e}"))
             })
             .clone()
+    }
+
+    /// The intermediates (as indices into `intermediates`) on the path webpki builds from
+    /// `leaf` to one of `roots` for server authentication at `at`, regardless of names;
+    /// `None` when there is no such path. Remembered for the run, like the verifier's
+    /// verdicts (see `chain_memo`).
+    pub fn server_path(
+        &self,
+        provider: &CryptoProvider,
+        leaf: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        at: UnixTime,
+    ) -> Option<Vec<usize>> {
+        if self.roots.is_empty() {
+            return None;
+        }
+        let chain = Chain { leaf, intermediates, name: None, ocsp: &[] };
+        self.paths.judge(chain, at, || {
+            let ee = webpki::EndEntityCert::try_from(leaf).ok()?;
+            let path = ee
+                .verify_for_usage(
+                    provider.signature_verification_algorithms.all,
+                    &self.roots.roots,
+                    intermediates,
+                    at,
+                    webpki::KeyUsage::server_auth(),
+                    None,
+                    None,
+                )
+                .ok()?;
+            path.intermediate_certificates()
+                .map(|c| intermediates.iter().position(|i| i.as_ref() == c.der().as_ref()))
+                .collect()
+        })
     }
 }
 
@@ -137,7 +177,13 @@ fn read(ca_file: Option<&Path>) -> Result<Trust, String> {
             return Err(format!("CA file {} contains no PEM certificates", path.display()));
         }
     }
-    Ok(Trust { roots: Arc::new(roots), anchors, webpki: OnceLock::new() })
+    Ok(Trust {
+        roots: Arc::new(roots),
+        anchors,
+        webpki: OnceLock::new(),
+        verdicts: ChainMemo::default(),
+        paths: ChainMemo::default(),
+    })
 }
 
 /// webpki's verifier, and one more rule: a server certificate webpki rejects only because it
@@ -148,19 +194,19 @@ fn read(ca_file: Option<&Path>) -> Result<Trust, String> {
 pub struct AnchoredVerifier {
     /// `None` only when there is no trust anchor at all (the builder refuses an empty store).
     inner: Option<Arc<WebPkiServerVerifier>>,
-    anchors: Vec<CertificateDer<'static>>,
+    trust: Arc<Trust>,
     provider: Arc<CryptoProvider>,
 }
 
 impl AnchoredVerifier {
-    pub fn new(trust: &Trust, provider: &Arc<CryptoProvider>) -> Result<Self, String> {
+    pub fn new(trust: &Arc<Trust>, provider: &Arc<CryptoProvider>) -> Result<Self, String> {
         let inner = trust.webpki(provider)?;
-        Ok(AnchoredVerifier { inner, anchors: trust.anchors.clone(), provider: Arc::clone(provider) })
+        Ok(AnchoredVerifier { inner, trust: Arc::clone(trust), provider: Arc::clone(provider) })
     }
 
     /// The certificate is one of `ca_file`'s, exactly.
     pub fn is_anchor(&self, cert: &CertificateDer<'_>) -> bool {
-        self.anchors.iter().any(|a| a.as_ref() == cert.as_ref())
+        self.trust.anchors.iter().any(|a| a.as_ref() == cert.as_ref())
     }
 }
 
@@ -221,12 +267,19 @@ impl ServerCertVerifier for AnchoredVerifier {
         let Some(inner) = &self.inner else {
             return Err(rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer));
         };
-        match inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
-            Err(e) if is_ca_used_as_end_entity(&e) && self.is_anchor(end_entity) => {
-                verify_anchor_itself(end_entity, server_name, now)
-            }
-            verdict => verdict,
-        }
+        let chain = Chain { leaf: end_entity, intermediates, name: Some(server_name), ocsp: ocsp_response };
+        self.trust
+            .verdicts
+            .judge(chain, now, || {
+                match inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
+                    Err(e) if is_ca_used_as_end_entity(&e) && self.is_anchor(end_entity) => {
+                        verify_anchor_itself(end_entity, server_name, now)
+                    }
+                    verdict => verdict,
+                }
+                .map(|_| ())
+            })
+            .map(|()| ServerCertVerified::assertion())
     }
 
     fn verify_tls12_signature(

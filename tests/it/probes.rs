@@ -213,6 +213,65 @@ async fn tls_facts_tell_why_a_certificate_is_bad() {
     assert_outcome(&report, "closed", "error");
 }
 
+/// A chain is verified once per run and its verdict remembered (`chain_memo`): the verdict
+/// must still be each item's own, for its name, its server's chain, with or without the
+/// anchor, over `tls` and `https://` alike, however the items interleave.
+#[tokio::test(flavor = "multi_thread")]
+async fn remembered_chain_verdicts_stay_each_items_own() {
+    let pki = TestPki::new();
+    let valid = TlsServer::with_cert(&pki.valid(&["localhost"])).await;
+    let expired = TlsServer::with_cert(&pki.expired()).await;
+    let https =
+        HttpServer::start_tls(vec![Route::new("/").body("ok")], pki.valid(&["localhost"]).server_config()).await;
+    let w = Workdir::new();
+    let ca = pki.write_ca_file(w.dir.path()).display().to_string();
+    let mut toml = format!("[vars]\nca = \"{ca}\"\n");
+    let mut want = Vec::new();
+    for round in 0..4 {
+        for (id, port, name, outcome) in [
+            ("valid", valid.port(), "localhost", "pass"),
+            ("other-name", valid.port(), "other.test", "fail"),
+            ("expired", expired.port(), "localhost", "fail"),
+        ] {
+            let id = format!("{id}-{round}");
+            toml.push_str(&format!(
+                "[[item]]\nid = \"{id}\"\nprobe = \"tls\"\naddress = \"127.0.0.1:{port}\"\nserver_name = \"{name}\"\nca_file = \"${{ca}}\"\nexpect = {{ hostname_valid = true, chain_trusted = true, days_remaining = \">= 1\" }}\n"
+            ));
+            want.push((id, outcome));
+        }
+        let id = format!("no-ca-{round}");
+        toml.push_str(&format!(
+            "[[item]]\nid = \"{id}\"\nprobe = \"tls\"\naddress = \"localhost:{}\"\nexpect = {{ chain_trusted = false }}\n",
+            valid.port()
+        ));
+        want.push((id, "pass"));
+        for (id, host, outcome) in [("https", "localhost", "pass"), ("https-by-ip", "127.0.0.1", "error")] {
+            let id = format!("{id}-{round}");
+            toml.push_str(&format!(
+                "[[item]]\nid = \"{id}\"\nprobe = \"http\"\nurl = \"https://{host}:{}/\"\nca_file = \"${{ca}}\"\nexpect = {{ status = 200 }}\n",
+                https.port()
+            ));
+            want.push((id, outcome));
+        }
+    }
+    w.write("golive.toml", &toml);
+    let (report, _) = w.run_json("golive.toml", &[]).await;
+    for (id, outcome) in &want {
+        assert_outcome(&report, id, outcome);
+    }
+    for round in 0..4 {
+        let other = format!("other-name-{round}");
+        assert_eq!(fact(&report, &other, "hostname_valid"), false, "{other}");
+        assert_eq!(fact(&report, &other, "chain_trusted"), true, "{other}");
+        assert!(fact(&report, &other, "verify_error").as_str().unwrap().contains("other.test"), "{other}");
+        let expired = format!("expired-{round}");
+        assert!(fact(&report, &expired, "verify_error").as_str().unwrap().contains("expired"), "{expired}");
+        assert!(fact(&report, &format!("valid-{round}"), "verify_error").is_null());
+        let by_ip = item(&report, &format!("https-by-ip-{round}"))["reason"].as_str().unwrap().to_string();
+        assert!(by_ip.contains("certificate"), "{by_ip}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn dns_answers_ttl_and_nxdomain_from_a_local_server() {
     let dns = DnsServer::start(vec![
