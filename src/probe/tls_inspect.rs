@@ -181,7 +181,7 @@ pub async fn inspect(target: &TlsTarget<'_>) -> Result<TlsObservation, TlsError>
     let (hostname_valid, chain_trusted, verified_chain_min_days_remaining) =
         match webpki::EndEntityCert::try_from(leaf_der) {
             Ok(ee) => {
-                let path_days = trusted_path_min_days(&trust, intermediates, &chain, &provider, now);
+                let path_days = trusted_path_min_days(&trust, &chain, &provider, now);
                 let anchor = verifier.inner.is_anchor(leaf_der);
                 (
                     ee.verify_is_valid_for_subject_name(&server_name).is_ok(),
@@ -316,12 +316,11 @@ impl ServerCertVerifier for RecordingVerifier {
 /// remaining (now) of the leaf and the intermediates on the path webpki built.
 fn trusted_path_min_days(
     trust: &Trust,
-    intermediates: &[CertificateDer<'_>],
     chain: &[CertificateDer<'_>],
     provider: &CryptoProvider,
     now: OffsetDateTime,
 ) -> Option<i64> {
-    let leaf_der = chain.first()?;
+    let (leaf_der, intermediates) = chain.split_first()?;
     let now_secs = now.unix_timestamp();
     let mut windows: Vec<(i64, i64)> = Vec::with_capacity(chain.len());
     for der in chain {
