@@ -473,7 +473,7 @@ fn tls_config(target: &Target) -> Result<rustls::ClientConfig, String> {
             }
             roots
         }
-        None => super::trust::load(None)?.roots.as_ref().clone(),
+        None => super::trust::load(None)?.roots().as_ref().clone(),
     };
     Ok(builder.with_root_certificates(roots).with_no_client_auth())
 }

@@ -272,6 +272,77 @@ async fn remembered_chain_verdicts_stay_each_items_own() {
     }
 }
 
+/// A `ca_file` trust judges a chain against the file first and reads the system's store
+/// (here `SSL_CERT_FILE`) only for a chain that does not lead to the file: the same verdicts
+/// as judging against both at once, for `tls` and `https://` items alike.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_system_store_is_read_only_for_chains_that_do_not_lead_to_ca_file() {
+    let (file_pki, system_pki, neither_pki) = (TestPki::new(), TestPki::new(), TestPki::new());
+    let by_file = TlsServer::with_cert(&file_pki.valid(&["localhost"])).await;
+    let by_system = TlsServer::with_cert(&system_pki.valid(&["localhost"])).await;
+    let by_neither = TlsServer::with_cert(&neither_pki.valid(&["localhost"])).await;
+    let https_by_file =
+        HttpServer::start_tls(vec![Route::new("/").body("ok")], file_pki.valid(&["localhost"]).server_config()).await;
+    let https_by_system =
+        HttpServer::start_tls(vec![Route::new("/").body("ok")], system_pki.valid(&["localhost"]).server_config()).await;
+    let w = Workdir::new();
+    std::fs::create_dir_all(w.path("file")).unwrap();
+    std::fs::create_dir_all(w.path("system")).unwrap();
+    let ca = file_pki.write_ca_file(&w.path("file")).display().to_string();
+    let system = system_pki.write_ca_file(&w.path("system")).display().to_string();
+    let tls = |id: &str, port: u16, trusted: bool| {
+        let days = if trusted { ", verified_chain_min_days_remaining = \">= 30\"" } else { "" };
+        format!(
+            "[[item]]\nid = \"{id}\"\nprobe = \"tls\"\naddress = \"localhost:{port}\"\nca_file = \"{ca}\"\nexpect = {{ chain_trusted = {trusted}, hostname_valid = true{days} }}\n"
+        )
+    };
+    let https = |id: &str, port: u16| {
+        format!(
+            "[[item]]\nid = \"{id}\"\nprobe = \"http\"\nurl = \"https://localhost:{port}/\"\nca_file = \"{ca}\"\nexpect = {{ status = 200 }}\n"
+        )
+    };
+    let env = [("SSL_CERT_FILE", system.as_str()), ("GOLIVE_LOG", "golive=debug")];
+    let run = |toml: String| {
+        let w = &w;
+        async move {
+            w.write("golive.toml", &toml);
+            let out = w.run_env(&["run", "golive.toml", "--output", "json=report.json"], &env).await;
+            let report: serde_json::Value = serde_json::from_str(&w.read("report.json")).expect("report");
+            let reads = stderr(&out).matches("trusting the system's store").count();
+            (report, out, reads)
+        }
+    };
+
+    // Every chain leads to ca_file: the system's store is never read.
+    let (report, out, reads) = run([
+        tls("file-1", by_file.port(), true),
+        tls("file-2", by_file.port(), true),
+        https("https-file", https_by_file.port()),
+    ]
+    .concat())
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(report["summary"]["pass"], 3);
+    assert_eq!(reads, 0, "the system's store was read: {}", stderr(&out));
+
+    // Chains that lead to the system's store, or to neither: it is read once, and trusted.
+    let (report, out, reads) = run([
+        tls("file", by_file.port(), true),
+        tls("system-1", by_system.port(), true),
+        tls("system-2", by_system.port(), true),
+        https("https-system", https_by_system.port()),
+        tls("neither", by_neither.port(), false),
+    ]
+    .concat())
+    .await;
+    assert_eq!(report["summary"]["pass"], 5, "{}", stderr(&out));
+    assert_eq!(reads, 1, "{}", stderr(&out));
+    // The test CAs share a name: the other CA's signature is what fails.
+    assert!(fact(&report, "neither", "verify_error").as_str().unwrap().contains("signature"), "{report}");
+    assert!(fact(&report, "system-1", "verify_error").is_null());
+    assert!(fact(&report, "neither", "verified_chain_min_days_remaining").is_null());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn dns_answers_ttl_and_nxdomain_from_a_local_server() {
     let dns = DnsServer::start(vec![
