@@ -231,7 +231,7 @@ impl Trust {
 /// `golive run --until-pass` waits).
 pub fn load(ca_file: Option<&Path>) -> Result<Arc<Trust>, String> {
     let slot = slot(ca_file);
-    let trust = slot.get_or_init(|| read(ca_file).map(Arc::new)).clone();
+    let trust = slot.trust.get_or_init(|| read(ca_file).map(Arc::new)).clone();
     if trust.is_err() {
         let mut cache = cache().lock().unwrap();
         let key = ca_file.map(Path::to_path_buf);
@@ -245,10 +245,17 @@ pub fn load(ca_file: Option<&Path>) -> Result<Arc<Trust>, String> {
 /// [`load`] from async code: a trust read already is returned at once; reading one (for the
 /// trust without a `ca_file`, the system's store: about 150 files) happens on a blocking
 /// thread, so the first `tls` items of a run do not hold the runtime's workers while their
-/// neighbours wait to start. A `ca_file` trust reads the system's store only for a chain that
-/// does not lead to the file, then inside that handshake (once per run).
+/// neighbours wait to start. Items that ask while it is being read wait for that one read
+/// without a blocking thread each (20 `tls` items starting together started 20 threads).
+/// A `ca_file` trust reads the system's store only for a chain that does not lead to the
+/// file, then inside that handshake (once per run).
 pub async fn load_async(ca_file: Option<&Path>) -> Result<Arc<Trust>, String> {
-    if let Some(trust) = slot(ca_file).get() {
+    let slot = slot(ca_file);
+    if let Some(trust) = slot.trust.get() {
+        return trust.clone();
+    }
+    let _turn = slot.reading.lock().await;
+    if let Some(trust) = slot.trust.get() {
         return trust.clone();
     }
     let ca_file = ca_file.map(Path::to_path_buf);
@@ -258,7 +265,14 @@ pub async fn load_async(ca_file: Option<&Path>) -> Result<Arc<Trust>, String> {
 }
 
 /// One file's trust, read once: the first caller reads it, the others wait for that read.
-type Slot = Arc<OnceLock<Result<Arc<Trust>, String>>>;
+#[derive(Default)]
+struct SlotState {
+    trust: OnceLock<Result<Arc<Trust>, String>>,
+    /// Held by the async caller whose blocking thread is reading `trust`.
+    reading: tokio::sync::Mutex<()>,
+}
+
+type Slot = Arc<SlotState>;
 
 fn cache() -> &'static Mutex<HashMap<Option<PathBuf>, Slot>> {
     static CACHE: OnceLock<Mutex<HashMap<Option<PathBuf>, Slot>>> = OnceLock::new();
