@@ -166,13 +166,18 @@ pub async fn inspect(target: &TlsTarget<'_>) -> Result<TlsObservation, TlsError>
     let not_before = leaf.validity().not_before.to_datetime();
     let not_after = leaf.validity().not_after.to_datetime();
     let days_remaining = whole_days(not_after, now);
-    let chain_min_days_remaining = chain
-        .iter()
-        .filter_map(|der| X509Certificate::from_der(der.as_ref()).ok())
-        .map(|(_, c)| whole_days(c.validity().not_after.to_datetime(), now))
-        .min()
-        .unwrap_or(days_remaining)
-        .min(days_remaining);
+    // Each certificate's validity (unix seconds), read once: the leaf's from its parse above.
+    let windows: Vec<Option<(i64, i64)>> =
+        std::iter::once(Some((not_before.unix_timestamp(), not_after.unix_timestamp())))
+            .chain(intermediates.iter().map(|der| {
+                X509Certificate::from_der(der.as_ref())
+                    .ok()
+                    .map(|(_, c)| (c.validity().not_before.timestamp(), c.validity().not_after.timestamp()))
+            }))
+            .collect();
+    let days_left = |until: i64| (until - now.unix_timestamp()) / SECONDS_PER_DAY;
+    let chain_min_days_remaining =
+        windows.iter().flatten().map(|w| days_left(w.1)).min().unwrap_or(days_remaining).min(days_remaining);
 
     let sans = subject_alt_names(&leaf);
     let (key_type, key_bits) = key_info(&leaf);
@@ -181,7 +186,7 @@ pub async fn inspect(target: &TlsTarget<'_>) -> Result<TlsObservation, TlsError>
     let (hostname_valid, chain_trusted, verified_chain_min_days_remaining) =
         match webpki::EndEntityCert::try_from(leaf_der) {
             Ok(ee) => {
-                let path_days = trusted_path_min_days(&trust, &chain, &provider, now);
+                let path_days = trusted_path_min_days(&trust, &chain, &windows, &provider, now);
                 let anchor = verifier.inner.is_anchor(leaf_der);
                 (
                     ee.verify_is_valid_for_subject_name(&server_name).is_ok(),
@@ -313,43 +318,39 @@ impl ServerCertVerifier for RecordingVerifier {
 
 /// Does the leaf chain to a trust anchor for server auth? Judged at a moment inside the validity
 /// windows (so expiry does not count) and without a name. When it does: the fewest days
-/// remaining (now) of the leaf and the intermediates on the path webpki built.
+/// remaining (now) of the leaf and the intermediates on the path webpki built. `windows` are
+/// the chain's validity periods in order (unix seconds; `None` for a certificate whose
+/// dates cannot be read).
 fn trusted_path_min_days(
     trust: &Trust,
     chain: &[CertificateDer<'_>],
+    windows: &[Option<(i64, i64)>],
     provider: &CryptoProvider,
     now: OffsetDateTime,
 ) -> Option<i64> {
     let (leaf_der, intermediates) = chain.split_first()?;
     let now_secs = now.unix_timestamp();
-    let mut windows: Vec<(i64, i64)> = Vec::with_capacity(chain.len());
-    for der in chain {
-        if let Ok((_, cert)) = X509Certificate::from_der(der.as_ref()) {
-            windows.push((cert.validity().not_before.timestamp(), cert.validity().not_after.timestamp()));
-        }
-    }
+    let readable = || windows.iter().flatten();
     let mut candidates: Vec<i64> = Vec::new();
     // A moment when every presented certificate is valid, as close to now as possible.
-    let latest_start = windows.iter().map(|w| w.0).max();
-    let earliest_end = windows.iter().map(|w| w.1).min();
+    let latest_start = readable().map(|w| w.0).max();
+    let earliest_end = readable().map(|w| w.1).min();
     if let Some((start, end)) = latest_start.zip(earliest_end).filter(|(s, e)| s <= e) {
         candidates.push(now_secs.clamp(start, end));
     }
     // Otherwise (or as well) a moment inside the leaf's own window.
-    if let Some(&(start, end)) = windows.first().filter(|(s, e)| s <= e) {
+    if let Some(&(start, end)) = readable().next().filter(|(s, e)| s <= e) {
         candidates.push(now_secs.clamp(start, end));
         candidates.push(start + (end - start) / 2);
     }
     candidates.dedup();
 
-    let days_left = |der: &[u8]| {
-        X509Certificate::from_der(der).ok().map(|(_, c)| whole_days(c.validity().not_after.to_datetime(), now))
-    };
+    let days_left = |index: usize| windows.get(index).copied().flatten().map(|w| (w.1 - now_secs) / SECONDS_PER_DAY);
     candidates.into_iter().find_map(|secs| {
         let at = UnixTime::since_unix_epoch(Duration::from_secs(secs.max(0).unsigned_abs()));
         let path = trust.server_path(provider, leaf_der, intermediates, at)?;
-        let leaf = days_left(leaf_der.as_ref())?;
-        Some(path.iter().filter_map(|&i| days_left(intermediates[i].as_ref())).fold(leaf, i64::min))
+        let leaf = days_left(0)?;
+        Some(path.iter().filter_map(|&i| days_left(i + 1)).fold(leaf, i64::min))
     })
 }
 
