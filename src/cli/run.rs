@@ -89,12 +89,6 @@ fn parse_shard(s: &str) -> Result<ShardSpec, crate::engine::shard::ShardError> {
 }
 
 /// `--within` and `--interval` when `--until-pass` is given without them.
-/// From this many items on, the memory the run freed is given back to the system before
-/// the report is built (see [`super::RETURN_FREED_MEMORY`]). Below it the report's rows are
-/// too few for the peak to matter, and the purge cost more than the rest of a small run's
-/// end: at 200 items it was 14 % of golive's CPU (`compare200`, docs/benchmarks.md).
-const GIVE_BACK_FROM_ITEMS: usize = 2_000;
-
 const DEFAULT_WITHIN: Duration = Duration::from_secs(600);
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(15);
 
@@ -265,9 +259,7 @@ pub fn run(args: RunArgs, interrupt: crate::engine::Interrupt) -> u8 {
     // Dropping the remaining tasks kills what they started (a command's process group);
     // a probe stuck in blocking code gets at most 2 s before golive exits anyway.
     runtime.shutdown_timeout(Duration::from_secs(2));
-    if checklist.items.len() >= GIVE_BACK_FROM_ITEMS {
-        super::return_freed_memory();
-    }
+    super::return_freed_memory();
 
     let redactor = run_redactor(&checklist, &result);
     let unfinished =
