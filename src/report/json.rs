@@ -10,10 +10,15 @@ pub fn render(report: &Report) -> Result<String, RenderError> {
     Ok(text)
 }
 
-/// The same bytes as [`render`], serialised straight into `out`.
+/// The same bytes as [`render`], serialised straight into `out`, through a buffer of its
+/// own: serde_json writes every token (a quote, a colon, an indent) separately, and each
+/// went through `out`'s dynamic `write_all`.
 pub fn write(report: &Report, out: &mut dyn std::io::Write) -> Result<(), RenderError> {
-    serde_json::to_writer_pretty(&mut *out, report)
+    use std::io::Write;
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
+    serde_json::to_writer_pretty(&mut out, report)
         .map_err(|e| if e.is_io() { RenderError::Io(e.into()) } else { RenderError::Json(e) })?;
     out.write_all(b"\n")?;
+    out.flush()?;
     Ok(())
 }

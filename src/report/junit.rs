@@ -16,7 +16,12 @@ pub fn render(report: &Report) -> Result<String, RenderError> {
 
 /// The same bytes as [`render`], serialised straight into `out`.
 pub fn write(report: &Report, out: &mut dyn std::io::Write) -> Result<(), RenderError> {
-    Ok(build(report).serialize(out)?)
+    // A buffer of its own, as for JSON: the XML writer writes tag by tag and attribute by
+    // attribute, and each went through `out`'s dynamic `write_all`.
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
+    build(report).serialize(&mut out)?;
+    std::io::Write::flush(&mut out)?;
+    Ok(())
 }
 
 fn build(report: &Report) -> JunitReport {
