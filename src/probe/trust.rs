@@ -94,32 +94,26 @@ impl Anchors {
             .clone()
     }
 
-    /// webpki's verdict.
+    /// webpki's verdict on `chain` for `server_name`.
     fn verify(
         &self,
         provider: &Arc<CryptoProvider>,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
+        chain: &Chain<'_>,
         server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<(), rustls::Error> {
         let Some(inner) = self.webpki(provider).map_err(rustls::Error::General)? else {
             return Err(rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer));
         };
-        inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now).map(|_| ())
+        inner.verify_server_cert(chain.leaf, chain.intermediates, server_name, chain.ocsp, now).map(|_| ())
     }
 
-    fn server_path(
-        &self,
-        provider: &CryptoProvider,
-        leaf: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        at: UnixTime,
-    ) -> Option<Vec<usize>> {
+    /// The path webpki builds for `chain` to these anchors (see [`Trust::server_path`]).
+    fn server_path(&self, provider: &CryptoProvider, chain: &Chain<'_>, at: UnixTime) -> Option<Vec<usize>> {
         if self.roots.is_empty() {
             return None;
         }
+        let (leaf, intermediates) = (chain.leaf, chain.intermediates);
         let ee = webpki::EndEntityCert::try_from(leaf).ok()?;
         let path = ee
             .verify_for_usage(
@@ -185,14 +179,7 @@ impl Trust {
         let chain = Chain { leaf: end_entity, intermediates, name: Some(server_name), ocsp: ocsp_response };
         self.verdicts.judge(chain, now, || {
             // With the rule for a `ca_file` certificate served as the server's own.
-            let judge = |anchors: &Anchors| match anchors.verify(
-                provider,
-                end_entity,
-                intermediates,
-                server_name,
-                ocsp_response,
-                now,
-            ) {
+            let judge = |anchors: &Anchors| match anchors.verify(provider, &chain, server_name, now) {
                 Err(e) if is_ca_used_as_end_entity(&e) && self.is_anchor(end_entity) => {
                     verify_anchor_itself(end_entity, server_name, now).map(|_| ())
                 }
@@ -218,8 +205,8 @@ impl Trust {
     ) -> Option<Vec<usize>> {
         let chain = Chain { leaf, intermediates, name: None, ocsp: &[] };
         self.paths.judge(chain, at, || {
-            let file = self.file.as_ref().and_then(|file| file.server_path(provider, leaf, intermediates, at));
-            file.or_else(|| self.all().server_path(provider, leaf, intermediates, at))
+            let file = self.file.as_ref().and_then(|file| file.server_path(provider, &chain, at));
+            file.or_else(|| self.all().server_path(provider, &chain, at))
         })
     }
 }
