@@ -175,9 +175,13 @@ pub async fn inspect(target: &TlsTarget<'_>) -> Result<TlsObservation, TlsError>
                     .map(|(_, c)| (c.validity().not_before.timestamp(), c.validity().not_after.timestamp()))
             }))
             .collect();
-    let days_left = |until: i64| (until - now.unix_timestamp()) / SECONDS_PER_DAY;
-    let chain_min_days_remaining =
-        windows.iter().flatten().map(|w| days_left(w.1)).min().unwrap_or(days_remaining).min(days_remaining);
+    let chain_min_days_remaining = windows
+        .iter()
+        .flatten()
+        .map(|w| whole_days_between(w.1, now.unix_timestamp()))
+        .min()
+        .unwrap_or(days_remaining)
+        .min(days_remaining);
 
     let sans = subject_alt_names(&leaf);
     let (key_type, key_bits) = key_info(&leaf);
@@ -345,7 +349,7 @@ fn trusted_path_min_days(
     }
     candidates.dedup();
 
-    let days_left = |index: usize| windows.get(index).copied().flatten().map(|w| (w.1 - now_secs) / SECONDS_PER_DAY);
+    let days_left = |index: usize| windows.get(index).copied().flatten().map(|w| whole_days_between(w.1, now_secs));
     candidates.into_iter().find_map(|secs| {
         let at = UnixTime::since_unix_epoch(Duration::from_secs(secs.max(0).unsigned_abs()));
         let path = trust.server_path(provider, leaf_der, intermediates, at)?;
@@ -512,7 +516,12 @@ fn signature_algorithm_name(cert: &X509Certificate<'_>) -> String {
 /// certificate that expired 5 days and 3 hours ago is at -5, as one that expires in 5 days
 /// and 3 hours is at 5 (and "5 days ago" says the same).
 fn whole_days(later: OffsetDateTime, earlier: OffsetDateTime) -> i64 {
-    (later.unix_timestamp() - earlier.unix_timestamp()) / SECONDS_PER_DAY
+    whole_days_between(later.unix_timestamp(), earlier.unix_timestamp())
+}
+
+/// [`whole_days`] of two unix times in seconds.
+fn whole_days_between(later: i64, earlier: i64) -> i64 {
+    (later - earlier) / SECONDS_PER_DAY
 }
 
 fn unix_time_of(t: OffsetDateTime) -> UnixTime {
