@@ -455,6 +455,7 @@ fn get<'r, T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>>(
 
 async fn gather(lease: &mut Lease, input: &ProbeInput, target: &str) -> Result<Facts, ProbeError> {
     let ctx = Ctx { input, target };
+    let pool = lease.pool().clone();
     let conn = lease.conn();
     let mut facts = Facts::default();
     facts.set("reachable", Value::Bool(true));
@@ -693,7 +694,8 @@ async fn gather(lease: &mut Lease, input: &ProbeInput, target: &str) -> Result<F
 
     if let Some(sql) = input.params.str("query") {
         if !input.params.bool("allow_write_functions") {
-            refuse_if_role_can_write(conn, &ctx).await?;
+            let found = pool.write_capabilities.get_or_try_init(|| write_capabilities(conn, &ctx)).await?;
+            refuse_if_role_can_write(found)?;
         }
         query_facts(conn, &ctx, sql, &mut facts).await?;
     } else if ctx.wants_any(&["value", "rows", "row_count"]) {
@@ -952,15 +954,14 @@ const WRITE_CAPABILITIES: &str = "\
 const NAMED_FUNCTIONS: usize = 6;
 
 /// Refuses a user `query` when the connecting role could write despite the read-only
-/// transaction (see [`WRITE_CAPABILITIES`]), unless the item sets allow_write_functions.
-async fn refuse_if_role_can_write(conn: &mut PgConnection, ctx: &Ctx<'_>) -> Result<(), ProbeError> {
-    let what = "query";
-    let found = rows(conn, ctx, what, sqlx::query(WRITE_CAPABILITIES)).await?;
+/// transaction (see [`WRITE_CAPABILITIES`] and [`write_capabilities`]), unless the item sets
+/// allow_write_functions.
+fn refuse_if_role_can_write(found: &[(String, String)]) -> Result<(), ProbeError> {
     let mut superusers = Vec::new();
     let mut roles = Vec::new();
     let mut functions = Vec::new();
-    for row in &found {
-        let (kind, name): (String, String) = (get(row, 0, what)?, get(row, 1, what)?);
+    for (kind, name) in found {
+        let name = name.clone();
         match kind.as_str() {
             "superuser" => superusers.push(name),
             "role" => roles.push(name),
@@ -996,6 +997,13 @@ async fn refuse_if_role_can_write(conn: &mut PgConnection, ctx: &Ctx<'_>) -> Res
          Connect as a role that cannot (docs/postgres.md, \"A role that cannot write\"), \
          or set allow_write_functions = true if this item must run as it"
     )))
+}
+
+/// The rows of [`WRITE_CAPABILITIES`] for the connecting role, as (kind, name).
+async fn write_capabilities(conn: &mut PgConnection, ctx: &Ctx<'_>) -> Result<Vec<(String, String)>, ProbeError> {
+    let what = "query";
+    let found = rows(conn, ctx, what, sqlx::query(WRITE_CAPABILITIES)).await?;
+    found.iter().map(|row| Ok((get(row, 0, what)?, get(row, 1, what)?))).collect()
 }
 
 async fn query_facts(conn: &mut PgConnection, ctx: &Ctx<'_>, sql: &str, facts: &mut Facts) -> Result<(), ProbeError> {

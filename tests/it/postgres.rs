@@ -665,6 +665,39 @@ fn every_statement_runs_in_one_read_only_transaction_and_only_the_asked_facts_ar
     assert!(!log.contains("pg_settings") && !log.contains("pg_extension"), "{log}");
 }
 
+/// The look-up of what the role could write with (before any user `query`) runs once per
+/// connection settings in a run, not once per item: on a fresh connection it costs the
+/// server more than the items' own statements.
+#[test]
+fn the_role_is_checked_for_write_paths_once_per_run_and_settings() {
+    let pg = pg();
+    let w = Workdir::new();
+    let audited = url(&pg.primary.url(AUDITED_USER, AUDITED_PASSWORD, "app"));
+    let mark = pg.primary.log_mark();
+    let mut items = Items::new();
+    for i in 0..8 {
+        items.item(
+            &format!("query-{i}"),
+            &format!("{audited}\nquery = \"select {i} as item_{i}\""),
+            &format!("value = {i}"),
+        );
+    }
+    let report = items.run(&w);
+    for i in 0..8 {
+        assert_outcome(&report, &format!("query-{i}"), "pass");
+    }
+    let log = pg.primary.log_since(mark);
+    let executed = |needle: &str| {
+        log.lines()
+            .filter(|l| (l.contains("LOG:  execute ") || l.contains("LOG:  statement: ")) && l.contains(needle))
+            .count()
+    };
+    for i in 0..8 {
+        assert_eq!(executed(&format!("select {i} as item_{i}")), 1, "{log}");
+    }
+    assert_eq!(executed("pg_execute_server_program"), 1, "{log}");
+}
+
 #[test]
 fn connection_errors_say_what_went_wrong() {
     let pg = pg();
