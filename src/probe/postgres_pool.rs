@@ -58,12 +58,10 @@ impl PoolCache {
             .clone()
     }
 
-    /// Closes every idle connection; the run calls this when its items are done.
+    /// Closes every idle connection, all at once; the run calls this when its items are done.
     pub async fn close(&self) {
         let pools: Vec<Arc<Pool>> = self.pools.lock().unwrap().values().cloned().collect();
-        for pool in pools {
-            pool.close_idle().await;
-        }
+        futures::future::join_all(pools.iter().map(|pool| pool.close_idle())).await;
     }
 
     /// Server connections opened so far, over all pools.
@@ -160,12 +158,13 @@ impl Pool {
         Ok(conn)
     }
 
-    /// Closes idle connections politely (the server sees a Terminate message).
+    /// Closes idle connections politely (the server sees a Terminate message), all at once.
     pub async fn close_idle(&self) {
         let idle: Vec<PgConnection> = std::mem::take(&mut *self.idle.lock().unwrap());
-        for conn in idle {
+        futures::future::join_all(idle.into_iter().map(|conn| async move {
             let _ = tokio::time::timeout(Duration::from_secs(1), conn.close()).await;
-        }
+        }))
+        .await;
     }
 }
 
