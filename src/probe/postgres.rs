@@ -694,8 +694,8 @@ async fn gather(lease: &mut Lease, input: &ProbeInput, target: &str) -> Result<F
 
     if let Some(sql) = input.params.str("query") {
         if !input.params.bool("allow_write_functions") {
-            let found = pool.write_capabilities.get_or_try_init(|| write_capabilities(conn, &ctx)).await?;
-            refuse_if_role_can_write(found)?;
+            let found = pool.write_capabilities.get_or_look_up(|| write_capabilities(conn, &ctx)).await?;
+            refuse_if_role_can_write(&found)?;
         }
         query_facts(conn, &ctx, sql, &mut facts).await?;
     } else if ctx.wants_any(&["value", "rows", "row_count"]) {

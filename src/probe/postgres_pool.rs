@@ -8,12 +8,15 @@
 //! bounds the connections per settings, idle connections wait in a stack, and a connection
 //! goes back to the stack only after its read-only transaction was rolled back cleanly.
 //!
-//! A pool also remembers, for the run, what the connecting role could write with
+//! A pool also remembers for a moment what the connecting role could write with
 //! ([`Pool::write_capabilities`]): every connection of a pool logs in with the same settings,
 //! so as the same role, and that catalogue query costs the server 1–4 ms, more than the
-//! item's own `SELECT`.
+//! item's own `SELECT`. Only for a moment ([`WRITE_CAPABILITIES_KEPT`]): a pool can outlive
+//! a run (a fleet's helper on a target serves every round of `--until-pass`), and a role
+//! fixed between rounds must be seen as fixed.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -27,6 +30,10 @@ use crate::value::format_duration;
 
 /// At most this many server connections per distinct connection settings in one run.
 pub const MAX_CONNECTIONS_PER_POOL: usize = 4;
+
+/// How long the answer of [`Pool::write_capabilities`] is reused: long enough for the items
+/// of a run that start together, far shorter than any pause between two rounds.
+pub const WRITE_CAPABILITIES_KEPT: Duration = Duration::from_secs(1);
 
 /// Identifies connection settings: the raw parameters that decide where and as whom to
 /// connect. Never printed (it holds the password).
@@ -52,7 +59,7 @@ impl PoolCache {
                     idle: Mutex::new(Vec::new()),
                     permits: Arc::new(Semaphore::new(MAX_CONNECTIONS_PER_POOL)),
                     opened: AtomicUsize::new(0),
-                    write_capabilities: tokio::sync::OnceCell::new(),
+                    write_capabilities: Recent::new(WRITE_CAPABILITIES_KEPT),
                 })
             })
             .clone()
@@ -78,9 +85,38 @@ pub struct Pool {
     permits: Arc<Semaphore>,
     opened: AtomicUsize,
     /// What lets the connecting role write around a read-only transaction, as (kind, name)
-    /// rows, found by the first item that runs a `query` and reused by the others. A failed
-    /// look-up is not remembered: the next item asks again.
-    pub write_capabilities: tokio::sync::OnceCell<Vec<(String, String)>>,
+    /// rows, found by an item that runs a `query` and reused by the items after it for
+    /// [`WRITE_CAPABILITIES_KEPT`]. A failed look-up is not remembered: the next item asks.
+    pub write_capabilities: Recent<Vec<(String, String)>>,
+}
+
+/// An answer reused for a while by whoever needs it, then looked up again. While one caller
+/// looks it up, the others wait for its answer instead of asking too.
+pub struct Recent<T> {
+    kept: Duration,
+    answer: tokio::sync::Mutex<Option<(tokio::time::Instant, Arc<T>)>>,
+}
+
+impl<T> Recent<T> {
+    pub fn new(kept: Duration) -> Self {
+        Recent { kept, answer: tokio::sync::Mutex::new(None) }
+    }
+
+    /// The answer looked up less than `kept` ago, else `look_up`'s, which is then kept.
+    pub async fn get_or_look_up<E, F: Future<Output = Result<T, E>>>(
+        &self,
+        look_up: impl FnOnce() -> F,
+    ) -> Result<Arc<T>, E> {
+        let mut answer = self.answer.lock().await;
+        if let Some((at, found)) = &*answer
+            && at.elapsed() < self.kept
+        {
+            return Ok(found.clone());
+        }
+        let found = Arc::new(look_up().await?);
+        *answer = Some((tokio::time::Instant::now(), found.clone()));
+        Ok(found)
+    }
 }
 
 /// A connection lent to one item. Dropped without [`Lease::release`] (an error mid-way, a
@@ -190,5 +226,53 @@ pub fn connect_error(target: &str, e: &sqlx::Error) -> String {
         sqlx::Error::Tls(tls) => format!("TLS with {target} failed: {tls}"),
         sqlx::Error::Configuration(c) => format!("invalid connection settings for {target}: {c}"),
         other => format!("cannot connect to {target}: {other}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    async fn counted(calls: &AtomicUsize, answer: Result<u32, &'static str>) -> Result<u32, &'static str> {
+        calls.fetch_add(1, Ordering::Relaxed);
+        answer
+    }
+
+    #[tokio::test]
+    async fn a_recent_answer_is_reused_and_an_old_one_looked_up_again() {
+        let calls = AtomicUsize::new(0);
+        let kept = Recent::new(Duration::from_secs(3600));
+        assert_eq!(*kept.get_or_look_up(|| counted(&calls, Ok(1))).await.unwrap(), 1);
+        assert_eq!(*kept.get_or_look_up(|| counted(&calls, Ok(2))).await.unwrap(), 1);
+        assert_eq!(calls.load(Ordering::Relaxed), 1);
+
+        let expired = Recent::new(Duration::ZERO);
+        assert_eq!(*expired.get_or_look_up(|| counted(&calls, Ok(1))).await.unwrap(), 1);
+        assert_eq!(*expired.get_or_look_up(|| counted(&calls, Ok(2))).await.unwrap(), 2);
+        assert_eq!(calls.load(Ordering::Relaxed), 3);
+    }
+
+    #[tokio::test]
+    async fn a_failed_look_up_is_not_kept() {
+        let calls = AtomicUsize::new(0);
+        let kept = Recent::new(Duration::from_secs(3600));
+        assert_eq!(kept.get_or_look_up(|| counted(&calls, Err("timed out"))).await.unwrap_err(), "timed out");
+        assert_eq!(*kept.get_or_look_up(|| counted(&calls, Ok(7))).await.unwrap(), 7);
+        assert_eq!(calls.load(Ordering::Relaxed), 2);
+    }
+
+    #[tokio::test]
+    async fn callers_at_once_share_one_look_up() {
+        let calls = AtomicUsize::new(0);
+        let kept = Recent::new(Duration::from_secs(3600));
+        let slow = || async {
+            calls.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            Ok::<_, ()>(5)
+        };
+        let answers = futures::future::join_all((0..8).map(|_| kept.get_or_look_up(slow))).await;
+        assert!(answers.iter().all(|a| **a.as_ref().unwrap() == 5));
+        assert_eq!(calls.load(Ordering::Relaxed), 1);
     }
 }

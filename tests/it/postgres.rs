@@ -665,11 +665,13 @@ fn every_statement_runs_in_one_read_only_transaction_and_only_the_asked_facts_ar
     assert!(!log.contains("pg_settings") && !log.contains("pg_extension"), "{log}");
 }
 
-/// The look-up of what the role could write with (before any user `query`) runs once per
-/// connection settings in a run, not once per item: on a fresh connection it costs the
-/// server more than the items' own statements.
+/// The look-up of what the role could write with (before any user `query`) runs once for
+/// the items of one connection settings that run together, not once per item: on a fresh
+/// connection it costs the server more than the items' own statements. (It is looked up
+/// again after a second, `postgres_pool::WRITE_CAPABILITIES_KEPT`; the unit tests there
+/// check that.)
 #[test]
-fn the_role_is_checked_for_write_paths_once_per_run_and_settings() {
+fn the_role_is_checked_for_write_paths_once_for_items_that_run_together() {
     let pg = pg();
     let w = Workdir::new();
     let audited = url(&pg.primary.url(AUDITED_USER, AUDITED_PASSWORD, "app"));
