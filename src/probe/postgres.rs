@@ -961,7 +961,7 @@ fn refuse_if_role_can_write(found: &[(String, String)]) -> Result<(), ProbeError
     let mut roles = Vec::new();
     let mut functions = Vec::new();
     for (kind, name) in found {
-        let name = name.clone();
+        let name = name.as_str();
         match kind.as_str() {
             "superuser" => superusers.push(name),
             "role" => roles.push(name),
@@ -975,13 +975,13 @@ fn refuse_if_role_can_write(found: &[(String, String)]) -> Result<(), ProbeError
         )
     } else {
         let mut parts = Vec::new();
-        for role in &roles {
+        for role in roles {
             let what =
                 if role == "pg_execute_server_program" { "COPY … TO PROGRAM" } else { "COPY … TO a server file" };
             parts.push(format!("it is a member of {role} ({what})"));
         }
         if !functions.is_empty() {
-            let mut named = functions.iter().take(NAMED_FUNCTIONS).cloned().collect::<Vec<_>>().join(", ");
+            let mut named = functions[..functions.len().min(NAMED_FUNCTIONS)].join(", ");
             if functions.len() > NAMED_FUNCTIONS {
                 named.push_str(&format!(" and {} more", functions.len() - NAMED_FUNCTIONS));
             }
