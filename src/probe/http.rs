@@ -292,7 +292,7 @@ impl ClientCache {
 }
 
 fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    super::trust::ring_provider()
 }
 
 fn build_client(key: &ClientKey) -> Result<reqwest::Client, ProbeError> {

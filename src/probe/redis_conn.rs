@@ -450,7 +450,7 @@ async fn connect(target: &Target, limit: Duration) -> Result<Io, String> {
 /// rustls with the ring provider: the system's CAs, or `ca_file` instead; with
 /// `tls_verify = false`, any certificate (handshake signatures are still checked).
 fn tls_config(target: &Target) -> Result<rustls::ClientConfig, String> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = super::trust::ring_provider();
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS setup failed: {e}"))?;

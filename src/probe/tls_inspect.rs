@@ -111,7 +111,7 @@ impl std::error::Error for TlsError {}
 /// Connect to `target`, complete a TLS handshake whatever the certificate, and describe what was seen.
 pub async fn inspect(target: &TlsTarget<'_>) -> Result<TlsObservation, TlsError> {
     let server_name = parse_server_name(target.server_name)?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = trust::ring_provider();
     let trust = trust::load_async(target.ca_file).await.map_err(TlsError::Config)?;
 
     let verifier = Arc::new(RecordingVerifier::new(&trust, &provider)?);
@@ -126,6 +126,11 @@ pub async fn inspect(target: &TlsTarget<'_>) -> Result<TlsObservation, TlsError>
             .map_err(|e| TlsError::Config(format!("client_cert and client_key do not fit together: {e}")))?,
         None => config.with_no_client_auth(),
     };
+    // Every handshake is a full one: a resumed session would skip the certificate this probe
+    // reads. Disabled outright rather than left to a fresh config, which would still store
+    // each server's tickets and key-exchange hint for nothing.
+    let mut config = config;
+    config.resumption = rustls::client::Resumption::disabled();
     let connector = TlsConnector::from(Arc::new(config));
 
     let tcp =
@@ -157,7 +162,7 @@ pub async fn inspect(target: &TlsTarget<'_>) -> Result<TlsObservation, TlsError>
 
     let (verdict, ocsp_stapled) = match verifier.take_record() {
         Some(record) => (record.verdict, record.ocsp_stapled),
-        // Not expected with a fresh config (no resumption), but judge it here if it happens.
+        // Not expected without resumption, but judge it here if it happens.
         None => (verifier.judge(leaf_der, intermediates, &server_name, now_unix), false),
     };
 
