@@ -229,6 +229,11 @@ pub fn mask_url_passwords(text: &str) -> Cow<'_, str> {
 
 /// Masks the password of a URL (`postgres://app:***@db/app`); other text is unchanged.
 pub fn mask_url_password(text: &str) -> String {
+    // A password sits in the userinfo, which ends at a literal '@': without one there is
+    // nothing to mask, and no need to parse (a checklist's URLs are read item by item).
+    if !text.contains('@') {
+        return text.to_string();
+    }
     match reqwest::Url::parse(text) {
         Ok(mut url) if url.password().is_some() => {
             let _ = url.set_password(Some(MASK));
@@ -240,6 +245,9 @@ pub fn mask_url_password(text: &str) -> String {
 
 /// The password in a URL, decoded, if there is one.
 pub fn url_password(text: &str) -> Option<String> {
+    if !text.contains('@') {
+        return None;
+    }
     let url = reqwest::Url::parse(text).ok()?;
     let raw = url.password()?;
     Some(percent_decode(raw))
@@ -380,5 +388,9 @@ mod tests {
         assert_eq!(mask_url_password("postgres://app:s3cr%2Ft@db:5432/app"), "postgres://app:***@db:5432/app");
         assert_eq!(url_password("postgres://app:s3cr%2Ft@db/app").as_deref(), Some("s3cr/t"));
         assert_eq!(mask_url_password("https://example.test/health"), "https://example.test/health");
+        assert_eq!(url_password("https://example.test/health"), None);
+        // The userinfo ends at the last '@': a password may hold one too.
+        assert_eq!(url_password("redis://:p@ss@cache:6379").as_deref(), Some("p@ss"));
+        assert_eq!(mask_url_password("redis://:p@ss@cache:6379"), "redis://:***@cache:6379");
     }
 }
