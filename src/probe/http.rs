@@ -338,6 +338,13 @@ fn build_client(key: &ClientKey) -> Result<reqwest::Client, ProbeError> {
         .tls_backend_preconfigured(tls)
         .redirect(policy)
         .user_agent(concat!("golive/", env!("CARGO_PKG_VERSION")))
+        // No TCP keep-alive probes or user timeout (reqwest sets 15 s and 30 s): a probe's
+        // connection lives for one run and its item's `timeout` bounds it; they cost five
+        // system calls per connection.
+        .tcp_keepalive(None)
+        .tcp_keepalive_interval(None)
+        .tcp_keepalive_retries(None)
+        .tcp_user_timeout(None)
         .build()
         .map_err(|e| ProbeError::new(format!("cannot build HTTP client: {e}")))
 }
