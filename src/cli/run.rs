@@ -98,6 +98,9 @@ fn parse_deadline(s: &str) -> Result<Duration, String> {
 
 struct Progress {
     bar: ProgressBar,
+    /// Whether the bar can ever be drawn: a quiet or non-interactive run's bar stays hidden,
+    /// so its items are not counted on it (a lock and a copy of the id per item).
+    live: bool,
     /// The round of `--until-pass` (0 without it).
     round: AtomicUsize,
 }
@@ -115,17 +118,21 @@ impl Observer for Progress {
     }
 
     fn finished(&self, item: &Item, _result: &ItemResult) {
+        if !self.live {
+            return;
+        }
         self.bar.inc(1);
         self.bar.set_message(item.id.clone());
     }
 }
 
 /// A progress bar on a terminal, for runs that take more than a moment; never in CI logs.
-fn progress_bar(quiet: bool) -> ProgressBar {
+/// Also whether it can be drawn at all.
+fn progress_bar(quiet: bool) -> (ProgressBar, bool) {
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
     let interactive = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
     if quiet || !interactive {
-        return bar;
+        return (bar, false);
     }
     if let Ok(style) = ProgressStyle::with_template("{spinner} {pos}/{len} {prefix} {wide_msg}") {
         bar.set_style(style);
@@ -138,7 +145,7 @@ fn progress_bar(quiet: bool) -> ProgressBar {
             delayed.enable_steady_tick(Duration::from_millis(120));
         }
     });
-    bar
+    (bar, true)
 }
 
 /// Raises the open-file limit and returns the concurrency it allows, at most `asked`; says
@@ -232,8 +239,8 @@ pub fn run(args: RunArgs, interrupt: crate::engine::Interrupt) -> u8 {
         }
     };
     // Log lines on stderr would tear a progress indicator drawn there: one or the other.
-    let bar = progress_bar(args.quiet || super::logging::enabled());
-    let observer = Arc::new(Progress { bar: bar.clone(), round: AtomicUsize::new(0) });
+    let (bar, live) = progress_bar(args.quiet || super::logging::enabled());
+    let observer = Arc::new(Progress { bar: bar.clone(), live, round: AtomicUsize::new(0) });
     // From here to the end a first signal stops the run and the reports are still written.
     super::signals::graceful(true);
     let result = if args.until_pass {
