@@ -285,7 +285,6 @@ const PRIVILEGE_FACTS: &[(&str, &str, &[&str])] = &[
 
 /// Where and as whom to connect, from the item's parameters.
 struct Target {
-    key: PoolKey,
     options: PgConnectOptions,
     /// `user@host:port/database`, for messages.
     shown: String,
@@ -323,13 +322,6 @@ fn target(p: &Params) -> Result<Target, ProbeError> {
         options = options.ssl_root_cert(ca);
     }
     options = options.application_name("golive");
-    let key = PoolKey(
-        ["url", "host", "user", "password", "database", "sslmode", "sslrootcert"]
-            .iter()
-            .map(|name| p.str(name).map(str::to_string))
-            .chain([p.int("port").map(|i| i.to_string())])
-            .collect(),
-    );
     let shown = format!(
         "{}@{}:{}/{}",
         options.get_username(),
@@ -337,7 +329,19 @@ fn target(p: &Params) -> Result<Target, ProbeError> {
         options.get_port(),
         options.get_database().unwrap_or(options.get_username())
     );
-    Ok(Target { key, options, shown })
+    Ok(Target { options, shown })
+}
+
+/// The pool an item's connections come from: every parameter `target` reads. Items with
+/// the same key share a pool, and only the first of them has its settings parsed.
+fn pool_key(p: &Params) -> PoolKey {
+    PoolKey(
+        ["url", "host", "user", "password", "database", "sslmode", "sslrootcert"]
+            .iter()
+            .map(|name| p.str(name).map(str::to_string))
+            .chain([p.int("port").map(|i| i.to_string())])
+            .collect(),
+    )
 }
 
 /// A URL parse error may quote the URL; keep only what is safe to show.
@@ -347,9 +351,15 @@ fn scrub(message: &str) -> String {
 
 fn observe<'a>(input: &'a ProbeInput, shared: &'a Shared) -> BoxFuture<'a, Result<Facts, ProbeError>> {
     Box::pin(async move {
-        let target = target(&input.params)?;
-        let shown = target.shown.clone();
-        let pool = shared.postgres.pool(target.key, || target.options, target.shown);
+        let key = pool_key(&input.params);
+        let pool = match shared.postgres.existing(&key) {
+            Some(pool) => pool,
+            None => {
+                let target = target(&input.params)?;
+                shared.postgres.pool(key, || target.options, target.shown)
+            }
+        };
+        let shown = pool.target.clone();
         // Leave a little of the item's time so a connection problem is reported as what it
         // is, rather than as the engine's plain "timed out".
         let budget = input.timeout.saturating_sub((input.timeout / 10).min(Duration::from_millis(500)));

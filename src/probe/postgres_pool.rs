@@ -47,6 +47,12 @@ pub struct PoolCache {
 }
 
 impl PoolCache {
+    /// The pool for these settings if the run has made one: the items after the first reuse
+    /// it without reading their connection settings again.
+    pub fn existing(&self, key: &PoolKey) -> Option<Arc<Pool>> {
+        self.pools.lock().unwrap().get(key).cloned()
+    }
+
     /// The pool for these settings, created on first use.
     pub fn pool(&self, key: PoolKey, options: impl FnOnce() -> PgConnectOptions, target: String) -> Arc<Pool> {
         let mut pools = self.pools.lock().unwrap();
