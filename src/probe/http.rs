@@ -291,12 +291,8 @@ impl ClientCache {
     }
 }
 
-fn provider() -> Arc<CryptoProvider> {
-    super::trust::ring_provider()
-}
-
 fn build_client(key: &ClientKey) -> Result<reqwest::Client, ProbeError> {
-    let provider = provider();
+    let provider = super::trust::ring_provider();
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| ProbeError::new(format!("TLS setup failed: {e}")))?;

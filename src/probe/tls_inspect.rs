@@ -120,7 +120,7 @@ pub async fn inspect(target: &TlsTarget<'_>) -> Result<TlsObservation, TlsError>
         .map_err(|e| TlsError::Config(e.to_string()))?
         .dangerous()
         .with_custom_certificate_verifier(verifier.clone());
-    let config = match target.client_identity {
+    let mut config = match target.client_identity {
         Some((chain, key)) => config
             .with_client_auth_cert(chain.clone(), key.clone_key())
             .map_err(|e| TlsError::Config(format!("client_cert and client_key do not fit together: {e}")))?,
@@ -129,7 +129,6 @@ pub async fn inspect(target: &TlsTarget<'_>) -> Result<TlsObservation, TlsError>
     // Every handshake is a full one: a resumed session would skip the certificate this probe
     // reads. Disabled outright rather than left to a fresh config, which would still store
     // each server's tickets and key-exchange hint for nothing.
-    let mut config = config;
     config.resumption = rustls::client::Resumption::disabled();
     let connector = TlsConnector::from(Arc::new(config));
 
