@@ -59,11 +59,23 @@ pub struct RunOptions {
     pub filter: Filter,
     /// Set to the signal's name (`SIGINT`) to stop the run: see [`Stop::Interrupted`].
     pub interrupt: Option<Interrupt>,
+    /// What the items share (HTTP clients, database pools, Redis connections). `None`: the
+    /// run makes its own and closes what it kept open when its items are done. Given: the
+    /// caller closes it ([`Shared::close`]) when it likes; `golive run` does so while it
+    /// writes the reports, so a database backend's exit does not hold them up.
+    pub shared: Option<Arc<Shared>>,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { concurrency: 64, fleet: None, deadline: None, filter: Filter::default(), interrupt: None }
+        RunOptions {
+            concurrency: 64,
+            fleet: None,
+            deadline: None,
+            filter: Filter::default(),
+            interrupt: None,
+            shared: None,
+        }
     }
 }
 
@@ -512,7 +524,10 @@ pub async fn run_keeping(
     let clock = Instant::now();
     let deadline_at = deadline_at.or_else(|| opts.deadline.map(|d| tokio::time::Instant::now() + d));
     let items = &checklist.items;
-    let shared = Arc::new(Shared::default());
+    let (shared, owned) = match &opts.shared {
+        Some(shared) => (shared.clone(), false),
+        None => (Arc::new(Shared::default()), true),
+    };
     let not_selected = selection(items, &opts.filter);
     let kept_at = |index: usize| kept.get(index).and_then(Option::as_ref);
     observer.started((0..items.len()).filter(|&i| !not_selected[i] && kept_at(i).is_none()).count());
@@ -683,7 +698,10 @@ pub async fn run_keeping(
             aborts.iter().for_each(|a| a.abort());
         }
     }
-    shared.close().await;
+    if owned {
+        shared.close().await;
+    }
+    drop(shared);
     let finished = clock.elapsed();
     // Moved out whole, not copied (a task that outlived its abort finds no slot to write to).
     let slots: Vec<Option<ItemResult>> = std::mem::take(&mut *results.lock().unwrap());

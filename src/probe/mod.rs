@@ -526,6 +526,12 @@ pub struct Shared {
     pub postgres: postgres_pool::PoolCache,
 }
 
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shared").finish_non_exhaustive()
+    }
+}
+
 impl Shared {
     /// Ends what the run kept open (idle database connections), politely.
     pub async fn close(&self) {

@@ -917,6 +917,51 @@ fn fifty_items_share_a_few_connections() {
     }
 }
 
+/// The run's idle connections are closed with a Terminate message, not dropped: a backend
+/// that sees its client's socket close without one logs "unexpected EOF on client
+/// connection" (at DEBUG1 for an idle session, which this role's sessions log). golive
+/// closes them while it writes its reports; they are closed before it exits.
+#[test]
+fn the_runs_connections_end_with_a_terminate_message() {
+    let pg = pg();
+    let (role, password) = ("golive_polite", "Golive-polite-s3cret-7c1e");
+    pg.primary.sql(
+        "postgres",
+        &format!(
+            "create role {role} login password '{password}';
+             alter role {role} set log_min_messages = debug1;
+             grant connect on database app to {role};"
+        ),
+    );
+    let target = url(&pg.primary.url(role, password, "app"));
+    let mark = pg.primary.log_mark();
+    let w = Workdir::new();
+    let mut items = Items::new();
+    for i in 0..6 {
+        items.item(&format!("polite-{i}"), &format!("{target}\nquery = \"select {i}\""), &format!("value = {i}"));
+    }
+    let report = items.run(&w);
+    for i in 0..6 {
+        assert_outcome(&report, &format!("polite-{i}"), "pass");
+    }
+    let ended = || {
+        pg.primary
+            .log_since(mark)
+            .lines()
+            .filter(|l| l.contains("disconnection:") && l.contains(&format!("user={role}")))
+            .count()
+    };
+    let opened = pg.primary.log_since(mark).lines().filter(|l| l.contains(&format!("authorized: user={role}"))).count();
+    assert!(opened >= 1, "no connection was opened:\n{}", pg.primary.log_since(mark));
+    let until = Instant::now() + Duration::from_secs(20);
+    while ended() < opened {
+        assert!(Instant::now() < until, "{} of {opened} connections ended:\n{}", ended(), pg.primary.log_since(mark));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let log = pg.primary.log_since(mark);
+    assert!(!log.contains("unexpected EOF on client connection"), "a connection was dropped without Terminate:\n{log}");
+}
+
 #[test]
 fn an_idle_connection_the_server_closed_is_replaced() {
     let pg = pg();
