@@ -4,9 +4,10 @@
 //!
 //! sqlx has a pool, but it retries refused connections until its acquire timeout and then
 //! reports only "pool timed out"; a checklist must say *why* it could not connect (refused,
-//! wrong password, no such database, no answer). This pool is small on purpose: a semaphore
-//! bounds the connections per settings, idle connections wait in a stack, and a connection
-//! goes back to the stack only after its read-only transaction was rolled back cleanly.
+//! wrong password, no such database, no answer). This pool is small on purpose: it counts the
+//! connections per settings, opens them one at a time and only as its items need them
+//! ([`Pool`]), idle connections wait in a stack, and a connection goes back to the stack
+//! only after its read-only transaction was rolled back cleanly.
 //!
 //! A pool also remembers for a moment what the connecting role could write with
 //! ([`Pool::write_capabilities`]): every connection of a pool logs in with the same settings,
@@ -23,13 +24,17 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Notify;
 
 use super::ProbeError;
 use crate::value::format_duration;
 
 /// At most this many server connections per distinct connection settings in one run.
 pub const MAX_CONNECTIONS_PER_POOL: usize = 4;
+
+/// How long a waiting item waits before it looks again whether the pool should open another
+/// connection, until a login has been timed (then it waits as long as a login took).
+const FIRST_RECHECK: Duration = Duration::from_millis(50);
 
 /// How long the answer of [`Pool::write_capabilities`] is reused: long enough for the items
 /// of a run that start together, far shorter than any pause between two rounds.
@@ -62,8 +67,8 @@ impl PoolCache {
                 Arc::new(Pool {
                     options: options(),
                     target,
-                    idle: Mutex::new(Vec::new()),
-                    permits: Arc::new(Semaphore::new(MAX_CONNECTIONS_PER_POOL)),
+                    state: Mutex::new(State::new()),
+                    changed: Notify::new(),
                     opened: AtomicUsize::new(0),
                     write_capabilities: Recent::new(WRITE_CAPABILITIES_KEPT),
                 })
@@ -83,17 +88,87 @@ impl PoolCache {
     }
 }
 
+/// The connections of one set of settings. It opens them one at a time and only as many as
+/// its items need: a login (a server process forked, SCRAM's 4,096 rounds of hashing on
+/// both sides) costs more than many quick items, so a second connection is opened only
+/// when the items waiting would take longer to get through on the open ones than a login
+/// takes ([`State::should_grow`]). Twenty quick items share one connection; two hundred, or
+/// items whose queries take a while, get up to [`MAX_CONNECTIONS_PER_POOL`].
 pub struct Pool {
     options: PgConnectOptions,
     /// `user@host:port/database`, for messages (no password).
     pub target: String,
-    idle: Mutex<Vec<PgConnection>>,
-    permits: Arc<Semaphore>,
+    state: Mutex<State>,
+    /// Signalled when a connection comes back, a login ends or a connection is given up.
+    changed: Notify,
     opened: AtomicUsize,
     /// What lets the connecting role write around a read-only transaction, as (kind, name)
     /// rows, found by an item that runs a `query` and reused by the items after it for
     /// [`WRITE_CAPABILITIES_KEPT`]. A failed look-up is not remembered: the next item asks.
     pub write_capabilities: Recent<Vec<(String, String)>>,
+}
+
+/// What a pool knows about its connections and the items waiting for one.
+struct State {
+    idle: Vec<PgConnection>,
+    /// Connections open (lent or idle) or being opened.
+    live: usize,
+    /// A login is under way; there is at most one at a time.
+    logging_in: bool,
+    /// Items waiting for a connection.
+    waiting: usize,
+    /// A timer will wake one waiting item after [`State::recheck`], to see whether every
+    /// connection is held by a slow item; the items wait to be told, not each on a timer.
+    timer: bool,
+    /// How long the last login took.
+    login: Option<Duration>,
+    /// The shortest time an item has held a connection it did not open: what a quick item
+    /// costs. A connection's first item is left out: the server's process is new and its
+    /// catalogue caches cold, and that item may look up the role's write capabilities.
+    hold: Option<Duration>,
+    /// When a connection was last handed to an item or given back.
+    last_handed: tokio::time::Instant,
+    /// Logins that failed so far, and the last one's reason: the items that waited for a
+    /// login that failed report its reason instead of each trying again at once.
+    failures: u64,
+    failure: Option<ProbeError>,
+}
+
+impl State {
+    fn new() -> State {
+        State {
+            idle: Vec::new(),
+            live: 0,
+            logging_in: false,
+            waiting: 0,
+            timer: false,
+            login: None,
+            hold: None,
+            last_handed: tokio::time::Instant::now(),
+            failures: 0,
+            failure: None,
+        }
+    }
+
+    /// Whether an item that finds no idle connection should log in (the caller checks that
+    /// no login is under way and the pool has room): when there is none, when the waiting
+    /// items would take longer to get through the open connections than a login takes,
+    /// or when no connection changed hands for as long as a login takes (every connection
+    /// is held by a slow item).
+    fn should_grow(&self, now: tokio::time::Instant) -> bool {
+        if self.live == 0 {
+            return true;
+        }
+        let login = self.login.unwrap_or(FIRST_RECHECK);
+        let stuck = now.saturating_duration_since(self.last_handed) >= login;
+        let queued = self.hold.is_some_and(|hold| hold * self.waiting as u32 / self.live as u32 > login);
+        stuck || queued
+    }
+
+    /// How long a waiting item waits before it looks again.
+    fn recheck(&self) -> Duration {
+        self.login.unwrap_or(FIRST_RECHECK)
+    }
 }
 
 /// An answer reused for a while by whoever needs it, then looked up again. While one caller
@@ -132,7 +207,10 @@ pub struct Lease {
     /// Taken from the idle stack rather than opened for this item.
     pub reused: bool,
     pool: Arc<Pool>,
-    _permit: OwnedSemaphorePermit,
+    /// When the item got the connection.
+    since: tokio::time::Instant,
+    /// Given back by [`Lease::release`].
+    released: bool,
 }
 
 impl Lease {
@@ -149,60 +227,227 @@ impl Lease {
     /// outside any transaction.
     pub fn release(mut self) {
         if let Some(conn) = self.conn.take() {
-            self.pool.idle.lock().unwrap().push(conn);
+            self.released = true;
+            let now = tokio::time::Instant::now();
+            let mut state = self.pool.state.lock().unwrap();
+            if self.reused {
+                let held = now.saturating_duration_since(self.since);
+                state.hold = Some(state.hold.map_or(held, |h| h.min(held)));
+            }
+            state.last_handed = now;
+            state.idle.push(conn);
+            // One waiter takes this connection; when the queue has grown past what the open
+            // connections get through in a login's time, a second one logs in.
+            let grow = !state.logging_in && state.live < MAX_CONNECTIONS_PER_POOL && state.should_grow(now);
+            drop(state);
+            self.pool.changed.notify_one();
+            if grow {
+                self.pool.changed.notify_one();
+            }
         }
     }
 
     /// Swaps a stale reused connection for a newly opened one.
     pub async fn reconnect(&mut self, budget: Duration) -> Result<(), ProbeError> {
         self.conn = None;
-        self.conn = Some(self.pool.open(budget).await?);
+        self.conn = Some(self.pool.open(budget).await.map_err(|e| e.error)?);
         self.reused = false;
         Ok(())
     }
 }
 
+impl Drop for Lease {
+    /// A connection not given back is closed (dropped), and its place in the pool is free:
+    /// a waiting item may open another.
+    fn drop(&mut self) {
+        if !self.released {
+            self.conn = None;
+            self.pool.state.lock().unwrap().live -= 1;
+            self.pool.changed.notify_one();
+        }
+    }
+}
+
+/// Why a login failed, and whether only because the item's time ran out.
+struct LoginError {
+    error: ProbeError,
+    timed_out: bool,
+}
+
+/// Counts an item among the waiting ones for as long as it waits, even when it is
+/// cancelled mid-wait.
+struct Waiting<'a> {
+    pool: &'a Pool,
+    left: bool,
+}
+
+impl Waiting<'_> {
+    fn leave(&mut self, state: &mut State) {
+        if !std::mem::replace(&mut self.left, true) {
+            state.waiting -= 1;
+        }
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if !self.left {
+            self.pool.state.lock().unwrap().waiting -= 1;
+        }
+    }
+}
+
+/// The pool's one login under way: when it does not end with a connection (it failed, or
+/// the item was cancelled), the place it took is given up and the waiting items are told.
+struct LoggingIn<'a> {
+    pool: &'a Pool,
+    done: bool,
+}
+
+impl Drop for LoggingIn<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            let mut state = self.pool.state.lock().unwrap();
+            state.live -= 1;
+            state.logging_in = false;
+            drop(state);
+            self.pool.changed.notify_waiters();
+        }
+    }
+}
+
 impl Pool {
-    /// A connection within `budget`: waits for a free slot, then reuses an idle connection
-    /// or opens a new one.
+    /// A connection within `budget`: an idle one, else a new one when the pool should grow
+    /// ([`State::should_grow`]), else the next one given back.
     pub async fn acquire(self: &Arc<Self>, budget: Duration) -> Result<Lease, ProbeError> {
         let started = tokio::time::Instant::now();
-        let permit = tokio::time::timeout(budget, self.permits.clone().acquire_owned())
-            .await
-            .map_err(|_| {
-                ProbeError::new(format!(
-                    "no free connection to {} within {}: the run's other items held all {MAX_CONNECTIONS_PER_POOL}",
-                    self.target,
-                    format_duration(budget)
-                ))
-            })?
-            .expect("the pool's semaphore is never closed");
-        let idle = self.idle.lock().unwrap().pop();
-        let (conn, reused) = match idle {
-            Some(conn) => (conn, true),
-            None => (self.open(budget.saturating_sub(started.elapsed())).await?, false),
-        };
-        Ok(Lease { conn: Some(conn), reused, pool: self.clone(), _permit: permit })
+        let deadline = started + budget;
+        let mut waiting = Waiting { pool: self, left: true };
+        let mut failures_seen = None;
+        loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            {
+                let now = tokio::time::Instant::now();
+                let mut state = self.state.lock().unwrap();
+                if let Some(conn) = state.idle.pop() {
+                    state.last_handed = now;
+                    waiting.leave(&mut state);
+                    return Ok(Lease {
+                        conn: Some(conn),
+                        reused: true,
+                        pool: self.clone(),
+                        since: now,
+                        released: false,
+                    });
+                }
+                // The login this item waited for failed: its reason is this item's too.
+                if let Some(seen) = failures_seen
+                    && state.failures != seen
+                    && state.live == 0
+                    && let Some(failure) = state.failure.clone()
+                {
+                    waiting.leave(&mut state);
+                    return Err(failure);
+                }
+                if !state.logging_in && state.live < MAX_CONNECTIONS_PER_POOL && state.should_grow(now) {
+                    state.live += 1;
+                    state.logging_in = true;
+                    waiting.leave(&mut state);
+                    break;
+                }
+                if now >= deadline {
+                    waiting.leave(&mut state);
+                    return Err(self.no_free_connection(budget, &state));
+                }
+                if std::mem::replace(&mut waiting.left, false) {
+                    state.waiting += 1;
+                }
+                if state.logging_in {
+                    failures_seen = Some(state.failures);
+                }
+                if !state.timer {
+                    state.timer = true;
+                    let (pool, after) = (Arc::downgrade(self), state.recheck());
+                    tokio::spawn(async move {
+                        tokio::time::sleep(after).await;
+                        if let Some(pool) = pool.upgrade() {
+                            pool.state.lock().unwrap().timer = false;
+                            pool.changed.notify_one();
+                        }
+                    });
+                }
+            }
+            let _ = tokio::time::timeout_at(deadline, changed).await;
+        }
+        let mut login = LoggingIn { pool: self, done: false };
+        let began = tokio::time::Instant::now();
+        let opened = self.open(deadline.saturating_duration_since(began)).await;
+        let now = tokio::time::Instant::now();
+        let mut state = self.state.lock().unwrap();
+        match opened {
+            Ok(conn) => {
+                login.done = true;
+                state.logging_in = false;
+                state.login = Some(now.saturating_duration_since(began));
+                state.last_handed = now;
+                drop(state);
+                // The waiting items look again: one more login may be worth it now.
+                self.changed.notify_one();
+                Ok(Lease { conn: Some(conn), reused: false, pool: self.clone(), since: now, released: false })
+            }
+            Err(e) => {
+                state.failures += 1;
+                // A login that got no answer in this item's budget says nothing of what an
+                // item with a longer one would see: those try for themselves.
+                state.failure = (!e.timed_out).then(|| e.error.clone());
+                drop(state);
+                Err(e.error)
+            }
+        }
     }
 
-    async fn open(&self, budget: Duration) -> Result<PgConnection, ProbeError> {
+    /// Why an item got no connection within its budget.
+    fn no_free_connection(&self, budget: Duration, state: &State) -> ProbeError {
+        let within = format_duration(budget);
+        let target = &self.target;
+        if state.logging_in && state.live == 1 {
+            ProbeError::new(format!(
+                "no answer from {target} within {within} while connecting: this item waited for the run's login to it, which had not ended"
+            ))
+        } else {
+            ProbeError::new(format!(
+                "no free connection to {target} within {within}: the run's other items held all {}",
+                state.live
+            ))
+        }
+    }
+
+    async fn open(&self, budget: Duration) -> Result<PgConnection, LoginError> {
         let conn = tokio::time::timeout(budget, self.options.connect())
             .await
-            .map_err(|_| {
-                ProbeError::new(format!(
+            .map_err(|_| LoginError {
+                error: ProbeError::new(format!(
                     "no answer from {} within {} while connecting",
                     self.target,
                     format_duration(budget)
-                ))
+                )),
+                timed_out: true,
             })?
-            .map_err(|e| ProbeError::new(connect_error(&self.target, &e)))?;
+            .map_err(|e| LoginError { error: ProbeError::new(connect_error(&self.target, &e)), timed_out: false })?;
         self.opened.fetch_add(1, Ordering::Relaxed);
         Ok(conn)
     }
 
     /// Closes idle connections politely (the server sees a Terminate message), all at once.
     pub async fn close_idle(&self) {
-        let idle: Vec<PgConnection> = std::mem::take(&mut *self.idle.lock().unwrap());
+        let idle: Vec<PgConnection> = {
+            let mut state = self.state.lock().unwrap();
+            let idle = std::mem::take(&mut state.idle);
+            state.live -= idle.len();
+            idle
+        };
         futures::future::join_all(idle.into_iter().map(|conn| async move {
             let _ = tokio::time::timeout(Duration::from_secs(1), conn.close()).await;
         }))
@@ -243,6 +488,46 @@ mod tests {
     async fn counted(calls: &AtomicUsize, answer: Result<u32, &'static str>) -> Result<u32, &'static str> {
         calls.fetch_add(1, Ordering::Relaxed);
         answer
+    }
+
+    fn state(
+        live: usize,
+        waiting: usize,
+        login_ms: u64,
+        hold_ms: Option<u64>,
+        quiet_ms: u64,
+    ) -> (State, tokio::time::Instant) {
+        let mut s = State::new();
+        let now = s.last_handed + Duration::from_millis(quiet_ms);
+        s.live = live;
+        s.waiting = waiting;
+        s.login = Some(Duration::from_millis(login_ms));
+        s.hold = hold_ms.map(Duration::from_millis);
+        (s, now)
+    }
+
+    #[test]
+    fn a_pool_grows_when_its_queue_would_outlast_a_login_or_nothing_comes_back() {
+        // No connection yet: always.
+        let (s, now) = state(0, 5, 10, None, 0);
+        assert!(s.should_grow(now));
+        // 19 items of 0.3 ms on one connection: 5.7 ms, less than a 10 ms login.
+        let (mut s, now) = state(1, 19, 10, None, 0);
+        s.hold = Some(Duration::from_micros(300));
+        assert!(!s.should_grow(now));
+        // 199 of them: 60 ms, more than a login; on four connections 15 ms, still more.
+        s.waiting = 199;
+        assert!(s.should_grow(now));
+        s.live = 4;
+        assert!(s.should_grow(now));
+        // A distant server: 60 ms items, a 120 ms login, 19 waiting.
+        let (s, now) = state(1, 19, 120, Some(60), 0);
+        assert!(s.should_grow(now));
+        // Slow items, hold not known yet: only once nothing came back for a login's time.
+        let (s, now) = state(2, 3, 10, None, 9);
+        assert!(!s.should_grow(now));
+        let (s, now) = state(2, 3, 10, None, 10);
+        assert!(s.should_grow(now));
     }
 
     #[tokio::test]

@@ -925,14 +925,7 @@ fn fifty_items_share_a_few_connections() {
 fn the_runs_connections_end_with_a_terminate_message() {
     let pg = pg();
     let (role, password) = ("golive_polite", "Golive-polite-s3cret-7c1e");
-    pg.primary.sql(
-        "postgres",
-        &format!(
-            "create role {role} login password '{password}';
-             alter role {role} set log_min_messages = debug1;
-             grant connect on database app to {role};"
-        ),
-    );
+    create_app_role(pg, role, password, &format!("alter role {role} set log_min_messages = debug1;"));
     let target = url(&pg.primary.url(role, password, "app"));
     let mark = pg.primary.log_mark();
     let w = Workdir::new();
@@ -960,6 +953,96 @@ fn the_runs_connections_end_with_a_terminate_message() {
     }
     let log = pg.primary.log_since(mark);
     assert!(!log.contains("unexpected EOF on client connection"), "a connection was dropped without Terminate:\n{log}");
+}
+
+/// Creates a login role that may connect to `app`. One at a time: two `GRANT`s on the same
+/// database at once can fail with "tuple concurrently updated".
+fn create_app_role(pg: &PgFixture, role: &str, password: &str, extra: &str) {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    pg.primary.sql(
+        "postgres",
+        &format!("create role {role} login password '{password}'; {extra} grant connect on database app to {role};"),
+    );
+}
+
+/// Server connections a role's items opened since `mark`: the server's `connection
+/// authorized` lines for it.
+fn logins(pg: &PgFixture, mark: usize, role: &str) -> usize {
+    pg.primary.log_since(mark).lines().filter(|l| l.contains(&format!("connection authorized: user={role} "))).count()
+}
+
+/// A login costs more than many quick items, so the pool grows only when its items would
+/// wait longer than a login takes: a dozen quick items share one or two connections (they
+/// opened four, one per slot, before), and items held by slow queries get more.
+#[test]
+fn the_pool_opens_connections_only_as_its_items_need_them() {
+    let pg = pg();
+    let (role, password) = ("golive_grow", "Golive-grow-s3cret-51d0");
+    create_app_role(pg, role, password, "");
+    let target = url(&pg.primary.url(role, password, "app"));
+
+    let w = Workdir::new();
+    let mut quick = Items::new();
+    for i in 0..12 {
+        quick.item(&format!("quick-{i}"), &target, "reachable = true");
+    }
+    let mark = pg.primary.log_mark();
+    let report = quick.run(&w);
+    for i in 0..12 {
+        assert_outcome(&report, &format!("quick-{i}"), "pass");
+    }
+    let opened = logins(pg, mark, role);
+    assert!((1..=2).contains(&opened), "12 quick items opened {opened} connections:\n{}", pg.primary.log_since(mark));
+
+    // Each of these holds its connection for 1.5 s: the pool sees nothing come back for
+    // longer than a login takes and opens another, up to its four.
+    let w = Workdir::new();
+    let mut slow = Items::new();
+    for i in 0..6 {
+        slow.item(&format!("slow-{i}"), &format!("{target}\nquery = \"select 1 from pg_sleep(1.5)\""), "value = 1");
+    }
+    let mark = pg.primary.log_mark();
+    let report = slow.run(&w);
+    for i in 0..6 {
+        assert_outcome(&report, &format!("slow-{i}"), "pass");
+    }
+    let opened = logins(pg, mark, role);
+    assert!((3..=4).contains(&opened), "6 slow items opened {opened} connections:\n{}", pg.primary.log_since(mark));
+}
+
+/// Items that wait for a login that fails report its reason rather than each trying again:
+/// one wrong password costs the server one failed login, not one per item.
+#[test]
+fn items_waiting_for_a_failed_login_report_its_reason() {
+    let pg = pg();
+    let role = "golive_refused";
+    create_app_role(pg, role, "Right-one-9f2a", "");
+    let w = Workdir::new();
+    let mut items = Items::new();
+    for i in 0..8 {
+        items.item(&format!("refused-{i}"), &url(&pg.primary.url(role, "Wrong-one-77b3", "app")), "reachable = true");
+    }
+    let mark = pg.primary.log_mark();
+    let report = items.run(&w);
+    for i in 0..8 {
+        let id = format!("refused-{i}");
+        assert_outcome(&report, &id, "error");
+        let why = reason(&report, &id);
+        assert!(
+            why.contains("cannot log in to")
+                && why.contains(&format!("password authentication failed for user \"{role}\"")),
+            "{id}: {why}"
+        );
+        assert!(!why.contains("Wrong-one-77b3"), "{id} shows the password: {why}");
+    }
+    let failed = pg
+        .primary
+        .log_since(mark)
+        .lines()
+        .filter(|l| l.contains(&format!("password authentication failed for user \"{role}\"")))
+        .count();
+    assert!((1..=2).contains(&failed), "8 items made {failed} failed logins:\n{}", pg.primary.log_since(mark));
 }
 
 #[test]
