@@ -88,8 +88,8 @@ impl PoolCache {
     }
 }
 
-/// The connections of one set of settings. It opens them one at a time and only as many as
-/// its items need: a login (a server process forked, SCRAM's 4,096 rounds of hashing on
+/// The connections of one set of settings. It opens only as many as its items need, the
+/// first one alone: a login (a server process forked, SCRAM's 4,096 rounds of hashing on
 /// both sides) costs more than many quick items, so a second connection is opened only
 /// when the items waiting would take longer to get through on the open ones than a login
 /// takes ([`State::should_grow`]). Twenty quick items share one connection; two hundred, or
@@ -113,8 +113,9 @@ struct State {
     idle: Vec<PgConnection>,
     /// Connections open (lent or idle) or being opened.
     live: usize,
-    /// A login is under way; there is at most one at a time.
-    logging_in: bool,
+    /// Logins under way. The first login of a pool is alone; later ones are started as
+    /// [`State::should_grow`] finds them worth it.
+    logging_in: usize,
     /// Items waiting for a connection.
     waiting: usize,
     /// A timer will wake one waiting item after [`State::recheck`], to see whether every
@@ -139,7 +140,7 @@ impl State {
         State {
             idle: Vec::new(),
             live: 0,
-            logging_in: false,
+            logging_in: 0,
             waiting: 0,
             timer: false,
             login: None,
@@ -150,17 +151,24 @@ impl State {
         }
     }
 
-    /// Whether an item that finds no idle connection should log in (the caller checks that
-    /// no login is under way and the pool has room): when there is none, when the waiting
-    /// items would take longer to get through the open connections than a login takes,
-    /// or when no connection changed hands for as long as a login takes (every connection
-    /// is held by a slow item).
+    /// Whether an item that finds no idle connection should log in, while the pool has
+    /// room: when it has no connection; once a login has been timed, when the waiting items
+    /// would take longer to get through the connections (those being opened included) than
+    /// a login takes, or when no connection changed hands for as long as a login takes
+    /// (every connection is held by a slow item: then one login for each waiting item, up to
+    /// the pool's size, since how long those items will hold theirs is not known).
     fn should_grow(&self, now: tokio::time::Instant) -> bool {
+        if self.live >= MAX_CONNECTIONS_PER_POOL {
+            return false;
+        }
         if self.live == 0 {
             return true;
         }
-        let login = self.login.unwrap_or(FIRST_RECHECK);
-        let stuck = now.saturating_duration_since(self.last_handed) >= login;
+        let Some(login) = self.login else {
+            // The first login is under way: its connection comes first.
+            return false;
+        };
+        let stuck = self.logging_in < self.waiting && now.saturating_duration_since(self.last_handed) >= login;
         let queued = self.hold.is_some_and(|hold| hold * self.waiting as u32 / self.live as u32 > login);
         stuck || queued
     }
@@ -238,7 +246,7 @@ impl Lease {
             state.idle.push(conn);
             // One waiter takes this connection; when the queue has grown past what the open
             // connections get through in a login's time, a second one logs in.
-            let grow = !state.logging_in && state.live < MAX_CONNECTIONS_PER_POOL && state.should_grow(now);
+            let grow = state.should_grow(now);
             drop(state);
             self.pool.changed.notify_one();
             if grow {
@@ -297,7 +305,7 @@ impl Drop for Waiting<'_> {
     }
 }
 
-/// The pool's one login under way: when it does not end with a connection (it failed, or
+/// A login under way: when it does not end with a connection (it failed, or
 /// the item was cancelled), the place it took is given up and the waiting items are told.
 struct LoggingIn<'a> {
     pool: &'a Pool,
@@ -309,7 +317,7 @@ impl Drop for LoggingIn<'_> {
         if !self.done {
             let mut state = self.pool.state.lock().unwrap();
             state.live -= 1;
-            state.logging_in = false;
+            state.logging_in -= 1;
             drop(state);
             self.pool.changed.notify_waiters();
         }
@@ -351,10 +359,14 @@ impl Pool {
                     waiting.leave(&mut state);
                     return Err(failure);
                 }
-                if !state.logging_in && state.live < MAX_CONNECTIONS_PER_POOL && state.should_grow(now) {
+                if state.should_grow(now) {
                     state.live += 1;
-                    state.logging_in = true;
+                    state.logging_in += 1;
                     waiting.leave(&mut state);
+                    // The next waiting item looks too: it may be worth another login.
+                    if state.live > 1 && state.waiting > 0 {
+                        self.changed.notify_one();
+                    }
                     break;
                 }
                 if now >= deadline {
@@ -364,7 +376,7 @@ impl Pool {
                 if std::mem::replace(&mut waiting.left, false) {
                     state.waiting += 1;
                 }
-                if state.logging_in {
+                if state.logging_in > 0 {
                     failures_seen = Some(state.failures);
                 }
                 if !state.timer {
@@ -389,9 +401,12 @@ impl Pool {
         match opened {
             Ok(conn) => {
                 login.done = true;
-                state.logging_in = false;
+                state.logging_in -= 1;
                 state.login = Some(now.saturating_duration_since(began));
                 state.last_handed = now;
+                // The next waiting item arms a timer of this login's length (a timer armed
+                // before any login was timed waits longer).
+                state.timer = false;
                 drop(state);
                 // The waiting items look again: one more login may be worth it now.
                 self.changed.notify_one();
@@ -412,7 +427,7 @@ impl Pool {
     fn no_free_connection(&self, budget: Duration, state: &State) -> ProbeError {
         let within = format_duration(budget);
         let target = &self.target;
-        if state.logging_in && state.live == 1 {
+        if state.logging_in > 0 && state.live == state.logging_in {
             ProbeError::new(format!(
                 "no answer from {target} within {within} while connecting: this item waited for the run's login to it, which had not ended"
             ))
@@ -511,23 +526,33 @@ mod tests {
         // No connection yet: always.
         let (s, now) = state(0, 5, 10, None, 0);
         assert!(s.should_grow(now));
+        // The first login under way, not timed yet: its connection comes first.
+        let (mut s, now) = state(1, 5, 10, None, 500);
+        (s.login, s.logging_in) = (None, 1);
+        assert!(!s.should_grow(now));
         // 19 items of 0.3 ms on one connection: 5.7 ms, less than a 10 ms login.
         let (mut s, now) = state(1, 19, 10, None, 0);
         s.hold = Some(Duration::from_micros(300));
         assert!(!s.should_grow(now));
-        // 199 of them: 60 ms, more than a login; on four connections 15 ms, still more.
+        // 199 of them: 60 ms, more than a login; counting three more being opened, 15 ms,
+        // still more; but four is the most.
         s.waiting = 199;
         assert!(s.should_grow(now));
-        s.live = 4;
-        assert!(s.should_grow(now));
+        (s.live, s.logging_in) = (4, 3);
+        assert!(!s.should_grow(now));
         // A distant server: 60 ms items, a 120 ms login, 19 waiting.
         let (s, now) = state(1, 19, 120, Some(60), 0);
         assert!(s.should_grow(now));
-        // Slow items, hold not known yet: only once nothing came back for a login's time.
+        // Slow items, hold not known yet: only once nothing came back for a login's time,
+        // and no more logins than items waiting.
         let (s, now) = state(2, 3, 10, None, 9);
         assert!(!s.should_grow(now));
-        let (s, now) = state(2, 3, 10, None, 10);
+        let (mut s, now) = state(2, 3, 10, None, 10);
         assert!(s.should_grow(now));
+        (s.live, s.logging_in) = (3, 2);
+        assert!(s.should_grow(now));
+        s.logging_in = 3;
+        assert!(!s.should_grow(now));
     }
 
     #[tokio::test]
