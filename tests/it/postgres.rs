@@ -982,33 +982,27 @@ fn the_pool_opens_connections_only_as_its_items_need_them() {
     create_app_role(pg, role, password, "");
     let target = url(&pg.primary.url(role, password, "app"));
 
-    let w = Workdir::new();
-    let mut quick = Items::new();
-    for i in 0..12 {
-        quick.item(&format!("quick-{i}"), &target, "reachable = true");
-    }
-    let mark = pg.primary.log_mark();
-    let report = quick.run(&w);
-    for i in 0..12 {
-        assert_outcome(&report, &format!("quick-{i}"), "pass");
-    }
-    let opened = logins(pg, mark, role);
-    assert!((1..=2).contains(&opened), "12 quick items opened {opened} connections:\n{}", pg.primary.log_since(mark));
-
+    // `count` passing items with these parameters, run at once: the connections they opened.
+    let opened_by = |count: usize, prefix: &str, params: &str, expect: &str| {
+        let w = Workdir::new();
+        let mut items = Items::new();
+        for i in 0..count {
+            items.item(&format!("{prefix}-{i}"), params, expect);
+        }
+        let mark = pg.primary.log_mark();
+        let report = items.run(&w);
+        for i in 0..count {
+            assert_outcome(&report, &format!("{prefix}-{i}"), "pass");
+        }
+        (logins(pg, mark, role), pg.primary.log_since(mark))
+    };
+    let (opened, log) = opened_by(12, "quick", &target, "reachable = true");
+    assert!((1..=2).contains(&opened), "12 quick items opened {opened} connections:\n{log}");
     // Each of these holds its connection for 1.5 s: the pool sees nothing come back for
-    // longer than a login takes and opens another, up to its four.
-    let w = Workdir::new();
-    let mut slow = Items::new();
-    for i in 0..6 {
-        slow.item(&format!("slow-{i}"), &format!("{target}\nquery = \"select 1 from pg_sleep(1.5)\""), "value = 1");
-    }
-    let mark = pg.primary.log_mark();
-    let report = slow.run(&w);
-    for i in 0..6 {
-        assert_outcome(&report, &format!("slow-{i}"), "pass");
-    }
-    let opened = logins(pg, mark, role);
-    assert!((3..=4).contains(&opened), "6 slow items opened {opened} connections:\n{}", pg.primary.log_since(mark));
+    // longer than a login takes and opens more, up to its four.
+    let slow = format!("{target}\nquery = \"select 1 from pg_sleep(1.5)\"");
+    let (opened, log) = opened_by(6, "slow", &slow, "value = 1");
+    assert!((3..=4).contains(&opened), "6 slow items opened {opened} connections:\n{log}");
 }
 
 /// Items that wait for a login that fails report its reason rather than each trying again:
