@@ -342,13 +342,7 @@ impl Pool {
                 if let Some(conn) = state.idle.pop() {
                     state.last_handed = now;
                     waiting.leave(&mut state);
-                    return Ok(Lease {
-                        conn: Some(conn),
-                        reused: true,
-                        pool: self.clone(),
-                        since: now,
-                        released: false,
-                    });
+                    return Ok(self.lend(conn, true, now));
                 }
                 // The login this item waited for failed: its reason is this item's too.
                 if let Some(seen) = failures_seen
@@ -379,17 +373,7 @@ impl Pool {
                 if state.logging_in > 0 {
                     failures_seen = Some(state.failures);
                 }
-                if !state.timer {
-                    state.timer = true;
-                    let (pool, after) = (Arc::downgrade(self), state.recheck());
-                    tokio::spawn(async move {
-                        tokio::time::sleep(after).await;
-                        if let Some(pool) = pool.upgrade() {
-                            pool.state.lock().unwrap().timer = false;
-                            pool.changed.notify_one();
-                        }
-                    });
-                }
+                self.arm_recheck(&mut state);
             }
             let _ = tokio::time::timeout_at(deadline, changed).await;
         }
@@ -410,7 +394,7 @@ impl Pool {
                 drop(state);
                 // The waiting items look again: one more login may be worth it now.
                 self.changed.notify_one();
-                Ok(Lease { conn: Some(conn), reused: false, pool: self.clone(), since: now, released: false })
+                Ok(self.lend(conn, false, now))
             }
             Err(e) => {
                 state.failures += 1;
@@ -421,6 +405,26 @@ impl Pool {
                 Err(e.error)
             }
         }
+    }
+
+    fn lend(self: &Arc<Self>, conn: PgConnection, reused: bool, now: tokio::time::Instant) -> Lease {
+        Lease { conn: Some(conn), reused, pool: self.clone(), since: now, released: false }
+    }
+
+    /// Unless a timer is already set, one that wakes a waiting item after
+    /// [`State::recheck`] to look again (every connection may be held by a slow item).
+    fn arm_recheck(self: &Arc<Self>, state: &mut State) {
+        if std::mem::replace(&mut state.timer, true) {
+            return;
+        }
+        let (pool, after) = (Arc::downgrade(self), state.recheck());
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            if let Some(pool) = pool.upgrade() {
+                pool.state.lock().unwrap().timer = false;
+                pool.changed.notify_one();
+            }
+        });
     }
 
     /// Why an item got no connection within its budget.
