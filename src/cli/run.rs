@@ -12,6 +12,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::{ColorChoice, exit, load_and_report_as, parse_var, use_color};
 use crate::checklist::{Checklist, Item, LoadMode, LoadOptions, Severity};
 use crate::engine::shard::{self, ShardSpec};
+use crate::engine::threads::{self, Threads};
 use crate::engine::{self, Filter, ItemResult, Observer, RunOptions, RunResult, State};
 use crate::report::{Format, OutputSpec, Report, ShardInfo, Style, run_redactor};
 
@@ -36,6 +37,10 @@ pub struct RunArgs {
     /// Items probed at the same time.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096), env = "GOLIVE_CONCURRENCY")]
     concurrency: u32,
+    /// Threads that run the probes: auto (one for a small run, one per core for a large
+    /// one) or a number.
+    #[arg(long, value_name = "auto|N", default_value = "auto", value_parser = parse_threads, env = "GOLIVE_THREADS")]
+    threads: Threads,
     /// Bound the whole run, e.g. 2m; unfinished items end as `error: deadline`.
     #[arg(long, value_name = "DURATION", value_parser = parse_deadline, env = "GOLIVE_DEADLINE")]
     deadline: Option<Duration>,
@@ -82,6 +87,10 @@ pub struct RunArgs {
     shard: Option<ShardSpec>,
     #[command(flatten)]
     history: super::history::RunHistoryArgs,
+}
+
+fn parse_threads(s: &str) -> Result<Threads, String> {
+    s.parse()
 }
 
 fn parse_shard(s: &str) -> Result<ShardSpec, crate::engine::shard::ShardError> {
@@ -236,7 +245,11 @@ pub fn run(args: RunArgs, interrupt: crate::engine::Interrupt) -> u8 {
         interrupt: Some(interrupt.clone()),
         shared,
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("golive-worker").build() {
+    let estimate = threads::estimated_cpu(checklist.items.iter().map(|item| &**item));
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let threads = threads::choose(args.threads, estimate, cores);
+    tracing::debug!(threads, estimated_cpu_ms = estimate.as_secs_f64() * 1000.0, "probe threads chosen");
+    let runtime = match threads::runtime(threads) {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("golive: cannot start the async runtime: {e}");

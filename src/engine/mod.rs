@@ -16,6 +16,7 @@ use crate::probe::{Facts, ProbeInput, Shared};
 use crate::value::{Value, ValueMap, format_duration};
 
 pub mod shard;
+pub mod threads;
 
 #[derive(Clone, Debug, Default)]
 pub struct Filter {
