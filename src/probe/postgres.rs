@@ -365,13 +365,14 @@ fn observe<'a>(input: &'a ProbeInput, shared: &'a Shared) -> BoxFuture<'a, Resul
         let budget = input.timeout.saturating_sub((input.timeout / 10).min(Duration::from_millis(500)));
         let started = tokio::time::Instant::now();
         let mut lease = pool.acquire(budget).await?;
-        if let Err(e) = begin_read_only(lease.conn(), input.timeout).await {
+        let rollback_first = lease.rollback_first;
+        if let Err(e) = begin_read_only(lease.conn(), input.timeout, rollback_first).await {
             if !lease.reused {
                 return Err(ProbeError::new(format!("cannot start a read-only transaction on {shown}: {e}")));
             }
             // An idle connection the server has since closed: open a fresh one, once.
             lease.reconnect(budget.saturating_sub(started.elapsed())).await?;
-            begin_read_only(lease.conn(), input.timeout)
+            begin_read_only(lease.conn(), input.timeout, false)
                 .await
                 .map_err(|e| ProbeError::new(format!("cannot start a read-only transaction on {shown}: {e}")))?;
         }
@@ -383,9 +384,13 @@ fn observe<'a>(input: &'a ProbeInput, shared: &'a Shared) -> BoxFuture<'a, Resul
 
 /// Opens the item's transaction: read-only, bounded by the item's timeout, and with its
 /// snapshot taken, after which PostgreSQL refuses `SET TRANSACTION READ WRITE`.
-async fn begin_read_only(conn: &mut PgConnection, timeout: Duration) -> Result<(), BeginError> {
+///
+/// `rollback_first`: the connection is still in the read-only transaction of the item that
+/// handed it on ([`Lease::hand_on`]); it is rolled back in the same round trip.
+async fn begin_read_only(conn: &mut PgConnection, timeout: Duration, rollback_first: bool) -> Result<(), BeginError> {
     let ms = timeout.as_millis().clamp(1, i32::MAX as u128);
-    let sql = format!("BEGIN TRANSACTION READ ONLY; SET LOCAL statement_timeout = {ms}; SELECT 1");
+    let rollback = if rollback_first { "ROLLBACK; " } else { "" };
+    let sql = format!("{rollback}BEGIN TRANSACTION READ ONLY; SET LOCAL statement_timeout = {ms}; SELECT 1");
     sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *conn).await.map(|_| ()).map_err(BeginError)
 }
 
@@ -394,8 +399,14 @@ async fn begin_read_only(conn: &mut PgConnection, timeout: Duration) -> Result<(
 #[error("{}", match &self.0 { sqlx::Error::Database(db) => db.message().to_string(), other => other.to_string() })]
 struct BeginError(#[source] sqlx::Error);
 
-/// Rolls the transaction back; the connection is reused only when that worked.
+/// Ends the item's transaction. While other items wait for a connection, the next one rolls
+/// it back as it begins its own ([`Lease::hand_on`]); otherwise it is rolled back now, and
+/// the connection is reused only when that worked.
 async fn finish(mut lease: Lease) {
+    if lease.others_wait() {
+        lease.hand_on();
+        return;
+    }
     if sqlx::raw_sql("ROLLBACK").execute(lease.conn()).await.is_ok() {
         lease.release();
     }

@@ -110,7 +110,9 @@ pub struct Pool {
 
 /// What a pool knows about its connections and the items waiting for one.
 struct State {
-    idle: Vec<PgConnection>,
+    /// Idle connections, each with whether it is still in the read-only transaction of the
+    /// item that gave it back ([`Lease::hand_on`]).
+    idle: Vec<(PgConnection, bool)>,
     /// Connections open (lent or idle) or being opened.
     live: usize,
     /// Logins under way. The first login of a pool is alone; later ones are started as
@@ -214,6 +216,9 @@ pub struct Lease {
     conn: Option<PgConnection>,
     /// Taken from the idle stack rather than opened for this item.
     pub reused: bool,
+    /// The connection is still in the previous item's read-only transaction: this item's
+    /// first statement rolls it back ([`Lease::hand_on`]).
+    pub rollback_first: bool,
     pool: Arc<Pool>,
     /// When the item got the connection.
     since: tokio::time::Instant,
@@ -233,7 +238,26 @@ impl Lease {
 
     /// Returns the connection for the next item. Only call this when the connection is
     /// outside any transaction.
-    pub fn release(mut self) {
+    pub fn release(self) {
+        self.give_back(false);
+    }
+
+    /// Whether items are waiting for a connection of this pool now.
+    pub fn others_wait(&self) -> bool {
+        self.pool.state.lock().unwrap().waiting > 0
+    }
+
+    /// Returns the connection still in this item's read-only transaction, for an item that
+    /// waits for it: that item rolls the transaction back in the same round trip that
+    /// begins its own (`ROLLBACK; BEGIN …`), which saves a round trip per item while items
+    /// queue for a connection. Only when items wait: an idle connection is not left in a
+    /// transaction (it holds a snapshot, and a server's idle_in_transaction_session_timeout
+    /// may close it). A connection closed while in it is rolled back by the server.
+    pub fn hand_on(self) {
+        self.give_back(true);
+    }
+
+    fn give_back(mut self, in_transaction: bool) {
         if let Some(conn) = self.conn.take() {
             self.released = true;
             let now = tokio::time::Instant::now();
@@ -243,7 +267,7 @@ impl Lease {
                 state.hold = Some(state.hold.map_or(held, |h| h.min(held)));
             }
             state.last_handed = now;
-            state.idle.push(conn);
+            state.idle.push((conn, in_transaction));
             // One waiter takes this connection; when the queue has grown past what the open
             // connections get through in a login's time, a second one logs in.
             let grow = state.should_grow(now);
@@ -260,6 +284,7 @@ impl Lease {
         self.conn = None;
         self.conn = Some(self.pool.open(budget).await.map_err(|e| e.error)?);
         self.reused = false;
+        self.rollback_first = false;
         Ok(())
     }
 }
@@ -339,10 +364,12 @@ impl Pool {
             {
                 let now = tokio::time::Instant::now();
                 let mut state = self.state.lock().unwrap();
-                if let Some(conn) = state.idle.pop() {
+                if let Some((conn, in_transaction)) = state.idle.pop() {
                     state.last_handed = now;
                     waiting.leave(&mut state);
-                    return Ok(self.lend(conn, true, now));
+                    let mut lease = self.lend(conn, true, now);
+                    lease.rollback_first = in_transaction;
+                    return Ok(lease);
                 }
                 // The login this item waited for failed: its reason is this item's too.
                 if let Some(seen) = failures_seen
@@ -408,7 +435,7 @@ impl Pool {
     }
 
     fn lend(self: &Arc<Self>, conn: PgConnection, reused: bool, now: tokio::time::Instant) -> Lease {
-        Lease { conn: Some(conn), reused, pool: self.clone(), since: now, released: false }
+        Lease { conn: Some(conn), reused, rollback_first: false, pool: self.clone(), since: now, released: false }
     }
 
     /// Unless a timer is already set, one that wakes a waiting item after
@@ -459,13 +486,14 @@ impl Pool {
         Ok(conn)
     }
 
-    /// Closes idle connections politely (the server sees a Terminate message), all at once.
+    /// Closes idle connections politely (the server sees a Terminate message and rolls back
+    /// a transaction left open by [`Lease::hand_on`]), all at once.
     pub async fn close_idle(&self) {
         let idle: Vec<PgConnection> = {
             let mut state = self.state.lock().unwrap();
             let idle = std::mem::take(&mut state.idle);
             state.live -= idle.len();
-            idle
+            idle.into_iter().map(|(conn, _)| conn).collect()
         };
         futures::future::join_all(idle.into_iter().map(|conn| async move {
             let _ = tokio::time::timeout(Duration::from_secs(1), conn.close()).await;

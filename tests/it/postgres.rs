@@ -700,6 +700,61 @@ fn the_role_is_checked_for_write_paths_once_for_items_that_run_together() {
     assert_eq!(executed("pg_execute_server_program"), 1, "{log}");
 }
 
+/// While items queue for a connection, each hands it on still in its read-only transaction
+/// and the next one rolls that back in the round trip that begins its own: two round trips
+/// per quick item instead of three. An item after one whose statement failed (its
+/// transaction aborted) still passes, a write is still refused, every transaction is rolled
+/// back exactly once, and the last one (nobody waits for it) at once.
+#[test]
+fn a_connection_handed_on_is_rolled_back_by_the_next_item() {
+    const MAX_CONNECTIONS: usize = 4;
+    let pg = pg();
+    let w = Workdir::new();
+    let audited = url(&pg.primary.url(AUDITED_USER, AUDITED_PASSWORD, "app"));
+    let mark = pg.primary.log_mark();
+    let mut items = Items::new();
+    for i in 0..8 {
+        let query =
+            if i % 2 == 0 { format!("select {i} as handed_{i}") } else { format!("select {i} / 0 as handed_{i}") };
+        items.item(&format!("handed-{i}"), &format!("{audited}\nquery = \"{query}\""), &format!("value = {i}"));
+    }
+    items.item(
+        "handed-write",
+        &format!("{audited}\nquery = \"create table handed_write (x int)\""),
+        "reachable = true",
+    );
+    let report = items.run(&w);
+    for i in 0..8 {
+        let id = format!("handed-{i}");
+        if i % 2 == 0 {
+            assert_outcome(&report, &id, "pass");
+        } else {
+            assert_outcome(&report, &id, "error");
+            assert!(reason(&report, &id).contains("division by zero"), "{id}: {}", reason(&report, &id));
+        }
+    }
+    assert_outcome(&report, "handed-write", "error");
+    assert!(reason(&report, "handed-write").contains("read-only transaction"), "{}", reason(&report, "handed-write"));
+    let log = pg.primary.log_since(mark);
+    let statements: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("LOG:  statement: "))
+        .map(|l| l.split("LOG:  statement: ").nth(1).unwrap())
+        .collect();
+    let begun = statements.iter().filter(|s| s.contains("BEGIN TRANSACTION READ ONLY")).count();
+    let handed_on = statements.iter().filter(|s| s.starts_with("ROLLBACK; BEGIN TRANSACTION READ ONLY;")).count();
+    let rolled_back_alone = statements.iter().filter(|s| **s == "ROLLBACK").count();
+    assert_eq!(begun, 9, "{log}");
+    assert!(handed_on >= 4, "only {handed_on} of 9 items took a connection handed on:\n{log}");
+    assert!(rolled_back_alone >= 1, "the last transaction was not rolled back at once:\n{log}");
+    // A connection handed on that another item's connection beat to the waiter is closed
+    // in its transaction at the end (the server rolls it back): at most one per extra
+    // connection. No transaction is rolled back twice.
+    let ended = handed_on + rolled_back_alone;
+    assert!((9 - (MAX_CONNECTIONS - 1)..=9).contains(&ended), "{ended} of 9 transactions rolled back:\n{log}");
+    assert!(!pg.primary.scalar("app", "select to_regclass('handed_write') is not null").contains('t'));
+}
+
 #[test]
 fn connection_errors_say_what_went_wrong() {
     let pg = pg();
