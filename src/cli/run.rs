@@ -248,7 +248,7 @@ pub fn run(args: RunArgs, interrupt: crate::engine::Interrupt) -> u8 {
     let estimate = threads::estimated_cpu(checklist.items.iter().map(|item| &**item));
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let threads = threads::choose(args.threads, estimate, cores);
-    tracing::debug!(threads, estimated_cpu_ms = estimate.as_secs_f64() * 1000.0, "probe threads chosen");
+    tracing::info!(threads, estimated_cpu_ms = estimate.as_secs_f64() * 1000.0, "probe threads chosen");
     let runtime = match threads::runtime(threads) {
         Ok(rt) => rt,
         Err(e) => {

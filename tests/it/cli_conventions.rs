@@ -420,7 +420,9 @@ fn run_options_come_from_golive_variables() {
     let out = work.run_blocking(&["run", "--quiet", "--fail-on", "high"], &[("GOLIVE_FAIL_ON", "critical")]);
     assert_eq!(out.status.code(), Some(1));
     // A bad value from the environment is a command-line error, naming the variable.
-    for (name, value) in [("GOLIVE_CONCURRENCY", "0"), ("GOLIVE_DEADLINE", "soon"), ("GOLIVE_FAIL_ON", "hgh")] {
+    for (name, value) in
+        [("GOLIVE_CONCURRENCY", "0"), ("GOLIVE_DEADLINE", "soon"), ("GOLIVE_FAIL_ON", "hgh"), ("GOLIVE_THREADS", "0")]
+    {
         let out = work.run_blocking(&["run", "--quiet"], &[(name, value)]);
         assert_eq!(out.status.code(), Some(2), "{name}={value}: {}", stderr(&out));
         assert!(stdout(&out).is_empty());
@@ -430,4 +432,42 @@ fn run_options_come_from_golive_variables() {
     let out = work.run_blocking(&["run", "--concurrency", "0"], &[("GOLIVE_CONCURRENCY", "3")]);
     assert_eq!(out.status.code(), Some(2));
     assert!(!stderr(&out).contains("environment variable"), "{}", stderr(&out));
+}
+
+/// `--threads auto` runs a small checklist on one thread and a large one on every core;
+/// a number is taken as asked; `-v` says which and why (docs/cli.md#threads).
+#[test]
+fn the_probe_threads_follow_the_run_s_work_or_the_option() {
+    let work = Workdir::new();
+    work.write("golive.toml", PENDING);
+    // 130 `tls` items (about 250 µs of golive's CPU each, estimated): more than one thread's
+    // worth. They end at once (nothing listens on port 1).
+    let mut large = String::from("[checklist]\nname = \"large\"\n");
+    for i in 0..130 {
+        large.push_str(&format!(
+            "\n[[item]]\nid = \"tls.{i}\"\nprobe = \"tls\"\naddress = \"127.0.0.1:1\"\nexpect = {{ chain_trusted = true }}\n"
+        ));
+    }
+    work.write("large.toml", &large);
+    let chosen = |args: &[&str]| {
+        let mut all = vec!["run", "-v", "-o", "json=report.json"];
+        all.extend_from_slice(args);
+        let out = work.run_blocking(&all, &[]);
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        let line =
+            err.lines().find(|l| l.contains("probe threads chosen")).unwrap_or_else(|| panic!("{args:?}: {err}"));
+        let threads = line.split("threads=").nth(1).and_then(|t| t.split_whitespace().next()).unwrap().to_string();
+        let report: serde_json::Value = serde_json::from_str(&work.read("report.json")).unwrap();
+        (threads, report["summary"]["total"].as_u64().unwrap())
+    };
+    assert_eq!(chosen(&[]), ("1".to_string(), 2));
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let expected = if cores > 1 { cores.to_string() } else { "1".to_string() };
+    assert_eq!(chosen(&["large.toml"]), (expected, 130));
+    assert_eq!(chosen(&["large.toml", "--threads", "1"]), ("1".to_string(), 130));
+    assert_eq!(chosen(&["--threads", "3"]), ("3".to_string(), 2));
+    let out = work.run_blocking(&["run", "--threads", "many"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("expected auto or a number of threads from 1 to 1024"), "{}", stderr(&out));
 }
