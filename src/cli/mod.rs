@@ -223,12 +223,12 @@ pub fn main() -> ExitCode {
     if let Some(code) = crate::fleet::ssh::askpass() {
         return ExitCode::from(code);
     }
-    // Probe tasks run on named runtime threads: their panics become `error` outcomes, so
-    // the default hook's message would only be noise (and could quote a secret).
+    // Probe tasks run on named runtime threads, or marked on the run's own thread: their
+    // panics become `error` outcomes, so the default hook's message would only be noise
+    // (and could quote a secret).
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let on_worker = std::thread::current().name().is_some_and(|n| n.starts_with("golive-worker"));
-        if !on_worker {
+        if !crate::engine::threads::quiet_panic_here() {
             default_hook(info);
         }
     }));

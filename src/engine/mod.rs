@@ -629,7 +629,7 @@ pub async fn run_keeping(
             permit: None,
         };
         if waits {
-            tasks.push(tokio::spawn(task.run(common.clone())));
+            tasks.push(tokio::spawn(threads::quiet_panics(task.run(common.clone()))));
         } else {
             queued.push(task);
         }
@@ -646,7 +646,7 @@ pub async fn run_keeping(
                     permit = common.permits.clone().acquire_owned() => permit.expect("semaphore is never closed"),
                 };
                 task.permit = Some(permit);
-                running.spawn(task.run(common.clone()));
+                running.spawn(threads::quiet_panics(task.run(common.clone())));
                 while running.try_join_next().is_some() {}
             }
             while running.join_next().await.is_some() {}
@@ -1032,12 +1032,12 @@ async fn observe_once(item: &Item, input: &Arc<ProbeInput>, place: Place<'_>) ->
         }
     };
     let (input, shared, kind) = (input.clone(), place.shared.clone(), item.probe.kind);
-    let mut task = AbortOnDrop(tokio::spawn(async move {
+    let mut task = AbortOnDrop(tokio::spawn(threads::quiet_panics(async move {
         match link {
             Some(link) => link.observe(kind, &input).await,
             None => observe(&input, &shared).await,
         }
-    }));
+    })));
     let task = &mut task.0;
     match tokio::time::timeout(item.timeout, &mut *task).await {
         Err(_) => {

@@ -10,6 +10,8 @@
 //! ([`estimated_cpu`]) and uses one thread below [`ONE_THREAD_UP_TO`], else one per core.
 //! Blocking work (files, process tables, backups) runs on separate threads either way.
 
+use std::cell::Cell;
+use std::future::Future;
 use std::time::Duration;
 
 use crate::checklist::Item;
@@ -79,22 +81,83 @@ pub fn choose(asked: Threads, estimate: Duration, cores: usize) -> usize {
 }
 
 /// The runtime for `threads` threads: one thread is the current-thread runtime (the run's
-/// own thread drives it, no worker threads at all); more are worker threads.
+/// own thread drives it, no worker threads at all); more are worker threads. Either way its
+/// threads are named `golive-worker` (with one thread, those of blocking work), which the
+/// panic hook keeps quiet for ([`quiet_panic_here`]).
 pub fn runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
     if threads <= 1 {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()
+        tokio::runtime::Builder::new_current_thread().enable_all().thread_name(WORKER).build()
     } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(threads)
-            .enable_all()
-            .thread_name("golive-worker")
-            .build()
+        tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().thread_name(WORKER).build()
     }
+}
+
+const WORKER: &str = "golive-worker";
+
+thread_local! {
+    /// Tasks of the engine being polled on this thread, nested.
+    static IN_TASK: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Counts this thread as polling an engine task while `fut` is polled.
+struct InTask;
+
+impl InTask {
+    fn enter() -> InTask {
+        IN_TASK.with(|n| n.set(n.get() + 1));
+        InTask
+    }
+}
+
+impl Drop for InTask {
+    fn drop(&mut self) {
+        IN_TASK.with(|n| n.set(n.get() - 1));
+    }
+}
+
+/// `fut`, marked as an engine task while it is polled: a panic in it becomes the item's
+/// `error` outcome, so the panic hook does not print it ([`quiet_panic_here`]), also when
+/// it runs on the thread that started the run (one probe thread).
+pub async fn quiet_panics<F: Future>(fut: F) -> F::Output {
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(|cx| {
+        let _in = InTask::enter();
+        fut.as_mut().poll(cx)
+    })
+    .await
+}
+
+/// Whether a panic here is an engine task's (reported as its item's outcome, so not
+/// printed by the panic hook): on a runtime thread, or inside [`quiet_panics`].
+pub fn quiet_panic_here() -> bool {
+    IN_TASK.with(Cell::get) > 0 || std::thread::current().name().is_some_and(|n| n.starts_with(WORKER))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_panic_is_quiet_only_inside_an_engine_task_or_on_a_runtime_thread() {
+        let runtime = runtime(1).unwrap();
+        runtime.block_on(async {
+            assert!(!quiet_panic_here(), "the run's own code, outside a task");
+            assert!(quiet_panics(async { quiet_panic_here() }).await);
+            assert!(tokio::spawn(quiet_panics(async { quiet_panic_here() })).await.unwrap());
+            assert!(!tokio::spawn(async { quiet_panic_here() }).await.unwrap());
+            assert!(tokio::task::spawn_blocking(quiet_panic_here).await.unwrap(), "blocking work of a probe");
+            // A panicking task leaves the count as it was.
+            assert!(tokio::spawn(quiet_panics(async { panic!("probe bug") })).await.unwrap_err().is_panic());
+            assert!(!quiet_panic_here());
+        });
+        assert!(!quiet_panic_here());
+        let workers = runtime_on_workers();
+        assert!(workers.block_on(async { tokio::spawn(async { quiet_panic_here() }).await.unwrap() }));
+    }
+
+    fn runtime_on_workers() -> tokio::runtime::Runtime {
+        runtime(2).unwrap()
+    }
 
     #[test]
     fn threads_parse_auto_or_a_count() {
