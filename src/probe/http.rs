@@ -407,6 +407,12 @@ fn observe<'a>(input: &'a ProbeInput, shared: &'a Shared) -> BoxFuture<'a, Resul
             pinned,
             identity: client_identity(p)?,
         };
+        // The certificates the client trusts are read on a blocking thread before its first
+        // handshake needs them: with one probe thread, reading them inline would hold up
+        // every item. A file that cannot be read is reported by `get` as before.
+        if key.tls_verify && (url.starts_with("https://") || key.ca_file.is_some()) {
+            let _ = super::trust::load_async(key.ca_file.as_deref()).await;
+        }
         let client = shared.http.get(key.clone())?;
         let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| ProbeError::new(e.to_string()))?;
         let query = p.map("query");

@@ -13,7 +13,6 @@
 //! share one small pool per run (see postgres_pool.rs).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -907,7 +906,11 @@ async fn migration_facts(conn: &mut PgConnection, ctx: &Ctx<'_>, facts: &mut Fac
                 "migrations_pending needs migrations_dir: the directory of migration files to compare with",
             ));
         };
-        let in_dir = migrations::versions_in_dir(Path::new(dir)).map_err(|e| ProbeError::new(e.to_string()))?;
+        // Listed off the async threads (a slow or hung mount would hold up every item).
+        let dir = std::path::PathBuf::from(dir);
+        let in_dir =
+            super::blocking(move || migrations::versions_in_dir(&dir).map_err(|e| ProbeError::new(e.to_string())))
+                .await?;
         let done: BTreeSet<String> = applied.iter().map(|v| migrations::normalize_version(v)).collect();
         let mut pending: Vec<String> = in_dir.into_iter().filter(|v| !done.contains(v)).collect();
         pending.sort_by(|a, b| compare_versions(a, b));

@@ -432,7 +432,12 @@ async fn connect(target: &Target, limit: Duration) -> Result<Io, String> {
         if !target.tls {
             return Ok(BufReader::new(Box::new(tcp) as Box<dyn Stream>));
         }
-        let config = tls_config(target)?;
+        // Files are read (ca_file, the system's store the first time) off the async
+        // threads: with one probe thread a slow disk would hold up every item.
+        let config = {
+            let target = target.clone();
+            tokio::task::spawn_blocking(move || tls_config(&target)).await.map_err(|e| e.to_string())??
+        };
         let name =
             ServerName::try_from(target.host.clone()).map_err(|_| format!("invalid server name {:?}", target.host))?;
         let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
