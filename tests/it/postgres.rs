@@ -636,12 +636,16 @@ fn writes_are_refused_and_the_database_is_unchanged() {
     assert_eq!(pg.primary.scalar("legacy", "select last_value from users_id_seq"), sequence_before);
 }
 
+/// The fixture, a workdir, the item parameters of the role whose every statement the server
+/// logs, and the server log's mark before the items run.
+fn audited() -> (&'static PgFixture, Workdir, String, usize) {
+    let pg = pg();
+    (pg, Workdir::new(), url(&pg.primary.url(AUDITED_USER, AUDITED_PASSWORD, "app")), pg.primary.log_mark())
+}
+
 #[test]
 fn every_statement_runs_in_one_read_only_transaction_and_only_the_asked_facts_are_read() {
-    let pg = pg();
-    let w = Workdir::new();
-    let audited = url(&pg.primary.url(AUDITED_USER, AUDITED_PASSWORD, "app"));
-    let mark = pg.primary.log_mark();
+    let (pg, w, audited, mark) = audited();
     let report = Items::new()
         .item("version-only", &format!("{audited}\ntimeout = \"7s\""), "server_version = \">= 14\"")
         .run(&w);
@@ -672,10 +676,7 @@ fn every_statement_runs_in_one_read_only_transaction_and_only_the_asked_facts_ar
 /// check that.)
 #[test]
 fn the_role_is_checked_for_write_paths_once_for_items_that_run_together() {
-    let pg = pg();
-    let w = Workdir::new();
-    let audited = url(&pg.primary.url(AUDITED_USER, AUDITED_PASSWORD, "app"));
-    let mark = pg.primary.log_mark();
+    let (pg, w, audited, mark) = audited();
     let mut items = Items::new();
     for i in 0..8 {
         items.item(
@@ -708,10 +709,7 @@ fn the_role_is_checked_for_write_paths_once_for_items_that_run_together() {
 #[test]
 fn a_connection_handed_on_is_rolled_back_by_the_next_item() {
     const MAX_CONNECTIONS: usize = 4;
-    let pg = pg();
-    let w = Workdir::new();
-    let audited = url(&pg.primary.url(AUDITED_USER, AUDITED_PASSWORD, "app"));
-    let mark = pg.primary.log_mark();
+    let (pg, w, audited, mark) = audited();
     let mut items = Items::new();
     for i in 0..8 {
         let query =
