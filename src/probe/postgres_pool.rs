@@ -252,7 +252,9 @@ impl Lease {
     /// begins its own (`ROLLBACK; BEGIN …`), which saves a round trip per item while items
     /// queue for a connection. Only when items wait: an idle connection is not left in a
     /// transaction (it holds a snapshot, and a server's idle_in_transaction_session_timeout
-    /// may close it). A connection closed while in it is rolled back by the server.
+    /// may close it), unless its waiter took another connection given back at the same
+    /// moment; then the next item rolls it back (or replaces it, closed), or closing it at
+    /// the end of the run does.
     pub fn hand_on(self) {
         self.give_back(true);
     }
