@@ -245,7 +245,10 @@ pub fn run(args: RunArgs, interrupt: crate::engine::Interrupt) -> u8 {
         interrupt: Some(interrupt.clone()),
         shared,
     };
-    let estimate = threads::estimated_cpu(checklist.items.iter().map(|item| &**item));
+    // Only what this run will probe: items the filters leave out cost nothing.
+    let chosen = engine::selected(&checklist.items, &opts.filter);
+    let estimate =
+        threads::estimated_cpu(checklist.items.iter().zip(chosen).filter(|(_, run)| *run).map(|(item, _)| &**item));
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let threads = threads::choose(args.threads, estimate, cores);
     tracing::info!(threads, estimated_cpu_ms = estimate.as_secs_f64() * 1000.0, "probe threads chosen");

@@ -466,6 +466,9 @@ fn the_probe_threads_follow_the_run_s_work_or_the_option() {
     let expected = if cores > 1 { cores.to_string() } else { "1".to_string() };
     assert_eq!(chosen(&["large.toml"]), (expected, 130));
     assert_eq!(chosen(&["large.toml", "--threads", "1"]), ("1".to_string(), 130));
+    // Items the filters leave out cost nothing: one `tls` item picked from the 130 is a
+    // one-thread run.
+    assert_eq!(chosen(&["large.toml", "--only", "tls.0"]).0, "1");
     assert_eq!(chosen(&["--threads", "3"]), ("3".to_string(), 2));
     let out = work.run_blocking(&["run", "--threads", "many"], &[]);
     assert_eq!(out.status.code(), Some(2));
