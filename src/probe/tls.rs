@@ -69,7 +69,11 @@ pub static SPEC: ProbeSpec = ProbeSpec {
             "why a normal client would reject the certificate; absent when it would accept it",
         ),
         FactSpec::new("protocol", FactType::Version, "negotiated protocol: TLSv1.2 or TLSv1.3"),
-        FactSpec::new("cipher", FactType::String, "negotiated cipher suite"),
+        FactSpec::new(
+            "cipher",
+            FactType::String,
+            "negotiated cipher suite, e.g. TLS13_AES_128_GCM_SHA256; golive offers AES-128-GCM first, as browsers do, then AES-256-GCM, then ChaCha20-Poly1305",
+        ),
         FactSpec::new("key_type", FactType::String, "leaf public key type: RSA, EC, Ed25519"),
         FactSpec::new("key_bits", FactType::Integer, "leaf key size in bits"),
         FactSpec::new("signature_algorithm", FactType::String, "the leaf's signature algorithm"),

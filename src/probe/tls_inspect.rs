@@ -66,7 +66,7 @@ pub struct TlsObservation {
     pub verify_error: Option<String>,
     /// "TLSv1.2" or "TLSv1.3".
     pub protocol: String,
-    /// Negotiated cipher suite, e.g. "TLS13_AES_256_GCM_SHA384".
+    /// Negotiated cipher suite, e.g. "TLS13_AES_128_GCM_SHA256".
     pub cipher: String,
     /// "RSA", "RSA-PSS", "EC", "Ed25519", "Ed448" or the key algorithm's name.
     pub key_type: String,
