@@ -19,14 +19,19 @@ pub const MIN_SEARCHED_LEN: usize = 4;
 #[derive(Clone, Debug, Default)]
 pub struct Redactor {
     /// Longest first, so a secret that contains another is masked whole.
-    secrets: Vec<String>,
+    secrets: Vec<Secret>,
     /// The same secrets, to add each once in constant time (an `${env:…}` value is met
     /// once per item that uses it).
     known: std::collections::HashSet<String>,
-    /// A searcher for each of `secrets`, in the same order, built once: a report asks
-    /// whether each of its few thousand texts holds a secret, and a search built per call
-    /// costs more than the search itself on a short text.
-    finders: Vec<memchr::memmem::Finder<'static>>,
+}
+
+/// One secret and its searcher, built once: a report asks whether each of its few thousand
+/// texts holds a secret, and a search built per call costs more than the search itself on
+/// a short text.
+#[derive(Clone, Debug)]
+struct Secret {
+    text: String,
+    finder: memchr::memmem::Finder<'static>,
 }
 
 impl Redactor {
@@ -51,9 +56,9 @@ impl Redactor {
         }
         for v in variants {
             if self.known.insert(v.clone()) {
-                let at = self.secrets.partition_point(|s| s.len() >= v.len());
-                self.finders.insert(at, memchr::memmem::Finder::new(v.as_bytes()).into_owned());
-                self.secrets.insert(at, v);
+                let at = self.secrets.partition_point(|s| s.text.len() >= v.len());
+                let finder = memchr::memmem::Finder::new(v.as_bytes()).into_owned();
+                self.secrets.insert(at, Secret { text: v, finder });
             }
         }
     }
@@ -72,11 +77,11 @@ impl Redactor {
     }
 
     fn mask_known<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        let whole = if self.finders.iter().any(|f| f.find(text.as_bytes()).is_some()) {
+        let whole = if self.secrets.iter().any(|s| s.finder.find(text.as_bytes()).is_some()) {
             let mut out = text.to_string();
             for s in &self.secrets {
-                if out.contains(s.as_str()) {
-                    out = out.replace(s.as_str(), MASK);
+                if out.contains(s.text.as_str()) {
+                    out = out.replace(s.text.as_str(), MASK);
                 }
             }
             Cow::Owned(out)
@@ -103,7 +108,7 @@ impl Redactor {
         let mut copied = 0;
         for (at, _) in text.match_indices('…') {
             let before = &text[copied..at];
-            let cut = self.secrets.iter().map(|s| cut_secret_len(before, s)).max().unwrap_or(0);
+            let cut = self.secrets.iter().map(|s| cut_secret_len(before, &s.text)).max().unwrap_or(0);
             if cut > 0 {
                 out.push_str(&before[..before.len() - cut]);
                 out.push_str(MASK);
@@ -122,7 +127,7 @@ impl Redactor {
     pub fn redact_keeping_offsets<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let mut spans: Vec<std::ops::Range<usize>> = Vec::new();
         for s in &self.secrets {
-            for (at, found) in text.match_indices(s.as_str()) {
+            for (at, found) in text.match_indices(s.text.as_str()) {
                 spans.push(at..at + found.len());
             }
         }

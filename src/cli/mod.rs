@@ -232,7 +232,7 @@ pub fn main() -> ExitCode {
             default_hook(info);
         }
     }));
-    let _ = crate::probe::trust::provider().install_default();
+    crate::probe::trust::install_default();
 
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

@@ -34,28 +34,37 @@ pub fn ring_provider() -> Arc<CryptoProvider> {
 /// so a server that follows the client's order negotiated `TLS13_AES_256_GCM_SHA384` with
 /// golive but `TLS13_AES_128_GCM_SHA256` with the clients its users run; and SHA-384 has no
 /// instruction of its own, where SHA-256 has (SHA-NI), so the handshake's hashing costs
-/// several times less. Nothing is added or removed: the same suites, only reordered.
-/// Also installed as the process's default (for sqlx's PostgreSQL over TLS).
-pub fn provider() -> CryptoProvider {
+/// several times less. Nothing is added or removed: the same suites, only reordered (a
+/// suite not in [`SUITE_ORDER`] keeps its place after those that are).
+fn provider() -> CryptoProvider {
     let mut provider = rustls::crypto::ring::default_provider();
-    provider.cipher_suites.sort_by_key(|suite| suite_rank(suite.suite()));
+    provider.cipher_suites.sort_by_key(|suite| {
+        let suite = suite.suite();
+        SUITE_ORDER.iter().position(|s| *s == suite).unwrap_or(SUITE_ORDER.len())
+    });
     provider
 }
 
-/// Where a suite goes in [`provider`]'s order: protocol version, then authentication (as
-/// rustls orders them: ECDSA, then RSA), then the bulk cipher.
-fn suite_rank(suite: rustls::CipherSuite) -> (u8, u8, u8) {
-    let name = format!("{suite:?}");
-    let version = u8::from(!name.starts_with("TLS13_"));
-    let auth = u8::from(name.contains("_RSA_"));
-    let bulk = if name.contains("AES_128_GCM") {
-        0
-    } else if name.contains("AES_256_GCM") {
-        1
-    } else {
-        2
-    };
-    (version, auth, bulk)
+/// The order [`provider`] offers ring's cipher suites in.
+const SUITE_ORDER: [rustls::CipherSuite; 9] = {
+    use rustls::CipherSuite as S;
+    [
+        S::TLS13_AES_128_GCM_SHA256,
+        S::TLS13_AES_256_GCM_SHA384,
+        S::TLS13_CHACHA20_POLY1305_SHA256,
+        S::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+        S::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+        S::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+        S::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        S::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        S::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    ]
+};
+
+/// Makes [`ring_provider`]'s provider the process's default as well, for the TLS clients
+/// golive does not build itself (sqlx's PostgreSQL over TLS).
+pub fn install_default() {
+    let _ = CryptoProvider::clone(&ring_provider()).install_default();
 }
 
 /// The client-certificate parameters (mTLS), declared once for `http` and `tls`.
