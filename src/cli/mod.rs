@@ -272,6 +272,8 @@ pub fn main() -> ExitCode {
         Command::Agent(args) => targets::agent(args),
     });
     let code = result.unwrap_or(exit::INTERNAL);
+    // A signal's exit under way wins over the command's own code.
+    signals::settle();
     // A command that printed only part of its output to a stdout it could not write (a full
     // disk; not a closed pipe) did not succeed.
     if code == exit::PASSED && output::stdout_failed() {

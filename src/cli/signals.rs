@@ -37,13 +37,34 @@ pub fn graceful(on: bool) {
     GRACEFUL.store(on, Ordering::SeqCst);
 }
 
+/// Set once a signal's exit is under way: from then on golive's exit code is the signal's.
+static EXITING: AtomicBool = AtomicBool::new(false);
+
 /// Ends everything golive started and exits at once.
+///
+/// The decision comes first, then stderr is held: ending the programs can make what another
+/// thread waits on fail (a checklist's `--describe` program, killed while loading), and
+/// that thread must neither print its error nor exit with its own code (2, say) before this
+/// one exits with the signal's. It waits in [`settle`] and at its next message.
 fn exit_now(signal: &'static str, why: &str) -> ! {
+    use std::io::Write;
+    EXITING.store(true, Ordering::SeqCst);
+    let mut stderr = std::io::stderr().lock();
     crate::probe::process::end_all();
     crate::fswrite::discard_temp_files();
     let code = exit_code(signal);
-    eprintln!("golive: {signal}: {why}; exit {code}");
+    let _ = writeln!(stderr, "golive: {signal}: {why}; exit {code}");
     std::process::exit(code.into())
+}
+
+/// Called before golive exits with a code of its own: while a signal's exit is under way
+/// (see [`exit_now`]) it waits for that exit instead, which ends the process.
+pub fn settle() {
+    if EXITING.load(Ordering::SeqCst) {
+        loop {
+            std::thread::park();
+        }
+    }
 }
 
 async fn next(streams: &mut [(Signal, &'static str)]) -> &'static str {
